@@ -1,0 +1,43 @@
+import { EngineHost } from '../../jobs/host.js';
+import { rendererDir } from '../../paths.js';
+import { startServer } from '../../server/server.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { intOption, stringOption, UsageError, type Command } from '../args.js';
+import { parseDevice } from '../../onnx/runtime.js';
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'the headless workbench: the UI and the engine on http://127.0.0.1',
+  help: `Usage: eora serve [--port N] [--device D]
+
+Starts the workbench without Electron: serves the UI and the engine API on 127.0.0.1 only,
+protected by a random token. Open the printed URL (it carries the token) in a browser.
+
+Options:
+  --port N     port to listen on (default 0: any free port)
+  --device D   cpu | cuda | webgpu (default cpu)
+  --token T    use this token instead of a random one (for scripts and tests)
+  -h, --help`,
+  options: { port: { type: 'string' }, device: { type: 'string' }, token: { type: 'string' } },
+  maxPositionals: 0,
+  async run(args, io) {
+    const port = intOption(args, 'port', { min: 0, max: 65535 }) ?? 0;
+    const device = parseDevice(stringOption(args, 'device') ?? 'cpu');
+    const token = stringOption(args, 'token');
+    if (token !== undefined && !/^[A-Za-z0-9_-]{16,128}$/.test(token)) throw new UsageError('--token must be 16-128 characters of [A-Za-z0-9_-]');
+    const ui = rendererDir();
+    if (!existsSync(join(ui, 'index.html'))) throw new Error(`the UI is not built (${ui}/index.html is missing): run \`npm run build\``);
+    const engine = new EngineHost({ config: { host: 'server', device } });
+    const server = await startServer({ engine, rendererDir: ui, port, token });
+    io.stdout(`EoRA Workbench (headless) on ${device}\n  open: ${server.url}\n  stop: Ctrl+C\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await server.close();
+    await engine.close();
+    return 0;
+  },
+};

@@ -1,0 +1,4 @@
+export * from './methods.js';
+export * from './results.js';
+export * from './wire.js';
+export * from './bridge.js';

@@ -1,0 +1,88 @@
+// The one contract between the UI and the engine. Electron's IPC (main/) and the headless
+// server (app/server/) both carry exactly these calls; both validate every request against
+// the schemas here before the engine sees it. This file is pure: no Node, no DOM, so the
+// renderer imports it too.
+import { z } from 'zod';
+
+/** A model on disk: a Hugging Face directory or a llama2.c .bin. Absent = bundled default. */
+const modelPath = z.string().min(1).max(4096).optional();
+
+export const params = {
+  /** Engine version, compute devices, the bundled model. */
+  'engine.info': z.object({}).strict(),
+  /** Architecture summary plus every linear with its weight statistics. */
+  'model.inspect': z.object({ model: modelPath }).strict(),
+  /** Histogram of one linear's weights. */
+  'model.histogram': z
+    .object({
+      model: modelPath,
+      linear: z.string().min(1).max(256),
+      bins: z.number().int().min(1).max(1000).default(60),
+    })
+    .strict(),
+  /** Greedy (or sampled) continuation of a prompt. */
+  'model.generate': z
+    .object({
+      model: modelPath,
+      prompt: z.string().max(10_000),
+      maxNewTokens: z.number().int().min(1).max(1024).default(64),
+      temperature: z.number().min(0).max(10).default(0),
+      topP: z.number().gt(0).max(1).default(1),
+      seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    })
+    .strict(),
+  /** Perplexity of a text file (rolling windows, see app/eval/perplexity.ts). */
+  'model.perplexity': z
+    .object({
+      model: modelPath,
+      /** A text file; absent = the bundled TinyStories validation half. */
+      text: z.string().min(1).max(4096).optional(),
+      seqLen: z.number().int().min(2).max(32_768).optional(),
+      stride: z.number().int().min(1).max(32_768).optional(),
+      maxTokens: z.number().int().min(2).optional(),
+    })
+    .strict(),
+} as const;
+
+export type Method = keyof typeof params;
+export type Params<M extends Method> = z.input<(typeof params)[M]>;
+export type ParsedParams<M extends Method> = z.output<(typeof params)[M]>;
+
+export function isMethod(name: unknown): name is Method {
+  return typeof name === 'string' && Object.hasOwn(params, name);
+}
+
+/** Validates a request; the error message names the method and the offending field. */
+export function parseParams<M extends Method>(method: M, raw: unknown): ParsedParams<M> {
+  const result = params[method].safeParse(raw ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue.path.length > 0 ? issue.path.join('.') : 'params';
+    throw new ContractError('invalid_params', `${method}: ${where}: ${issue.message}`);
+  }
+  return result.data as ParsedParams<M>;
+}
+
+/** Errors cross both transports as plain `{ code, message }`. */
+export type ErrorCode = 'invalid_params' | 'unknown_method' | 'cancelled' | 'engine' | 'unauthorized';
+
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+}
+
+export class ContractError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ContractError';
+  }
+}
+
+export function toWireError(error: unknown): WireError {
+  if (error instanceof ContractError) return { code: error.code, message: error.message };
+  if (error instanceof Error) return { code: 'engine', message: error.message };
+  return { code: 'engine', message: String(error) };
+}

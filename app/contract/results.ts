@@ -1,0 +1,85 @@
+// What each call returns. Plain JSON data, so it crosses IPC and HTTP unchanged.
+import type { Method } from './methods.js';
+
+export interface EngineInfo {
+  version: string;
+  device: string;
+  /** onnxruntime backends: which are bundled with this install. */
+  backends: { name: string; bundled: boolean }[];
+  bundledModel: string;
+  /** 'electron' or 'server': which host carries the contract. */
+  host: 'electron' | 'server';
+}
+
+export interface LinearRow {
+  name: string;
+  layer: number;
+  kind: string;
+  out: number;
+  in: number;
+  params: number;
+  frobenius: number;
+  max_abs: number;
+}
+
+export interface ModelSummary {
+  format: string;
+  path: string;
+  architecture: string;
+  hidden_size: number;
+  intermediate_size: number;
+  num_layers: number;
+  num_heads: number;
+  num_kv_heads: number;
+  head_dim: number;
+  vocab_size: number;
+  max_position_embeddings: number;
+  tie_word_embeddings: boolean;
+  dtype: string;
+  parameters: number;
+  tokenizer_vocab_size: number;
+  linears: LinearRow[];
+}
+
+export interface Histogram {
+  linear: string;
+  min: number;
+  max: number;
+  /** bins + 1 edges; counts[i] covers [edges[i], edges[i+1]). */
+  edges: number[];
+  counts: number[];
+}
+
+export interface Generation {
+  prompt: string;
+  text: string;
+  token_ids: number[];
+  seconds: number;
+}
+
+export interface Perplexity {
+  model: string;
+  text: string;
+  tokens: number;
+  nll: number;
+  ppl: number;
+  seconds: number;
+}
+
+export interface Results {
+  'engine.info': EngineInfo;
+  'model.inspect': ModelSummary;
+  'model.histogram': Histogram;
+  'model.generate': Generation;
+  'model.perplexity': Perplexity;
+}
+
+export type Result<M extends Method> = Results[M];
+
+/** A long call reports how far it is; `total` may be 0 when unknown. */
+export interface Progress {
+  stage: string;
+  done: number;
+  total: number;
+  message?: string;
+}

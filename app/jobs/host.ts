@@ -1,0 +1,122 @@
+// EngineHost: the one way a host (headless server, Electron main, tests) talks to the engine.
+// Requests are validated here, before they cross to the worker. Cancel asks the worker to stop
+// at its next checkpoint; if it has not answered within `hardCancelMs` (it may be inside a long
+// onnxruntime run), the worker is terminated and a fresh one started, so cancel always works.
+import { Worker } from 'node:worker_threads';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  ContractError,
+  isMethod,
+  parseParams,
+  type Method,
+  type Params,
+  type Progress,
+  type Result,
+  type WireError,
+} from '../contract/index.js';
+import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
+
+export interface CallOptions {
+  onProgress?: (progress: Progress) => void;
+  signal?: AbortSignal;
+  /** Caller's id (transports use theirs so progress events can be routed); default generated. */
+  id?: string;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: ContractError): void;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface EngineHostOptions {
+  config: WorkerConfig;
+  /** The compiled worker (out/app/jobs/worker.js). Default: next to this file. */
+  workerFile?: string;
+  hardCancelMs?: number;
+}
+
+export class EngineHost {
+  private worker!: Worker;
+  private readonly pending = new Map<string, Pending>();
+  private nextId = 0;
+  private closed = false;
+
+  constructor(private readonly options: EngineHostOptions) {
+    this.start();
+  }
+
+  private start() {
+    const file = this.options.workerFile ?? join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
+    this.worker = new Worker(file, { workerData: this.options.config });
+    this.worker.on('message', (message: FromWorker) => this.onMessage(message));
+    this.worker.on('error', (error) => this.failAll({ code: 'engine', message: `engine worker crashed: ${error.message}` }));
+    this.worker.on('exit', (code) => {
+      if (this.closed) return;
+      this.failAll({ code: 'engine', message: `engine worker exited (code ${code})` });
+      this.start();
+    });
+  }
+
+  private onMessage(message: FromWorker) {
+    if (message.type === 'progress') this.pending.get(message.id)?.onProgress?.(message.progress);
+    if (message.type !== 'response') return;
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
+    this.pending.delete(message.id);
+    const { response } = message;
+    if (response.ok) pending.resolve(response.result);
+    else pending.reject(new ContractError(response.error.code, response.error.message));
+  }
+
+  private failAll(error: WireError) {
+    for (const pending of this.pending.values()) pending.reject(new ContractError(error.code, error.message));
+    this.pending.clear();
+  }
+
+  /** Validates and runs one call in the worker. Rejects with ContractError. */
+  call<M extends Method>(method: M, params: Params<M>, options?: CallOptions): Promise<Result<M>>;
+  call(method: string, params: unknown, options?: CallOptions): Promise<unknown>;
+  call(method: string, params: unknown, options: CallOptions = {}): Promise<unknown> {
+    if (this.closed) return Promise.reject(new ContractError('engine', 'the engine is closed'));
+    if (!isMethod(method)) return Promise.reject(new ContractError('unknown_method', `unknown method "${String(method)}"`));
+    try {
+      parseParams(method, params);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const id = options.id ?? `h${++this.nextId}`;
+    if (this.pending.has(id)) return Promise.reject(new ContractError('invalid_params', `call id ${id} is already in flight`));
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onProgress: options.onProgress });
+      this.post({ type: 'call', id, method, params });
+      options.signal?.addEventListener('abort', () => this.cancel(id), { once: true });
+    });
+  }
+
+  /** Cancels a call in flight; its promise rejects with code 'cancelled'. */
+  cancel(id: string) {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.post({ type: 'cancel', id });
+    const timer = setTimeout(() => {
+      if (!this.pending.has(id)) return;
+      // The worker is stuck in native code: replace it. Other calls in flight fail too.
+      this.pending.delete(id);
+      pending.reject(new ContractError('cancelled', 'cancelled'));
+      void this.worker.terminate();
+    }, this.options.hardCancelMs ?? 2000);
+    timer.unref();
+  }
+
+  private post(message: ToWorker) {
+    this.worker.postMessage(message);
+  }
+
+  async close() {
+    this.closed = true;
+    this.failAll({ code: 'engine', message: 'the engine is closing' });
+    await this.worker.terminate();
+  }
+}

@@ -1,0 +1,48 @@
+// The engine thread. onnxruntime-node's run() blocks its thread, so all engine work happens
+// here and the host (server event loop, Electron main) only passes messages.
+import { parentPort, workerData } from 'node:worker_threads';
+import { parseParams, toWireError } from '../contract/index.js';
+import { createJobContext } from './context.js';
+import { createHandlers } from '../engine/handlers.js';
+import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
+
+const port = parentPort;
+if (!port) throw new Error('app/jobs/worker.js must run as a worker thread');
+
+const config = workerData as WorkerConfig;
+const handlers = createHandlers(config);
+const inFlight = new Map<string, AbortController>();
+const post = (message: FromWorker) => port.postMessage(message);
+
+/** At most one progress message per call every 50 ms, plus the last one. */
+function throttledProgress(id: string) {
+  let last = 0;
+  return (progress: FromWorker & { type: 'progress' }['progress']) => {
+    const now = Date.now();
+    if (now - last < 50 && progress.done < progress.total) return;
+    last = now;
+    post({ type: 'progress', id, progress });
+  };
+}
+
+async function handle(message: Extract<ToWorker, { type: 'call' }>) {
+  const controller = new AbortController();
+  inFlight.set(message.id, controller);
+  try {
+    const parsed = parseParams(message.method, message.params);
+    const context = createJobContext(throttledProgress(message.id), controller.signal);
+    const handler = handlers[message.method] as (p: unknown, c: typeof context) => Promise<unknown>;
+    const result = await handler(parsed, context);
+    post({ type: 'response', id: message.id, response: { ok: true, result } });
+  } catch (error) {
+    post({ type: 'response', id: message.id, response: { ok: false, error: toWireError(error) } });
+  } finally {
+    inFlight.delete(message.id);
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'call') void handle(message);
+  else inFlight.get(message.id)?.abort();
+});
+post({ type: 'ready' });

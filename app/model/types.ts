@@ -1,0 +1,84 @@
+// The engine's view of a checkpoint, whatever its file format: a config, an index of tensors
+// named as Hugging Face names them, a way to read one tensor as float32, and a tokenizer.
+// Readers (safetensors.ts, hf.ts, llama2c.ts) produce a `Model`; nothing above app/model/
+// knows which format a model came from.
+
+import type { Tokenizer } from '../tokenizer/types.js';
+
+export type Architecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM';
+
+/** Everything the forward pass needs, normalized across formats. */
+export interface ModelConfig {
+  architecture: Architecture;
+  hidden_size: number; // d
+  intermediate_size: number; // MLP width
+  num_layers: number;
+  num_heads: number; // query heads
+  num_kv_heads: number; // key/value heads (GQA when < num_heads)
+  head_dim: number; // usually hidden_size / num_heads
+  vocab_size: number;
+  max_position_embeddings: number;
+  rms_norm_eps: number;
+  rope_theta: number;
+  /** lm_head shares the embedding matrix. */
+  tie_word_embeddings: boolean;
+  /** q/k/v projections have biases (Qwen2). */
+  attention_bias: boolean;
+  bos_token_id: number | null;
+  eos_token_id: number | null;
+  /** Storage dtype of the checkpoint's weights (reads always return float32). */
+  torch_dtype: TensorDtype;
+}
+
+export type TensorDtype = 'F32' | 'F16' | 'BF16';
+
+export interface TensorInfo {
+  /** Hugging Face name, e.g. `model.layers.0.self_attn.q_proj.weight`. */
+  name: string;
+  dtype: TensorDtype;
+  /** Row-major; linear weights are [out, in]. */
+  shape: number[];
+}
+
+/** A linear module of the decoder, e.g. `model.layers.0.mlp.gate_proj`. */
+export interface LinearInfo {
+  name: string; // module name without `.weight`
+  layer: number;
+  kind: LinearKind;
+  out: number;
+  in: number;
+}
+
+export type LinearKind = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj';
+
+export type ModelFormat = 'huggingface' | 'llama2c';
+
+export interface Model {
+  format: ModelFormat;
+  /** What the user opened: a directory (HF) or the .bin file (llama2.c). */
+  path: string;
+  config: ModelConfig;
+  /**
+   * Every tensor by its HF name. Tied embeddings are exposed under both
+   * `model.embed_tokens.weight` and `lm_head.weight` (reading either gives the same data).
+   * llama2.c checkpoints are presented under HF names with q/k rows permuted so that the
+   * Hugging Face rotate-half RoPE applies (see llama2c.ts).
+   */
+  tensors: Map<string, TensorInfo>;
+  /** Reads one tensor from disk as float32 (F16/BF16 converted). Throws ModelError. */
+  readTensor(name: string): Float32Array;
+  tokenizer: Tokenizer;
+  /** Releases file handles. */
+  close(): void;
+}
+
+/** Any problem with a model's files; the message names the file and the problem. */
+export class ModelError extends Error {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+    this.name = 'ModelError';
+  }
+}

@@ -1,0 +1,108 @@
+// The renderer's only door to the engine. In Electron it is the preload's `window.eora`
+// (IPC); in a browser it is the headless server (HTTP for calls, a WebSocket for progress).
+// Both carry the same contract (app/contract), so views never know which one they use.
+import {
+  ContractError,
+  type CallRequest,
+  type CallResponse,
+  type EoraBridge,
+  type Method,
+  type Params,
+  type Progress,
+  type ProgressEvent,
+  type Result,
+} from '../../../app/contract/index.js';
+
+export interface CallOptions {
+  onProgress?: (progress: Progress) => void;
+  signal?: AbortSignal;
+}
+
+export interface Engine {
+  transport: 'ipc' | 'http';
+  call<M extends Method>(method: M, params: Params<M>, options?: CallOptions): Promise<Result<M>>;
+  /** Native model picker; only in Electron. */
+  pickModel?: () => Promise<string | null>;
+}
+
+declare global {
+  interface Window {
+    eora?: EoraBridge;
+  }
+}
+
+interface Transport {
+  send(request: CallRequest): Promise<CallResponse>;
+  cancel(id: string): Promise<void>;
+  onProgress(listener: (event: ProgressEvent) => void): void;
+}
+
+let counter = 0;
+const newId = () => `r${Date.now().toString(36)}${(++counter).toString(36)}`;
+
+function createEngine(kind: Engine['transport'], transport: Transport, pickModel?: Engine['pickModel']): Engine {
+  const listeners = new Map<string, (progress: Progress) => void>();
+  transport.onProgress((event) => listeners.get(event.id)?.(event.progress));
+  return {
+    transport: kind,
+    pickModel,
+    async call(method, params, options = {}) {
+      const id = newId();
+      if (options.onProgress) listeners.set(id, options.onProgress);
+      const onAbort = () => void transport.cancel(id);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        const response = await transport.send({ id, method, params });
+        if (!response.ok) throw new ContractError(response.error.code, response.error.message);
+        return response.result as Result<typeof method>;
+      } finally {
+        listeners.delete(id);
+        options.signal?.removeEventListener('abort', onAbort);
+      }
+    },
+  };
+}
+
+function ipcTransport(bridge: EoraBridge): Transport {
+  return { send: (r) => bridge.call(r), cancel: (id) => bridge.cancel(id), onProgress: (l) => void bridge.onProgress(l) };
+}
+
+/** The server's token arrives once in the URL; keep it for this tab and drop it from the address bar. */
+function serverToken(): string {
+  const url = new URL(location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    sessionStorage.setItem('eora-token', fromUrl);
+    url.searchParams.delete('token');
+    history.replaceState(null, '', url);
+  }
+  return fromUrl ?? sessionStorage.getItem('eora-token') ?? '';
+}
+
+function httpTransport(): Transport {
+  const token = serverToken();
+  const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` };
+  const progressListeners: ((event: ProgressEvent) => void)[] = [];
+  const connect = () => {
+    const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/events?token=${token}`);
+    socket.onmessage = (message) => {
+      const event = JSON.parse(String(message.data)) as ProgressEvent;
+      for (const listener of progressListeners) listener(event);
+    };
+    socket.onclose = () => setTimeout(connect, 1000);
+  };
+  connect();
+  const post = async (path: string, body: unknown): Promise<CallResponse> => {
+    const response = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
+    return (await response.json()) as CallResponse;
+  };
+  return {
+    send: (request) => post('/api/call', request),
+    cancel: async (id) => void (await post('/api/cancel', { id, method: 'cancel', params: null })),
+    onProgress: (listener) => void progressListeners.push(listener),
+  };
+}
+
+export const engine: Engine = window.eora
+  ? createEngine('ipc', ipcTransport(window.eora), () => window.eora!.pickModel())
+  : createEngine('http', httpTransport());
