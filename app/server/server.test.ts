@@ -1,0 +1,103 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { EngineHost } from '../jobs/host.js';
+import { testEngine } from '../testing/engine.js';
+import { startServer, type RunningServer } from './server.js';
+
+const token = 'test-token-0123456789abcdef';
+let engine: EngineHost;
+let server: RunningServer;
+let base: string;
+
+beforeAll(async () => {
+  const ui = mkdtempSync(join(tmpdir(), 'eora-ui-'));
+  writeFileSync(join(ui, 'index.html'), '<!doctype html><title>ui</title>');
+  engine = testEngine();
+  server = await startServer({ engine, rendererDir: ui, token });
+  base = `http://127.0.0.1:${server.port}`;
+});
+
+afterAll(async () => {
+  await server.close();
+  await engine.close();
+});
+
+const call = (body: unknown, headers: Record<string, string> = { Authorization: `Bearer ${token}` }) =>
+  fetch(`${base}/api/call`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+describe('headless server', () => {
+  it('listens on loopback and prints a URL with the token', () => {
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}/?token=${token}`);
+  });
+
+  it('refuses requests without the token (401), for the page and the API', async () => {
+    expect((await fetch(`${base}/`)).status).toBe(401);
+    const response = await call({ id: 'a', method: 'engine.info', params: {} }, {});
+    expect(response.status).toBe(401);
+    expect((await response.json()).error.code).toBe('unauthorized');
+    expect((await call({ id: 'a', method: 'engine.info', params: {} }, { Authorization: 'Bearer wrong' })).status).toBe(401);
+  });
+
+  it('serves the page with ?token= and sets a cookie that authorizes later requests', async () => {
+    const first = await fetch(`${base}/?token=${token}`);
+    expect(first.status).toBe(200);
+    expect(await first.text()).toContain('<title>ui</title>');
+    const cookie = first.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly/);
+    const again = await fetch(`${base}/index.html`, { headers: { Cookie: cookie.split(';')[0] } });
+    expect(again.status).toBe(200);
+  });
+
+  it('does not serve files outside the renderer folder', async () => {
+    const response = await fetch(`${base}/..%2f..%2fetc%2fpasswd`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(404);
+  });
+
+  it('answers a contract call through the engine worker', async () => {
+    const response = await call({ id: 'info1', method: 'engine.info', params: {} });
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.ok).toBe(true);
+    expect(body.result.device).toBe('cpu');
+    expect(body.result.backends.map((b: { name: string }) => b.name)).toContain('cpu');
+  });
+
+  it('rejects invalid params with a message naming the field', async () => {
+    const response = await call({ id: 'h1', method: 'model.histogram', params: { linear: 'x', bins: 0 } });
+    expect(response.status).toBe(400);
+    const body = await response.json();
+    expect(body.error.message).toMatch(/^model\.histogram: bins: /);
+  });
+
+  it('rejects unknown methods and malformed envelopes', async () => {
+    expect((await call({ id: 'u1', method: 'model.delete', params: {} })).status).toBe(404);
+    expect((await call({ id: 'bad id!', method: 'engine.info', params: {} })).status).toBe(400);
+    expect((await call([1, 2])).status).toBe(400);
+  });
+
+  it('streams progress events over the WebSocket for a call', async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${server.port}/api/events?token=${token}`);
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const events: { id: string; progress: { done: number; total: number } }[] = [];
+    socket.on('message', (data) => events.push(JSON.parse(String(data))));
+    const response = await call({ id: 'insp1', method: 'model.inspect', params: {} });
+    expect((await response.json()).result.linears).toHaveLength(14);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    socket.close();
+    const mine = events.filter((e) => e.id === 'insp1');
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.at(-1)!.progress).toMatchObject({ done: 14, total: 14 });
+  });
+
+  it('refuses a WebSocket without the token', async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`);
+    const outcome = await new Promise((resolve) => {
+      socket.once('open', () => resolve('open'));
+      socket.once('error', () => resolve('refused'));
+    });
+    expect(outcome).toBe('refused');
+  });
+});
