@@ -1,0 +1,83 @@
+// One Llama decoder block as an ONNX graph (LlamaDecoderLayer in HF's modeling_llama.py). The
+// same graph serves every layer: weights, RoPE tables and the causal mask are inputs.
+//
+// Inputs:  x [B, T, d]; cos, sin [T, hd];
+//          attn_norm [d]; q_proj [nH·hd, d]; k_proj, v_proj [nKv·hd, d]; (q_bias, k_bias, v_bias);
+//          o_proj [d, nH·hd]; mlp_norm [d]; gate_proj, up_proj [I, d]; down_proj [d, I].
+// Outputs: y [B, T, d]; with `stats`, the calibration Gram matrices XᵀX (summed over the
+//          batch's B·T tokens, float32) of each linear's input:
+//          gram_attn_in [d, d] (q/k/v), gram_o_in [nH·hd, nH·hd] (o_proj),
+//          gram_mlp_in [d, d] (gate/up), gram_down_in [I, I] (down_proj).
+import { GraphBuilder, int } from '../../onnx/builder.js';
+import { blockSignature, kvWidth, qWidth, type BlockShape } from '../shape.js';
+import { gram, linear, reshape, rmsNorm, rope, scale, shapeWith, swiglu, transpose } from './ops.js';
+
+export const blockWeightInputs = ['attn_norm', 'q_proj', 'k_proj', 'v_proj', 'o_proj', 'mlp_norm', 'gate_proj', 'up_proj', 'down_proj'] as const;
+export const blockBiasInputs = ['q_bias', 'k_bias', 'v_bias'] as const;
+export const gramOutputs = ['gram_attn_in', 'gram_o_in', 'gram_mlp_in', 'gram_down_in'] as const;
+
+export function buildBlockGraph(s: BlockShape, stats: boolean): Uint8Array {
+  const { hidden: d, heads: nH, kvHeads: nKv, headDim: hd, intermediate: I } = s;
+  const group = nH / nKv; // query heads per KV head (GQA); 1 = plain multi-head attention
+  const qd = qWidth(s);
+  const kvd = kvWidth(s);
+  const g = new GraphBuilder(blockSignature(s, stats));
+
+  const x = g.input('x', 'float32', ['B', 'T', d]);
+  const cos = g.input('cos', 'float32', ['T', hd]);
+  const sin = g.input('sin', 'float32', ['T', hd]);
+  const w = {
+    attn_norm: g.input('attn_norm', 'float32', [d]),
+    q_proj: g.input('q_proj', 'float32', [qd, d]),
+    k_proj: g.input('k_proj', 'float32', [kvd, d]),
+    v_proj: g.input('v_proj', 'float32', [kvd, d]),
+    o_proj: g.input('o_proj', 'float32', [d, qd]),
+    mlp_norm: g.input('mlp_norm', 'float32', [d]),
+    gate_proj: g.input('gate_proj', 'float32', [I, d]),
+    up_proj: g.input('up_proj', 'float32', [I, d]),
+    down_proj: g.input('down_proj', 'float32', [d, I]),
+  };
+  const b = s.bias
+    ? { q: g.input('q_bias', 'float32', [qd]), k: g.input('k_bias', 'float32', [kvd]), v: g.input('v_bias', 'float32', [kvd]) }
+    : { q: undefined, k: undefined, v: undefined };
+
+  // Self-attention. Tokens are flattened to rows: [N = B·T, d].
+  const x2 = reshape(g, x, g.constant('int64', [2], [-1, d], 'rows'));
+  const h = rmsNorm(g, x2, w.attn_norm, s.eps); // input_layernorm, [N, d]
+  const q = linear(g, h, w.q_proj, b.q); // [N, nH·hd]
+  const k = linear(g, h, w.k_proj, b.k); // [N, nKv·hd]
+  const v = linear(g, h, w.v_proj, b.v); // [N, nKv·hd]
+
+  // Heads as [B, nKv, group, T, hd]: query head j·group + i uses KV head j, as HF's repeat_kv;
+  // K and V keep a size-1 group axis that MatMul broadcasts, so they are never copied nH/nKv times.
+  const toHeads = (t: string, perKv: number) => transpose(g, reshape(g, t, shapeWith(g, x, 0, 2, [nKv, perKv, hd])), [0, 2, 3, 1, 4]);
+  const q5 = rope(g, toHeads(q, group), cos, sin, hd); // [B, nKv, group, T, hd]
+  const k5 = rope(g, toHeads(k, 1), cos, sin, hd); // [B, nKv, 1, T, hd]
+  const v5 = toHeads(v, 1); // [B, nKv, 1, T, hd]
+
+  // Causal mask [T, T]: −∞ above the diagonal, 0 elsewhere, built in the graph from T.
+  const T = g.op('Shape', [cos], { start: int(0), end: int(1) }); // [1]
+  const minusInf = g.op('Expand', [g.constant('float32', [], [-Infinity], 'minus_inf'), g.op('Concat', [T, T], { axis: int(0) })]);
+  const mask = g.op('Trilu', [minusInf, g.constant('int64', [], [1], 'above_diagonal')], { upper: int(1) });
+  // softmax(q kᵀ / √hd + mask) v; scaling q instead of the [T, T] scores costs T·hd, not T².
+  const scores = g.op('MatMul', [scale(g, q5, 1 / Math.sqrt(hd)), transpose(g, k5, [0, 1, 2, 4, 3])]); // [B, nKv, group, T, T]
+  const probs = g.op('Softmax', [g.op('Add', [scores, mask])], { axis: int(-1) });
+  const context = g.op('MatMul', [probs, v5]); // [B, nKv, group, T, hd]
+  const attn = reshape(g, transpose(g, context, [0, 3, 1, 2, 4]), g.constant('int64', [2], [-1, qd], 'rows')); // [N, nH·hd]
+  const h1 = g.op('Add', [x2, linear(g, attn, w.o_proj)]); // residual, [N, d]
+
+  // MLP: down_proj(silu(gate_proj(m)) * up_proj(m)).
+  const m = rmsNorm(g, h1, w.mlp_norm, s.eps); // post_attention_layernorm, [N, d]
+  const act = swiglu(g, linear(g, m, w.gate_proj), linear(g, m, w.up_proj)); // [N, I]
+  const y2 = g.op('Add', [h1, linear(g, act, w.down_proj)]); // residual, [N, d]
+  g.output(reshape(g, y2, g.op('Shape', [x])), 'y', 'float32', ['B', 'T', d]);
+
+  if (stats) {
+    const inputs = { gram_attn_in: [h, d], gram_o_in: [attn, qd], gram_mlp_in: [m, d], gram_down_in: [act, I] } as const;
+    for (const name of gramOutputs) {
+      const [value, width] = inputs[name];
+      g.output(gram(g, value), name, 'float32', [width, width]);
+    }
+  }
+  return g.build();
+}

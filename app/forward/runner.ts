@@ -1,0 +1,218 @@
+// ModelRunner: the forward pass of a Llama-family model, layer by layer. A batch's hidden
+// state passes block to block through ONE block session (weights are inputs), then through a
+// head session. Embedding lookup happens here in TS (copying B·T rows is cheaper than feeding
+// a [V, d] matrix to a Gather node).
+//
+// Weights are read once per tensor and kept; `setWeight` substitutes a tensor (a compressed or
+// compensated linear) without rebuilding anything. Runs are sequential: one call at a time.
+import { ModelError, type Model, type ModelConfig } from '../model/types.js';
+import { floatData, floatTensor, int32Tensor, type Device, type Feeds, type Session } from '../onnx/runtime.js';
+import { SessionCache } from '../onnx/sessionCache.js';
+import type { GramStats } from './calibration.js';
+import { buildBlockGraph, gramOutputs } from './graphs/blockGraph.js';
+import { buildHeadGraph } from './graphs/headGraph.js';
+import { RopeTables } from './rope.js';
+import { blockShape, blockSignature, headShape, headSignature, type BlockShape, type HeadMode, type HeadShape } from './shape.js';
+import { blockTensorSpecs, checkLength, headTensorSpecs, layerPrefix, readChecked } from './weights.js';
+
+/** [B, T]: batch size and sequence length of a row-major token array. */
+export type TokenDims = readonly [batch: number, seq: number];
+
+export interface LayerEvent {
+  layer: number;
+  dims: TokenDims;
+  /** Block input and output, [B, T, d]. */
+  input: Float32Array;
+  output: Float32Array;
+  /** Present when the forward ran with `collectStats`. */
+  stats?: GramStats;
+}
+
+export interface ForwardOptions {
+  /** Run the calibration variant of the block graph and hand each layer's XᵀX to `onLayer`. */
+  collectStats?: boolean;
+  /** Called after each block, before the next starts (awaited). */
+  onLayer?: (event: LayerEvent) => void | Promise<void>;
+}
+
+export interface RunnerOptions {
+  /** Default 'cpu'. Ignored when `sessions` is given (the cache fixes the device). */
+  device?: Device;
+  /** Share sessions between runners of the same shapes; the caller then owns (releases) it. */
+  sessions?: SessionCache;
+  threads?: number;
+}
+
+interface WeightSpec {
+  input: string; // graph input name
+  dims: number[];
+}
+
+export class ModelRunner {
+  readonly config: ModelConfig;
+  readonly block: BlockShape;
+  readonly head: HeadShape;
+  private readonly rope: RopeTables;
+  private readonly specs = new Map<string, WeightSpec>(); // HF tensor name → graph input
+  private readonly weights = new Map<string, Float32Array>(); // HF tensor name → data (read or substituted)
+  private readonly ownsSessions: boolean;
+
+  private constructor(
+    readonly model: Model,
+    readonly sessions: SessionCache,
+    ownsSessions: boolean,
+  ) {
+    this.ownsSessions = ownsSessions;
+    this.config = model.config;
+    this.block = blockShape(this.config);
+    this.head = headShape(this.config);
+    this.rope = new RopeTables(this.block.headDim, this.config.rope_theta);
+    for (let layer = 0; layer < this.config.num_layers; layer++) {
+      for (const { input, tensor, dims } of blockTensorSpecs(this.block)) this.specs.set(layerPrefix(layer) + tensor, { input, dims });
+    }
+    for (const { input, tensor, dims } of headTensorSpecs(this.head, this.config.tie_word_embeddings)) this.specs.set(tensor, { input, dims });
+    this.specs.set('model.embed_tokens.weight', { input: 'embed', dims: [this.head.vocab, this.head.hidden] });
+  }
+
+  /** Checks every tensor's shape against the config and builds the plain-forward sessions. */
+  static async create(model: Model, options: RunnerOptions = {}): Promise<ModelRunner> {
+    const sessions = options.sessions ?? new SessionCache(options.device ?? 'cpu', options.threads ?? 0);
+    const runner = new ModelRunner(model, sessions, options.sessions === undefined);
+    try {
+      runner.checkTensorShapes();
+      await runner.blockSession(false);
+      await runner.headSession('nll');
+    } catch (error) {
+      await runner.release();
+      throw error;
+    }
+    return runner;
+  }
+
+  /** Substitutes a tensor (e.g. a compressed q_proj) for later runs; `data` must match the config's dims. */
+  setWeight(name: string, data: Float32Array): void {
+    const spec = this.specs.get(name);
+    if (!spec) throw new Error(`setWeight: ${name} is not a tensor the forward pass uses`);
+    checkLength(this.model.path, name, data, spec.dims);
+    this.weights.set(name, data);
+  }
+
+  /** Drops substitutions and cached reads; the checkpoint is read again on next use. */
+  resetWeights(): void {
+    this.weights.clear();
+  }
+
+  /** Embedding rows for tokens [B, T] → hidden [B, T, d]. */
+  embed(tokens: Int32Array, dims: TokenDims): Float32Array {
+    checkTokens(tokens, dims, this.head.vocab);
+    const d = this.head.hidden;
+    const table = this.weight('model.embed_tokens.weight'); // [V, d]
+    const hidden = new Float32Array(tokens.length * d);
+    for (let i = 0; i < tokens.length; i++) hidden.set(table.subarray(tokens[i] * d, tokens[i] * d + d), i * d);
+    return hidden;
+  }
+
+  /** One decoder block: hidden [B, T, d] → [B, T, d], plus XᵀX of its linear inputs when `stats`. */
+  async runBlock(layer: number, hidden: Float32Array, dims: TokenDims, stats = false): Promise<{ hidden: Float32Array; stats?: GramStats }> {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.config.num_layers) throw new Error(`layer ${layer} is out of range (0..${this.config.num_layers - 1})`);
+    const [B, T] = dims;
+    const { cos, sin } = this.rope.get(T);
+    const hd = this.block.headDim;
+    const feeds: Feeds = {
+      x: floatTensor(hidden, [B, T, this.block.hidden]),
+      cos: floatTensor(cos, [T, hd]),
+      sin: floatTensor(sin, [T, hd]),
+    };
+    for (const { input, tensor, dims: wDims } of blockTensorSpecs(this.block)) {
+      feeds[input] = floatTensor(this.weight(layerPrefix(layer) + tensor), wDims);
+    }
+    const out = await (await this.blockSession(stats)).run(feeds);
+    const y = floatData(out.y, 'block output');
+    if (!stats) return { hidden: y };
+    const [attn_in, o_in, mlp_in, down_in] = gramOutputs.map((name) => floatData(out[name], name));
+    return { hidden: y, stats: { attn_in, o_in, mlp_in, down_in, tokens: B * T } };
+  }
+
+  /** Final norm + lm_head on hidden [B, T, d]. Mode 'nll' needs targets [B, T]. */
+  async runHead(hidden: Float32Array, dims: TokenDims, mode: HeadMode, targets?: Int32Array): Promise<Float32Array> {
+    const feeds: Feeds = { x: floatTensor(hidden, [dims[0], dims[1], this.head.hidden]) };
+    for (const { input, tensor, dims: wDims } of headTensorSpecs(this.head, this.config.tie_word_embeddings)) {
+      feeds[input] = floatTensor(this.weight(tensor), wDims);
+    }
+    if (mode === 'nll') {
+      if (!targets) throw new Error('runHead: mode nll needs targets');
+      checkTokens(targets, dims, this.head.vocab);
+      feeds.targets = int32Tensor(targets, dims);
+    }
+    const out = await (await this.headSession(mode)).run(feeds);
+    return floatData(mode === 'nll' ? out.nll : out.logits, `${mode} output`);
+  }
+
+  /** tokens [B, T] → hidden state after the last block, [B, T, d] (before the final norm). */
+  async forwardHidden(tokens: Int32Array, dims: TokenDims, options: ForwardOptions = {}): Promise<Float32Array> {
+    let hidden = this.embed(tokens, dims);
+    for (let layer = 0; layer < this.config.num_layers; layer++) {
+      const result = await this.runBlock(layer, hidden, dims, options.collectStats ?? false);
+      await options.onLayer?.({ layer, dims, input: hidden, output: result.hidden, stats: result.stats });
+      hidden = result.hidden;
+    }
+    return hidden;
+  }
+
+  /** tokens [B, T] → logits [B, T, V]. */
+  async forwardLogits(tokens: Int32Array, dims: TokenDims, options?: ForwardOptions): Promise<Float32Array> {
+    return this.runHead(await this.forwardHidden(tokens, dims, options), dims, 'logits');
+  }
+
+  /** tokens [B, T] → logits of the last position [B, V] (generation). */
+  async forwardLastLogits(tokens: Int32Array, dims: TokenDims): Promise<Float32Array> {
+    return this.runHead(await this.forwardHidden(tokens, dims), dims, 'last');
+  }
+
+  /** tokens, targets [B, T] → −log p(targets[b, t] | tokens[b, ≤t]) [B, T], nats. */
+  async forwardNll(tokens: Int32Array, targets: Int32Array, dims: TokenDims, options?: ForwardOptions): Promise<Float32Array> {
+    return this.runHead(await this.forwardHidden(tokens, dims, options), dims, 'nll', targets);
+  }
+
+  /** Releases the sessions (when this runner created them) and the weights it holds. */
+  async release(): Promise<void> {
+    this.weights.clear();
+    if (this.ownsSessions) await this.sessions.release();
+  }
+
+  private blockSession(stats: boolean): Promise<Session> {
+    return this.sessions.get(blockSignature(this.block, stats), () => buildBlockGraph(this.block, stats));
+  }
+
+  private headSession(mode: HeadMode): Promise<Session> {
+    return this.sessions.get(headSignature(this.head, mode), () => buildHeadGraph(this.head, mode));
+  }
+
+  private weight(name: string): Float32Array {
+    let data = this.weights.get(name);
+    if (!data) {
+      data = readChecked(this.model, name, this.specs.get(name)!.dims);
+      this.weights.set(name, data);
+    }
+    return data;
+  }
+
+  /** Config vs tensor index, before any data is read: every tensor present with the implied shape. */
+  private checkTensorShapes(): void {
+    for (const [name, { dims }] of this.specs) {
+      const info = this.model.tensors.get(name);
+      if (!info) throw new ModelError(this.model.path, `the tensor ${name} is missing (the config needs it, shape [${dims.join(', ')}])`);
+      if (info.shape.join(',') !== dims.join(',')) {
+        throw new ModelError(this.model.path, `${name} has shape [${info.shape.join(', ')}], but the config implies [${dims.join(', ')}]`);
+      }
+    }
+  }
+}
+
+function checkTokens(tokens: Int32Array, [B, T]: TokenDims, vocab: number): void {
+  if (!Number.isInteger(B) || !Number.isInteger(T) || B < 1 || T < 1) throw new Error(`token dims must be positive integers, got [${B}, ${T}]`);
+  if (tokens.length !== B * T) throw new Error(`expected ${B}·${T} = ${B * T} token ids for dims [${B}, ${T}], got ${tokens.length}`);
+  for (let i = 0; i < tokens.length; i++) {
+    if (tokens[i] < 0 || tokens[i] >= vocab) throw new Error(`token id ${tokens[i]} at position ${i} is outside the vocabulary (0..${vocab - 1})`);
+  }
+}

@@ -1,0 +1,61 @@
+// The sizes a decoder block's graph depends on, derived once from the config. Everything a
+// graph's structure depends on is here, so `signature()` identifies a session uniquely.
+import type { ModelConfig } from '../model/types.js';
+
+export interface BlockShape {
+  hidden: number; // d
+  heads: number; // query heads, nH
+  kvHeads: number; // key/value heads, nKv (nH % nKv == 0)
+  headDim: number; // hd
+  intermediate: number; // MLP width, I
+  eps: number; // RMSNorm epsilon
+  /** q/k/v projections have biases (Qwen2). */
+  bias: boolean;
+}
+
+export interface HeadShape {
+  hidden: number; // d
+  vocab: number; // V
+  eps: number;
+}
+
+export function blockShape(config: ModelConfig): BlockShape {
+  const shape: BlockShape = {
+    hidden: config.hidden_size,
+    heads: config.num_heads,
+    kvHeads: config.num_kv_heads,
+    headDim: config.head_dim,
+    intermediate: config.intermediate_size,
+    eps: config.rms_norm_eps,
+    bias: config.attention_bias,
+  };
+  checkBlockShape(shape);
+  return shape;
+}
+
+export function headShape(config: ModelConfig): HeadShape {
+  return { hidden: config.hidden_size, vocab: config.vocab_size, eps: config.rms_norm_eps };
+}
+
+export function checkBlockShape(s: BlockShape): void {
+  for (const key of ['hidden', 'heads', 'kvHeads', 'headDim', 'intermediate'] as const) {
+    if (!Number.isSafeInteger(s[key]) || s[key] < 1) throw new Error(`config: ${key} must be a positive integer, got ${s[key]}`);
+  }
+  if (s.heads % s.kvHeads !== 0) throw new Error(`config: num_heads (${s.heads}) must be a multiple of num_kv_heads (${s.kvHeads})`);
+  if (s.headDim % 2 !== 0) throw new Error(`config: head_dim (${s.headDim}) must be even for rotary embeddings`);
+  if (!(s.eps > 0)) throw new Error(`config: rms_norm_eps must be positive, got ${s.eps}`);
+}
+
+/** Derived widths: q rows (nH·hd) and k/v rows (nKv·hd). */
+export const qWidth = (s: BlockShape) => s.heads * s.headDim;
+export const kvWidth = (s: BlockShape) => s.kvHeads * s.headDim;
+
+export function blockSignature(s: BlockShape, stats: boolean): string {
+  return `llama-block d=${s.hidden} h=${s.heads} kv=${s.kvHeads} hd=${s.headDim} i=${s.intermediate} eps=${s.eps} bias=${+s.bias} stats=${+stats}`;
+}
+
+export type HeadMode = 'logits' | 'last' | 'nll';
+
+export function headSignature(s: HeadShape, mode: HeadMode): string {
+  return `llama-head d=${s.hidden} v=${s.vocab} eps=${s.eps} mode=${mode}`;
+}
