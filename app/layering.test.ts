@@ -25,7 +25,7 @@ const levels: Record<string, number> = {
   tensor: 0,
   linalg: 0,
   contract: 0,
-  tokenizer: 1,
+  tokenizer: 2, // shares model/'s byte reader and errors
   model: 2,
   onnx: 2,
   forward: 3,

@@ -6,9 +6,12 @@ import { app, BrowserWindow, dialog, ipcMain, shell, type IpcMainInvokeEvent } f
 import { join } from 'node:path';
 import { ipcChannels, parseCallRequest, toWireError, type CallResponse } from '../app/contract/index.js';
 import { EngineHost } from '../app/jobs/host.js';
+import type { Device } from '../app/onnx/runtime.js';
 
 const appRoot = app.getAppPath();
-const device = process.env.EORA_DEVICE ?? 'cpu';
+// Checked here too (the worker checks again) so a typo fails before a window opens.
+const device = (process.env.EORA_DEVICE ?? 'cpu') as Device;
+if (!['cpu', 'cuda', 'webgpu'].includes(device)) throw new Error(`EORA_DEVICE="${device}" is not a device (cpu, cuda, webgpu)`);
 let engine: EngineHost;
 let window: BrowserWindow | null = null;
 

@@ -1,6 +1,7 @@
 // Argument parsing for every command: node's util.parseArgs in strict mode, plus typed
 // readers for numeric options that say which option was wrong and why.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DeviceError, parseDevice, type Device } from '../onnx/runtime.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -79,4 +80,14 @@ export function numberOption(args: Parsed, name: string, range: { min?: number; 
 function checkRange(name: string, value: number, { min, max }: { min?: number; max?: number }) {
   if (min !== undefined && value < min) throw new UsageError(`--${name} must be at least ${min}, got ${value}`);
   if (max !== undefined && value > max) throw new UsageError(`--${name} must be at most ${max}, got ${value}`);
+}
+
+/** --device as a usage error when unknown (exit 2), like any other bad option value. */
+export function deviceOption(args: Parsed): Device {
+  try {
+    return parseDevice(stringOption(args, 'device') ?? 'cpu');
+  } catch (error) {
+    if (error instanceof DeviceError) throw new UsageError(`--device: ${error.message}`);
+    throw error;
+  }
 }

@@ -3,6 +3,7 @@
 // the schemas here before the engine sees it. This file is pure: no Node, no DOM, so the
 // renderer imports it too.
 import { z } from 'zod';
+import { ContractError } from './errors.js';
 
 /** A model on disk: a Hugging Face directory or a llama2.c .bin. Absent = bundled default. */
 const modelPath = z.string().min(1).max(4096).optional();
@@ -63,26 +64,4 @@ export function parseParams<M extends Method>(method: M, raw: unknown): ParsedPa
   return result.data as ParsedParams<M>;
 }
 
-/** Errors cross both transports as plain `{ code, message }`. */
-export type ErrorCode = 'invalid_params' | 'unknown_method' | 'cancelled' | 'engine' | 'unauthorized';
-
-export interface WireError {
-  code: ErrorCode;
-  message: string;
-}
-
-export class ContractError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ContractError';
-  }
-}
-
-export function toWireError(error: unknown): WireError {
-  if (error instanceof ContractError) return { code: error.code, message: error.message };
-  if (error instanceof Error) return { code: 'engine', message: error.message };
-  return { code: 'engine', message: String(error) };
-}
+export { ContractError, toWireError, type ErrorCode, type WireError } from './errors.js';

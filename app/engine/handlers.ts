@@ -3,7 +3,11 @@ import { listSupportedBackends } from '../onnx/runtime.js';
 import type { Method, ParsedParams, Result } from '../contract/index.js';
 import type { JobContext } from '../jobs/context.js';
 import type { WorkerConfig } from '../jobs/messages.js';
-import { bundledModelPath } from '../model/open.js';
+import { readFile } from 'node:fs/promises';
+import { perplexity } from '../eval/perplexity.js';
+import { generate } from '../generate/generate.js';
+import { describeFsError } from '../model/binary.js';
+import { bundledModelPath, resourcesPath } from '../model/open.js';
 import { linears, linearStats, summarizeModel, weightHistogram } from '../model/inspect.js';
 import { ModelCache } from './models.js';
 import { engineVersion } from './version.js';
@@ -13,7 +17,7 @@ export type Handlers = {
 };
 
 export function createHandlers(config: WorkerConfig): Handlers {
-  const models = new ModelCache();
+  const models = new ModelCache(config.device);
   return {
     async 'engine.info'() {
       return {
@@ -45,12 +49,34 @@ export function createHandlers(config: WorkerConfig): Handlers {
       return { linear, min: h.min, max: h.max, edges: h.edges, counts: h.counts };
     },
 
-    async 'model.generate'() {
-      throw new Error('not wired yet');
+    async 'model.generate'({ model: path, prompt, maxNewTokens, temperature, topP, seed }, context) {
+      const runner = await models.runner(path);
+      const result = await generate(runner, prompt, {
+        maxNewTokens,
+        temperature,
+        topP,
+        seed,
+        signal: context.signal,
+        onToken: (_id, index) => context.progress({ stage: 'generating', done: index + 1, total: maxNewTokens }),
+      });
+      return { prompt, text: result.text, token_ids: result.tokenIds, seconds: result.seconds };
     },
 
-    async 'model.perplexity'() {
-      throw new Error('not wired yet');
+    async 'model.perplexity'({ model: path, text: file, seqLen, stride, maxTokens }, context) {
+      const source = file ?? resourcesPath('data', 'tinystories', 'validation.txt');
+      const text = await readFile(source, 'utf8').catch((error: unknown) => {
+        throw new Error(`${source}: ${describeFsError(error)}`);
+      });
+      const runner = await models.runner(path);
+      const result = await perplexity(runner, text, {
+        seqLen,
+        stride,
+        maxTokens,
+        source,
+        signal: context.signal,
+        onProgress: (done, total) => context.progress({ stage: 'scoring', done, total }),
+      });
+      return { model: runner.model.path, text: source, tokens: result.tokens, nll: result.nll, ppl: result.ppl, seconds: result.seconds };
     },
   };
 }

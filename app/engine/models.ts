@@ -1,11 +1,17 @@
-// Models stay open in the engine between calls (the UI asks many questions of one model).
-// Keyed by resolved path; the bundled default when no path is given.
+// Models stay open in the engine between calls (the UI asks many questions of one model), and
+// so do their runners: a ModelRunner owns the onnxruntime sessions built for that model's
+// shapes, which are the expensive part to recreate. Keyed by resolved path.
 import { resolve } from 'node:path';
+import { ModelRunner } from '../forward/runner.js';
 import { bundledModelPath, openModel } from '../model/open.js';
 import type { Model } from '../model/types.js';
+import type { Device } from '../onnx/runtime.js';
 
 export class ModelCache {
   private readonly models = new Map<string, Promise<Model>>();
+  private readonly runners = new Map<string, Promise<ModelRunner>>();
+
+  constructor(private readonly device: Device) {}
 
   get(path?: string): Promise<Model> {
     const key = resolve(path ?? bundledModelPath());
@@ -19,8 +25,21 @@ export class ModelCache {
     return model;
   }
 
+  runner(path?: string): Promise<ModelRunner> {
+    const key = resolve(path ?? bundledModelPath());
+    let runner = this.runners.get(key);
+    if (!runner) {
+      runner = this.get(key).then((model) => ModelRunner.create(model, { device: this.device }));
+      this.runners.set(key, runner);
+      runner.catch(() => this.runners.delete(key));
+    }
+    return runner;
+  }
+
   async closeAll() {
+    for (const runner of this.runners.values()) await (await runner.catch(() => null))?.release();
     for (const model of this.models.values()) (await model.catch(() => null))?.close();
+    this.runners.clear();
     this.models.clear();
   }
 }

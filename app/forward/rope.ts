@@ -3,7 +3,8 @@
 
 /**
  * HF LlamaRotaryEmbedding: inv_freq[i] = θ^(−2i/hd); angle(t, i) = t · inv_freq[i mod hd/2]
- * (emb = cat(freqs, freqs)). Rows are positions, so the table for T positions is a prefix.
+ * (emb = cat(freqs, freqs)). Rows are positions: the table for T positions is a prefix, the
+ * table for positions P..P+T−1 a contiguous slice.
  */
 export class RopeTables {
   private cos = new Float32Array(0); // [rows, hd]
@@ -15,11 +16,11 @@ export class RopeTables {
     readonly theta: number,
   ) {}
 
-  /** cos, sin [T, hd] for positions 0..T−1. */
-  get(T: number): { cos: Float32Array; sin: Float32Array } {
-    if (T > this.rows) this.grow(Math.max(T, 2 * this.rows));
-    const n = T * this.headDim;
-    return { cos: this.cos.subarray(0, n), sin: this.sin.subarray(0, n) };
+  /** cos, sin [T, hd] for positions start..start+T−1. */
+  get(T: number, start = 0): { cos: Float32Array; sin: Float32Array } {
+    if (start + T > this.rows) this.grow(Math.max(start + T, 2 * this.rows));
+    const hd = this.headDim;
+    return { cos: this.cos.subarray(start * hd, (start + T) * hd), sin: this.sin.subarray(start * hd, (start + T) * hd) };
   }
 
   private grow(rows: number) {

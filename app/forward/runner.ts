@@ -12,7 +12,7 @@ import type { GramStats } from './calibration.js';
 import { buildBlockGraph, gramOutputs } from './graphs/blockGraph.js';
 import { buildHeadGraph } from './graphs/headGraph.js';
 import { RopeTables } from './rope.js';
-import { blockShape, blockSignature, headShape, headSignature, type BlockShape, type HeadMode, type HeadShape } from './shape.js';
+import { blockShape, blockSignature, headShape, headSignature, type BlockShape, type BlockVariant, type HeadMode, type HeadShape } from './shape.js';
 import { blockTensorSpecs, checkLength, headTensorSpecs, layerPrefix, readChecked } from './weights.js';
 
 /** [B, T]: batch size and sequence length of a row-major token array. */
@@ -35,6 +35,14 @@ export interface ForwardOptions {
   onLayer?: (event: LayerEvent) => void | Promise<void>;
 }
 
+/** Keys and values of the P positions decoded so far, per layer, each [B, nKv, 1, P, hd] (keys roped). */
+export interface KvCache {
+  batch: number;
+  length: number; // P
+  keys: Float32Array[];
+  values: Float32Array[];
+}
+
 export interface RunnerOptions {
   /** Default 'cpu'. Ignored when `sessions` is given (the cache fixes the device). */
   device?: Device;
@@ -43,35 +51,28 @@ export interface RunnerOptions {
   threads?: number;
 }
 
-interface WeightSpec {
-  input: string; // graph input name
-  dims: number[];
-}
-
 export class ModelRunner {
   readonly config: ModelConfig;
   readonly block: BlockShape;
   readonly head: HeadShape;
   private readonly rope: RopeTables;
-  private readonly specs = new Map<string, WeightSpec>(); // HF tensor name → graph input
+  private readonly dims = new Map<string, number[]>(); // HF tensor name → dims the config implies
   private readonly weights = new Map<string, Float32Array>(); // HF tensor name → data (read or substituted)
-  private readonly ownsSessions: boolean;
 
   private constructor(
     readonly model: Model,
     readonly sessions: SessionCache,
-    ownsSessions: boolean,
+    private readonly ownsSessions: boolean,
   ) {
-    this.ownsSessions = ownsSessions;
     this.config = model.config;
     this.block = blockShape(this.config);
     this.head = headShape(this.config);
     this.rope = new RopeTables(this.block.headDim, this.config.rope_theta);
     for (let layer = 0; layer < this.config.num_layers; layer++) {
-      for (const { input, tensor, dims } of blockTensorSpecs(this.block)) this.specs.set(layerPrefix(layer) + tensor, { input, dims });
+      for (const { tensor, dims } of blockTensorSpecs(this.block)) this.dims.set(layerPrefix(layer) + tensor, dims);
     }
-    for (const { input, tensor, dims } of headTensorSpecs(this.head, this.config.tie_word_embeddings)) this.specs.set(tensor, { input, dims });
-    this.specs.set('model.embed_tokens.weight', { input: 'embed', dims: [this.head.vocab, this.head.hidden] });
+    for (const { tensor, dims } of headTensorSpecs(this.head, this.config.tie_word_embeddings)) this.dims.set(tensor, dims);
+    this.dims.set('model.embed_tokens.weight', [this.head.vocab, this.head.hidden]);
   }
 
   /** Checks every tensor's shape against the config and builds the plain-forward sessions. */
@@ -80,7 +81,7 @@ export class ModelRunner {
     const runner = new ModelRunner(model, sessions, options.sessions === undefined);
     try {
       runner.checkTensorShapes();
-      await runner.blockSession(false);
+      await runner.blockSession('plain');
       await runner.headSession('nll');
     } catch (error) {
       await runner.release();
@@ -89,11 +90,14 @@ export class ModelRunner {
     return runner;
   }
 
-  /** Substitutes a tensor (e.g. a compressed q_proj) for later runs; `data` must match the config's dims. */
+  /**
+   * Substitutes a tensor (e.g. a compressed q_proj) for later runs; `data` must match the
+   * config's dims. With tied embeddings, `model.embed_tokens.weight` is also the lm_head.
+   */
   setWeight(name: string, data: Float32Array): void {
-    const spec = this.specs.get(name);
-    if (!spec) throw new Error(`setWeight: ${name} is not a tensor the forward pass uses`);
-    checkLength(this.model.path, name, data, spec.dims);
+    const dims = this.dims.get(name);
+    if (!dims) throw new Error(`setWeight: ${name} is not a tensor the forward pass uses`);
+    checkLength(this.model.path, name, data, dims);
     this.weights.set(name, data);
   }
 
@@ -114,23 +118,36 @@ export class ModelRunner {
 
   /** One decoder block: hidden [B, T, d] → [B, T, d], plus XᵀX of its linear inputs when `stats`. */
   async runBlock(layer: number, hidden: Float32Array, dims: TokenDims, stats = false): Promise<{ hidden: Float32Array; stats?: GramStats }> {
-    if (!Number.isInteger(layer) || layer < 0 || layer >= this.config.num_layers) throw new Error(`layer ${layer} is out of range (0..${this.config.num_layers - 1})`);
-    const [B, T] = dims;
-    const { cos, sin } = this.rope.get(T);
-    const hd = this.block.headDim;
-    const feeds: Feeds = {
-      x: floatTensor(hidden, [B, T, this.block.hidden]),
-      cos: floatTensor(cos, [T, hd]),
-      sin: floatTensor(sin, [T, hd]),
-    };
-    for (const { input, tensor, dims: wDims } of blockTensorSpecs(this.block)) {
-      feeds[input] = floatTensor(this.weight(layerPrefix(layer) + tensor), wDims);
-    }
-    const out = await (await this.blockSession(stats)).run(feeds);
+    const out = await (await this.blockSession(stats ? 'stats' : 'plain')).run(this.blockFeeds(layer, hidden, dims, 0));
     const y = floatData(out.y, 'block output');
     if (!stats) return { hidden: y };
     const [attn_in, o_in, mlp_in, down_in] = gramOutputs.map((name) => floatData(out[name], name));
-    return { hidden: y, stats: { attn_in, o_in, mlp_in, down_in, tokens: B * T } };
+    return { hidden: y, stats: { attn_in, o_in, mlp_in, down_in, tokens: dims[0] * dims[1] } };
+  }
+
+  /**
+   * Incremental decoding: tokens [B, T] at positions P..P+T−1 after the `cache` of P earlier
+   * positions (none: P = 0) → last-position logits [B, V] and the cache extended to P + T.
+   * Each step costs T tokens of compute instead of P + T.
+   */
+  async forwardCached(tokens: Int32Array, dims: TokenDims, cache?: KvCache): Promise<{ logits: Float32Array; cache: KvCache }> {
+    const [B, T] = dims;
+    const P = cache?.length ?? 0;
+    if (cache && cache.batch !== B) throw new Error(`forwardCached: the cache holds batch ${cache.batch}, got tokens for batch ${B}`);
+    const pastDims = [B, this.block.kvHeads, 1, P, this.block.headDim];
+    const session = await this.blockSession('cache');
+    const next: KvCache = { batch: B, length: P + T, keys: [], values: [] };
+    let hidden = this.embed(tokens, dims);
+    for (let layer = 0; layer < this.config.num_layers; layer++) {
+      const feeds = this.blockFeeds(layer, hidden, dims, P);
+      feeds.past_key = floatTensor(cache?.keys[layer] ?? new Float32Array(0), pastDims);
+      feeds.past_value = floatTensor(cache?.values[layer] ?? new Float32Array(0), pastDims);
+      const out = await session.run(feeds);
+      hidden = floatData(out.y, 'block output');
+      next.keys.push(floatData(out.present_key, 'present_key'));
+      next.values.push(floatData(out.present_value, 'present_value'));
+    }
+    return { logits: await this.runHead(hidden, dims, 'last'), cache: next };
   }
 
   /** Final norm + lm_head on hidden [B, T, d]. Mode 'nll' needs targets [B, T]. */
@@ -180,8 +197,22 @@ export class ModelRunner {
     if (this.ownsSessions) await this.sessions.release();
   }
 
-  private blockSession(stats: boolean): Promise<Session> {
-    return this.sessions.get(blockSignature(this.block, stats), () => buildBlockGraph(this.block, stats));
+  private blockSession(variant: BlockVariant): Promise<Session> {
+    return this.sessions.get(blockSignature(this.block, variant), () => buildBlockGraph(this.block, variant));
+  }
+
+  /** Feeds of layer `layer` for hidden [B, T, d] at positions start..start+T−1. */
+  private blockFeeds(layer: number, hidden: Float32Array, [B, T]: TokenDims, start: number): Feeds {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= this.config.num_layers) throw new Error(`layer ${layer} is out of range (0..${this.config.num_layers - 1})`);
+    const { cos, sin } = this.rope.get(T, start);
+    const hd = this.block.headDim;
+    const feeds: Feeds = {
+      x: floatTensor(hidden, [B, T, this.block.hidden]),
+      cos: floatTensor(cos, [T, hd]),
+      sin: floatTensor(sin, [T, hd]),
+    };
+    for (const { input, tensor, dims } of blockTensorSpecs(this.block)) feeds[input] = floatTensor(this.weight(layerPrefix(layer) + tensor), dims);
+    return feeds;
   }
 
   private headSession(mode: HeadMode): Promise<Session> {
@@ -191,7 +222,7 @@ export class ModelRunner {
   private weight(name: string): Float32Array {
     let data = this.weights.get(name);
     if (!data) {
-      data = readChecked(this.model, name, this.specs.get(name)!.dims);
+      data = readChecked(this.model, name, this.dims.get(name)!);
       this.weights.set(name, data);
     }
     return data;
@@ -199,7 +230,7 @@ export class ModelRunner {
 
   /** Config vs tensor index, before any data is read: every tensor present with the implied shape. */
   private checkTensorShapes(): void {
-    for (const [name, { dims }] of this.specs) {
+    for (const [name, dims] of this.dims) {
       const info = this.model.tensors.get(name);
       if (!info) throw new ModelError(this.model.path, `the tensor ${name} is missing (the config needs it, shape [${dims.join(', ')}])`);
       if (info.shape.join(',') !== dims.join(',')) {

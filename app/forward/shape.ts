@@ -50,8 +50,11 @@ export function checkBlockShape(s: BlockShape): void {
 export const qWidth = (s: BlockShape) => s.heads * s.headDim;
 export const kvWidth = (s: BlockShape) => s.kvHeads * s.headDim;
 
-export function blockSignature(s: BlockShape, stats: boolean): string {
-  return `llama-block d=${s.hidden} h=${s.heads} kv=${s.kvHeads} hd=${s.headDim} i=${s.intermediate} eps=${s.eps} bias=${+s.bias} stats=${+stats}`;
+/** plain: the forward; stats: + calibration Gram matrices; cache: + past/present keys and values. */
+export type BlockVariant = 'plain' | 'stats' | 'cache';
+
+export function blockSignature(s: BlockShape, variant: BlockVariant): string {
+  return `llama-block d=${s.hidden} h=${s.heads} kv=${s.kvHeads} hd=${s.headDim} i=${s.intermediate} eps=${s.eps} bias=${+s.bias} ${variant}`;
 }
 
 export type HeadMode = 'logits' | 'last' | 'nll';

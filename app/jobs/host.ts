@@ -25,6 +25,7 @@ export interface CallOptions {
 }
 
 interface Pending {
+  cancelFlag: Int32Array;
   resolve(value: unknown): void;
   reject(error: ContractError): void;
   onProgress?: (progress: Progress) => void;
@@ -89,8 +90,9 @@ export class EngineHost {
     const id = options.id ?? `h${++this.nextId}`;
     if (this.pending.has(id)) return Promise.reject(new ContractError('invalid_params', `call id ${id} is already in flight`));
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress: options.onProgress });
-      this.post({ type: 'call', id, method, params });
+      const cancelFlag = new Int32Array(new SharedArrayBuffer(4));
+      this.pending.set(id, { cancelFlag, resolve, reject, onProgress: options.onProgress });
+      this.post({ type: 'call', id, method, params, cancelFlag });
       options.signal?.addEventListener('abort', () => this.cancel(id), { once: true });
     });
   }
@@ -99,6 +101,7 @@ export class EngineHost {
   cancel(id: string) {
     const pending = this.pending.get(id);
     if (!pending) return;
+    Atomics.store(pending.cancelFlag, 0, 1);
     this.post({ type: 'cancel', id });
     const timer = setTimeout(() => {
       if (!this.pending.has(id)) return;

@@ -1,7 +1,7 @@
 // The engine thread. onnxruntime-node's run() blocks its thread, so all engine work happens
 // here and the host (server event loop, Electron main) only passes messages.
 import { parentPort, workerData } from 'node:worker_threads';
-import { parseParams, toWireError } from '../contract/index.js';
+import { ContractError, parseParams, toWireError, type Progress } from '../contract/index.js';
 import { createJobContext } from './context.js';
 import { createHandlers } from '../engine/handlers.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
@@ -14,10 +14,15 @@ const handlers = createHandlers(config);
 const inFlight = new Map<string, AbortController>();
 const post = (message: FromWorker) => port.postMessage(message);
 
-/** At most one progress message per call every 50 ms, plus the last one. */
-function throttledProgress(id: string) {
+/**
+ * Progress reports double as cancellation points: the shared flag is read here, synchronously,
+ * and aborts the call's signal, which the handler's loop checks before its next unit of work.
+ * At most one progress message per call every 50 ms, plus the last one.
+ */
+function progressReporter(id: string, cancelFlag: Int32Array, controller: AbortController) {
   let last = 0;
-  return (progress: FromWorker & { type: 'progress' }['progress']) => {
+  return (progress: Progress) => {
+    if (Atomics.load(cancelFlag, 0) === 1) controller.abort(new ContractError('cancelled', 'cancelled'));
     const now = Date.now();
     if (now - last < 50 && progress.done < progress.total) return;
     last = now;
@@ -30,7 +35,7 @@ async function handle(message: Extract<ToWorker, { type: 'call' }>) {
   inFlight.set(message.id, controller);
   try {
     const parsed = parseParams(message.method, message.params);
-    const context = createJobContext(throttledProgress(message.id), controller.signal);
+    const context = createJobContext(progressReporter(message.id, message.cancelFlag, controller), controller.signal);
     const handler = handlers[message.method] as (p: unknown, c: typeof context) => Promise<unknown>;
     const result = await handler(parsed, context);
     post({ type: 'response', id: message.id, response: { ok: true, result } });

@@ -73,12 +73,13 @@ export class GraphBuilder {
   }
 
   /** A small constant (shape vectors, eps): stored in the graph as an initializer. */
-  constant(dtype: 'float32' | 'int64', dims: readonly number[], values: readonly number[], hint = 'const'): string {
+  constant(dtype: 'float32' | 'int32' | 'int64', dims: readonly number[], values: readonly number[], hint = 'const'): string {
     const count = dims.reduce((a, b) => a * b, 1);
     if (count !== values.length) throw new Error(`constant ${hint}: ${values.length} values for dims [${dims}]`);
     const name = this.fresh(hint);
     const tensor = create(TensorProtoSchema, { name, dims: dims.map((d) => BigInt(d)), dataType: dataTypes[dtype] });
     if (dtype === 'float32') tensor.floatData = [...values];
+    else if (dtype === 'int32') tensor.int32Data = [...values];
     else tensor.int64Data = values.map((v) => BigInt(v));
     this.initializers.push(tensor);
     return name;

@@ -7,6 +7,9 @@
 // so long jobs belong in the engine worker (app/jobs/worker.ts).
 import ort from 'onnxruntime-node';
 
+// ORT's own log lines would repeat, on stderr, errors that we rethrow with context; keep only fatal ones.
+ort.env.logLevel = 'fatal';
+
 export type Device = 'cpu' | 'cuda' | 'webgpu';
 
 /** Device → execution providers, and what to tell the user when the provider cannot start. */
@@ -80,7 +83,7 @@ export class Session {
         executionProviders: providers,
         graphOptimizationLevel: 'all',
         intraOpNumThreads: options.threads ?? 0,
-        logSeverityLevel: 3,
+        logSeverityLevel: 4, // fatal only: errors come back as exceptions
       });
     } catch (error) {
       const reason = firstLine(error);

@@ -25,6 +25,10 @@ afterAll(async () => {
   await engine.close();
 });
 
+// Response bodies are checked field by field below.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const json = (response: Response): Promise<any> => response.json();
+
 const call = (body: unknown, headers: Record<string, string> = { Authorization: `Bearer ${token}` }) =>
   fetch(`${base}/api/call`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
@@ -37,7 +41,7 @@ describe('headless server', () => {
     expect((await fetch(`${base}/`)).status).toBe(401);
     const response = await call({ id: 'a', method: 'engine.info', params: {} }, {});
     expect(response.status).toBe(401);
-    expect((await response.json()).error.code).toBe('unauthorized');
+    expect((await json(response)).error.code).toBe('unauthorized');
     expect((await call({ id: 'a', method: 'engine.info', params: {} }, { Authorization: 'Bearer wrong' })).status).toBe(401);
   });
 
@@ -59,7 +63,7 @@ describe('headless server', () => {
   it('answers a contract call through the engine worker', async () => {
     const response = await call({ id: 'info1', method: 'engine.info', params: {} });
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = await json(response);
     expect(body.ok).toBe(true);
     expect(body.result.device).toBe('cpu');
     expect(body.result.backends.map((b: { name: string }) => b.name)).toContain('cpu');
@@ -68,7 +72,7 @@ describe('headless server', () => {
   it('rejects invalid params with a message naming the field', async () => {
     const response = await call({ id: 'h1', method: 'model.histogram', params: { linear: 'x', bins: 0 } });
     expect(response.status).toBe(400);
-    const body = await response.json();
+    const body = await json(response);
     expect(body.error.message).toMatch(/^model\.histogram: bins: /);
   });
 
@@ -84,7 +88,7 @@ describe('headless server', () => {
     const events: { id: string; progress: { done: number; total: number } }[] = [];
     socket.on('message', (data) => events.push(JSON.parse(String(data))));
     const response = await call({ id: 'insp1', method: 'model.inspect', params: {} });
-    expect((await response.json()).result.linears).toHaveLength(14);
+    expect((await json(response)).result.linears).toHaveLength(14);
     await new Promise((resolve) => setTimeout(resolve, 50));
     socket.close();
     const mine = events.filter((e) => e.id === 'insp1');

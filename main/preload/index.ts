@@ -1,7 +1,8 @@
 // The renderer's whole view of Electron: one object, four operations, fixed channels.
 // Runs sandboxed (CommonJS bundle), so it may only use `electron`'s renderer modules.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { ipcChannels, type CallRequest, type CallResponse, type EoraBridge, type ProgressEvent } from '../../app/contract/bridge.js';
+import { ipcChannels, type EoraBridge } from '../../app/contract/bridge.js';
+import type { CallRequest, CallResponse, ProgressEvent } from '../../app/contract/wire.js';
 
 const bridge: EoraBridge = {
   call: (request: CallRequest) => ipcRenderer.invoke(ipcChannels.call, request) as Promise<CallResponse>,

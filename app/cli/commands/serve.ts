@@ -3,8 +3,7 @@ import { rendererDir } from '../../paths.js';
 import { startServer } from '../../server/server.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { intOption, stringOption, UsageError, type Command } from '../args.js';
-import { parseDevice } from '../../onnx/runtime.js';
+import { deviceOption, intOption, stringOption, UsageError, type Command } from '../args.js';
 
 export const serveCommand: Command = {
   name: 'serve',
@@ -23,7 +22,7 @@ Options:
   maxPositionals: 0,
   async run(args, io) {
     const port = intOption(args, 'port', { min: 0, max: 65535 }) ?? 0;
-    const device = parseDevice(stringOption(args, 'device') ?? 'cpu');
+    const device = deviceOption(args);
     const token = stringOption(args, 'token');
     if (token !== undefined && !/^[A-Za-z0-9_-]{16,128}$/.test(token)) throw new UsageError('--token must be 16-128 characters of [A-Za-z0-9_-]');
     const ui = rendererDir();

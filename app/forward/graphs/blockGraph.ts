@@ -1,27 +1,29 @@
 // One Llama decoder block as an ONNX graph (LlamaDecoderLayer in HF's modeling_llama.py). The
-// same graph serves every layer: weights, RoPE tables and the causal mask are inputs.
+// same graph serves every layer: weights and RoPE tables are inputs.
 //
-// Inputs:  x [B, T, d]; cos, sin [T, hd];
+// Inputs:  x [B, T, d]; cos, sin [T, hd] (rows for the positions of x);
 //          attn_norm [d]; q_proj [nH·hd, d]; k_proj, v_proj [nKv·hd, d]; (q_bias, k_bias, v_bias);
 //          o_proj [d, nH·hd]; mlp_norm [d]; gate_proj, up_proj [I, d]; down_proj [d, I].
-// Outputs: y [B, T, d]; with `stats`, the calibration Gram matrices XᵀX (summed over the
-//          batch's B·T tokens, float32) of each linear's input:
-//          gram_attn_in [d, d] (q/k/v), gram_o_in [nH·hd, nH·hd] (o_proj),
-//          gram_mlp_in [d, d] (gate/up), gram_down_in [I, I] (down_proj).
+// Outputs: y [B, T, d].
+// Variants (separate graphs, so the plain forward stays lean):
+//   stats: + the calibration Gram matrices XᵀX (summed over the batch's B·T tokens, float32)
+//          of each linear's input: gram_attn_in [d, d] (q/k/v), gram_o_in [nH·hd, nH·hd]
+//          (o_proj), gram_mlp_in [d, d] (gate/up), gram_down_in [I, I] (down_proj).
+//   cache: + inputs past_key, past_value [B, nKv, 1, P, hd] (roped keys and values of the P
+//          earlier positions; P may be 0) and outputs present_key, present_value
+//          [B, nKv, 1, P+T, hd]; x holds positions P..P+T−1 (incremental decoding).
 import { GraphBuilder, int } from '../../onnx/builder.js';
-import { blockSignature, kvWidth, qWidth, type BlockShape } from '../shape.js';
+import { blockSignature, kvWidth, qWidth, type BlockShape, type BlockVariant } from '../shape.js';
 import { gram, linear, reshape, rmsNorm, rope, scale, shapeWith, swiglu, transpose } from './ops.js';
 
-export const blockWeightInputs = ['attn_norm', 'q_proj', 'k_proj', 'v_proj', 'o_proj', 'mlp_norm', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export const blockBiasInputs = ['q_bias', 'k_bias', 'v_bias'] as const;
 export const gramOutputs = ['gram_attn_in', 'gram_o_in', 'gram_mlp_in', 'gram_down_in'] as const;
 
-export function buildBlockGraph(s: BlockShape, stats: boolean): Uint8Array {
+export function buildBlockGraph(s: BlockShape, variant: BlockVariant): Uint8Array {
   const { hidden: d, heads: nH, kvHeads: nKv, headDim: hd, intermediate: I } = s;
   const group = nH / nKv; // query heads per KV head (GQA); 1 = plain multi-head attention
   const qd = qWidth(s);
   const kvd = kvWidth(s);
-  const g = new GraphBuilder(blockSignature(s, stats));
+  const g = new GraphBuilder(blockSignature(s, variant));
 
   const x = g.input('x', 'float32', ['B', 'T', d]);
   const cos = g.input('cos', 'float32', ['T', hd]);
@@ -52,16 +54,19 @@ export function buildBlockGraph(s: BlockShape, stats: boolean): Uint8Array {
   // K and V keep a size-1 group axis that MatMul broadcasts, so they are never copied nH/nKv times.
   const toHeads = (t: string, perKv: number) => transpose(g, reshape(g, t, shapeWith(g, x, 0, 2, [nKv, perKv, hd])), [0, 2, 3, 1, 4]);
   const q5 = rope(g, toHeads(q, group), cos, sin, hd); // [B, nKv, group, T, hd]
-  const k5 = rope(g, toHeads(k, 1), cos, sin, hd); // [B, nKv, 1, T, hd]
-  const v5 = toHeads(v, 1); // [B, nKv, 1, T, hd]
+  let k5 = rope(g, toHeads(k, 1), cos, sin, hd); // [B, nKv, 1, S, hd], S = T (or P + T with a cache)
+  let v5 = toHeads(v, 1);
+  if (variant === 'cache') {
+    const past = (name: string) => g.input(name, 'float32', ['B', nKv, 1, 'P', hd]);
+    k5 = g.op('Concat', [past('past_key'), k5], { axis: int(3) });
+    v5 = g.op('Concat', [past('past_value'), v5], { axis: int(3) });
+    g.output(k5, 'present_key', 'float32', ['B', nKv, 1, 'S', hd]);
+    g.output(v5, 'present_value', 'float32', ['B', nKv, 1, 'S', hd]);
+  }
 
-  // Causal mask [T, T]: −∞ above the diagonal, 0 elsewhere, built in the graph from T.
-  const T = g.op('Shape', [cos], { start: int(0), end: int(1) }); // [1]
-  const minusInf = g.op('Expand', [g.constant('float32', [], [-Infinity], 'minus_inf'), g.op('Concat', [T, T], { axis: int(0) })]);
-  const mask = g.op('Trilu', [minusInf, g.constant('int64', [], [1], 'above_diagonal')], { upper: int(1) });
-  // softmax(q kᵀ / √hd + mask) v; scaling q instead of the [T, T] scores costs T·hd, not T².
-  const scores = g.op('MatMul', [scale(g, q5, 1 / Math.sqrt(hd)), transpose(g, k5, [0, 1, 2, 4, 3])]); // [B, nKv, group, T, T]
-  const probs = g.op('Softmax', [g.op('Add', [scores, mask])], { axis: int(-1) });
+  // softmax(q kᵀ / √hd + mask) v; scaling q instead of the [T, S] scores costs T·hd, not T·S.
+  const scores = g.op('MatMul', [scale(g, q5, 1 / Math.sqrt(hd)), transpose(g, k5, [0, 1, 2, 4, 3])]); // [B, nKv, group, T, S]
+  const probs = g.op('Softmax', [g.op('Add', [scores, causalMask(g, q5, k5)])], { axis: int(-1) });
   const context = g.op('MatMul', [probs, v5]); // [B, nKv, group, T, hd]
   const attn = reshape(g, transpose(g, context, [0, 3, 1, 2, 4]), g.constant('int64', [2], [-1, qd], 'rows')); // [N, nH·hd]
   const h1 = g.op('Add', [x2, linear(g, attn, w.o_proj)]); // residual, [N, d]
@@ -72,7 +77,7 @@ export function buildBlockGraph(s: BlockShape, stats: boolean): Uint8Array {
   const y2 = g.op('Add', [h1, linear(g, act, w.down_proj)]); // residual, [N, d]
   g.output(reshape(g, y2, g.op('Shape', [x])), 'y', 'float32', ['B', 'T', d]);
 
-  if (stats) {
+  if (variant === 'stats') {
     const inputs = { gram_attn_in: [h, d], gram_o_in: [attn, qd], gram_mlp_in: [m, d], gram_down_in: [act, I] } as const;
     for (const name of gramOutputs) {
       const [value, width] = inputs[name];
@@ -80,4 +85,16 @@ export function buildBlockGraph(s: BlockShape, stats: boolean): Uint8Array {
     }
   }
   return g.build();
+}
+
+/**
+ * Additive causal mask [T, S] for T queries at the last T of S key positions: query i sees
+ * keys j ≤ i + (S − T); −∞ above that diagonal (Trilu keeps j − i ≥ S − T + 1), 0 elsewhere.
+ */
+function causalMask(g: GraphBuilder, q5: string, k5: string): string {
+  const T = g.op('Shape', [q5], { start: int(3), end: int(4) }); // [1]
+  const S = g.op('Shape', [k5], { start: int(3), end: int(4) }); // [1]
+  const minusInf = g.op('Expand', [g.constant('float32', [], [-Infinity], 'minus_inf'), g.op('Concat', [T, S], { axis: int(0) })]);
+  const diagonal = g.op('Squeeze', [g.op('Add', [g.op('Sub', [S, T]), g.constant('int64', [1], [1], 'one')])]); // scalar S − T + 1
+  return g.op('Trilu', [minusInf, diagonal], { upper: int(1) });
 }

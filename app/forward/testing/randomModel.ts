@@ -4,6 +4,7 @@
 // magnitudes rather than on near-zero logits.
 import type { Architecture, Model, ModelConfig, TensorInfo } from '../../model/types.js';
 import type { Tokenizer } from '../../tokenizer/types.js';
+import { rng } from '../../linalg/random.js';
 
 export interface RandomLlama {
   hidden?: number;
@@ -17,18 +18,6 @@ export interface RandomLlama {
   bias?: boolean;
   maxPositions?: number;
   seed?: number;
-}
-
-/** Deterministic uniform(−1, 1) stream (mulberry32). */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  };
 }
 
 export function randomConfig(o: RandomLlama = {}): ModelConfig {
@@ -102,10 +91,10 @@ export function randomModel(options: RandomLlama = {}): Model {
   const config = randomConfig(options);
   const plan = tensorPlan(config);
   const data = new Map<string, Float32Array>();
-  const next = uniform(options.seed ?? 1);
+  const { uniform } = rng(options.seed ?? 1);
   for (const [name, { shape, scale, offset }] of plan) {
     const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    for (let i = 0; i < values.length; i++) values[i] = offset + scale * next();
+    for (let i = 0; i < values.length; i++) values[i] = offset + scale * (2 * uniform() - 1);
     data.set(name, values);
   }
   const tensors = new Map<string, TensorInfo>([...plan].map(([name, { shape }]) => [name, { name, dtype: 'F32', shape }]));

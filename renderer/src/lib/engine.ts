@@ -1,20 +1,21 @@
 // The renderer's only door to the engine. In Electron it is the preload's `window.eora`
 // (IPC); in a browser it is the headless server (HTTP for calls, a WebSocket for progress).
 // Both carry the same contract (app/contract), so views never know which one they use.
-import {
-  ContractError,
-  type CallRequest,
-  type CallResponse,
-  type EoraBridge,
-  type Method,
-  type Params,
-  type Progress,
-  type ProgressEvent,
-  type Result,
+import { ContractError } from '../../../app/contract/errors.js';
+import type {
+  CallRequest,
+  CallResponse,
+  EoraBridge,
+  Method,
+  Params,
+  Progress,
+  ProgressEvent,
+  Result,
 } from '../../../app/contract/index.js';
 
 export interface CallOptions {
   onProgress?: (progress: Progress) => void;
+  /** Aborting rejects the call at once with a `cancelled` ContractError and asks the engine to stop. */
   signal?: AbortSignal;
 }
 
@@ -40,6 +41,8 @@ interface Transport {
 let counter = 0;
 const newId = () => `r${Date.now().toString(36)}${(++counter).toString(36)}`;
 
+const cancelled = () => new ContractError('cancelled', 'cancelled');
+
 function createEngine(kind: Engine['transport'], transport: Transport, pickModel?: Engine['pickModel']): Engine {
   const listeners = new Map<string, (progress: Progress) => void>();
   transport.onProgress((event) => listeners.get(event.id)?.(event.progress));
@@ -47,17 +50,25 @@ function createEngine(kind: Engine['transport'], transport: Transport, pickModel
     transport: kind,
     pickModel,
     async call(method, params, options = {}) {
+      const { signal, onProgress } = options;
+      if (signal?.aborted) throw cancelled();
       const id = newId();
-      if (options.onProgress) listeners.set(id, options.onProgress);
-      const onAbort = () => void transport.cancel(id);
-      options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (onProgress) listeners.set(id, onProgress);
+      let onAbort = () => {};
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => {
+          void transport.cancel(id).catch(() => {});
+          reject(cancelled());
+        };
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
       try {
-        const response = await transport.send({ id, method, params });
+        const response = await Promise.race([transport.send({ id, method, params }), aborted]);
         if (!response.ok) throw new ContractError(response.error.code, response.error.message);
         return response.result as Result<typeof method>;
       } finally {
         listeners.delete(id);
-        options.signal?.removeEventListener('abort', onAbort);
+        signal?.removeEventListener('abort', onAbort);
       }
     },
   };
@@ -83,18 +94,36 @@ function httpTransport(): Transport {
   const token = serverToken();
   const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` };
   const progressListeners: ((event: ProgressEvent) => void)[] = [];
+  let retryMs = 1000;
   const connect = () => {
-    const socket = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/events?token=${token}`);
+    const socket = new WebSocket(
+      `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/events?token=${encodeURIComponent(token)}`,
+    );
+    socket.onopen = () => (retryMs = 1000);
     socket.onmessage = (message) => {
       const event = JSON.parse(String(message.data)) as ProgressEvent;
       for (const listener of progressListeners) listener(event);
     };
-    socket.onclose = () => setTimeout(connect, 1000);
+    // The server went away (or restarted): try again, backing off to one attempt a minute.
+    socket.onclose = () => {
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, 60_000);
+    };
   };
   connect();
   const post = async (path: string, body: unknown): Promise<CallResponse> => {
-    const response = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
-    return (await response.json()) as CallResponse;
+    let response: Response;
+    try {
+      response = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
+    } catch (error) {
+      throw new ContractError('engine', `cannot reach the engine server: ${(error as Error).message}`);
+    }
+    const text = await response.text();
+    try {
+      return JSON.parse(text) as CallResponse;
+    } catch {
+      throw new ContractError('engine', `engine server answered HTTP ${response.status}: ${text.slice(0, 200)}`);
+    }
   };
   return {
     send: (request) => post('/api/call', request),
@@ -106,3 +135,12 @@ function httpTransport(): Transport {
 export const engine: Engine = window.eora
   ? createEngine('ipc', ipcTransport(window.eora), () => window.eora!.pickModel())
   : createEngine('http', httpTransport());
+
+export function isCancelled(error: unknown): boolean {
+  return error instanceof ContractError && error.code === 'cancelled';
+}
+
+/** The message to show a user for a failed call. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,44 @@
+// `npm run bench -- forward [--device D] [--json]`: benchmarks, not tests. Timing depends on
+// the machine, so nothing here asserts a speed; the output is for people and for PR notes.
+import { parseArgs } from 'node:util';
+import { parseDevice } from '../onnx/runtime.js';
+import { benchForward, type BenchRow } from './forward.js';
+
+const usage = `Usage: npm run bench -- forward [--device cpu|cuda|webgpu] [--json]
+
+forward   MatMul floor, the bundled model (forward + NLL, generation) and one synthetic
+          7B-shape decoder block: tokens/s, GFLOP/s and the fraction of the MatMul floor.`;
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { device: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    process.stderr.write(`eora-bench: ${(error as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  const [which] = parsed.positionals;
+  if (parsed.values.help || which === undefined) {
+    process.stdout.write(usage + '\n');
+    return which === undefined && !parsed.values.help ? 2 : 0;
+  }
+  if (which !== 'forward') {
+    process.stderr.write(`eora-bench: unknown benchmark "${which}"\n${usage}\n`);
+    return 2;
+  }
+  const device = parseDevice(parsed.values.device ?? 'cpu');
+  const json = parsed.values.json === true;
+  if (!json) process.stdout.write(`forward bench on ${device}\n`);
+  const rows = await benchForward(device, (row) => json || process.stdout.write(format(row) + '\n'));
+  if (json) process.stdout.write(JSON.stringify({ device, rows }, null, 2) + '\n');
+  return 0;
+}
+
+function format(row: BenchRow): string {
+  const parts = [`${row.name} ${row.shape}:`];
+  if (row.tokensPerSecond !== undefined) parts.push(`${Math.round(row.tokensPerSecond).toLocaleString('en-US')} tokens/s,`);
+  if (row.gflops !== undefined) parts.push(`${row.gflops.toFixed(1)} GFLOP/s`);
+  if (row.ofFloor !== undefined && row.ofFloor !== 1) parts.push(`(${row.ofFloor.toFixed(2)}× floor)`);
+  parts.push(`[best ${(row.seconds * 1000).toFixed(1)} ms, median ${(row.medianSeconds * 1000).toFixed(1)} ms per run]`);
+  return '  ' + parts.join(' ');
+}

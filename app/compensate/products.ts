@@ -1,0 +1,30 @@
+// The heavy products of compensation — O(out·in·k) and O(in²·k) — behind one small interface,
+// so they can run in onnxruntime (a cached one-node MatMul graph, on the GPU) while the small
+// k×k problems stay in float64 TypeScript. The interface is async because ORT's Session.run
+// is. app/onnx/ exposes no MatMul helper yet, so the only implementation today is float64
+// JavaScript (linalg/gemm.ts); an ORT one would compute in float32,
+// which is why every *accuracy-critical* reduction (Grams for Cholesky-QR, Rayleigh
+// quotients, traces) is summed in float64 here and never delegated.
+import { gemm } from '../linalg/gemm.js';
+import type { Matrix } from '../linalg/matrix.js';
+
+export interface Products {
+  readonly name: string;
+  /** c: [m, n] = a: [m, k] · b: [k, n]. */
+  matmul(a: Matrix, b: Matrix): Promise<Matrix>;
+}
+
+export const float64Products: Products = { name: 'js-float64', matmul: async (a, b) => gemm(a, b) };
+
+/** Σᵢⱼ aᵢⱼ·bᵢⱼ in float64 (so tr(A·C·Aᵀ) = ⟨A·C, A⟩ without forming the [m, m] product). */
+export function innerProduct(a: Matrix, b: Matrix): number {
+  if (a.rows !== b.rows || a.cols !== b.cols) throw new RangeError(`innerProduct: [${a.rows}, ${a.cols}] vs [${b.rows}, ${b.cols}]`);
+  let s = 0;
+  for (let i = 0; i < a.data.length; i++) s += a.data[i] * b.data[i];
+  return s;
+}
+
+/** tr(A·C·Aᵀ) for A: [m, n], C: [n, n] — the output energy ‖A·X‖²_F when C = X·Xᵀ. */
+export async function outputEnergy(products: Products, A: Matrix, C: Matrix): Promise<number> {
+  return innerProduct(await products.matmul(A, C), A);
+}

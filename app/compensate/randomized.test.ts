@@ -1,0 +1,118 @@
+// The randomized path against exact answers: a dense decomposition on small layers, and on a
+// 1024×1024 layer one whose spectra are known in closed form — C = V·diag(c)·Vᵀ and
+// ΔW = P·diag(s)·Vᵀ with random orthogonal P, V, so ΔW·ΔWᵀ has eigenvalues sᵢ² and
+// ΔW·C·ΔWᵀ = P·diag(sᵢ²·cᵢ)·Pᵀ. The solver only sees products, so the structure is invisible to it.
+import { describe, expect, it } from 'vitest';
+import { gemm } from '../linalg/gemm.js';
+import { identity, maxRelativeError, transpose, zeros, type Matrix } from '../linalg/matrix.js';
+import { rng } from '../linalg/random.js';
+import { decomposeLayer } from './decomposition.js';
+import { randomLayer } from './random-layer.js';
+
+const finite = (values: ArrayLike<number>) => Array.from(values).every(Number.isFinite);
+
+const smallRank = 32;
+const small = randomLayer({ out: 256, in: 384, tokens: 800, seed: 21, errorDecay: 0.98 });
+const dense = await decomposeLayer(small, { rMax: smallRank, path: 'dense' });
+const randomized = await decomposeLayer(small, { rMax: smallRank, path: 'randomized' });
+
+describe('randomized vs dense on small layers', () => {
+
+  for (const method of ['svd', 'scaled-svd', 'eora'] as const)
+    it(`${method}: top-${smallRank} σᵢ² within 1e-5, its own objective's curve within 1e-5`, () => {
+      const [a, b] = [randomized.methods[method]!, dense.methods[method]!];
+      expect(randomized.path).toBe('randomized');
+      for (let i = 0; i < smallRank; i++) expect(Math.abs(a.basis.sigma2[i] / b.basis.sigma2[i] - 1)).toBeLessThan(1e-5);
+      // The curve of what the method minimizes is second-order in the subspace error; another
+      // objective's curve (SVD's output error) is first-order in it: looser there.
+      const own = method === 'svd' ? 'frobenius' : 'output';
+      for (let r = 0; r <= smallRank; r++) {
+        expect(Math.abs(a.curves[own][r] - b.curves[own][r])).toBeLessThan(1e-5 * b.curves[own][r]);
+        expect(Math.abs(a.curves.output[r] - b.curves.output[r])).toBeLessThan(1e-3 * b.curves.output[r]);
+      }
+    });
+
+  it('C spectrum: top eigenvalues within 1e-5', () => {
+    for (let i = 0; i < smallRank; i++) expect(Math.abs(randomized.covariance.values[i] / dense.covariance.values[i] - 1)).toBeLessThan(1e-5);
+    expect(randomized.covariance.traceC).toBe(dense.covariance.traceC);
+  });
+
+  it('rank-deficient C (30 tokens < block of 48): no NaN, EoRA still ≤ SVD and exact at rank 30', async () => {
+    const thin = randomLayer({ out: 200, in: 300, tokens: 30, seed: 22 });
+    const d = await decomposeLayer(thin, { rMax: 48, path: 'randomized' });
+    const eora = d.methods.eora!;
+    expect(finite(eora.curves.output) && finite(d.adapterAt('eora', 48, 'B').A.data)).toBe(true);
+    for (let r = 0; r <= 48; r++) expect(eora.curves.output[r]).toBeLessThanOrEqual(d.methods.svd!.curves.output[r] + 1e-12);
+    expect(eora.curves.output[30]).toBeLessThan(1e-9 * eora.curves.output[0]);
+  });
+});
+
+/**
+ * C = V·diag(c)·Vᵀ, ΔW = P·diag(s)·Vᵀ with orthogonal P, V: [n, n], each a product of 8 random
+ * Householder reflections (O(n²) each instead of an O(n³) QR). A Gaussian start block makes
+ * subspace iteration rotation-invariant in distribution, so which orthogonal basis hardly matters.
+ */
+function knownSpectrumLayer(n: number, seed: number) {
+  const random = rng(seed);
+  const orthogonal = () => {
+    const Q = identity(n);
+    for (let t = 0; t < 8; t++) {
+      const v = Float64Array.from({ length: n }, () => random.normal());
+      const norm = Math.hypot(...v);
+      const Qv = new Float64Array(n); // Q ← Q·(I − 2·v·vᵀ/‖v‖²)
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Qv[i] += Q.data[i * n + j] * v[j];
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Q.data[i * n + j] -= (2 * Qv[i] * v[j]) / (norm * norm);
+    }
+    return Q;
+  };
+  const scaleColumns = (a: Matrix, v: ArrayLike<number>) => {
+    const out = zeros(a.rows, a.cols);
+    for (let i = 0; i < a.rows; i++) for (let j = 0; j < a.cols; j++) out.data[i * a.cols + j] = a.data[i * a.cols + j] * v[j];
+    return out;
+  };
+  const P = orthogonal();
+  const Vt = transpose(orthogonal());
+  const s = Float64Array.from({ length: n }, (_, i) => 0.05 * 0.99 ** i); // ΔW's singular values
+  const c = Float64Array.from({ length: n }, (_, i) => 100 * 0.985 ** i + 0.01); // C's eigenvalues
+  const C = gemm(scaleColumns(transpose(Vt), c), Vt);
+  const dW = gemm(scaleColumns(P, s), Vt);
+  const W = zeros(n, n);
+  for (let i = 0; i < W.data.length; i++) W.data[i] = random.normal() / Math.sqrt(n);
+  const Wc = zeros(n, n);
+  for (let i = 0; i < W.data.length; i++) Wc.data[i] = W.data[i] - dW.data[i];
+  // ΔW·C·ΔWᵀ = P·diag(sᵢ²·cᵢ)·Pᵀ
+  const eoraExact = Float64Array.from(s, (v, i) => v * v * c[i]).sort().reverse();
+  return { layer: { W, Wc, C }, s, c, eoraExact };
+}
+
+const rMax = 64;
+const big = knownSpectrumLayer(1024, 1024);
+const started = performance.now();
+const d = await decomposeLayer(big.layer, { rMax, methods: ['svd', 'eora'] });
+const seconds = (performance.now() - started) / 1000;
+
+describe('randomized on a 1024×1024 layer with known spectra', () => {
+  const { s, c, eoraExact } = big;
+
+  it('takes the randomized path and converges', () => {
+    expect(d.path).toBe('randomized');
+    expect(d.methods.eora!.basis.iterations).toBeLessThan(60);
+    expect(seconds).toBeLessThan(120);
+  });
+
+  it('top-64 spectra of C, ΔW and ΔW·C·ΔWᵀ within 1e-4 relative', () => {
+    for (let i = 0; i < rMax; i++) {
+      expect(Math.abs(d.covariance.values[i] / c[i] - 1)).toBeLessThan(1e-4);
+      expect(Math.abs(d.methods.svd!.basis.sigma2[i] / s[i] ** 2 - 1)).toBeLessThan(1e-4);
+      expect(Math.abs(d.methods.eora!.basis.sigma2[i] / eoraExact[i] - 1)).toBeLessThan(1e-4);
+    }
+  });
+
+  it('the EoRA error curve matches the exact tr(M) − Σσᵢ² within 1e-4 relative', () => {
+    let left = eoraExact.reduce((a, v) => a + v, 0);
+    for (let r = 1; r <= rMax; r++) {
+      left -= eoraExact[r - 1];
+      expect(Math.abs(d.methods.eora!.curves.output[r] * d.energies.output - left)).toBeLessThan(1e-4 * left);
+    }
+  });
+});

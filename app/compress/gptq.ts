@@ -1,0 +1,75 @@
+// GPTQ (Frantar et al., 2022, "GPTQ: Accurate Post-Training Quantization for Generative
+// Pre-trained Transformers"; reference: IST-DASLab/gptq gptq.py fasterquant). Columns are
+// quantized left to right (or by act-order); each one's rounding error is compensated on the
+// columns not yet quantized through H⁻¹ (see sweep.ts), in blocks of 128 with lazy updates.
+//
+// Phases: prepareHessian(C) once per input (shared by q/k/v, gate/up) → gptqWithHessian per linear.
+//
+// Grids: per channel, fitted once on W before the sweep; grouped, fitted on the *current*
+// (already error-compensated) columns of a group when the sweep enters it. The reference reads
+// those columns from W, which misses the intra-block updates when a group starts inside a block
+// (groupsize < blocksize); we read the up-to-date values, so blocking never changes the result.
+// With act-order, groups follow sweep order (g_idx maps columns to them) unless `staticGroups`,
+// where grids are fitted on the original W per consecutive columns, before any update.
+import { prepareHessian, permuteColumns, zeroDeadColumns, type PreparedHessian } from './hessian.js';
+import { GroupQuantizer, dequantize } from './quantizer.js';
+import { DEFAULT_BLOCK_SIZE, obsSweep } from './sweep.js';
+import { CompressError, checkLinear, toFloat64, type CompressResult, type LinearWeight, type QuantConfig, type SecondMoment } from './types.js';
+
+export interface GptqOptions extends QuantConfig {
+  actOrder?: boolean;
+  /** With groups: fit every group's grid on the original W up front (reference `static_groups`). */
+  staticGroups?: boolean;
+  percdamp?: number;
+  blockSize?: number;
+}
+
+export interface GptqResult extends CompressResult {
+  /** Σ (w − q)² / Hinv_jj² / 2: GPTQ's own estimate of the added loss. */
+  loss: number;
+}
+
+export function gptq(layer: LinearWeight, moment: SecondMoment, options: GptqOptions): GptqResult {
+  checkLinear(layer);
+  const prepared = prepareHessian(moment, layer.in, { percdamp: options.percdamp, actOrder: options.actOrder });
+  return gptqWithHessian(layer, prepared, options);
+}
+
+export function gptqWithHessian(layer: LinearWeight, prepared: PreparedHessian, options: GptqOptions): GptqResult {
+  checkLinear(layer);
+  const { out } = layer;
+  const n = layer.in;
+  if (prepared.n !== n) throw new CompressError(`Hessian is for ${prepared.n} input columns, the weight has ${n}`);
+  if (!!options.actOrder !== (prepared.perm !== null)) throw new CompressError(`Hessian was prepared ${prepared.perm ? 'with' : 'without'} act-order, GPTQ asked ${options.actOrder ? 'with' : 'without'}`);
+  const grouped = options.groupSize !== -1;
+  if (options.staticGroups && !grouped) throw new CompressError('static groups need a group size (e.g. w4g128)');
+  const quantizer = new GroupQuantizer(options, out, n);
+  const g = grouped ? options.groupSize : n; // columns per group
+  const { perm, invPerm } = prepared;
+
+  let W = toFloat64(layer.w); // [out, n]
+  zeroDeadColumns(W, out, prepared);
+  // Grids fixed before the sweep: per channel (one group spanning all of W), or static groups.
+  if (!grouped || options.staticGroups) {
+    for (let group = 0; group < quantizer.nGroups; group++) quantizer.fit(group, W, n, group * g, (group + 1) * g);
+  }
+  if (perm) W = permuteColumns(W, out, n, perm);
+
+  const groupBuffer = new Float64Array(out * g); // [out, g]: current values of a group being entered
+  const loss = obsSweep(W, out, n, prepared.Hinv, options.blockSize ?? DEFAULT_BLOCK_SIZE, (j, w, q, view) => {
+    const col = perm ? perm[j] : j; // original column
+    // Dynamic groups live in sweep order; static ones (and per channel) in original order.
+    const group = !grouped ? 0 : options.staticGroups ? Math.floor(col / g) : Math.floor(j / g);
+    if (grouped && !options.staticGroups && j % g === 0) {
+      view.current(j, j + g, groupBuffer);
+      quantizer.fit(group, groupBuffer, g, 0, g);
+    }
+    for (let r = 0; r < out; r++) q[r] = quantizer.quantizeAt(r, col, group, w[r]);
+  });
+
+  // g_idx only where groups are not consecutive columns: act-order with dynamic groups.
+  let gIdx: Int32Array | undefined;
+  if (invPerm && grouped && !options.staticGroups) gIdx = invPerm.map((j) => Math.floor(j / g));
+  const quant = quantizer.state(gIdx);
+  return { wc: dequantize(quant, out, n), out, in: n, quant, loss };
+}

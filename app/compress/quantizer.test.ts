@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { linearMetrics } from './metrics.js';
+import { GroupQuantizer, checkQuantConfig, dequantize, roundHalfEven } from './quantizer.js';
+import { rtn } from './rtn.js';
+import { randomLayer, sameFloats } from './testing/layers.js';
+
+describe('quantizer', () => {
+  it('rounds halves to even, as torch.round', () => {
+    expect([0.5, 1.5, 2.5, -1.5, -2.5, 2.4999, 2.5001].map(roundHalfEven)).toEqual([0, 2, 2, -2, -2, 2, 3]);
+  });
+
+  it('matches hand-computed asymmetric 2-bit values', () => {
+    // xmin = −1, xmax = 2 → s = 3/3 = 1, z = 1; x/s + z with halves to even: −1→0, 0→1, 0.5→0+1, 1.5→2+1, 2→3.
+    const result = rtn({ w: Float32Array.from([-1, 0, 0.5, 1.5, 2]), out: 1, in: 5 }, { bits: 2, groupSize: -1, sym: false });
+    const q = result.quant!;
+    expect(q.scales[0]).toBe(1);
+    expect(q.zeros[0]).toBe(1);
+    expect(Array.from(q.codes)).toEqual([0, 1, 1, 3, 3]);
+    expect(Array.from(result.wc)).toEqual([-1, 0, 0, 2, 2]);
+  });
+
+  it('symmetric grids put the zero point at (maxq+1)/2 and do not clip an all-positive group', () => {
+    const result = rtn({ w: Float32Array.from([0.1, 0.2, 0.4, 0.05]), out: 1, in: 4 }, { bits: 4, groupSize: -1, sym: true });
+    expect(result.quant!.zeros[0]).toBe(8);
+    expect(result.quant!.scales[0]).toBe(Math.fround(0.8 / 15));
+    // 0.4 / s = 7.5 → 8 + 8 = 16 → clamp 15 → 7·s: within one step, not clipped to xmax/2.
+    expect(Math.abs(result.wc[2] - 0.4)).toBeLessThanOrEqual(result.quant!.scales[0]);
+  });
+
+  for (const sym of [false, true]) {
+    for (const bits of [2, 3, 4, 8]) {
+      it(`${sym ? 'sym' : 'asym'} ${bits}-bit: codes in range, zero points integral, dequantize reproduces W_c bit for bit`, () => {
+        const layer = randomLayer(12, 64, 100 + bits);
+        for (const groupSize of [-1, 16, 64]) {
+          const result = rtn(layer, { bits, groupSize, sym });
+          const q = result.quant!;
+          const maxq = 2 ** bits - 1;
+          expect(q.codes.every((c) => c <= maxq)).toBe(true);
+          expect(q.zeros.every((z) => Number.isInteger(z) && z >= 0 && z <= maxq)).toBe(true);
+          expect(q.scales.length).toBe(12 * (groupSize === -1 ? 1 : 64 / groupSize));
+          expect(sameFloats(dequantize(q, 12, 64), result.wc)).toBe(true);
+          // Round to nearest: no weight is further than half a step from its value, unless clipped at the top.
+          for (let r = 0; r < 12; r++) {
+            for (let c = 0; c < 64; c++) {
+              const g = groupSize === -1 ? 0 : Math.floor(c / groupSize);
+              const s = q.scales[r * q.scales.length / 12 + g];
+              const clipped = q.codes[r * 64 + c] === maxq;
+              if (!clipped) expect(Math.abs(result.wc[r * 64 + c] - layer.w[r * 64 + c])).toBeLessThanOrEqual(s / 2 + 1e-7);
+            }
+          }
+        }
+      });
+    }
+  }
+
+  it('8 bits is nearly lossless; smaller groups are more accurate than per channel', () => {
+    const layer = randomLayer(32, 128, 7);
+    const err = (bits: number, groupSize: number) => linearMetrics(layer, rtn(layer, { bits, groupSize, sym: false })).relWeightError;
+    // One step is ~6σ/255 per channel, so the relative RMS error is ~6/(255·√12) ≈ 0.007.
+    expect(err(8, -1)).toBeLessThan(0.01);
+    expect(err(8, 32)).toBeLessThan(err(8, -1));
+    expect(err(8, -1)).toBeLessThan(err(4, -1) / 10);
+    expect(err(4, 32)).toBeLessThan(err(4, -1));
+    expect(err(3, 16)).toBeLessThan(err(3, 128));
+    expect(err(2, -1)).toBeGreaterThan(err(3, -1));
+  });
+
+  it('an all-zero row stays zero', () => {
+    const result = rtn({ w: new Float32Array(8), out: 1, in: 8 }, { bits: 3, groupSize: 4, sym: false });
+    expect(Array.from(result.wc)).toEqual(new Array(8).fill(0));
+  });
+
+  it('rejects bad configurations with clear messages', () => {
+    expect(() => checkQuantConfig({ bits: 9, groupSize: -1, sym: false })).toThrow('bits must be 2–8, got 9');
+    expect(() => checkQuantConfig({ bits: 1, groupSize: -1, sym: false })).toThrow('bits must be 2–8, got 1');
+    expect(() => checkQuantConfig({ bits: 4, groupSize: 0, sym: false })).toThrow('group size must be a positive integer, or -1 for one group per output channel; got 0');
+    expect(() => new GroupQuantizer({ bits: 4, groupSize: 48, sym: false }, 4, 64)).toThrow('group size 48 does not divide the 64 input columns');
+    expect(() => rtn({ w: new Float32Array(5), out: 2, in: 3 }, { bits: 4, groupSize: -1, sym: false })).toThrow('weight has 5 values, expected [2, 3] = 6');
+    expect(() => rtn({ w: Float32Array.from([1, NaN]), out: 1, in: 2 }, { bits: 4, groupSize: -1, sym: false })).toThrow('weight has a non-finite value NaN at [0, 1]');
+  });
+});

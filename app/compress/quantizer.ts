@@ -1,0 +1,142 @@
+// Uniform quantizer with GPTQ's conventions (IST-DASLab/gptq quant.py): one grid per (row, group),
+// values s·(c − z) for integer codes c ∈ {0 … maxq}, maxq = 2^bits − 1.
+//   asymmetric: [xmin, xmax] = [min(x, 0), max(x, 0)], s = (xmax − xmin)/maxq, z = round(−xmin/s)
+//   symmetric:  xmax = max|x|, xmin = −xmax,          s = 2·xmax/maxq,         z = (maxq + 1)/2
+// The range always contains 0, so 0 is exactly representable (code z): pruned weights stay 0
+// when SparseGPT prunes and quantizes in one pass.
+//
+// Exactness: s is rounded to float32 once, and every dequantized value is fround(s·(c − z)),
+// computed by `dequantizeValue` alone, so `dequantize()` reproduces what the solvers used bit for bit.
+import { CompressError, type QuantConfig, type QuantState } from './types.js';
+
+export const MIN_BITS = 2;
+export const MAX_BITS = 8; // codes are stored as bytes
+
+export function checkQuantConfig(config: QuantConfig, inFeatures?: number): void {
+  const { bits, groupSize } = config;
+  if (!Number.isInteger(bits) || bits < MIN_BITS || bits > MAX_BITS) throw new CompressError(`bits must be ${MIN_BITS}–${MAX_BITS}, got ${bits}`);
+  if (groupSize !== -1 && !(Number.isInteger(groupSize) && groupSize > 0)) {
+    throw new CompressError(`group size must be a positive integer, or -1 for one group per output channel; got ${groupSize}`);
+  }
+  if (inFeatures !== undefined && groupSize !== -1 && inFeatures % groupSize !== 0) {
+    throw new CompressError(`group size ${groupSize} does not divide the ${inFeatures} input columns`);
+  }
+}
+
+export function groupCount(config: QuantConfig, inFeatures: number): number {
+  return config.groupSize === -1 ? 1 : inFeatures / config.groupSize;
+}
+
+/** torch.round: halves go to the even neighbour. */
+export function roundHalfEven(x: number): number {
+  let r = Math.round(x); // halves go up
+  if (r - x === 0.5 && r % 2 !== 0) r -= 1;
+  return r;
+}
+
+/** Integer code of x on the grid (s, z), clamped to [0, maxq]. */
+export function quantizeCode(x: number, scale: number, zero: number, maxq: number): number {
+  const c = roundHalfEven(x / scale) + zero;
+  return c < 0 ? 0 : c > maxq ? maxq : c;
+}
+
+/** The one place a code becomes a float32 weight. */
+export function dequantizeValue(code: number, scale: number, zero: number): number {
+  return Math.fround(scale * (code - zero));
+}
+
+/**
+ * Codes, scales and zeros of one weight [out, in] being filled in: by RTN all at once, by GPTQ
+ * and SparseGPT one column at a time, with each group's grid fitted when the sweep reaches it.
+ */
+export class GroupQuantizer {
+  readonly maxq: number;
+  readonly nGroups: number;
+  readonly codes: Uint8Array; // [out, in]
+  readonly scales: Float32Array; // [out, nGroups]
+  readonly zeros: Float32Array; // [out, nGroups]
+
+  constructor(
+    readonly config: QuantConfig,
+    readonly out: number,
+    readonly inFeatures: number,
+  ) {
+    checkQuantConfig(config, inFeatures);
+    this.maxq = 2 ** config.bits - 1;
+    this.nGroups = groupCount(config, inFeatures);
+    this.codes = new Uint8Array(out * inFeatures);
+    this.scales = new Float32Array(out * this.nGroups);
+    this.zeros = new Float32Array(out * this.nGroups);
+  }
+
+  /** Fit group g's grid, per row r, to the values x[r, c0:c1) of a row-major [out, stride] buffer. */
+  fit(group: number, x: ArrayLike<number>, stride: number, c0: number, c1: number): void {
+    for (let r = 0; r < this.out; r++) {
+      let lo = 0; // the grid always spans 0
+      let hi = 0;
+      const base = r * stride;
+      for (let c = base + c0; c < base + c1; c++) {
+        const v = x[c];
+        if (v < lo) lo = v;
+        else if (v > hi) hi = v;
+      }
+      this.fitRange(r * this.nGroups + group, lo, hi);
+    }
+  }
+
+  private fitRange(slot: number, lo: number, hi: number): void {
+    const { maxq } = this;
+    let xmin = lo;
+    let xmax = hi;
+    if (this.config.sym) {
+      // quant.py keeps xmin = 0 when a group has no negative value, which with z = (maxq+1)/2
+      // clips everything above xmax/2; a symmetric grid is symmetric in every group here.
+      xmax = Math.max(-xmin, xmax);
+      xmin = -xmax;
+    }
+    let scale = Math.fround((xmax - xmin) / maxq);
+    // Safeguard: an all-zero group, or a range below float32's resolution, gets quant.py's [−1, 1].
+    if (!(scale > 0)) {
+      xmin = -1;
+      scale = Math.fround(2 / maxq);
+    }
+    this.scales[slot] = scale;
+    const z = this.config.sym ? (maxq + 1) / 2 : roundHalfEven(-xmin / scale);
+    this.zeros[slot] = z < 0 ? 0 : z > maxq ? maxq : z;
+  }
+
+  /** Quantize x as weight [r, col] with group g's grid; stores the code, returns the dequantized value. */
+  quantizeAt(r: number, col: number, group: number, x: number): number {
+    const slot = r * this.nGroups + group;
+    const scale = this.scales[slot];
+    const zero = this.zeros[slot];
+    const code = quantizeCode(x, scale, zero, this.maxq);
+    this.codes[r * this.inFeatures + col] = code;
+    return dequantizeValue(code, scale, zero);
+  }
+
+  state(gIdx?: Int32Array): QuantState {
+    const { bits, groupSize, sym } = this.config;
+    const s: QuantState = { bits, groupSize, sym, codes: this.codes, scales: this.scales, zeros: this.zeros };
+    if (gIdx) s.gIdx = gIdx;
+    return s;
+  }
+}
+
+/** W_c [out, in] from its exact representation. */
+export function dequantize(q: QuantState, out: number, inFeatures: number): Float32Array {
+  const nGroups = q.groupSize === -1 ? 1 : inFeatures / q.groupSize;
+  if (q.codes.length !== out * inFeatures || q.scales.length !== out * nGroups || q.zeros.length !== out * nGroups) {
+    throw new CompressError(`quantized state does not match [${out}, ${inFeatures}] with ${nGroups} groups per row`);
+  }
+  if (q.gIdx && q.gIdx.length !== inFeatures) throw new CompressError(`g_idx has ${q.gIdx.length} entries, expected ${inFeatures}`);
+  const wc = new Float32Array(out * inFeatures);
+  for (let r = 0; r < out; r++) {
+    for (let c = 0; c < inFeatures; c++) {
+      const g = q.gIdx ? q.gIdx[c] : q.groupSize === -1 ? 0 : Math.floor(c / q.groupSize);
+      const slot = r * nGroups + g;
+      wc[r * inFeatures + c] = dequantizeValue(q.codes[r * inFeatures + c], q.scales[slot], q.zeros[slot]);
+    }
+  }
+  return wc;
+}
