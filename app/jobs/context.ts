@@ -15,7 +15,7 @@ export function createJobContext(report: (p: Progress) => void, signal: AbortSig
     signal,
     async checkpoint() {
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (signal.aborted) throw new ContractError('cancelled', 'cancelled');
+      if (signal.aborted) throw signal.reason instanceof ContractError ? signal.reason : new ContractError('cancelled', 'cancelled');
     },
   };
 }

@@ -40,7 +40,9 @@ async function handle(message: Extract<ToWorker, { type: 'call' }>) {
     const result = await handler(parsed, context);
     post({ type: 'response', id: message.id, response: { ok: true, result } });
   } catch (error) {
-    post({ type: 'response', id: message.id, response: { ok: false, error: toWireError(error) } });
+    // Whatever a cancelled handler threw on its way out, the caller asked to cancel.
+    const wire = controller.signal.aborted ? { code: 'cancelled' as const, message: 'cancelled' } : toWireError(error);
+    post({ type: 'response', id: message.id, response: { ok: false, error: wire } });
   } finally {
     inFlight.delete(message.id);
   }
@@ -48,6 +50,6 @@ async function handle(message: Extract<ToWorker, { type: 'call' }>) {
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'call') void handle(message);
-  else inFlight.get(message.id)?.abort();
+  else inFlight.get(message.id)?.abort(new ContractError('cancelled', 'cancelled'));
 });
 post({ type: 'ready' });
