@@ -1,16 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../paths.js';
-import type { CliIO } from './args.js';
-import { main } from './main.js';
+import { runCli } from './testing/run.js';
 
-async function run(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), stderrIsTTY: false };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 describe('eora CLI', () => {
   it('inspect --json describes the bundled model', async () => {

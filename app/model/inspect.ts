@@ -2,6 +2,7 @@
 // per-linear weight statistics and histograms. Sums run in float64: a float32 accumulator
 // loses digits after ~10^7 additions, and a 4096×11008 matrix has 4.5·10^7 weights.
 import { basename } from 'node:path';
+import type { ModelSummary } from '../contract/results.js';
 import { ModelError, type LinearInfo, type LinearKind, type Model } from './types.js';
 
 const ATTENTION: LinearKind[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
@@ -23,25 +24,8 @@ export function linears(model: Model): LinearInfo[] {
   return out;
 }
 
-export interface ModelSummaryData {
-  format: Model['format'];
-  path: string;
-  architecture: string;
-  hidden_size: number;
-  intermediate_size: number;
-  num_layers: number;
-  num_heads: number;
-  num_kv_heads: number;
-  head_dim: number;
-  vocab_size: number;
-  max_position_embeddings: number;
-  tie_word_embeddings: boolean;
-  dtype: string;
-  /** Stored parameters; a tied embedding / lm_head matrix counts once. */
-  parameters: number;
-  tokenizer_vocab_size: number;
-  linears: (LinearInfo & { params: number })[];
-}
+/** The contract's summary (app/contract/results.ts) before weight statistics are added. */
+export type ModelSummaryData = Omit<ModelSummary, 'linears'> & { linears: (LinearInfo & { params: number })[] };
 
 export function summarizeModel(model: Model): ModelSummaryData {
   const c = model.config;
