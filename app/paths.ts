@@ -24,3 +24,11 @@ export function packageRoot(): string {
 export function rendererDir(): string {
   return join(packageRoot(), 'out', 'renderer');
 }
+
+let version: string | undefined;
+
+/** The workbench version from package.json. */
+export function engineVersion(): string {
+  version ??= (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  return version;
+}

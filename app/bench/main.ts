@@ -2,12 +2,19 @@
 // the machine, so nothing here asserts a speed; the output is for people and for PR notes.
 import { parseArgs } from 'node:util';
 import { parseDevice } from '../onnx/runtime.js';
+import { SessionCache } from '../onnx/sessionCache.js';
+import { benchEora } from './eora.js';
 import { benchForward, type BenchRow } from './forward.js';
+import { benchGptq } from './gptq.js';
 
-const usage = `Usage: npm run bench -- forward [--device cpu|cuda|webgpu] [--json]
+const usage = `Usage: npm run bench -- forward|gptq|eora [--device cpu|cuda|webgpu] [--json]
 
 forward   MatMul floor, the bundled model (forward + NLL, generation) and one synthetic
-          7B-shape decoder block: tokens/s, GFLOP/s and the fraction of the MatMul floor.`;
+          7B-shape decoder block: tokens/s, GFLOP/s and the fraction of the MatMul floor.
+gptq      GPTQ on 1024², 4096² and 11008×4096 layers: Hinv factor (ORT) and column sweep (JS)
+          seconds against the float32 MatMul floor (text only; --json is ignored).
+eora      EoRA decomposition to r_max 256 on 4096² and 11008×4096 layers with ORT products,
+          against the MatMul floor and numpy's eigh + svd when python3 has numpy.`;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -21,6 +28,17 @@ export async function main(argv: string[]): Promise<number> {
   if (parsed.values.help || which === undefined) {
     process.stdout.write(usage + '\n');
     return which === undefined && !parsed.values.help ? 2 : 0;
+  }
+  if (which === 'gptq' || which === 'eora') {
+    const device = parseDevice(parsed.values.device ?? 'cpu');
+    process.stdout.write(`${which} bench on ${device}\n`);
+    const sessions = new SessionCache(device);
+    try {
+      await (which === 'gptq' ? benchGptq : benchEora)(sessions, (line) => process.stdout.write(line + '\n'));
+    } finally {
+      await sessions.release();
+    }
+    return 0;
   }
   if (which !== 'forward') {
     process.stderr.write(`eora-bench: unknown benchmark "${which}"\n${usage}\n`);

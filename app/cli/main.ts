@@ -4,8 +4,10 @@ import { inspectCommand } from './commands/inspect.js';
 import { serveCommand } from './commands/serve.js';
 import { pplCommand } from './commands/ppl.js';
 import { generateCommand } from './commands/generate.js';
+import { compressCommand } from './commands/compress.js';
+import { compensateCommand } from './commands/compensate.js';
 
-export const commands: Command[] = [inspectCommand, pplCommand, generateCommand, serveCommand];
+export const commands: Command[] = [inspectCommand, pplCommand, generateCommand, compressCommand, compensateCommand, serveCommand];
 
 const processIO: CliIO = {
   stdout: (text) => process.stdout.write(text),

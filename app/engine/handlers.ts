@@ -10,7 +10,7 @@ import { describeFsError } from '../model/binary.js';
 import { bundledModelPath, resourcesPath } from '../model/open.js';
 import { linears, linearStats, summarizeModel, weightHistogram } from '../model/inspect.js';
 import { ModelCache } from './models.js';
-import { engineVersion } from './version.js';
+import { engineVersion } from '../paths.js';
 
 export type Handlers = {
   [M in Method]: (params: ParsedParams<M>, context: JobContext) => Promise<Result<M>>;

@@ -1,0 +1,104 @@
+// `eora-bench eora`: EoRA decomposition to r_max = 256 on LLM-sized linears with the products
+// in onnxruntime (compensate/ort-products.ts), against the float32 MatMul floor, and — when
+// python3 has numpy — the published path in numpy (eigh(C), ΔW·Q·Λ^½, svd) on the same matrices.
+// Time is split into the ORT products (counted FLOPs) and everything else (float64 JS: the
+// subspace iteration's Cholesky-QR and Rayleigh–Ritz, conversions).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decomposeLayer } from '../compensate/decomposition.js';
+import { ortProducts } from '../compensate/ort-products.js';
+import type { Products } from '../compensate/products.js';
+import type { Matrix } from '../linalg/matrix.js';
+import type { SessionCache } from '../onnx/sessionCache.js';
+import { correlatedC, gaussianF32, secs, squareMatmulFloor } from './linalg-common.js';
+
+const rMax = 256;
+const tokens = 8192;
+const layers = [
+  { out: 4096, in: 4096 },
+  { out: 11008, in: 4096 },
+];
+
+const numpyScript = `
+import sys, time, numpy as np
+out, n, r = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+dW = np.fromfile(sys.argv[1] + '/dW.bin', dtype=np.float32).astype(np.float64).reshape(out, n)
+C = np.fromfile(sys.argv[1] + '/C.bin', dtype=np.float64).reshape(n, n)
+t0 = time.perf_counter()
+lam, Q = np.linalg.eigh(C)
+t1 = time.perf_counter()
+Y = dW @ (Q * np.sqrt(np.maximum(lam, 0)))
+t2 = time.perf_counter()
+s = np.linalg.svd(Y, full_matrices=False, compute_uv=True)[1]
+t3 = time.perf_counter()
+print(f"{t3 - t0} {t1 - t0} {t2 - t1} {t3 - t2} " + " ".join(repr(float(v)) for v in s[:r] ** 2))
+`;
+
+function countingProducts(inner: Products): Products & { flops: number; ms: number } {
+  const counted = {
+    name: inner.name,
+    flops: 0,
+    ms: 0,
+    async matmul(a: Matrix, b: Matrix) {
+      const t0 = performance.now();
+      const c = await inner.matmul(a, b);
+      counted.ms += performance.now() - t0;
+      counted.flops += 2 * a.rows * a.cols * b.cols;
+      return c;
+    },
+  };
+  return counted;
+}
+
+export async function benchEora(cache: SessionCache, print: (line: string) => void): Promise<void> {
+  const floor = await squareMatmulFloor(cache);
+  print(`floor: float32 MatMul ${floor.shape} via onnx/matmul.ts: ${floor.gflops.toFixed(1)} GFLOP/s`);
+  const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+  if (!hasNumpy) print('numpy comparison: skipped (python3 -c "import numpy" failed)');
+  let C: Float64Array | undefined;
+  for (const { out, in: n } of layers) {
+    print(`\nEoRA to r_max = ${rMax}, W [${out}, ${n}], C from ${tokens} random correlated tokens`);
+    let t0 = performance.now();
+    if (!C) {
+      C = await correlatedC(cache, n, tokens, 23);
+      print(`  C (ORT Gram of [${tokens}, ${n}]): ${secs(performance.now() - t0)}`);
+    }
+    // ΔW flat-spectrum noise like rounding error; W itself only enters the energies.
+    const dW32 = gaussianF32(out * n, 0.02 / Math.sqrt(n), out);
+    const W = { rows: out, cols: n, data: Float64Array.from(gaussianF32(out * n, 1 / Math.sqrt(n), out + 1)) };
+    const Wc = { rows: out, cols: n, data: new Float64Array(out * n) };
+    for (let i = 0; i < Wc.data.length; i++) Wc.data[i] = W.data[i] - dW32[i];
+    const products = countingProducts(ortProducts(cache));
+    t0 = performance.now();
+    const d = await decomposeLayer({ W, Wc, C: { rows: n, cols: n, data: C } }, { rMax, methods: ['eora'], products });
+    const ms = performance.now() - t0;
+    const eora = d.methods.eora!;
+    const floorSeconds = products.flops / (floor.gflops * 1e9);
+    print(`  ours (${d.path}, ${products.name}): ${secs(ms)} total — C spectrum ${secs(d.milliseconds.spectrum)}, EoRA basis + curves ${secs(eora.milliseconds)} (${eora.basis.iterations ?? '-'} subspace iterations)`);
+    print(`    ORT products: ${(products.flops / 1e9).toFixed(0)} GFLOP in ${secs(products.ms)} (incl. float64↔float32 conversion; ${(products.flops / (products.ms / 1000) / 1e9).toFixed(1)} GFLOP/s); the rest (float64 JS) ${secs(ms - products.ms)}`);
+    print(`    ratio to the MatMul floor: ${(ms / 1000 / floorSeconds).toFixed(1)}× the ${floorSeconds.toFixed(2)} s its products would take at floor speed`);
+    print(`    σ₁² = ${eora.basis.sigma2[0].toExponential(4)}, σ²_${rMax} = ${eora.basis.sigma2[rMax - 1].toExponential(4)}; output error at r = ${rMax}: ${eora.curves.output[rMax].toExponential(3)} (r = 0: ${eora.curves.output[0].toExponential(3)})`);
+    if (hasNumpy) {
+      const dir = mkdtempSync(join(tmpdir(), 'eora-bench-'));
+      try {
+        writeFileSync(join(dir, 'dW.bin'), new Uint8Array(dW32.buffer));
+        writeFileSync(join(dir, 'C.bin'), new Uint8Array(C.buffer));
+        writeFileSync(join(dir, 'eora.py'), numpyScript);
+        const run = spawnSync('python3', [join(dir, 'eora.py'), dir, String(out), String(n), String(rMax)], { encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 24 });
+        if (run.status !== 0) {
+          print(`  numpy: failed (${run.error?.message ?? run.stderr.trim().split('\n').pop()})`);
+        } else {
+          const [total, eigh, scale, svd, ...s2] = run.stdout.trim().split(' ').map(Number);
+          let worst = 0;
+          for (let i = 0; i < Math.min(64, s2.length); i++) worst = Math.max(worst, Math.abs(eora.basis.sigma2[i] - s2[i]) / s2[i]);
+          print(`  numpy float64 eigh + svd: ${total.toFixed(2)} s (eigh ${eigh.toFixed(2)}, ΔW·Q·Λ^½ ${scale.toFixed(2)}, svd ${svd.toFixed(2)}); ours / numpy = ${(ms / 1000 / total).toFixed(2)}`);
+          print(`    top-64 σ² agreement with numpy: max relative difference ${worst.toExponential(2)}; at i = ${rMax}: ${(Math.abs(eora.basis.sigma2[rMax - 1] - s2[rMax - 1]) / s2[rMax - 1]).toExponential(2)}`);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+}

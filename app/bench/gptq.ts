@@ -1,0 +1,64 @@
+// `eora-bench gptq`: where GPTQ's time goes on LLM-sized linears, against the float32 MatMul floor.
+//   factor: Hinv = upper Cholesky of H⁻¹, O(n³) — ORT (compress/ort-factor.ts) and, at the
+//           smallest size, the float64 JS factor for comparison. Minimal work 2n³/3 flops.
+//   sweep:  the OBS column sweep (compress/sweep.ts, scalar float64 JS), out·n² flops
+//           (each row: Σ_j (n − j) multiply-adds ≈ n²/2).
+// The sweep is independent per output row, so large layers are swept on a slice of rows and the
+// time scaled by out/rows (printed as such).
+import { gptqWithHessian } from '../compress/gptq.js';
+import { prepareHessian } from '../compress/hessian.js';
+import { prepareHessianOrt } from '../compress/ort-factor.js';
+import type { SessionCache } from '../onnx/sessionCache.js';
+import { correlatedC, gaussianF32, secs, squareMatmulFloor } from './linalg-common.js';
+
+const layers: { out: number; in: number; sweepRows: number }[] = [
+  { out: 1024, in: 1024, sweepRows: 1024 },
+  { out: 4096, in: 4096, sweepRows: 512 },
+  { out: 11008, in: 4096, sweepRows: 512 },
+];
+
+export async function benchGptq(cache: SessionCache, print: (line: string) => void): Promise<void> {
+  const floor = await squareMatmulFloor(cache);
+  print(`floor: float32 MatMul ${floor.shape} via onnx/matmul.ts: ${floor.gflops.toFixed(1)} GFLOP/s (${secs(floor.seconds * 1000)})`);
+  const atFloor = (flops: number) => flops / (floor.gflops * 1e9); // seconds at floor speed
+  const options = { bits: 4, groupSize: 128, sym: false, actOrder: true } as const;
+  const hessians = new Map<number, Awaited<ReturnType<typeof prepareHessianOrt>>>();
+  for (const { out, in: n, sweepRows } of layers) {
+    print(`\nGPTQ w4g128 act-order, W [${out}, ${n}]`);
+    let prepared = hessians.get(n);
+    if (!prepared) {
+      const tokens = 2 * n;
+      let t0 = performance.now();
+      const C = await correlatedC(cache, n, tokens, 17 + n);
+      print(`  H from ${tokens} random correlated tokens (ORT Gram): ${secs(performance.now() - t0)}`);
+      const moment = { C, nTokens: tokens };
+      const factorFlops = (2 * n ** 3) / 3;
+      t0 = performance.now();
+      prepared = await prepareHessianOrt(cache, moment, n, { actOrder: true, minSize: 0 });
+      const ortMs = performance.now() - t0;
+      print(`  Hinv factor, ORT (recursive blocks, float32 Gemms): ${secs(ortMs)} — ${(ortMs / 1000 / atFloor(factorFlops)).toFixed(1)}× the floor time of its ${(factorFlops / 1e9).toFixed(1)} GFLOP minimal work`);
+      if (n <= 1024) {
+        t0 = performance.now();
+        const js = prepareHessian(moment, n, { actOrder: true });
+        const jsMs = performance.now() - t0;
+        print(`  Hinv factor, float64 JS: ${secs(jsMs)} — ${(jsMs / 1000 / atFloor(factorFlops)).toFixed(1)}× floor; at n = 4096 that scales to ≈ ${secs(jsMs * 64)} (n³, extrapolated)`);
+        let d = 0;
+        let s = 0;
+        for (let i = 0; i < js.Hinv.length; i++) (d += (js.Hinv[i] - prepared.Hinv[i]) ** 2), (s += js.Hinv[i] ** 2);
+        print(`  ORT vs JS factor: relative Frobenius difference ${Math.sqrt(d / s).toExponential(2)}`);
+      }
+      hessians.set(n, prepared);
+    } else print(`  (H and Hinv shared with the previous ${n}-wide layer)`);
+
+    const rows = Math.min(out, sweepRows);
+    const w = gaussianF32(rows * n, 1 / Math.sqrt(n), out + n);
+    const t0 = performance.now();
+    gptqWithHessian({ w, out: rows, in: n }, prepared, options);
+    const sweepMs = performance.now() - t0;
+    const scale = out / rows;
+    const sweepFlops = out * n * n;
+    const fullMs = sweepMs * scale;
+    const note = rows < out ? ` on ${rows} of ${out} rows, ×${scale.toFixed(2)} EXTRAPOLATED to all rows` : '';
+    print(`  column sweep (scalar float64 JS)${note}: ${secs(fullMs)} — ${(sweepFlops / (fullMs / 1000) / 1e9).toFixed(2)} GFLOP/s, ${(fullMs / 1000 / atFloor(sweepFlops)).toFixed(0)}× the floor time of its ${(sweepFlops / 1e9).toFixed(0)} GFLOP`);
+  }
+}

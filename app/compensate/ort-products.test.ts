@@ -1,0 +1,50 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { gemm } from '../linalg/gemm.js';
+import { maxRelativeError, type Matrix } from '../linalg/matrix.js';
+import { rng } from '../linalg/random.js';
+import { SessionCache } from '../onnx/sessionCache.js';
+import { decomposeLayer } from './decomposition.js';
+import { ortProducts } from './ort-products.js';
+import { float64Products } from './products.js';
+import { randomLayer } from './random-layer.js';
+
+const cache = new SessionCache('cpu');
+afterAll(() => cache.release());
+const products = ortProducts(cache);
+
+const gaussian = (rows: number, cols: number, seed: number): Matrix => {
+  const r = rng(seed);
+  return { rows, cols, data: Float64Array.from({ length: rows * cols }, r.normal) };
+};
+
+const relative = (got: ArrayLike<number>, want: ArrayLike<number>, count: number) => {
+  let worst = 0;
+  for (let i = 0; i < count; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / Math.abs(want[i]));
+  return worst;
+};
+
+describe('ortProducts', () => {
+  it('matches the float64 product to float32 accuracy', async () => {
+    const a = gaussian(45, 300, 1);
+    const b = gaussian(300, 29, 2);
+    const c = await products.matmul(a, b);
+    expect([c.rows, c.cols]).toEqual([45, 29]);
+    expect(maxRelativeError(c.data, gemm(a, b).data)).toBeLessThan(1e-5);
+  });
+
+  it('decomposeLayer [256, 384]: top spectra agree with float64Products to 1e-4 relative', async () => {
+    const layer = randomLayer({ out: 256, in: 384, tokens: 1024, seed: 11, errorDecay: 0.98 });
+    for (const path of ['dense', 'randomized'] as const) {
+      const options = { rMax: 64, path, cTop: 32 };
+      const want = await decomposeLayer(layer, { ...options, products: float64Products });
+      const got = await decomposeLayer(layer, { ...options, products });
+      expect(relative(got.covariance.values, want.covariance.values, 32), `${path}: C`).toBeLessThan(1e-4);
+      for (const method of ['svd', 'scaled-svd', 'eora'] as const) {
+        const top = 32;
+        expect(relative(got.methods[method]!.singularValues, want.methods[method]!.singularValues, top), `${path}: ${method}`).toBeLessThan(1e-4);
+        // Error curves at ranks well above the float32 noise floor.
+        expect(relative(got.methods[method]!.curves.output, want.methods[method]!.curves.output, top), `${path}: ${method} curve`).toBeLessThan(1e-4);
+      }
+    }
+  });
+});

@@ -1,0 +1,29 @@
+// Products in onnxruntime: the heavy O(out·in·k) and O(in²·k) products of compensation run as a
+// cached float32 Gemm (onnx/matmul.ts), on whatever device the SessionCache targets.
+//
+// Precision trade-off: each product is computed in float32 (operands rounded to 24-bit
+// mantissas, MLAS float32 accumulation), so an entry carries a relative error of ≈ √k·6e-8
+// of the row/column norms — about 1e-6…1e-5 for k in the thousands. That is far below what
+// the spectra and error curves are read at (1e-4), while every small, accuracy-critical step
+// stays float64 in TypeScript: the k×k eigenproblems, Cholesky-QR Grams, Rayleigh quotients
+// and traces (products.ts, randomized.ts, spectrum.ts). Consequences to know:
+//   • eigenvalues far below σ₁ (≲ 1e-6·σ₁², the float32 noise floor of M = ΔW·C·ΔWᵀ) are
+//     not resolved: tails of the error curves near full rank are noise, not signal;
+//   • subspace iteration's stopping test (tolerance 1e-6 relative) may need more iterations
+//     or hit maxIterations, since Ritz values jitter at the float32 level.
+// Use float64Products for tests of exactness and for small layers (where JS is fast anyway).
+import type { Matrix } from '../linalg/matrix.js';
+import { matmulF32 } from '../onnx/matmul.js';
+import type { SessionCache } from '../onnx/sessionCache.js';
+import type { Products } from './products.js';
+
+export function ortProducts(cache: SessionCache): Products {
+  return {
+    name: `onnxruntime-float32 (${cache.device})`,
+    async matmul(a: Matrix, b: Matrix): Promise<Matrix> {
+      if (a.cols !== b.rows) throw new RangeError(`matmul: [${a.rows}, ${a.cols}] · [${b.rows}, ${b.cols}]`);
+      const c = await matmulF32(cache, Float32Array.from(a.data), [a.rows, a.cols], Float32Array.from(b.data), [b.rows, b.cols]);
+      return { rows: a.rows, cols: b.cols, data: Float64Array.from(c) };
+    },
+  };
+}

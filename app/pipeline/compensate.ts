@@ -1,0 +1,316 @@
+// The driver of compensation over a compressed run: for every linear, one decomposition of
+// ΔW = W − W_c against C (the second moment of that linear's input group, from the run's
+// calibration.safetensors: no second calibration pass), then spectra, adapters at the asked
+// ranks, an optional budget allocation over the EoRA curves, and held-out perplexity of every
+// variant W_c + B·A (merged through setWeight).
+//
+//   spectra/<linear>.json                 C's top eigenvalues and trace, each method's singular
+//                                         values and err(r) curves (output and Frobenius)
+//   adapters/<method>-r<r>.safetensors    `<linear>.lora_A.weight` [r, in], `<linear>.lora_B.weight` [out, r] (F32)
+//   adapters/eora-budget.safetensors      per-linear ranks from allocateRanks (ranks in __metadata__)
+//   metrics.json                          variants {original, compressed, 'svd-r8', 'eora-r8', …, 'eora-budget'}
+//
+// Memory: per linear and method only the rank-rMax adapter is kept (the rank-r adapter is its
+// first r columns of B and rows of A, whatever the Σ split: adapter.ts scales per direction).
+import { mkdirSync } from 'node:fs';
+import { adapterProduct, type Adapter, type SigmaSplit } from '../compensate/adapter.js';
+import { quantizeAdapter } from '../compensate/adapter-quant.js';
+import { allocateRanks, uniformAllocation, type Allocation, type BudgetLayer } from '../compensate/budget.js';
+import { decomposeLayer, type Method } from '../compensate/decomposition.js';
+import { outputEnergy, float64Products } from '../compensate/products.js';
+import { gramOf } from '../forward/calibration.js';
+import { ModelRunner } from '../forward/runner.js';
+import { fromArray, subtract, zeros, type Matrix } from '../linalg/matrix.js';
+import { linears } from '../model/inspect.js';
+import { openModel, resourcesPath } from '../model/open.js';
+import type { LinearInfo } from '../model/types.js';
+import type { Device } from '../onnx/runtime.js';
+import { modelFingerprint, RunError, RunFolder } from '../run/run.js';
+import { TensorFile, writeSafetensors, type TensorToWrite } from '../run/safetensors-writer.js';
+import { heldOutPrefix, readMetrics, readText, recordVariants, scoreVariant, type EvalConfig, type VariantMetrics } from './evaluate.js';
+
+export interface CompensateOptions {
+  methods: readonly Method[];
+  ranks: readonly number[];
+  /** Adapter parameter budget Σ r_l·(in_l + out_l) for the `eora-budget` variant. */
+  budget?: number;
+  adapterBits?: 4 | 8;
+  adapterGroupSize?: number;
+  /** Decomposition rank (default min(out, in, 512) per linear). */
+  rMax?: number;
+  /** Σ placement (default 'B'; 'sqrt' when the adapter is quantized). */
+  split?: SigmaSplit;
+  /** Default: the run's eval config from metrics.json, else 20 000 tokens of the bundled validation text. */
+  evalTokens?: number;
+  evalFile?: string;
+  device: Device;
+  signal?: AbortSignal;
+  onProgress?: (event: { phase: 'decompose' | 'eval'; done: number; total: number; label: string }) => void;
+}
+
+export interface RankSummary {
+  rank: number;
+  /** Mean over linears of tr(R·C·Rᵀ)/tr(W·C·Wᵀ), R = ΔW − B·A (quantized adapter when --adapter-bits). */
+  mean_rel_output_error: number;
+  adapter_params: number;
+  ppl: number | null;
+}
+
+export interface MethodSummary {
+  method: Method;
+  ranks: RankSummary[];
+}
+
+export interface BudgetSummary {
+  budget: number;
+  adapter_params: number;
+  strategy: Allocation['strategy'];
+  mean_rel_output_error: number;
+  /** The uniform allocation at the same budget, for comparison (same objective). */
+  uniform: { rank_parameters: number; mean_rel_output_error: number };
+  ranks: Record<string, number>;
+  ppl: number | null;
+}
+
+export interface CompensateSummary {
+  run: string;
+  methods: MethodSummary[];
+  budget: BudgetSummary | null;
+  ppl: { original: number; compressed: number } | null;
+  seconds: number;
+}
+
+interface LinearState {
+  info: LinearInfo;
+  /** [out, in] original, as stored in float32. */
+  W: Float32Array;
+  Wc: Float32Array;
+  /** Rank-rMax adapter per method (prefixes give every lower rank). */
+  full: Partial<Record<Method, Adapter>>;
+  curves: Partial<Record<Method, Float64Array>>;
+  C: Matrix;
+}
+
+export const DEFAULT_EVAL_TOKENS = 20_000;
+
+export async function runCompensate(dir: string, options: CompensateOptions): Promise<CompensateSummary> {
+  const started = performance.now();
+  const run = RunFolder.open(dir);
+  if (run.stage('compress').status !== 'done') throw new RunError(`${run.dir}: compression has not finished (rerun \`eora compress\` with the same options first)`);
+  const ranks = [...new Set(options.ranks)].sort((a, b) => a - b);
+  if (options.budget !== undefined && !options.methods.includes('eora')) throw new RunError('--budget allocates ranks over EoRA curves: include eora in --method');
+  const split = options.split ?? (options.adapterBits ? 'sqrt' : 'B');
+
+  const model = await openModel(run.manifest.model.path);
+  try {
+    if (modelFingerprint(model) !== run.manifest.model.fingerprint) throw new RunError(`${run.manifest.model.path} is not the model this run was made from (fingerprint differs)`);
+    const t0 = performance.now();
+    run.startStage('compensate');
+    const states = await decomposeAll(run, linears(model), (name) => model.readTensor(name), options, split, ranks);
+
+    // Adapters per method and rank, and their output errors.
+    mkdirSync(run.path('adapters'), { recursive: true });
+    const quantize = (a: Adapter) => (options.adapterBits ? quantizeAdapter(a, { bits: options.adapterBits, groupSize: options.adapterGroupSize ?? 128 }) : a);
+    const variants = new Map<string, Map<string, Adapter>>(); // variant → linear → adapter
+    const methods: MethodSummary[] = [];
+    for (const method of options.methods) {
+      const rows: RankSummary[] = [];
+      for (const r of ranks) {
+        const adapters = new Map(states.map((s) => [s.info.name, quantize(prefix(s.full[method]!, r))]));
+        const error = options.adapterBits ? await meanQuantizedError(states, adapters) : mean(states.map((s) => s.curves[method]![r]));
+        const name = `${method}-r${r}`;
+        writeAdapters(run, name, states, adapters, { method, rank: String(r), split, bits: String(options.adapterBits ?? 32) });
+        variants.set(name, adapters);
+        rows.push({ rank: r, mean_rel_output_error: error, adapter_params: params(states, () => r), ppl: null });
+      }
+      methods.push({ method, ranks: rows });
+    }
+
+    let budget: BudgetSummary | null = null;
+    if (options.budget !== undefined) {
+      const layers: BudgetLayer[] = states.map((s) => ({ name: s.info.name, out: s.info.out, in: s.info.in, error: s.curves.eora! }));
+      const allocation = allocateRanks(layers, options.budget);
+      const perRank = layers.reduce((sum, l) => sum + l.in + l.out, 0);
+      const uniform = uniformAllocation(layers, Math.floor(options.budget / perRank));
+      const adapters = new Map(states.map((s, l) => [s.info.name, quantize(prefix(s.full.eora!, allocation.ranks[l]))]));
+      const ranksByLinear = Object.fromEntries(states.map((s, l) => [s.info.name, allocation.ranks[l]]));
+      writeAdapters(run, 'eora-budget', states, adapters, { method: 'eora', ranks: JSON.stringify(ranksByLinear), split, bits: String(options.adapterBits ?? 32) });
+      variants.set('eora-budget', adapters);
+      budget = {
+        budget: options.budget,
+        adapter_params: allocation.parameters,
+        strategy: allocation.strategy,
+        mean_rel_output_error: options.adapterBits ? await meanQuantizedError(states, adapters) : allocation.objective / states.length,
+        uniform: { rank_parameters: uniform.parameters, mean_rel_output_error: uniform.objective / states.length },
+        ranks: ranksByLinear,
+        ppl: null,
+      };
+    }
+
+    // Held-out perplexity of every variant.
+    const evalConfig = evalConfigOf(run, model.config.max_position_embeddings, options);
+    let ppl: CompensateSummary['ppl'] = null;
+    if (evalConfig) {
+      const scored = await scoreAll(model, states, variants, evalConfig, options);
+      const metrics = recordVariants(run, evalConfig, scored);
+      for (const m of methods) for (const row of m.ranks) row.ppl = metrics.variants[`${m.method}-r${row.rank}`].ppl;
+      if (budget) budget.ppl = metrics.variants['eora-budget'].ppl;
+      ppl = { original: metrics.variants.original.ppl, compressed: metrics.variants.compressed.ppl };
+    }
+
+    run.manifest.records.compensate = { methods: options.methods, ranks, split, adapter_bits: options.adapterBits ?? null, r_max: options.rMax ?? null, eval: evalConfig, summary: { methods, budget } };
+    run.finishStage('compensate', 'done', (performance.now() - t0) / 1000);
+    return { run: run.dir, methods, budget, ppl, seconds: (performance.now() - started) / 1000 };
+  } catch (error) {
+    if (run.stage('compensate').status === 'running') run.finishStage('compensate', options.signal?.aborted ? 'stopped' : 'failed', 0, (error as Error).message);
+    throw error;
+  } finally {
+    model.close();
+  }
+}
+
+async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: string) => Float32Array, options: CompensateOptions, split: SigmaSplit, ranks: number[]): Promise<LinearState[]> {
+  const compressed = TensorFile.open(run.path('compressed.safetensors'));
+  const calibration = TensorFile.open(run.path('calibration.safetensors'));
+  mkdirSync(run.path('spectra'), { recursive: true });
+  const states: LinearState[] = [];
+  try {
+    for (const [i, info] of all.entries()) {
+      options.signal?.throwIfAborted();
+      options.onProgress?.({ phase: 'decompose', done: i, total: all.length, label: info.name });
+      const weight = `${info.name}.weight`;
+      const W = readW(weight);
+      const Wc = compressed.f32(weight);
+      const C = fromArray(info.in, info.in, calibration.f64(`model.layers.${info.layer}.${gramOf[info.kind]}`));
+      const rMax = options.rMax === undefined ? undefined : Math.min(options.rMax, info.out, info.in);
+      const top = ranks[ranks.length - 1] ?? 0;
+      if (top > Math.min(info.out, info.in) || (rMax !== undefined && top > rMax)) {
+        throw new RunError(`rank ${top} exceeds what ${info.name} [${info.out}, ${info.in}] allows${rMax !== undefined ? ` with --r-max ${options.rMax}` : ''}`);
+      }
+      const d = await decomposeLayer({ W: fromArray(info.out, info.in, W), Wc: fromArray(info.out, info.in, Wc), C }, { methods: options.methods, rMax, signal: options.signal });
+      const state: LinearState = { info, W, Wc, full: {}, curves: {}, C };
+      const spectra: Record<string, unknown> = {
+        name: info.name,
+        out: info.out,
+        in: info.in,
+        r_max: d.rMax,
+        path: d.path,
+        energies: d.energies,
+        c_eigenvalues: Array.from(d.covariance.values),
+        c_trace: d.covariance.traceC,
+        methods: {},
+      };
+      for (const method of options.methods) {
+        const m = d.methods[method]!;
+        state.full[method] = d.adapterAt(method, d.rMax, split);
+        state.curves[method] = m.curves.output;
+        (spectra.methods as Record<string, unknown>)[method] = {
+          singular_values: Array.from(m.singularValues),
+          rel_output_error: Array.from(m.curves.output),
+          rel_frobenius_error: Array.from(m.curves.frobenius),
+          ...(m.predictedOutput ? { predicted_rel_output_error: Array.from(m.predictedOutput) } : {}),
+          milliseconds: m.milliseconds,
+        };
+      }
+      run.writeJson(`spectra/${info.name}.json`, spectra);
+      states.push(state);
+    }
+    options.onProgress?.({ phase: 'decompose', done: all.length, total: all.length, label: 'done' });
+  } finally {
+    compressed.close();
+    calibration.close();
+  }
+  return states;
+}
+
+/** Rank-r adapter from the rank-rMax one: the first r columns of B and rows of A. */
+function prefix(full: Adapter, r: number): Adapter {
+  const { B, A } = full;
+  const R = full.rank;
+  const b = zeros(B.rows, r);
+  for (let i = 0; i < B.rows; i++) for (let j = 0; j < r; j++) b.data[i * r + j] = B.data[i * R + j];
+  return { B: b, A: { rows: r, cols: A.cols, data: A.data.slice(0, r * A.cols) }, rank: r, split: full.split };
+}
+
+function writeAdapters(run: RunFolder, variant: string, states: LinearState[], adapters: Map<string, Adapter>, metadata: Record<string, string>): void {
+  const tensors: TensorToWrite[] = [];
+  for (const s of states) {
+    const a = adapters.get(s.info.name)!;
+    tensors.push({ name: `${s.info.name}.lora_A.weight`, dtype: 'F32', shape: [a.rank, s.info.in], data: Float32Array.from(a.A.data) });
+    tensors.push({ name: `${s.info.name}.lora_B.weight`, dtype: 'F32', shape: [s.info.out, a.rank], data: Float32Array.from(a.B.data) });
+  }
+  writeSafetensors(run.path('adapters', `${variant}.safetensors`), tensors, metadata);
+}
+
+/** Exact mean relative output error of (possibly quantized) adapters: tr(R·C·Rᵀ)/tr(W·C·Wᵀ), R = ΔW − B·A. */
+async function meanQuantizedError(states: LinearState[], adapters: Map<string, Adapter>): Promise<number> {
+  const errors: number[] = [];
+  for (const s of states) {
+    const W = fromArray(s.info.out, s.info.in, s.W);
+    const dW = subtract(W, fromArray(s.info.out, s.info.in, s.Wc));
+    const a = adapters.get(s.info.name)!;
+    const residual = a.rank === 0 ? dW : subtract(dW, adapterProduct(a));
+    const energy = await outputEnergy(float64Products, W, s.C);
+    errors.push((await outputEnergy(float64Products, residual, s.C)) / (energy > 0 ? energy : 1));
+  }
+  return mean(errors);
+}
+
+function evalConfigOf(run: RunFolder, maxPositions: number, options: CompensateOptions): EvalConfig | null {
+  const existing = readMetrics(run).eval;
+  if (options.evalTokens === 0) return null;
+  if (existing && options.evalTokens === undefined && options.evalFile === undefined) return existing;
+  return {
+    file: options.evalFile ?? existing?.file ?? resourcesPath('data', 'tinystories', 'validation.txt'),
+    tokens: options.evalTokens ?? existing?.tokens ?? DEFAULT_EVAL_TOKENS,
+    seq_len: existing?.seq_len ?? Math.min(maxPositions, 512),
+  };
+}
+
+/** original, compressed (reused from metrics.json when scored under the same config) and every variant. */
+async function scoreAll(
+  model: Awaited<ReturnType<typeof openModel>>,
+  states: LinearState[],
+  variants: Map<string, Map<string, Adapter>>,
+  config: EvalConfig,
+  options: CompensateOptions,
+): Promise<Record<string, VariantMetrics>> {
+  const text = heldOutPrefix(readText(config.file), model.tokenizer, config.tokens);
+  const runner = await ModelRunner.create(model, { device: options.device });
+  const scored: Record<string, VariantMetrics> = {};
+  const total = variants.size + 2;
+  try {
+    options.onProgress?.({ phase: 'eval', done: 0, total, label: 'original' });
+    scored.original = await scoreVariant(runner, text, config, options.signal);
+    for (const s of states) runner.setWeight(`${s.info.name}.weight`, s.Wc);
+    options.onProgress?.({ phase: 'eval', done: 1, total, label: 'compressed' });
+    scored.compressed = await scoreVariant(runner, text, config, options.signal);
+    let done = 2;
+    for (const [name, adapters] of variants) {
+      options.onProgress?.({ phase: 'eval', done: done++, total, label: name });
+      for (const s of states) runner.setWeight(`${s.info.name}.weight`, merged(s.Wc, adapters.get(s.info.name)!));
+      scored[name] = await scoreVariant(runner, text, config, options.signal);
+    }
+    options.onProgress?.({ phase: 'eval', done: total, total, label: 'done' });
+  } finally {
+    await runner.release();
+  }
+  return scored;
+}
+
+/** W_c + B·A as float32 [out, in] (the sum formed in float64). */
+export function merged(Wc: Float32Array, adapter: Adapter): Float32Array {
+  if (adapter.rank === 0) return Wc;
+  const product = adapterProduct(adapter).data;
+  const out = new Float32Array(Wc.length);
+  for (let i = 0; i < Wc.length; i++) out[i] = Wc[i] + product[i];
+  return out;
+}
+
+function params(states: LinearState[], rank: (s: LinearState) => number): number {
+  return states.reduce((sum, s) => sum + rank(s) * (s.info.in + s.info.out), 0);
+}
+
+function mean(values: number[]): number {
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0;
+}

@@ -1,0 +1,166 @@
+// A run folder: everything one compression experiment produced, readable by the CLI, the UI
+// and later stages without recomputation.
+//
+//   run.json                  config, workbench version, model path + fingerprint, device,
+//                             calibration windows, per-stage status and timings
+//   compressed.safetensors    W_c per linear (F32, HF names `model.layers.0.self_attn.q_proj.weight`)
+//   calibration.safetensors   C = Σ x xᵀ per layer input group (F64 [k, k], keys
+//                             `model.layers.0.attn_in` …; token counts in __metadata__ as
+//                             `model.layers.0.attn_in.tokens`)
+//   layers.json               per linear: rel_weight_error, rel_output_error, sparsity, bits_per_weight
+//   metrics.json              held-out perplexity per variant (original, compressed, svd-r8, …)
+//   spectra/, adapters/       added by `eora compensate`
+//   partial/                  per-layer checkpoints while compression runs (removed at the end)
+//
+// Every file is written atomically (atomic.ts): an interrupted run never leaves a torn file.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { engineVersion } from '../paths.js';
+import type { Model } from '../model/types.js';
+import { writeJsonAtomic } from './atomic.js';
+
+export const RUN_FORMAT = 'eora-run';
+export const RUN_FORMAT_VERSION = 1;
+
+export type StageName = 'compress' | 'evaluate' | 'compensate';
+export type StageStatus = 'pending' | 'running' | 'stopped' | 'failed' | 'done';
+
+export interface StageRecord {
+  status: StageStatus;
+  started?: string;
+  finished?: string;
+  seconds?: number;
+  error?: string;
+  /** compress: layers finished (the resume point). */
+  layers_done?: number;
+  /** compress: seconds per finished layer. */
+  layer_seconds?: number[];
+}
+
+export interface RunManifest {
+  format: typeof RUN_FORMAT;
+  format_version: number;
+  workbench_version: string;
+  created: string;
+  model: { path: string; format: string; fingerprint: string };
+  device: string;
+  /** What determines the result; a resume must present the same config. */
+  config: Record<string, unknown>;
+  /** Facts recorded along the way (calibration windows, …). */
+  records: Record<string, unknown>;
+  stages: Partial<Record<StageName, StageRecord>>;
+}
+
+/** A run folder problem (missing files, config mismatch); the message names the folder. */
+export class RunError extends Error {
+  override name = 'RunError';
+}
+
+/**
+ * sha256 over the model's config.json bytes (or, for llama2.c checkpoints, the normalized
+ * config) and its tensor index (name, dtype, shape, sorted by name): changes whenever the
+ * architecture or any tensor's layout changes; cheap (no weight bytes are read).
+ */
+export function modelFingerprint(model: Model): string {
+  const hash = createHash('sha256');
+  const configFile = join(model.path, 'config.json');
+  if (model.format === 'huggingface' && existsSync(configFile)) hash.update(readFileSync(configFile));
+  else hash.update(JSON.stringify(model.config));
+  const index = [...model.tensors.values()].map((t) => [t.name, t.dtype, t.shape] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  hash.update('\n' + JSON.stringify(index));
+  return hash.digest('hex');
+}
+
+export class RunFolder {
+  private constructor(
+    readonly dir: string,
+    public manifest: RunManifest,
+  ) {}
+
+  path(...parts: string[]): string {
+    return join(this.dir, ...parts);
+  }
+
+  /** Opens an existing run folder (run.json must exist). */
+  static open(dir: string): RunFolder {
+    const abs = resolve(dir);
+    const file = join(abs, 'run.json');
+    if (!existsSync(file)) throw new RunError(`${abs}: not a run folder (no run.json)`);
+    let manifest: RunManifest;
+    try {
+      manifest = JSON.parse(readFileSync(file, 'utf8')) as RunManifest;
+    } catch (error) {
+      throw new RunError(`${file}: ${(error as Error).message}`);
+    }
+    if (manifest.format !== RUN_FORMAT) throw new RunError(`${file}: not an eora run (format ${JSON.stringify(manifest.format)})`);
+    return new RunFolder(abs, manifest);
+  }
+
+  /**
+   * Opens the run in `dir` when it was made with the same model and config (to resume it),
+   * else creates a new one. A folder holding a different run is refused, never overwritten.
+   */
+  static createOrResume(dir: string, model: Model, device: string, config: Record<string, unknown>): { run: RunFolder; resumed: boolean } {
+    const abs = resolve(dir);
+    const fingerprint = modelFingerprint(model);
+    if (existsSync(join(abs, 'run.json'))) {
+      const run = RunFolder.open(abs);
+      if (run.manifest.model.fingerprint !== fingerprint) throw new RunError(`${abs} holds a run of another model (${run.manifest.model.path}); choose another --out`);
+      if (JSON.stringify(run.manifest.config) !== JSON.stringify(config)) {
+        throw new RunError(`${abs} holds a run with a different configuration; choose another --out (or delete the folder)`);
+      }
+      return { run, resumed: true };
+    }
+    mkdirSync(abs, { recursive: true });
+    const manifest: RunManifest = {
+      format: RUN_FORMAT,
+      format_version: RUN_FORMAT_VERSION,
+      workbench_version: engineVersion(),
+      created: new Date().toISOString(),
+      model: { path: model.path, format: model.format, fingerprint },
+      device,
+      config,
+      records: {},
+      stages: {},
+    };
+    const run = new RunFolder(abs, manifest);
+    run.save();
+    return { run, resumed: false };
+  }
+
+  save(): void {
+    writeJsonAtomic(this.path('run.json'), this.manifest);
+  }
+
+  stage(name: StageName): StageRecord {
+    return (this.manifest.stages[name] ??= { status: 'pending' });
+  }
+
+  startStage(name: StageName): void {
+    const stage = this.stage(name);
+    stage.status = 'running';
+    stage.started ??= new Date().toISOString();
+    delete stage.error;
+    this.save();
+  }
+
+  finishStage(name: StageName, status: Exclude<StageStatus, 'pending' | 'running'>, seconds: number, error?: string): void {
+    const stage = this.stage(name);
+    stage.status = status;
+    stage.finished = new Date().toISOString();
+    stage.seconds = (stage.seconds ?? 0) + seconds;
+    if (error) stage.error = error;
+    this.save();
+  }
+
+  readJson<T>(name: string): T | undefined {
+    const file = this.path(name);
+    if (!existsSync(file)) return undefined;
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  }
+
+  writeJson(name: string, value: unknown): void {
+    writeJsonAtomic(this.path(name), value);
+  }
+}

@@ -1,0 +1,109 @@
+// A minimal safetensors writer (F32 and F64) and a float64 reader on top of the model reader.
+// Layout (https://github.com/huggingface/safetensors#format): u64 LE header length N, N bytes
+// of JSON {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__: {str: str}}, then
+// the data section. The header is space-padded to a multiple of 8 so every tensor starts
+// 8-byte aligned (what the Rust writer does), and tensors are laid out in the order given.
+//
+// Reading: app/model/safetensors.ts validates the header and converts F32/F16/BF16 to float32
+// but refuses F64 (the forward pass never needs it). The calibration statistics are float64
+// sums, so `readFloat64` takes the validated offsets from SafetensorsFile's header and reads
+// the bytes itself — the file stays a standard safetensors file that numpy/torch can open.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { HOST_IS_LITTLE_ENDIAN } from '../model/binary.js';
+import { SafetensorsFile } from '../model/safetensors.js';
+import { ModelError } from '../model/types.js';
+import { writeFileAtomic } from './atomic.js';
+
+export interface TensorToWrite {
+  name: string;
+  dtype: 'F32' | 'F64';
+  shape: number[];
+  data: Float32Array | Float64Array;
+}
+
+/** Writes a safetensors file atomically. Names must be unique and not `__metadata__`. */
+export function writeSafetensors(path: string, tensors: readonly TensorToWrite[], metadata: Record<string, string> = {}): void {
+  if (!HOST_IS_LITTLE_ENDIAN) throw new Error('writeSafetensors: big-endian hosts are not supported');
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const t of tensors) {
+    if (t.name === '__metadata__' || Object.hasOwn(header, t.name)) throw new Error(`writeSafetensors: duplicate or reserved tensor name "${t.name}"`);
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) throw new Error(`writeSafetensors: ${t.name} has ${t.data.length} values, shape [${t.shape.join(', ')}] needs ${count}`);
+    const expected = t.dtype === 'F32' ? Float32Array : Float64Array;
+    const data = t.data instanceof expected ? t.data : expected.from(t.data);
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
+    chunks.push(bytes);
+    offset += bytes.byteLength;
+  }
+  let json = JSON.stringify(header);
+  const pad = (8 - (Buffer.byteLength(json) % 8)) % 8;
+  json += ' '.repeat(pad);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(headerBytes.byteLength));
+  writeFileAtomic(path, [prefix, headerBytes, ...chunks]);
+}
+
+/** A safetensors file of the run, read back through the model reader's validated header. */
+export class TensorFile {
+  private constructor(
+    readonly path: string,
+    readonly file: SafetensorsFile,
+  ) {}
+
+  static open(path: string): TensorFile {
+    return new TensorFile(path, SafetensorsFile.open(path));
+  }
+
+  get metadata(): Record<string, string> {
+    return this.file.metadata ?? {};
+  }
+
+  has(name: string): boolean {
+    return this.file.tensors.has(name);
+  }
+
+  shape(name: string): number[] {
+    const tensor = this.file.tensors.get(name);
+    if (!tensor) throw new ModelError(this.file.file, `has no tensor named "${name}"`);
+    return tensor.shape;
+  }
+
+  f32(name: string): Float32Array {
+    return this.file.read(name);
+  }
+
+  f64(name: string): Float64Array {
+    return readFloat64(this.path, this.file, name);
+  }
+
+  close(): void {
+    this.file.close();
+  }
+}
+
+/** One tensor of a safetensors file (at `path`) as float64: F64 read directly, F32/F16/BF16 widened. */
+export function readFloat64(path: string, file: SafetensorsFile, name: string): Float64Array {
+  const tensor = file.tensors.get(name);
+  if (!tensor) throw new ModelError(file.file, `has no tensor named "${name}"`);
+  if (tensor.dtype === 'F32' || tensor.dtype === 'F16' || tensor.dtype === 'BF16') return Float64Array.from(file.read(name));
+  if (tensor.dtype !== 'F64') throw new ModelError(file.file, `tensor "${name}" has dtype ${tensor.dtype}, expected F64`);
+  const out = new Float64Array(tensor.byteLength / 8);
+  const bytes = new Uint8Array(out.buffer);
+  const fd = openSync(path, 'r');
+  try {
+    let done = 0;
+    while (done < bytes.byteLength) {
+      const n = readSync(fd, bytes, done, bytes.byteLength - done, tensor.offset + done);
+      if (n === 0) throw new ModelError(tensor.file, `tensor "${name}" ends early: expected ${bytes.byteLength} bytes. The file might be corrupted.`);
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
