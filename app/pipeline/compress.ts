@@ -17,9 +17,10 @@
 // results (everything downstream depends only on that hidden state and the original weights).
 import { rmSync, mkdirSync, existsSync } from 'node:fs';
 import { calibrationSet, type CalibrationSet } from '../calibrate/data.js';
-import { prepareHessian, gptqWithHessian, sparsegptWithHessian, compressLinear, linearMetrics, parseMethod, formatMethod, CompressError, type CompressResult, type MethodSpec, type SecondMoment } from '../compress/index.js';
+import { gptqWithHessian, sparsegptWithHessian, compressLinear, linearMetrics, parseMethod, formatMethod, CompressError, type CompressResult, type MethodSpec, type SecondMoment } from '../compress/index.js';
 import { GramAccumulator, gramOf, type GramName } from '../forward/calibration.js';
 import { ModelRunner } from '../forward/runner.js';
+import { prepareHessianOrt } from '../compress/ort-factor.js';
 import { linears } from '../model/inspect.js';
 import type { LinearInfo, LinearKind, Model } from '../model/types.js';
 import type { Device } from '../onnx/runtime.js';
@@ -222,7 +223,7 @@ async function compressLayers(run: RunFolder, runner: ModelRunner, spec: MethodS
       const out = await pass(layer, hidden, acc);
       if (options.activations === 'original') next = out; // original weights: this pass is the block's output
       for (const gram of new Set(group.map((k) => gramOf[k]))) moments.set(gram, { C: acc.sums[gram], nTokens: acc.tokens });
-      for (const [kind, result] of compressGroup(spec, group.map((k) => info.get(k)!), runner, moments)) results.set(kind, result);
+      for (const [kind, result] of await compressGroup(spec, group.map((k) => info.get(k)!), runner, moments)) results.set(kind, result);
       if (options.activations === 'sequential') for (const kind of group) runner.setWeight(weightKey(info.get(kind)!), results.get(kind)!.wc);
     }
     if (next === null) next = await pass(layer, hidden, null);
@@ -259,15 +260,17 @@ async function compressLayers(run: RunFolder, runner: ModelRunner, spec: MethodS
 }
 
 /** Compresses one group of linears sharing an input; GPTQ/SparseGPT share one prepared Hessian. */
-function compressGroup(spec: MethodSpec, group: LinearInfo[], runner: ModelRunner, moments: Map<GramName, SecondMoment>): Map<LinearKind, CompressResult> {
+async function compressGroup(spec: MethodSpec, group: LinearInfo[], runner: ModelRunner, moments: Map<GramName, SecondMoment>): Promise<Map<LinearKind, CompressResult>> {
   const results = new Map<LinearKind, CompressResult>();
   const moment = moments.get(gramOf[group[0].kind])!;
   const n = group[0].in;
+  // From n = 1024 on, the O(n³) inverse-Cholesky factor runs as blocked onnxruntime Gemms
+  // (compress/ort-factor.ts); below that the float64 JS factor is faster than the round trips.
   const prepared =
     spec.method === 'gptq'
-      ? prepareHessian(moment, n, { percdamp: spec.percdamp, actOrder: spec.actOrder })
+      ? await prepareHessianOrt(runner.sessions, moment, n, { percdamp: spec.percdamp, actOrder: spec.actOrder })
       : spec.method === 'sparsegpt'
-        ? prepareHessian(moment, n, { percdamp: spec.percdamp })
+        ? await prepareHessianOrt(runner.sessions, moment, n, { percdamp: spec.percdamp })
         : null;
   for (const l of group) {
     const layer = { w: runner.model.readTensor(weightKey(l)), out: l.out, in: l.in };
