@@ -15,11 +15,16 @@ function electronBinary() {
   // The install script was denied during `npm ci` (it downloads); try it once now.
   console.error('Electron binary missing: fetching it (node node_modules/electron/install.js) ...');
   const install = spawnSync(process.execPath, [require.resolve('electron/install.js')], {
-    stdio: 'inherit',
+    stdio: ['ignore', 'inherit', 'pipe'],
+    encoding: 'utf8',
     env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '' },
     timeout: 300_000,
   });
-  if (install.status !== 0) return { reason: 'the Electron binary could not be downloaded (offline?)' };
+  if (install.status !== 0) {
+    // The installer's stack trace says little to a user; its first line says what failed.
+    const cause = (install.stderr ?? '').split('\n').find((line) => line.trim()) ?? `exit code ${install.status}`;
+    return { reason: `the Electron binary could not be downloaded (${cause.trim()})` };
+  }
   try {
     delete require.cache[require.resolve('electron')];
     const path = require('electron');
