@@ -5,14 +5,18 @@
 //
 // Weights are read once per tensor and kept; `setWeight` substitutes a tensor (a compressed or
 // compensated linear) without rebuilding anything. Runs are sequential: one call at a time.
-import { ModelError, type Model, type ModelConfig } from '../model/types.js';
+//
+// `setAdapter` attaches a low-rank adapter to a linear, applied unmerged (W·x + B·(A·x), as
+// deployed): a layer with adapters runs the block graph variant with `<kind>.lora_A/B` inputs
+// (one session per set of adapted kinds; ranks are symbolic), the others the plain graph.
+import { ModelError, type LinearKind, type Model, type ModelConfig } from '../model/types.js';
 import { floatData, floatTensor, int32Tensor, type Device, type Feeds, type Session } from '../onnx/runtime.js';
 import { SessionCache } from '../onnx/sessionCache.js';
 import type { GramStats } from './calibration.js';
 import { buildBlockGraph, gramOutputs } from './graphs/blockGraph.js';
 import { buildHeadGraph } from './graphs/headGraph.js';
 import { RopeTables } from './rope.js';
-import { blockShape, blockSignature, headShape, headSignature, type BlockShape, type BlockVariant, type HeadMode, type HeadShape } from './shape.js';
+import { blockShape, blockSignature, headShape, headSignature, LINEAR_KINDS, loraKinds, type BlockShape, type BlockVariant, type HeadMode, type HeadShape } from './shape.js';
 import { blockTensorSpecs, checkLength, headTensorSpecs, layerPrefix, readChecked } from './weights.js';
 
 /** [B, T]: batch size and sequence length of a row-major token array. */
@@ -43,6 +47,17 @@ export interface KvCache {
   values: Float32Array[];
 }
 
+/** An unmerged low-rank adapter on one linear [out, in]: A [r, in], B [out, r], row-major float32. */
+export interface LinearAdapter {
+  kind: LinearKind;
+  rank: number;
+  /** The linear's [out, in]. */
+  out: number;
+  in: number;
+  A: Float32Array;
+  B: Float32Array;
+}
+
 export interface RunnerOptions {
   /** Default 'cpu'. Ignored when `sessions` is given (the cache fixes the device). */
   device?: Device;
@@ -58,6 +73,7 @@ export class ModelRunner {
   private readonly rope: RopeTables;
   private readonly dims = new Map<string, number[]>(); // HF tensor name → dims the config implies
   private readonly weights = new Map<string, Float32Array>(); // HF tensor name → data (read or substituted)
+  private readonly adapters = new Map<number, Map<LinearKind, LinearAdapter>>(); // layer → kind → adapter
 
   private constructor(
     readonly model: Model,
@@ -101,6 +117,49 @@ export class ModelRunner {
     this.weights.set(name, data);
   }
 
+  /**
+   * Attaches a low-rank adapter to a linear, applied unmerged: y = W·x (+ b) + B·(A·x), with
+   * A [rank, in] and B [out, rank] row-major (PEFT's lora_A / lora_B, scaling 1). `linearName`
+   * is the module name (`model.layers.3.self_attn.q_proj`; a trailing `.weight` is accepted).
+   * Replaces an earlier adapter on that linear; rank 0 (empty A and B) removes it. W itself is
+   * whatever setWeight left (e.g. W_c), so W_c + B·A is evaluated without merging.
+   */
+  setAdapter(linearName: string, A: Float32Array, B: Float32Array, rank: number): void {
+    const name = linearName.endsWith('.weight') ? linearName.slice(0, -'.weight'.length) : linearName;
+    const match = /^model\.layers\.(\d+)\.(?:self_attn|mlp)\.([a-z_]+)$/.exec(name);
+    const kind = match?.[2] as LinearKind | undefined;
+    const dims = this.dims.get(`${name}.weight`);
+    if (!match || !kind || !LINEAR_KINDS.includes(kind) || !dims || dims.length !== 2) {
+      throw new Error(`setAdapter: ${linearName} is not a linear of this model (expected e.g. model.layers.0.self_attn.q_proj)`);
+    }
+    const [out, inDim] = dims;
+    if (!Number.isSafeInteger(rank) || rank < 0) throw new Error(`setAdapter: ${name}: rank must be a non-negative integer, got ${rank}`);
+    if (rank > Math.min(out, inDim)) throw new Error(`setAdapter: ${name}: rank ${rank} exceeds min(out, in) = ${Math.min(out, inDim)} of the linear [${out}, ${inDim}]`);
+    if (A.length !== rank * inDim) throw new Error(`setAdapter: ${name}: A has ${A.length} values, but rank ${rank} needs [${rank}, ${inDim}] = ${rank * inDim}`);
+    if (B.length !== out * rank) throw new Error(`setAdapter: ${name}: B has ${B.length} values, but rank ${rank} needs [${out}, ${rank}] = ${out * rank}`);
+    const layer = Number(match[1]);
+    let perLayer = this.adapters.get(layer);
+    if (rank === 0) {
+      perLayer?.delete(kind);
+      if (perLayer?.size === 0) this.adapters.delete(layer);
+      return;
+    }
+    if (!perLayer) this.adapters.set(layer, (perLayer = new Map()));
+    perLayer.set(kind, { kind, rank, out, in: inDim, A, B });
+  }
+
+  /** Removes every adapter: later runs use the plain graph again. */
+  clearAdapters(): void {
+    this.adapters.clear();
+  }
+
+  /** Number of linears that carry an adapter. */
+  get adapterCount(): number {
+    let count = 0;
+    for (const perLayer of this.adapters.values()) count += perLayer.size;
+    return count;
+  }
+
   /** Drops substitutions and cached reads; the checkpoint is read again on next use. */
   resetWeights(): void {
     this.weights.clear();
@@ -118,7 +177,8 @@ export class ModelRunner {
 
   /** One decoder block: hidden [B, T, d] → [B, T, d], plus XᵀX of its linear inputs when `stats`. */
   async runBlock(layer: number, hidden: Float32Array, dims: TokenDims, stats = false): Promise<{ hidden: Float32Array; stats?: GramStats }> {
-    const out = await (await this.blockSession(stats ? 'stats' : 'plain')).run(this.blockFeeds(layer, hidden, dims, 0));
+    const feeds = this.blockFeeds(layer, hidden, dims, 0);
+    const out = await (await this.blockSession(stats ? 'stats' : 'plain', layer)).run(feeds);
     const y = floatData(out.y, 'block output');
     if (!stats) return { hidden: y };
     const [attn_in, o_in, mlp_in, down_in] = gramOutputs.map((name) => floatData(out[name], name));
@@ -135,14 +195,13 @@ export class ModelRunner {
     const P = cache?.length ?? 0;
     if (cache && cache.batch !== B) throw new Error(`forwardCached: the cache holds batch ${cache.batch}, got tokens for batch ${B}`);
     const pastDims = [B, this.block.kvHeads, 1, P, this.block.headDim];
-    const session = await this.blockSession('cache');
     const next: KvCache = { batch: B, length: P + T, keys: [], values: [] };
     let hidden = this.embed(tokens, dims);
     for (let layer = 0; layer < this.config.num_layers; layer++) {
       const feeds = this.blockFeeds(layer, hidden, dims, P);
       feeds.past_key = floatTensor(cache?.keys[layer] ?? new Float32Array(0), pastDims);
       feeds.past_value = floatTensor(cache?.values[layer] ?? new Float32Array(0), pastDims);
-      const out = await session.run(feeds);
+      const out = await (await this.blockSession('cache', layer)).run(feeds);
       hidden = floatData(out.y, 'block output');
       next.keys.push(floatData(out.present_key, 'present_key'));
       next.values.push(floatData(out.present_value, 'present_value'));
@@ -194,11 +253,14 @@ export class ModelRunner {
   /** Releases the sessions (when this runner created them) and the weights it holds. */
   async release(): Promise<void> {
     this.weights.clear();
+    this.adapters.clear();
     if (this.ownsSessions) await this.sessions.release();
   }
 
-  private blockSession(variant: BlockVariant): Promise<Session> {
-    return this.sessions.get(blockSignature(this.block, variant), () => buildBlockGraph(this.block, variant));
+  /** The block session of `variant`, with the adapter inputs of `layer`'s adapted linears (if any). */
+  private blockSession(variant: BlockVariant, layer?: number): Promise<Session> {
+    const lora = layer === undefined ? [] : loraKinds(this.adapters.get(layer)?.keys() ?? []);
+    return this.sessions.get(blockSignature(this.block, variant, lora), () => buildBlockGraph(this.block, variant, lora));
   }
 
   /** Feeds of layer `layer` for hidden [B, T, d] at positions start..start+T−1. */
@@ -212,6 +274,10 @@ export class ModelRunner {
       sin: floatTensor(sin, [T, hd]),
     };
     for (const { input, tensor, dims } of blockTensorSpecs(this.block)) feeds[input] = floatTensor(this.weight(layerPrefix(layer) + tensor), dims);
+    for (const a of this.adapters.get(layer)?.values() ?? []) {
+      feeds[`${a.kind}.lora_A`] = floatTensor(a.A, [a.rank, a.in]);
+      feeds[`${a.kind}.lora_B`] = floatTensor(a.B, [a.out, a.rank]);
+    }
     return feeds;
   }
 

@@ -1,6 +1,6 @@
 // The sizes a decoder block's graph depends on, derived once from the config. Everything a
 // graph's structure depends on is here, so `signature()` identifies a session uniquely.
-import type { ModelConfig } from '../model/types.js';
+import type { LinearKind, ModelConfig } from '../model/types.js';
 
 export interface BlockShape {
   hidden: number; // d
@@ -53,8 +53,22 @@ export const kvWidth = (s: BlockShape) => s.kvHeads * s.headDim;
 /** plain: the forward; stats: + calibration Gram matrices; cache: + past/present keys and values. */
 export type BlockVariant = 'plain' | 'stats' | 'cache';
 
-export function blockSignature(s: BlockShape, variant: BlockVariant): string {
-  return `llama-block d=${s.hidden} h=${s.heads} kv=${s.kvHeads} hd=${s.headDim} i=${s.intermediate} eps=${s.eps} bias=${+s.bias} ${variant}`;
+/** The linears of a block, in graph order: the kinds a low-rank adapter can attach to. */
+export const LINEAR_KINDS: readonly LinearKind[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+
+/**
+ * The linears of a block that carry an unmerged low-rank adapter (y = x·Wᵀ + (x·Aᵀ)·Bᵀ), in
+ * LINEAR_KINDS order. Ranks are symbolic in the graph, so only the set enters the signature.
+ */
+export function loraKinds(kinds: Iterable<LinearKind>): LinearKind[] {
+  const set = new Set(kinds);
+  return LINEAR_KINDS.filter((kind) => set.has(kind));
+}
+
+export function blockSignature(s: BlockShape, variant: BlockVariant, lora: readonly LinearKind[] = []): string {
+  const base = `llama-block d=${s.hidden} h=${s.heads} kv=${s.kvHeads} hd=${s.headDim} i=${s.intermediate} eps=${s.eps} bias=${+s.bias} ${variant}`;
+  const kinds = loraKinds(lora);
+  return kinds.length ? `${base} lora=${kinds.join(',')}` : base;
 }
 
 export type HeadMode = 'logits' | 'last' | 'nll';

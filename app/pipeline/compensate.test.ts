@@ -51,6 +51,9 @@ describe('compensate pipeline (GPTQ w3g32 run)', () => {
       expect(row.eora!).toBeLessThan(row.svd!);
       expect(row.eora_err).toBeLessThan(row.svd_err);
     }
+    // The first variant is also scored with unmerged adapters (W_c·x + B·(A·x)): same perplexity.
+    const first = svd.ranks[0];
+    expect(Math.abs(first.unmerged_ppl! - first.ppl!) / first.ppl!).toBeLessThan(1e-5);
     // Σ (in + out) per layer: q 256, k 192, v 192, o 256, gate 512, up 512, down 512 = 2432; two layers.
     expect(eora.ranks.map((r) => r.adapter_params)).toEqual([8, 16, 32].map((r) => r * 2 * 2432));
   });

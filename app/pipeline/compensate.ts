@@ -8,7 +8,9 @@
 //                                         values and err(r) curves (output and Frobenius)
 //   adapters/<method>-r<r>.safetensors    `<linear>.lora_A.weight` [r, in], `<linear>.lora_B.weight` [out, r] (F32)
 //   adapters/eora-budget.safetensors      per-linear ranks from allocateRanks (ranks in __metadata__)
-//   metrics.json                          variants {original, compressed, 'svd-r8', 'eora-r8', …, 'eora-budget'}
+//   metrics.json                          variants {original, compressed, 'svd-r8', 'eora-r8', …, 'eora-budget'};
+//                                         the first method's first rank also scored with the adapters
+//                                         unmerged (W_c·x + B·(A·x), as deployed): `unmerged_ppl`
 //
 // Memory: per linear and method only the rank-rMax adapter is kept (the rank-r adapter is its
 // first r columns of B and rows of A, whatever the Σ split: adapter.ts scales per direction).
@@ -54,6 +56,8 @@ export interface RankSummary {
   mean_rel_output_error: number;
   adapter_params: number;
   ppl: number | null;
+  /** Perplexity with the adapters applied unmerged (first method's first rank only): equals `ppl` up to float rounding. */
+  unmerged_ppl?: number | null;
 }
 
 export interface MethodSummary {
@@ -151,9 +155,11 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
     const evalConfig = evalConfigOf(run, model.config.max_position_embeddings, options);
     let ppl: CompensateSummary['ppl'] = null;
     if (evalConfig) {
-      const scored = await scoreAll(model, states, variants, evalConfig, options);
+      const unmergedVariant = options.methods.length && ranks.length ? `${options.methods[0]}-r${ranks[0]}` : undefined;
+      const scored = await scoreAll(model, states, variants, evalConfig, options, unmergedVariant);
       const metrics = recordVariants(run, evalConfig, scored);
       for (const m of methods) for (const row of m.ranks) row.ppl = metrics.variants[`${m.method}-r${row.rank}`].ppl;
+      if (unmergedVariant) methods[0].ranks[0].unmerged_ppl = scored[unmergedVariant]?.unmerged_ppl ?? null;
       if (budget) budget.ppl = metrics.variants['eora-budget'].ppl;
       ppl = { original: metrics.variants.original.ppl, compressed: metrics.variants.compressed.ppl };
     }
@@ -267,17 +273,22 @@ function evalConfigOf(run: RunFolder, maxPositions: number, options: CompensateO
   };
 }
 
-/** original, compressed (reused from metrics.json when scored under the same config) and every variant. */
+/**
+ * original, compressed (reused from metrics.json when scored under the same config) and every
+ * variant; `unmergedVariant` is also scored with its adapters unmerged (ModelRunner.setAdapter
+ * on top of W_c), recorded as its `unmerged_ppl`.
+ */
 async function scoreAll(
   model: Awaited<ReturnType<typeof openModel>>,
   states: LinearState[],
   variants: Map<string, Map<string, Adapter>>,
   config: EvalConfig,
   options: CompensateOptions,
-): Promise<Record<string, VariantMetrics>> {
+  unmergedVariant?: string,
+): Promise<Record<string, VariantMetrics & { unmerged_ppl?: number }>> {
   const text = heldOutPrefix(readText(config.file), model.tokenizer, config.tokens);
   const runner = await ModelRunner.create(model, { device: options.device });
-  const scored: Record<string, VariantMetrics> = {};
+  const scored: Record<string, VariantMetrics & { unmerged_ppl?: number }> = {};
   const total = variants.size + 2;
   try {
     options.onProgress?.({ phase: 'eval', done: 0, total, label: 'original' });
@@ -290,6 +301,19 @@ async function scoreAll(
       options.onProgress?.({ phase: 'eval', done: done++, total, label: name });
       for (const s of states) runner.setWeight(`${s.info.name}.weight`, merged(s.Wc, adapters.get(s.info.name)!));
       scored[name] = await scoreVariant(runner, text, config, options.signal);
+      if (name === unmergedVariant) {
+        options.onProgress?.({ phase: 'eval', done: done - 1, total, label: `${name} (unmerged)` });
+        for (const s of states) {
+          const a = adapters.get(s.info.name)!;
+          runner.setWeight(`${s.info.name}.weight`, s.Wc);
+          runner.setAdapter(s.info.name, Float32Array.from(a.A.data), Float32Array.from(a.B.data), a.rank);
+        }
+        try {
+          scored[name] = { ...scored[name], unmerged_ppl: (await scoreVariant(runner, text, config, options.signal)).ppl };
+        } finally {
+          runner.clearAdapters();
+        }
+      }
     }
     options.onProgress?.({ phase: 'eval', done: total, total, label: 'done' });
   } finally {

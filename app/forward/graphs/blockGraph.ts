@@ -12,18 +12,23 @@
 //   cache: + inputs past_key, past_value [B, nKv, 1, P, hd] (roped keys and values of the P
 //          earlier positions; P may be 0) and outputs present_key, present_value
 //          [B, nKv, 1, P+T, hd]; x holds positions P..P+T−1 (incremental decoding).
+// Low-rank adapters (any variant; `lora` lists the linears that have one): per listed kind,
+//          inputs `<kind>.lora_A` [r, in] and `<kind>.lora_B` [out, r] (r symbolic, `r_<kind>`),
+//          and that linear computes x·Wᵀ (+ b) + (x·Aᵀ)·Bᵀ — the adapter applied unmerged, as
+//          deployed. With no adapters the graph is the plain one, node for node.
 import { GraphBuilder, int } from '../../onnx/builder.js';
-import { blockSignature, kvWidth, qWidth, type BlockShape, type BlockVariant } from '../shape.js';
-import { gram, linear, reshape, rmsNorm, rope, scale, shapeWith, swiglu, transpose } from './ops.js';
+import type { LinearKind } from '../../model/types.js';
+import { blockSignature, kvWidth, loraKinds, qWidth, type BlockShape, type BlockVariant } from '../shape.js';
+import { gram, linear as plainLinear, loraLinear, reshape, rmsNorm, rope, scale, shapeWith, swiglu, transpose } from './ops.js';
 
 export const gramOutputs = ['gram_attn_in', 'gram_o_in', 'gram_mlp_in', 'gram_down_in'] as const;
 
-export function buildBlockGraph(s: BlockShape, variant: BlockVariant): Uint8Array {
+export function buildBlockGraph(s: BlockShape, variant: BlockVariant, lora: readonly LinearKind[] = []): Uint8Array {
   const { hidden: d, heads: nH, kvHeads: nKv, headDim: hd, intermediate: I } = s;
   const group = nH / nKv; // query heads per KV head (GQA); 1 = plain multi-head attention
   const qd = qWidth(s);
   const kvd = kvWidth(s);
-  const g = new GraphBuilder(blockSignature(s, variant));
+  const g = new GraphBuilder(blockSignature(s, variant, lora));
 
   const x = g.input('x', 'float32', ['B', 'T', d]);
   const cos = g.input('cos', 'float32', ['T', hd]);
@@ -42,6 +47,17 @@ export function buildBlockGraph(s: BlockShape, variant: BlockVariant): Uint8Arra
   const b = s.bias
     ? { q: g.input('q_bias', 'float32', [qd]), k: g.input('k_bias', 'float32', [kvd]), v: g.input('v_bias', 'float32', [kvd]) }
     : { q: undefined, k: undefined, v: undefined };
+  // Adapter inputs per linear kind that has one; `linear` picks the unmerged form for those.
+  const adapters = new Map<string, { A: string; B: string }>();
+  for (const kind of loraKinds(lora)) {
+    const [out, inDim] = { q_proj: [qd, d], k_proj: [kvd, d], v_proj: [kvd, d], o_proj: [d, qd], gate_proj: [I, d], up_proj: [I, d], down_proj: [d, I] }[kind];
+    const r = `r_${kind}`;
+    adapters.set(w[kind], { A: g.input(`${kind}.lora_A`, 'float32', [r, inDim]), B: g.input(`${kind}.lora_B`, 'float32', [out, r]) });
+  }
+  const linear = (_g: GraphBuilder, x: string, weight: string, bias?: string): string => {
+    const adapter = adapters.get(weight);
+    return adapter ? loraLinear(g, x, weight, adapter.A, adapter.B, bias) : plainLinear(g, x, weight, bias);
+  };
 
   // Self-attention. Tokens are flattened to rows: [N = B·T, d].
   const x2 = reshape(g, x, g.constant('int64', [2], [-1, d], 'rows'));

@@ -21,6 +21,16 @@ export function linear(g: GraphBuilder, x: string, weight: string, bias?: string
   return g.op('Gemm', bias ? [x, weight, bias] : [x, weight], { transB: int(1) });
 }
 
+/**
+ * nn.Linear with an unmerged low-rank adapter: x·Wᵀ (+ b) + (x·Aᵀ)·Bᵀ, A [r, in], B [out, r]
+ * (PEFT's lora_A / lora_B, scaling 1). The second Gemm adds the base output as its C input.
+ */
+export function loraLinear(g: GraphBuilder, x: string, weight: string, loraA: string, loraB: string, bias?: string): string {
+  const base = linear(g, x, weight, bias); // [N, out]
+  const down = g.op('Gemm', [x, loraA], { transB: int(1) }); // [N, r]
+  return g.op('Gemm', [down, loraB, base], { transB: int(1) }); // [N, out]
+}
+
 /** Xᵀ X for X [N, k] → [k, k]: the calibration Gram matrix of a linear's input. */
 export function gram(g: GraphBuilder, x: string): string {
   return g.op('Gemm', [x, x], { transA: int(1) });
