@@ -39,6 +39,7 @@ print(f"{t3 - t0} {t1 - t0} {t2 - t1} {t3 - t2} " + " ".join(repr(float(v)) for 
 function countingProducts(inner: Products): Products & { flops: number; ms: number } {
   const counted = {
     name: inner.name,
+    precision: inner.precision, // the subspace iteration's stopping test scales with it
     flops: 0,
     ms: 0,
     async matmul(a: Matrix, b: Matrix) {

@@ -15,7 +15,7 @@ import { choleskyQR2 } from '../linalg/cholesky-qr.js';
 import { symmetricEigen, type SymmetricEigen } from '../linalg/eigen.js';
 import { gram, transpose, zeros, type Matrix } from '../linalg/matrix.js';
 import type { Products } from './products.js';
-import { DEFAULT_OVERSAMPLE, firstColumns, subspaceEigen, type RandomizedOptions } from './randomized.js';
+import { firstColumns, oversampleFor, subspaceEigen, type RandomizedOptions } from './randomized.js';
 
 export type Weight =
   | { kind: 'identity' }
@@ -75,7 +75,7 @@ export async function randomizedBasis(dW: Matrix, weight: Weight, rMax: number, 
     const CT = weight.kind === 'full' ? await products.matmul(weight.C, T) : weight.kind === 'diagonal' ? scaleRowsSquared(T, weight.s) : T;
     return products.matmul(dW, CT); // [out, b]
   };
-  const { values, vectors, iterations } = await subspaceEigen(apply, out, rMax, options);
+  const { values, vectors, iterations } = await subspaceEigen(apply, out, rMax, { products, ...options });
   return { ...(await finish(vectors, values, dW, products, 'randomized')), iterations };
 }
 
@@ -153,7 +153,8 @@ export const defaultRank = (out: number, inDim: number) => Math.min(out, inDim, 
 
 export function usesDensePath(out: number, inDim: number, options: BasisOptions): boolean {
   const { path = 'auto', denseLimit = 512 } = options;
-  const block = (options.rMax ?? defaultRank(out, inDim)) + (options.randomized?.oversample ?? DEFAULT_OVERSAMPLE);
+  const rMax = options.rMax ?? defaultRank(out, inDim);
+  const block = rMax + (options.randomized?.oversample ?? oversampleFor(rMax));
   return path === 'dense' || (path === 'auto' && (Math.max(out, inDim) <= denseLimit || 2 * block >= Math.min(out, inDim)));
 }
 

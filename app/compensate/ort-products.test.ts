@@ -34,16 +34,19 @@ describe('ortProducts', () => {
 
   it('decomposeLayer [256, 384]: top spectra agree with float64Products to 1e-4 relative', async () => {
     const layer = randomLayer({ out: 256, in: 384, tokens: 1024, seed: 11, errorDecay: 0.98 });
-    for (const path of ['dense', 'randomized'] as const) {
-      const options = { rMax: 64, path, cTop: 32 };
+    // 'randomized-blocks': the subspace iteration's block products (Qᵀ·Z, Z·V, Cholesky-QR
+    // Grams and R⁻¹) in float32 too, as they are from d = 1024 on.
+    for (const variant of ['dense', 'randomized', 'randomized-blocks'] as const) {
+      const path = variant === 'dense' ? 'dense' : 'randomized';
+      const options = { rMax: 64, path, cTop: 32, randomized: variant === 'randomized-blocks' ? { blockProductsFrom: 1 } : undefined } as const;
       const want = await decomposeLayer(layer, { ...options, products: float64Products });
       const got = await decomposeLayer(layer, { ...options, products });
-      expect(relative(got.covariance.values, want.covariance.values, 32), `${path}: C`).toBeLessThan(1e-4);
+      expect(relative(got.covariance.values, want.covariance.values, 32), `${variant}: C`).toBeLessThan(1e-4);
       for (const method of ['svd', 'scaled-svd', 'eora'] as const) {
         const top = 32;
-        expect(relative(got.methods[method]!.singularValues, want.methods[method]!.singularValues, top), `${path}: ${method}`).toBeLessThan(1e-4);
+        expect(relative(got.methods[method]!.singularValues, want.methods[method]!.singularValues, top), `${variant}: ${method}`).toBeLessThan(1e-4);
         // Error curves at ranks well above the float32 noise floor.
-        expect(relative(got.methods[method]!.curves.output, want.methods[method]!.curves.output, top), `${path}: ${method} curve`).toBeLessThan(1e-4);
+        expect(relative(got.methods[method]!.curves.output, want.methods[method]!.curves.output, top), `${variant}: ${method} curve`).toBeLessThan(1e-4);
       }
     }
   });

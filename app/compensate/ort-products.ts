@@ -5,12 +5,14 @@
 // mantissas, MLAS float32 accumulation), so an entry carries a relative error of ≈ √k·6e-8
 // of the row/column norms — about 1e-6…1e-5 for k in the thousands. That is far below what
 // the spectra and error curves are read at (1e-4), while every small, accuracy-critical step
-// stays float64 in TypeScript: the k×k eigenproblems, Cholesky-QR Grams, Rayleigh quotients
-// and traces (products.ts, randomized.ts, spectrum.ts). Consequences to know:
+// stays float64 in TypeScript: the k×k eigenproblems and Cholesky factors, and traces
+// (products.ts, randomized.ts, spectrum.ts). Consequences to know:
 //   • eigenvalues far below σ₁ (≲ 1e-6·σ₁², the float32 noise floor of M = ΔW·C·ΔWᵀ) are
 //     not resolved: tails of the error curves near full rank are noise, not signal;
-//   • subspace iteration's stopping test (tolerance 1e-6 relative) may need more iterations
-//     or hit maxIterations, since Ritz values jitter at the float32 level.
+//   • subspace iteration's stopping test scales with `precision` (Ritz values jitter at the
+//     float32 level, so a float64-sized tolerance would never settle), and for blocks with
+//     d ≥ 1024 rows its block products (Qᵀ·Z, Z·V, Cholesky-QR Grams and X·R⁻¹) run here too,
+//     in float32 — see randomized.ts for why that keeps the 1e-4 accuracy.
 // Use float64Products for tests of exactness and for small layers (where JS is fast anyway).
 import type { Matrix } from '../linalg/matrix.js';
 import { matmulF32 } from '../onnx/matmul.js';
@@ -20,6 +22,7 @@ import type { Products } from './products.js';
 export function ortProducts(cache: SessionCache): Products {
   return {
     name: `onnxruntime-float32 (${cache.device})`,
+    precision: 2 ** -24,
     async matmul(a: Matrix, b: Matrix): Promise<Matrix> {
       if (a.cols !== b.rows) throw new RangeError(`matmul: [${a.rows}, ${a.cols}] · [${b.rows}, ${b.cols}]`);
       const c = await matmulF32(cache, Float32Array.from(a.data), [a.rows, a.cols], Float32Array.from(b.data), [b.rows, b.cols]);

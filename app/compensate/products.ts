@@ -2,19 +2,26 @@
 // so they can run in onnxruntime (a cached one-node MatMul graph, on the GPU) while the small
 // k×k problems stay in float64 TypeScript. The interface is async because ORT's Session.run
 // is. app/onnx/ exposes no MatMul helper yet, so the only implementation today is float64
-// JavaScript (linalg/gemm.ts); an ORT one would compute in float32,
-// which is why every *accuracy-critical* reduction (Grams for Cholesky-QR, Rayleigh
-// quotients, traces) is summed in float64 here and never delegated.
+// JavaScript (linalg/gemm.ts); an ORT one computes in float32, which is why the k×k problems
+// (eigen, Cholesky) and traces stay float64 here. Subspace iteration also sends its large
+// [d, b] block products (Rayleigh quotients Qᵀ·Z, Cholesky-QR Grams) through `matmul` when
+// d ≥ 1024 — accurate to ~1e-6 relative there, see randomized.ts.
 import { gemm } from '../linalg/gemm.js';
 import type { Matrix } from '../linalg/matrix.js';
 
 export interface Products {
   readonly name: string;
+  /**
+   * Unit roundoff of the products (2⁻⁵³ float64, 2⁻²⁴ float32; default 2⁻⁵³): how far apart two
+   * evaluations of the same product may be, which is what subspace iteration's stopping test
+   * has to tolerate (randomized.ts).
+   */
+  readonly precision?: number;
   /** c: [m, n] = a: [m, k] · b: [k, n]. */
   matmul(a: Matrix, b: Matrix): Promise<Matrix>;
 }
 
-export const float64Products: Products = { name: 'js-float64', matmul: async (a, b) => gemm(a, b) };
+export const float64Products: Products = { name: 'js-float64', precision: 2 ** -53, matmul: async (a, b) => gemm(a, b) };
 
 /** Σᵢⱼ aᵢⱼ·bᵢⱼ in float64 (so tr(A·C·Aᵀ) = ⟨A·C, A⟩ without forming the [m, m] product). */
 export function innerProduct(a: Matrix, b: Matrix): number {

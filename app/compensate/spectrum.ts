@@ -28,7 +28,7 @@ export async function covarianceSpectrum(C: Matrix, top: number, dense: boolean,
     const eigen = symmetricEigen(C);
     return { values: Float64Array.from(eigen.values.subarray(0, top), (v) => Math.max(v, 0)), traceC, eigen };
   }
-  const { values } = await subspaceEigen((Y) => products.matmul(C, Y), C.rows, top, options);
+  const { values } = await subspaceEigen((Y) => products.matmul(C, Y), C.rows, top, { products, ...options });
   return { values, traceC };
 }
 
