@@ -26,6 +26,7 @@ import type { LinearInfo, LinearKind, Model } from '../model/types.js';
 import type { Device } from '../onnx/runtime.js';
 import { TensorFile, writeSafetensors, type TensorToWrite } from '../run/safetensors-writer.js';
 import { RunError, RunFolder } from '../run/run.js';
+import { isQuantTensor, QUANT_FILE, quantTensors } from '../export/quant-state.js';
 import { heldOutPrefix, readText, recordVariants, scoreVariant, type EvalConfig, type RunMetrics } from './evaluate.js';
 
 export type Activations = 'sequential' | 'original';
@@ -238,6 +239,7 @@ async function compressLayers(run: RunFolder, runner: ModelRunner, spec: MethodS
       const l = info.get(kind)!;
       return { name: weightKey(l), dtype: 'F32', shape: [l.out, l.in], data: results.get(kind)!.wc };
     });
+    for (const kind of ALL_LINEARS) tensors.push(...quantTensors(info.get(kind)!.name, results.get(kind)!)); // exact codes for exports
     const metadata: Record<string, string> = {};
     for (const gram of GRAMS) {
       const m = moments.get(gram)!;
@@ -287,6 +289,7 @@ async function compressGroup(spec: MethodSpec, group: LinearInfo[], runner: Mode
 function assemble(run: RunFolder, byLayer: Map<number, LinearInfo[]>): Compressed {
   const weights: TensorToWrite[] = [];
   const grams: TensorToWrite[] = [];
+  const quant: TensorToWrite[] = []; // codes, scales, zeros (export/quant-state.ts)
   const metadata: Record<string, string> = {};
   const records: LinearRecord[] = [];
   const opened: TensorFile[] = [];
@@ -295,6 +298,7 @@ function assemble(run: RunFolder, byLayer: Map<number, LinearInfo[]>): Compresse
       const file = TensorFile.open(run.path('partial', `${layerFile(layer)}.safetensors`));
       opened.push(file);
       for (const l of byLayer.get(layer)!) weights.push({ name: weightKey(l), dtype: 'F32', shape: [l.out, l.in], data: file.f32(weightKey(l)) });
+      for (const name of file.file.tensors.keys()) if (isQuantTensor(name)) quant.push({ name, dtype: 'F32', shape: file.shape(name), data: file.f32(name) });
       for (const gram of GRAMS) {
         const key = gramKey(layer, gram);
         grams.push({ name: key, dtype: 'F64', shape: file.shape(key), data: file.f64(key) });
@@ -307,6 +311,7 @@ function assemble(run: RunFolder, byLayer: Map<number, LinearInfo[]>): Compresse
   }
   writeSafetensors(run.path('compressed.safetensors'), weights, { format: 'pt', source: 'eora compress' });
   writeSafetensors(run.path('calibration.safetensors'), grams, { ...metadata, content: 'C = sum over calibration tokens of x x^T per layer input group (attn_in: q/k/v, o_in: o, mlp_in: gate/up, down_in: down)' });
+  if (quant.length > 0) writeSafetensors(run.path(QUANT_FILE), quant, { content: 'exact quantized state per linear (export/quant-state.ts)' });
   run.writeJson('layers.json', records);
   rmSync(run.path('partial'), { recursive: true, force: true });
   return { weights: new Map(weights.map((t) => [t.name, t.data as Float32Array])), records };
