@@ -1,13 +1,14 @@
 // `eora-bench gptq`: where GPTQ's time goes on LLM-sized linears, against the float32 MatMul floor.
 //   factor: Hinv = upper Cholesky of H⁻¹, O(n³) — ORT (compress/ort-factor.ts) and, at the
 //           smallest size, the float64 JS factor for comparison. Minimal work 2n³/3 flops.
-//   sweep:  the OBS column sweep (compress/sweep.ts, scalar float64 JS), out·n² flops
-//           (each row: Σ_j (n − j) multiply-adds ≈ n²/2).
-// The sweep is independent per output row, so large layers are swept on a slice of rows and the
-// time scaled by out/rows (printed as such).
-import { gptqWithHessian } from '../compress/gptq.js';
+//   sweep:  the OBS column sweep (compress/sweep.ts), out·n² flops (each row: Σ_j (n − j)
+//           multiply-adds ≈ n²/2): as the pipeline runs it, lazy block updates in ORT
+//           (compress/ort-sweep.ts) on every row; and all-JS, the reference, on a slice of rows
+//           with the time scaled by out/rows (the sweep is independent per row; printed as such).
+import { gptqSteps, gptqWithHessian } from '../compress/gptq.js';
 import { prepareHessian } from '../compress/hessian.js';
 import { prepareHessianOrt } from '../compress/ort-factor.js';
+import { runSweepOrt, type SweepStats } from '../compress/ort-sweep.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
 import { correlatedC, gaussianF32, secs, squareMatmulFloor } from './linalg-common.js';
 
@@ -50,15 +51,26 @@ export async function benchGptq(cache: SessionCache, print: (line: string) => vo
       hessians.set(n, prepared);
     } else print(`  (H and Hinv shared with the previous ${n}-wide layer)`);
 
+    const sweepFlops = out * n * n;
+    const wFull = gaussianF32(out * n, 1 / Math.sqrt(n), out + n);
+    const stats: SweepStats = { updateMs: 0, updates: 0 };
+    let t0 = performance.now();
+    await runSweepOrt(cache, gptqSteps({ w: wFull, out, in: n }, prepared, options), 0, stats);
+    const ortMs = performance.now() - t0;
+    const updateFlops = out * (n - 128) * n; // Σ over blocks of 2·out·128·(n − i2)
+    print(
+      `  column sweep, lazy updates in ORT (all ${out} rows): ${secs(ortMs)} — ${(ortMs / 1000 / atFloor(sweepFlops)).toFixed(1)}× the floor time of its ${(sweepFlops / 1e9).toFixed(0)} GFLOP;` +
+        ` ${stats.updates} block updates ${secs(stats.updateMs)} (${(updateFlops / (stats.updateMs / 1000) / 1e9).toFixed(0)} GFLOP/s incl. copies), per-column JS work ${secs(ortMs - stats.updateMs)}`,
+    );
+
     const rows = Math.min(out, sweepRows);
-    const w = gaussianF32(rows * n, 1 / Math.sqrt(n), out + n);
-    const t0 = performance.now();
+    const w = wFull.subarray(0, rows * n);
+    t0 = performance.now();
     gptqWithHessian({ w, out: rows, in: n }, prepared, options);
     const sweepMs = performance.now() - t0;
     const scale = out / rows;
-    const sweepFlops = out * n * n;
     const fullMs = sweepMs * scale;
     const note = rows < out ? ` on ${rows} of ${out} rows, ×${scale.toFixed(2)} EXTRAPOLATED to all rows` : '';
-    print(`  column sweep (scalar float64 JS)${note}: ${secs(fullMs)} — ${(sweepFlops / (fullMs / 1000) / 1e9).toFixed(2)} GFLOP/s, ${(fullMs / 1000 / atFloor(sweepFlops)).toFixed(0)}× the floor time of its ${(sweepFlops / 1e9).toFixed(0)} GFLOP`);
+    print(`  column sweep, all float64 JS (reference)${note}: ${secs(fullMs)} — ${(sweepFlops / (fullMs / 1000) / 1e9).toFixed(2)} GFLOP/s; ORT-driven sweep is ${(fullMs / ortMs).toFixed(1)}× faster`);
   }
 }

@@ -13,7 +13,7 @@
 // where grids are fitted on the original W per consecutive columns, before any update.
 import { prepareHessian, permuteColumns, zeroDeadColumns, type PreparedHessian } from './hessian.js';
 import { GroupQuantizer, dequantize } from './quantizer.js';
-import { DEFAULT_BLOCK_SIZE, obsSweep } from './sweep.js';
+import { DEFAULT_BLOCK_SIZE, obsSweep, runSweep, type Sweep } from './sweep.js';
 import { CompressError, checkLinear, toFloat64, type CompressResult, type LinearWeight, type QuantConfig, type SecondMoment } from './types.js';
 
 export interface GptqOptions extends QuantConfig {
@@ -36,6 +36,11 @@ export function gptq(layer: LinearWeight, moment: SecondMoment, options: GptqOpt
 }
 
 export function gptqWithHessian(layer: LinearWeight, prepared: PreparedHessian, options: GptqOptions): GptqResult {
+  return runSweep(gptqSteps(layer, prepared, options));
+}
+
+/** GPTQ as a sweep generator (sweep.ts): drive it with runSweep, or runSweepOrt for wide layers. */
+export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, options: GptqOptions): Sweep<GptqResult> {
   checkLinear(layer);
   const { out } = layer;
   const n = layer.in;
@@ -56,7 +61,7 @@ export function gptqWithHessian(layer: LinearWeight, prepared: PreparedHessian, 
   if (perm) W = permuteColumns(W, out, n, perm);
 
   const groupBuffer = new Float64Array(out * g); // [out, g]: current values of a group being entered
-  const loss = obsSweep(W, out, n, prepared.Hinv, options.blockSize ?? DEFAULT_BLOCK_SIZE, (j, w, q, view) => {
+  const loss = yield* obsSweep(W, out, n, prepared.Hinv, options.blockSize ?? DEFAULT_BLOCK_SIZE, (j, w, q, view) => {
     const col = perm ? perm[j] : j; // original column
     // Dynamic groups live in sweep order; static ones (and per channel) in original order.
     const group = !grouped ? 0 : options.staticGroups ? Math.floor(col / g) : Math.floor(j / g);

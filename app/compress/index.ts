@@ -53,8 +53,9 @@ export { parseMethod, formatMethod, METHOD_NAMES, type MethodName, type MethodSp
 export { CompressError, type CompressResult, type LinearWeight, type QuantConfig, type QuantState, type SecondMoment, type Sparsity } from './types.js';
 export { dequantize } from './quantizer.js';
 export { addToMoment, prepareHessian, type HessianOptions, type InverseFactor, type PreparedHessian } from './hessian.js';
-export { gptq, gptqWithHessian, type GptqOptions } from './gptq.js';
-export { sparsegpt, sparsegptWithHessian, type SparseGptOptions } from './sparsegpt.js';
+export { gptq, gptqSteps, gptqWithHessian, type GptqOptions } from './gptq.js';
+export { sparsegpt, sparsegptSteps, sparsegptWithHessian, type SparseGptOptions } from './sparsegpt.js';
+export { runSweep, type Sweep } from './sweep.js';
 export { rtn } from './rtn.js';
 export { magnitude } from './magnitude.js';
 export { wanda } from './wanda.js';

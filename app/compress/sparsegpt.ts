@@ -14,7 +14,7 @@
 import { prepareHessian, zeroDeadColumns, type PreparedHessian } from './hessian.js';
 import { checkSparsity, lowestIndices, pruneWindow } from './masks.js';
 import { GroupQuantizer, dequantize } from './quantizer.js';
-import { DEFAULT_BLOCK_SIZE, obsSweep } from './sweep.js';
+import { DEFAULT_BLOCK_SIZE, obsSweep, runSweep, type Sweep } from './sweep.js';
 import { CompressError, checkLinear, toFloat64, type CompressResult, type LinearWeight, type QuantConfig, type SecondMoment, type Sparsity } from './types.js';
 
 export interface SparseGptOptions {
@@ -37,6 +37,11 @@ export function sparsegpt(layer: LinearWeight, moment: SecondMoment, options: Sp
 }
 
 export function sparsegptWithHessian(layer: LinearWeight, prepared: PreparedHessian, options: SparseGptOptions): SparseGptResult {
+  return runSweep(sparsegptSteps(layer, prepared, options));
+}
+
+/** SparseGPT as a sweep generator (sweep.ts): drive it with runSweep, or runSweepOrt for wide layers. */
+export function* sparsegptSteps(layer: LinearWeight, prepared: PreparedHessian, options: SparseGptOptions): Sweep<SparseGptResult> {
   checkLinear(layer);
   const { out } = layer;
   const n = layer.in;
@@ -62,7 +67,7 @@ export function sparsegptWithHessian(layer: LinearWeight, prepared: PreparedHess
   const nmScores = new Float64Array(out * m); // [out, M]
   const groupBuffer = new Float64Array(grouped ? out * g : 0); // [out, g]
 
-  const loss = obsSweep(W, out, n, Hinv, blockSize, (j, w, q, view) => {
+  const loss = yield* obsSweep(W, out, n, Hinv, blockSize, (j, w, q, view) => {
     if (blockScores && j === view.i1) {
       const { i1, i2 } = view;
       const count = i2 - i1;

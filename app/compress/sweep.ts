@@ -10,6 +10,11 @@
 // which yields the same result as the column-by-column rule with better memory locality.
 //
 // W is [out, n] row-major and every inner loop runs along a row of W or U (contiguous).
+//
+// The sweep is a generator: at the end of each block it yields that lazy update (a
+// TrailingUpdate) and resumes once the driver has applied it. runSweep applies them in float64
+// JS; ort-sweep.ts applies them as onnxruntime Gemms, which is where the O(out·n²) work of
+// wide layers belongs. The per-column work inside a block stays JS either way (O(out·n·B)).
 
 export interface SweepView {
   /** Start and end (exclusive) of the current block. */
@@ -32,11 +37,51 @@ export type ColumnRule = (j: number, w: Float64Array, q: Float64Array, view: Swe
 
 export const DEFAULT_BLOCK_SIZE = 128;
 
+/** Asked at the end of block [i1, i2): W[:, i2:] −= Err1[:, :i2 − i1] · U[i1:i2, i2:]. */
+export interface TrailingUpdate {
+  /** [out, n], updated in place. */
+  readonly W: Float64Array;
+  readonly out: number;
+  readonly n: number;
+  /** [n, n] upper. */
+  readonly U: Float64Array;
+  /** [out, B]: the block's scaled errors in its first i2 − i1 columns. */
+  readonly Err1: Float64Array;
+  readonly B: number;
+  readonly i1: number;
+  readonly i2: number;
+}
+
+/** A sweep in progress: yields the lazy updates, returns the method's result. */
+export type Sweep<T> = Generator<TrailingUpdate, T, void>;
+
+/** Runs a sweep to completion with the lazy updates in float64 JS. */
+export function runSweep<T>(steps: Sweep<T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    applyTrailingUpdate(step.value);
+  }
+}
+
+export function applyTrailingUpdate({ W, out, n, U, Err1, B, i1, i2 }: TrailingUpdate): void {
+  for (let r = 0; r < out; r++) {
+    const row = r * n;
+    for (let k = 0; k < i2 - i1; k++) {
+      const e = Err1[r * B + k];
+      if (e === 0) continue;
+      const Uk = (i1 + k) * n;
+      for (let c = i2; c < n; c++) W[row + c] -= e * U[Uk + c];
+    }
+  }
+}
+
 /**
  * Runs the sweep in place on W: [out, n] (columns in sweep order); U: [n, n] from prepareHessian.
  * Returns Σ (w − q)² / U_jj² / 2 over all replaced weights, the OBS estimate of the added loss.
+ * Drive it with runSweep (JS) or runSweepOrt; methods compose it with `yield*`.
  */
-export function obsSweep(W: Float64Array, out: number, n: number, U: Float64Array, blockSize: number, rule: ColumnRule): number {
+export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Array, blockSize: number, rule: ColumnRule): Sweep<number> {
   if (!(Number.isInteger(blockSize) && blockSize > 0)) throw new RangeError(`block size must be a positive integer, got ${blockSize}`);
   const B = Math.min(blockSize, n);
   const Err1 = new Float64Array(out * B); // [out, B]: this block's scaled errors
@@ -85,18 +130,8 @@ export function obsSweep(W: Float64Array, out: number, n: number, U: Float64Arra
         for (let k = j + 1; k < i2; k++) W[row + k] -= err * U[Uj + k];
       }
     }
-    // Lazy batch update of everything right of the block.
-    if (i2 < n) {
-      for (let r = 0; r < out; r++) {
-        const row = r * n;
-        for (let k = 0; k < i2 - i1; k++) {
-          const e = Err1[r * B + k];
-          if (e === 0) continue;
-          const Uk = (i1 + k) * n;
-          for (let c = i2; c < n; c++) W[row + c] -= e * U[Uk + c];
-        }
-      }
-    }
+    // Lazy batch update of everything right of the block, by the driver.
+    if (i2 < n) yield { W, out, n, U, Err1, B, i1, i2 };
   }
   return loss;
 }

@@ -17,17 +17,18 @@
 // results (everything downstream depends only on that hidden state and the original weights).
 import { rmSync, mkdirSync, existsSync } from 'node:fs';
 import { calibrationSet, type CalibrationSet } from '../calibrate/data.js';
-import { gptqWithHessian, sparsegptWithHessian, compressLinear, linearMetrics, parseMethod, formatMethod, CompressError, type CompressResult, type MethodSpec, type SecondMoment } from '../compress/index.js';
+import { gptqSteps, sparsegptSteps, compressLinear, linearMetrics, parseMethod, formatMethod, CompressError, type CompressResult, type MethodSpec, type SecondMoment } from '../compress/index.js';
 import { GramAccumulator, gramOf, type GramName } from '../forward/calibration.js';
 import { ModelRunner } from '../forward/runner.js';
 import { prepareHessianOrt } from '../compress/ort-factor.js';
+import { runSweepOrt } from '../compress/ort-sweep.js';
 import { linears } from '../model/inspect.js';
 import type { LinearInfo, LinearKind, Model } from '../model/types.js';
 import type { Device } from '../onnx/runtime.js';
 import { TensorFile, writeSafetensors, type TensorToWrite } from '../run/safetensors-writer.js';
 import { RunError, RunFolder } from '../run/run.js';
 import { isQuantTensor, QUANT_FILE, quantTensors } from '../export/quant-state.js';
-import { heldOutPrefix, readText, recordVariants, scoreVariant, type EvalConfig, type RunMetrics } from './evaluate.js';
+import { heldOutPrefix, readText, recordVariants, scoreVariant, type EvalConfig, type VariantMetrics } from './evaluate.js';
 
 export type Activations = 'sequential' | 'original';
 
@@ -277,8 +278,9 @@ async function compressGroup(spec: MethodSpec, group: LinearInfo[], runner: Mode
   for (const l of group) {
     const layer = { w: runner.model.readTensor(weightKey(l)), out: l.out, in: l.in };
     let result: CompressResult;
-    if (spec.method === 'gptq') result = gptqWithHessian(layer, prepared!, { ...spec.quant, actOrder: spec.actOrder, staticGroups: spec.staticGroups, percdamp: spec.percdamp, blockSize: spec.blockSize });
-    else if (spec.method === 'sparsegpt') result = sparsegptWithHessian(layer, prepared!, { sparsity: spec.sparsity, quant: spec.quant, percdamp: spec.percdamp, blockSize: spec.blockSize });
+    // The sweeps' lazy block updates run as ORT Gemms from n = 1024 on (compress/ort-sweep.ts).
+    if (spec.method === 'gptq') result = await runSweepOrt(runner.sessions, gptqSteps(layer, prepared!, { ...spec.quant, actOrder: spec.actOrder, staticGroups: spec.staticGroups, percdamp: spec.percdamp, blockSize: spec.blockSize }));
+    else if (spec.method === 'sparsegpt') result = await runSweepOrt(runner.sessions, sparsegptSteps(layer, prepared!, { sparsity: spec.sparsity, quant: spec.quant, percdamp: spec.percdamp, blockSize: spec.blockSize }));
     else result = compressLinear(spec, layer, moment);
     results.set(l.kind, result);
   }
@@ -336,22 +338,23 @@ async function evaluateCompressed(run: RunFolder, runner: ModelRunner, weights: 
   const text = heldOutPrefix(readText(config.file), runner.model.tokenizer, config.tokens);
   const t0 = performance.now();
   run.startStage('evaluate');
-  let metrics: RunMetrics;
+  let o: VariantMetrics;
+  let c: VariantMetrics;
   try {
     runner.resetWeights();
     options.onProgress?.({ phase: 'eval', variant: 'original', done: 0, total: 2 });
-    const o = await scoreVariant(runner, text, config, options.signal);
+    o = await scoreVariant(runner, text, config, options.signal);
     for (const [name, data] of weights) runner.setWeight(name, data);
     options.onProgress?.({ phase: 'eval', variant: 'compressed', done: 1, total: 2 });
-    const c = await scoreVariant(runner, text, config, options.signal);
+    c = await scoreVariant(runner, text, config, options.signal);
     options.onProgress?.({ phase: 'eval', variant: 'compressed', done: 2, total: 2 });
-    metrics = recordVariants(run, config, { original: o, compressed: c });
+    recordVariants(run, config, { original: o, compressed: c });
   } catch (error) {
     run.finishStage('evaluate', options.signal?.aborted ? 'stopped' : 'failed', (performance.now() - t0) / 1000);
     throw error;
   }
   run.finishStage('evaluate', 'done', (performance.now() - t0) / 1000);
-  return { original: metrics.variants.original.ppl, compressed: metrics.variants.compressed.ppl };
+  return { original: o.ppl, compressed: c.ppl };
 }
 
 function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
