@@ -45,7 +45,8 @@ describe('compensate pipeline (GPTQ w3g32 run)', () => {
     const table = svd.ranks.map((row, i) => ({ rank: row.rank, svd: row.ppl, eora: eora.ranks[i].ppl, svd_err: row.mean_rel_output_error, eora_err: eora.ranks[i].mean_rel_output_error }));
     console.log(`ppl original ${summary.ppl!.original.toFixed(3)}, compressed ${summary.ppl!.compressed.toFixed(3)}`);
     console.table(table);
-    console.log('eora-budget (77,824 params = uniform r16):', summary.budget);
+    console.log('eora-budget-77824 (77,824 params = uniform r16):', summary.budget);
+    expect(summary.budget!.name).toBe('eora-budget-77824');
     for (const row of table) {
       expect(row.svd!).toBeLessThan(summary.ppl!.compressed);
       expect(row.eora!).toBeLessThan(row.svd!);
@@ -83,8 +84,12 @@ describe('compensate pipeline (GPTQ w3g32 run)', () => {
     adapters.close();
 
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as RunMetrics;
-    expect(Object.keys(metrics.variants).sort()).toEqual(['compressed', 'eora-budget', 'eora-r16', 'eora-r32', 'eora-r8', 'original', 'svd-r16', 'svd-r32', 'svd-r8']);
-    expect(metrics.eval).toMatchObject({ tokens: 4000 });
+    expect(Object.keys(metrics.variants).sort()).toEqual(['compressed', 'eora-budget-77824', 'eora-r16', 'eora-r32', 'eora-r8', 'original', 'svd-r16', 'svd-r32', 'svd-r8']);
+    expect(metrics.eval!.perplexity).toMatchObject([{ name: 'validation', tokens: 4000 }]);
+    expect(metrics.variants['eora-r16']).toMatchObject({ name: 'eora-r16', method: 'eora', rank: 16, adapter: 'adapters/eora-r16.safetensors', adapter_params: 16 * 2 * 2432, tasks: {} });
+    expect(metrics.variants['eora-budget-77824']).toMatchObject({ method: 'eora', rank: 'budget' });
+    expect(metrics.variants.compressed).toMatchObject({ method: 'gptq:w3g32', rank: null, adapter: null });
+    expect(metrics.variants.original.ppl.validation.ppl).toBeCloseTo(summary.ppl!.original, 10);
     expect(RunFolder.open(out).manifest.stages.compensate!.status).toBe('done');
   });
 });

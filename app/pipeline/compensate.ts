@@ -7,8 +7,10 @@
 //   spectra/<linear>.json                 C's top eigenvalues and trace, each method's singular
 //                                         values and err(r) curves (output and Frobenius)
 //   adapters/<method>-r<r>.safetensors    `<linear>.lora_A.weight` [r, in], `<linear>.lora_B.weight` [out, r] (F32)
-//   adapters/eora-budget.safetensors      per-linear ranks from allocateRanks (ranks in __metadata__)
-//   metrics.json                          variants {original, compressed, 'svd-r8', 'eora-r8', …, 'eora-budget'};
+//   adapters/eora-budget-<P>.safetensors  per-linear ranks from allocateRanks under P parameters (ranks in __metadata__)
+//   decompositions/<method>.safetensors   the rank-rMax adapter per linear (F64, Σ split in __metadata__): every
+//                                         later variant (addVariant: another rank or budget) is a prefix of it
+//   metrics.json                          variants {original, compressed, 'svd-r8', 'eora-r8', …, 'eora-budget-<P>'};
 //                                         the first method's first rank also scored with the adapters
 //                                         unmerged (W_c·x + B·(A·x), as deployed): `unmerged_ppl`
 //
@@ -29,13 +31,16 @@ import type { LinearInfo } from '../model/types.js';
 import type { Device } from '../onnx/runtime.js';
 import { modelFingerprint, RunError, RunFolder } from '../run/run.js';
 import { TensorFile, writeSafetensors, type TensorToWrite } from '../run/safetensors-writer.js';
-import { heldOutPrefix, readMetrics, readText, recordVariants, scoreVariant, type EvalConfig, type VariantMetrics } from './evaluate.js';
+import { budgetVariantName } from '../run/metrics.js';
+import { firstText, heldOutPrefix, readMetrics, readText, recordVariants, scoreVariant, type EvalConfig, type VariantMetrics } from './evaluate.js';
 
 export interface CompensateOptions {
   methods: readonly Method[];
   ranks: readonly number[];
-  /** Adapter parameter budget Σ r_l·(in_l + out_l) for the `eora-budget` variant. */
+  /** Adapter parameter budget Σ r_l·(in_l + out_l) for the `eora-budget-<budget>` variant. */
   budget?: number;
+  /** More budgets, each its own `eora-budget-<P>` variant. */
+  budgets?: readonly number[];
   adapterBits?: 4 | 8;
   adapterGroupSize?: number;
   /** Decomposition rank (default min(out, in, 512) per linear). */
@@ -66,6 +71,8 @@ export interface MethodSummary {
 }
 
 export interface BudgetSummary {
+  /** The variant: `eora-budget-<budget>`. */
+  name: string;
   budget: number;
   adapter_params: number;
   strategy: Allocation['strategy'];
@@ -79,7 +86,9 @@ export interface BudgetSummary {
 export interface CompensateSummary {
   run: string;
   methods: MethodSummary[];
+  /** The first of `budgets` (the `--budget` one). */
   budget: BudgetSummary | null;
+  budgets: BudgetSummary[];
   ppl: { original: number; compressed: number } | null;
   seconds: number;
 }
@@ -102,7 +111,8 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
   const run = RunFolder.open(dir);
   if (run.stage('compress').status !== 'done') throw new RunError(`${run.dir}: compression has not finished (rerun \`eora compress\` with the same options first)`);
   const ranks = [...new Set(options.ranks)].sort((a, b) => a - b);
-  if (options.budget !== undefined && !options.methods.includes('eora')) throw new RunError('--budget allocates ranks over EoRA curves: include eora in --method');
+  const budgetList = [...new Set([...(options.budget !== undefined ? [options.budget] : []), ...(options.budgets ?? [])])];
+  if (budgetList.length && !options.methods.includes('eora')) throw new RunError('--budget allocates ranks over EoRA curves: include eora in --method');
   const split = options.split ?? (options.adapterBits ? 'sqrt' : 'B');
 
   const model = await openModel(run.manifest.model.path);
@@ -111,11 +121,13 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
     const t0 = performance.now();
     run.startStage('compensate');
     const states = await decomposeAll(run, linears(model), (name) => model.readTensor(name), options, split, ranks);
+    writeDecompositions(run, states, options.methods, split);
 
     // Adapters per method and rank, and their output errors.
     mkdirSync(run.path('adapters'), { recursive: true });
     const quantize = (a: Adapter) => (options.adapterBits ? quantizeAdapter(a, { bits: options.adapterBits, groupSize: options.adapterGroupSize ?? 128 }) : a);
     const variants = new Map<string, Map<string, Adapter>>(); // variant → linear → adapter
+    const adapterInfo = new Map<string, { adapter: string; adapter_params: number }>();
     const methods: MethodSummary[] = [];
     for (const method of options.methods) {
       const rows: RankSummary[] = [];
@@ -125,31 +137,36 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
         const name = `${method}-r${r}`;
         writeAdapters(run, name, states, adapters, { method, rank: String(r), split, bits: String(options.adapterBits ?? 32) });
         variants.set(name, adapters);
+        adapterInfo.set(name, { adapter: `adapters/${name}.safetensors`, adapter_params: params(states, () => r) });
         rows.push({ rank: r, mean_rel_output_error: error, adapter_params: params(states, () => r), ppl: null });
       }
       methods.push({ method, ranks: rows });
     }
 
-    let budget: BudgetSummary | null = null;
-    if (options.budget !== undefined) {
+    const budgets: BudgetSummary[] = [];
+    for (const budgetParams of budgetList) {
       const layers: BudgetLayer[] = states.map((s) => ({ name: s.info.name, out: s.info.out, in: s.info.in, error: s.curves.eora! }));
-      const allocation = allocateRanks(layers, options.budget);
+      const allocation = allocateRanks(layers, budgetParams);
       const perRank = layers.reduce((sum, l) => sum + l.in + l.out, 0);
-      const uniform = uniformAllocation(layers, Math.floor(options.budget / perRank));
+      const uniform = uniformAllocation(layers, Math.floor(budgetParams / perRank));
       const adapters = new Map(states.map((s, l) => [s.info.name, quantize(prefix(s.full.eora!, allocation.ranks[l]))]));
       const ranksByLinear = Object.fromEntries(states.map((s, l) => [s.info.name, allocation.ranks[l]]));
-      writeAdapters(run, 'eora-budget', states, adapters, { method: 'eora', ranks: JSON.stringify(ranksByLinear), split, bits: String(options.adapterBits ?? 32) });
-      variants.set('eora-budget', adapters);
-      budget = {
-        budget: options.budget,
+      const name = budgetVariantName('eora', budgetParams);
+      writeAdapters(run, name, states, adapters, { method: 'eora', budget: String(budgetParams), ranks: JSON.stringify(ranksByLinear), split, bits: String(options.adapterBits ?? 32) });
+      variants.set(name, adapters);
+      adapterInfo.set(name, { adapter: `adapters/${name}.safetensors`, adapter_params: allocation.parameters });
+      budgets.push({
+        name,
+        budget: budgetParams,
         adapter_params: allocation.parameters,
         strategy: allocation.strategy,
         mean_rel_output_error: options.adapterBits ? await meanQuantizedError(states, adapters) : allocation.objective / states.length,
         uniform: { rank_parameters: uniform.parameters, mean_rel_output_error: uniform.objective / states.length },
         ranks: ranksByLinear,
         ppl: null,
-      };
+      });
     }
+    const budget = budgets[0] ?? null;
 
     // Held-out perplexity of every variant.
     const evalConfig = evalConfigOf(run, model.config.max_position_embeddings, options);
@@ -157,16 +174,16 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
     if (evalConfig) {
       const unmergedVariant = options.methods.length && ranks.length ? `${options.methods[0]}-r${ranks[0]}` : undefined;
       const scored = await scoreAll(model, states, variants, evalConfig, options, unmergedVariant);
-      const metrics = recordVariants(run, evalConfig, scored);
-      for (const m of methods) for (const row of m.ranks) row.ppl = metrics.variants[`${m.method}-r${row.rank}`].ppl;
+      recordVariants(run, evalConfig, Object.fromEntries(Object.entries(scored).map(([name, v]) => [name, { ...v, ...adapterInfo.get(name) }])));
+      for (const m of methods) for (const row of m.ranks) row.ppl = scored[`${m.method}-r${row.rank}`].ppl;
       if (unmergedVariant) methods[0].ranks[0].unmerged_ppl = scored[unmergedVariant]?.unmerged_ppl ?? null;
-      if (budget) budget.ppl = metrics.variants['eora-budget'].ppl;
-      ppl = { original: metrics.variants.original.ppl, compressed: metrics.variants.compressed.ppl };
+      for (const b of budgets) b.ppl = scored[b.name].ppl;
+      ppl = { original: scored.original.ppl, compressed: scored.compressed.ppl };
     }
 
-    run.manifest.records.compensate = { methods: options.methods, ranks, split, adapter_bits: options.adapterBits ?? null, r_max: options.rMax ?? null, eval: evalConfig, summary: { methods, budget } };
+    run.manifest.records.compensate = { methods: options.methods, ranks, split, adapter_bits: options.adapterBits ?? null, r_max: options.rMax ?? null, eval: evalConfig, summary: { methods, budgets } };
     run.finishStage('compensate', 'done', (performance.now() - t0) / 1000);
-    return { run: run.dir, methods, budget, ppl, seconds: (performance.now() - started) / 1000 };
+    return { run: run.dir, methods, budget, budgets, ppl, seconds: (performance.now() - started) / 1000 };
   } catch (error) {
     if (run.stage('compensate').status === 'running') run.finishStage('compensate', options.signal?.aborted ? 'stopped' : 'failed', 0, (error as Error).message);
     throw error;
@@ -238,6 +255,20 @@ function prefix(full: Adapter, r: number): Adapter {
   return { B: b, A: { rows: r, cols: A.cols, data: A.data.slice(0, r * A.cols) }, rank: r, split: full.split };
 }
 
+/** The rank-rMax adapter of every linear per method, float64, so any later rank or budget is a prefix of it. */
+function writeDecompositions(run: RunFolder, states: LinearState[], methods: readonly Method[], split: SigmaSplit): void {
+  mkdirSync(run.path('decompositions'), { recursive: true });
+  for (const method of methods) {
+    const tensors: TensorToWrite[] = [];
+    for (const s of states) {
+      const a = s.full[method]!;
+      tensors.push({ name: `${s.info.name}.lora_A.weight`, dtype: 'F64', shape: [a.rank, s.info.in], data: Float64Array.from(a.A.data) });
+      tensors.push({ name: `${s.info.name}.lora_B.weight`, dtype: 'F64', shape: [s.info.out, a.rank], data: Float64Array.from(a.B.data) });
+    }
+    writeSafetensors(run.path('decompositions', `${method}.safetensors`), tensors, { method, split, content: 'rank-r_max adapter per linear; the rank-r adapter is the first r rows of A and columns of B' });
+  }
+}
+
 function writeAdapters(run: RunFolder, variant: string, states: LinearState[], adapters: Map<string, Adapter>, metadata: Record<string, string>): void {
   const tensors: TensorToWrite[] = [];
   for (const s of states) {
@@ -263,7 +294,7 @@ async function meanQuantizedError(states: LinearState[], adapters: Map<string, A
 }
 
 function evalConfigOf(run: RunFolder, maxPositions: number, options: CompensateOptions): EvalConfig | null {
-  const existing = readMetrics(run).eval;
+  const existing = firstText(readMetrics(run));
   if (options.evalTokens === 0) return null;
   if (existing && options.evalTokens === undefined && options.evalFile === undefined) return existing;
   return {

@@ -1,11 +1,14 @@
 // Held-out perplexity of model variants (original, compressed, compressed + adapter, …) into
-// the run's metrics.json: { eval: {file, tokens, seq_len}, variants: {name: {ppl, nll, tokens, seconds}} }.
+// the run's metrics.json (schema in app/run/metrics.ts; `eora compress`/`compensate` record
+// one text, named after its file, and no tasks).
 // Every variant of one run is scored on the same text, token budget and window length, so
 // their numbers compare; a changed eval config starts the variants table afresh.
 import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { perplexity } from '../eval/perplexity.js';
 import type { ModelRunner } from '../forward/runner.js';
 import { describeFsError } from '../model/binary.js';
+import { describeVariant, emptyMetrics, readMetricsFile, writeMetricsFile, type EvalSetup, type RunMetrics } from '../run/metrics.js';
 import type { RunFolder } from '../run/run.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 
@@ -23,12 +26,6 @@ export interface VariantMetrics {
   seconds: number;
 }
 
-export interface RunMetrics {
-  eval: EvalConfig | null;
-  variants: Record<string, VariantMetrics>;
-}
-
-export const METRICS_FILE = 'metrics.json';
 
 export function readText(file: string): string {
   try {
@@ -61,14 +58,47 @@ export async function scoreVariant(runner: ModelRunner, text: string, config: Ev
 }
 
 export function readMetrics(run: RunFolder): RunMetrics {
-  return run.readJson<RunMetrics>(METRICS_FILE) ?? { eval: null, variants: {} };
+  return readMetricsFile(run.dir);
 }
 
-/** Adds (or replaces) variants; a different eval config drops the old ones. */
-export function recordVariants(run: RunFolder, config: EvalConfig, variants: Record<string, VariantMetrics>): RunMetrics {
+/** The `ppl` key of a text: its file name without extension (validation.txt → validation). */
+export function textName(file: string): string {
+  return basename(file).replace(/\.[^.]*$/, '');
+}
+
+/** The one-text evaluation setup of `eora compress` / `eora compensate`. */
+export function evalSetupOf(config: EvalConfig): EvalSetup {
+  return { perplexity: [{ name: textName(config.file), ...config }], tasks: [], generation: null };
+}
+
+/** The perplexity config of a run's first text, if it has one. */
+export function firstText(metrics: RunMetrics): EvalConfig | null {
+  const t = metrics.eval?.perplexity[0];
+  return t ? { file: t.file, tokens: t.tokens, seq_len: t.seq_len } : null;
+}
+
+export type ScoredVariant = VariantMetrics & { unmerged_ppl?: number; adapter?: string; adapter_params?: number };
+
+/** Adds (or replaces) variants measured on one text; a different eval setup drops the old ones. */
+export function recordVariants(run: RunFolder, config: EvalConfig, variants: Record<string, ScoredVariant>): RunMetrics {
   const current = readMetrics(run);
-  const same = JSON.stringify(current.eval) === JSON.stringify(config);
-  const next: RunMetrics = { eval: config, variants: { ...(same ? current.variants : {}), ...variants } };
-  run.writeJson(METRICS_FILE, next);
+  const setup = evalSetupOf(config);
+  const same = JSON.stringify(current.eval) === JSON.stringify(setup);
+  const compression = typeof run.manifest.config.method === 'string' ? run.manifest.config.method : null;
+  const next: RunMetrics = { ...emptyMetrics(), compression, eval: setup, variants: same ? current.variants : {} };
+  for (const [name, v] of Object.entries(variants)) {
+    next.variants[name] = {
+      name,
+      ...describeVariant(name, compression),
+      adapter: v.adapter ?? null,
+      adapter_params: v.adapter_params ?? null,
+      ppl: { [setup.perplexity[0].name]: { ppl: v.ppl, nll: v.nll, tokens: v.tokens, seconds: v.seconds } },
+      tasks: {},
+      ...(v.unmerged_ppl !== undefined ? { unmerged_ppl: v.unmerged_ppl } : {}),
+    };
+  }
+  writeMetricsFile(run.dir, next);
   return next;
 }
+
+export { METRICS_FILE, type RunMetrics } from '../run/metrics.js';

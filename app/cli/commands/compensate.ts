@@ -22,7 +22,7 @@ Options:
   --method M[,M…]     eora | svd | scaled-svd (default eora)
   --ranks R[,R…]      adapter ranks (default 8,16,32)
   --budget PARAMS     also allocate per-linear ranks under Σ r·(in+out) ≤ PARAMS over the
-                      EoRA err(r) curves (variant eora-budget; needs eora in --method)
+                      EoRA err(r) curves (variant eora-budget-PARAMS; needs eora in --method)
   --adapter-bits B    quantize A and B with RTN, 4 or 8 bits, groups of 128 (Σ split √Σ each)
   --r-max N           decomposition rank (default min(out, in, 512))
   --eval-tokens N     held-out tokens (default: the run's, else 20000; 0: skip perplexity)
@@ -92,7 +92,7 @@ Options:
     }
     const b = summary.budget;
     if (b) {
-      lines.push(`  ${'eora-budget'.padEnd(16)} output error ${b.mean_rel_output_error.toExponential(3)}  ${b.adapter_params} params${b.ppl !== null ? `  ppl ${b.ppl.toFixed(3)}` : ''} (${b.strategy}; uniform at this budget: ${b.uniform.mean_rel_output_error.toExponential(3)})`);
+      lines.push(`  ${b.name.padEnd(16)} output error ${b.mean_rel_output_error.toExponential(3)}  ${b.adapter_params} params${b.ppl !== null ? `  ppl ${b.ppl.toFixed(3)}` : ''} (${b.strategy}; uniform at this budget: ${b.uniform.mean_rel_output_error.toExponential(3)})`);
     }
     lines.push(`  ${summary.seconds.toFixed(1)} s`);
     io.stdout(lines.join('\n') + '\n');

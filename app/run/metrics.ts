@@ -1,0 +1,156 @@
+// metrics.json: every measurement of a run, one entry per variant, all variants measured on
+// the same texts, token budgets and task items (a changed evaluation setup starts it afresh).
+//
+//   {
+//     "format": "eora-metrics", "version": 2,
+//     "compression": "gptq:w3g32",                     the compressed variant's method
+//     "eval": {
+//       "perplexity": [{"name", "file", "tokens", "seq_len"}],
+//       "tasks": [{"name", "file", "format", "n"}],     n = items scored (after limit/skips)
+//       "generation": {"prompts": [...], "max_new_tokens"} | null
+//     },
+//     "variants": {
+//       "<name>": {
+//         "name": "eora-r16",                          original | compressed | svd-r{r} | eora-r{r} |
+//                                                      scaled-svd-r{r} | eora-budget-{params}
+//         "method": null | "gptq:w3g32" | "svd" | "eora" | "scaled-svd",
+//         "rank": null | 16 | "budget",
+//         "adapter": null | "adapters/eora-r16.safetensors",
+//         "adapter_params": null | 77824,              Σ r_l·(in_l + out_l)
+//         "ppl": {"<text name>": {"ppl", "nll", "tokens", "seconds"}},
+//         "tasks": {"<task>": {"acc", "acc_norm", "stderr": {"acc", "acc_norm"}, "n", "truncated", "skipped", "seconds"}},
+//         "unmerged_ppl"?: number                      one variant scored with unmerged adapters
+//       }
+//     }
+//   }
+//
+// nll in nats per predicted token, ppl = exp(nll); acc/acc_norm in [0, 1] with their binomial
+// standard errors sqrt(p(1−p)/(n−1)) (lm-eval-harness' convention).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeJsonAtomic } from './atomic.js';
+import { RunError } from './run.js';
+
+export const METRICS_FILE = 'metrics.json';
+export const METRICS_FORMAT = 'eora-metrics';
+export const METRICS_VERSION = 2;
+
+export interface PerplexityText {
+  name: string;
+  file: string;
+  tokens: number;
+  seq_len: number;
+}
+
+export interface TaskSetup {
+  name: string;
+  file: string;
+  format: string;
+  /** Items scored. */
+  n: number;
+}
+
+export interface EvalSetup {
+  perplexity: PerplexityText[];
+  tasks: TaskSetup[];
+  generation: { prompts: string[]; max_new_tokens: number } | null;
+}
+
+export interface PerplexityEntry {
+  ppl: number;
+  nll: number;
+  tokens: number;
+  seconds: number;
+}
+
+export interface TaskEntry {
+  acc: number;
+  acc_norm: number;
+  stderr: { acc: number; acc_norm: number };
+  n: number;
+  truncated: number;
+  skipped: number;
+  seconds: number;
+}
+
+export type VariantMethod = string | null;
+export type VariantRank = number | 'budget' | null;
+
+export interface VariantEntry {
+  name: string;
+  method: VariantMethod;
+  rank: VariantRank;
+  adapter: string | null;
+  adapter_params: number | null;
+  ppl: Record<string, PerplexityEntry>;
+  tasks: Record<string, TaskEntry>;
+  unmerged_ppl?: number;
+}
+
+export interface RunMetrics {
+  format: typeof METRICS_FORMAT;
+  version: number;
+  compression: string | null;
+  eval: EvalSetup | null;
+  variants: Record<string, VariantEntry>;
+}
+
+export const emptyMetrics = (): RunMetrics => ({ format: METRICS_FORMAT, version: METRICS_VERSION, compression: null, eval: null, variants: {} });
+
+/** A run's metrics.json, checked for shape; absent = empty; unreadable or malformed = RunError naming the file. */
+export function readMetricsFile(dir: string): RunMetrics {
+  const file = join(dir, METRICS_FILE);
+  if (!existsSync(file)) return emptyMetrics();
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new RunError(`${file}: ${(error as Error).message}`);
+  }
+  const problem = metricsProblem(value);
+  if (problem) throw new RunError(`${file}: ${problem}`);
+  return value as RunMetrics;
+}
+
+export function writeMetricsFile(dir: string, metrics: RunMetrics): void {
+  writeJsonAtomic(join(dir, METRICS_FILE), metrics);
+}
+
+/** What is wrong with a parsed metrics.json, or null. Checks the fields readers rely on. */
+export function metricsProblem(value: unknown): string | null {
+  if (!isObject(value)) return 'expected a JSON object';
+  if (value.format !== METRICS_FORMAT) return `not an eora metrics file (format ${JSON.stringify(value.format)}; runs made before metrics version ${METRICS_VERSION} must be re-evaluated)`;
+  if (!isObject(value.variants)) return 'variants: expected an object';
+  for (const [name, v] of Object.entries(value.variants)) {
+    if (!isObject(v)) return `variants.${name}: expected an object`;
+    if (v.name !== name) return `variants.${name}.name: expected "${name}", got ${JSON.stringify(v.name)}`;
+    if (!isObject(v.ppl)) return `variants.${name}.ppl: expected an object`;
+    for (const [text, p] of Object.entries(v.ppl)) if (!isObject(p) || typeof p.ppl !== 'number') return `variants.${name}.ppl.${text}: expected {"ppl": number, …}`;
+    if (!isObject(v.tasks)) return `variants.${name}.tasks: expected an object`;
+    for (const [task, t] of Object.entries(v.tasks)) {
+      if (!isObject(t) || typeof t.acc !== 'number' || typeof t.acc_norm !== 'number' || !isObject(t.stderr) || typeof t.n !== 'number') return `variants.${name}.tasks.${task}: expected {"acc", "acc_norm", "stderr", "n"}`;
+    }
+  }
+  return null;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * The variant name's method and rank: `eora-r16` → ('eora', 16), `eora-budget-77824` →
+ * ('eora', 'budget'), `original` → (null, null), `compressed` → (the compression spec, null).
+ */
+export function describeVariant(name: string, compression: string | null): { method: VariantMethod; rank: VariantRank } {
+  if (name === 'original') return { method: null, rank: null };
+  if (name === 'compressed') return { method: compression, rank: null };
+  const budget = /^(.+)-budget-\d+$/.exec(name);
+  if (budget) return { method: budget[1], rank: 'budget' };
+  const ranked = /^(.+)-r(\d+)$/.exec(name);
+  if (ranked) return { method: ranked[1], rank: Number(ranked[2]) };
+  return { method: name, rank: null };
+}
+
+export const budgetVariantName = (method: string, params: number) => `${method}-budget-${params}`;
+export const rankVariantName = (method: string, rank: number) => `${method}-r${rank}`;
