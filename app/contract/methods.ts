@@ -4,6 +4,7 @@
 // renderer imports it too.
 import { z } from 'zod';
 import { ContractError } from './errors.js';
+import { runParams } from './runs.js';
 
 /** A model on disk: a Hugging Face directory or a llama2.c .bin. Absent = bundled default. */
 const modelPath = z.string().min(1).max(4096).optional();
@@ -43,6 +44,7 @@ export const params = {
       maxTokens: z.number().int().min(2).optional(),
     })
     .strict(),
+  ...runParams,
 } as const;
 
 export type Method = keyof typeof params;

@@ -1,5 +1,6 @@
 // What each call returns. Plain JSON data, so it crosses IPC and HTTP unchanged.
 import type { Method } from './methods.js';
+import type { CurveSet, Defaults, Exported, JobOutcome, RunDetails, RunList, Spectrum, Validation, VariantAdded } from './run-results.js';
 
 export interface EngineInfo {
   version: string;
@@ -72,6 +73,17 @@ export interface Results {
   'model.histogram': Histogram;
   'model.generate': Generation;
   'model.perplexity': Perplexity;
+  defaults: Defaults;
+  'runs.list': RunList;
+  'runs.open': RunDetails;
+  'runs.delete': { dir: string };
+  'run.spectrum': Spectrum;
+  'run.curves': CurveSet;
+  'experiment.validate': Validation;
+  'experiment.start': JobOutcome;
+  'experiment.resume': JobOutcome;
+  'run.addVariant': VariantAdded;
+  'run.export': Exported;
 }
 
 export type Result<M extends Method> = Results[M];
@@ -82,4 +94,8 @@ export interface Progress {
   done: number;
   total: number;
   message?: string;
+  /** What the unit in progress is (a layer, a variant). */
+  label?: string;
+  /** Estimated seconds left, when the engine can tell. */
+  eta_s?: number;
 }

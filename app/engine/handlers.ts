@@ -11,6 +11,9 @@ import { bundledModelPath, resourcesPath } from '../model/open.js';
 import { linears, linearStats, summarizeModel, weightHistogram } from '../model/inspect.js';
 import { ModelCache } from './models.js';
 import { engineVersion } from '../paths.js';
+import { experimentDefaults, validateExperiment } from './experiments.js';
+import { runJobs } from './run-jobs.js';
+import { deleteRunFolder, listRunFolders, readCurves, readRunDetails, readSpectrum } from './run-reader.js';
 
 export type Handlers = {
   [M in Method]: (params: ParsedParams<M>, context: JobContext) => Promise<Result<M>>;
@@ -18,7 +21,9 @@ export type Handlers = {
 
 export function createHandlers(config: WorkerConfig): Handlers {
   const models = new ModelCache(config.device);
+  const jobs = runJobs(config);
   return {
+    ...jobs,
     async 'engine.info'() {
       return {
         version: engineVersion(),
@@ -77,6 +82,36 @@ export function createHandlers(config: WorkerConfig): Handlers {
         onProgress: (done, total) => context.progress({ stage: 'scoring', done, total }),
       });
       return { model: runner.model.path, text: source, tokens: result.tokens, nll: result.nll, ppl: result.ppl, seconds: result.seconds };
+    },
+
+    async defaults() {
+      return experimentDefaults(jobs.runsRoot());
+    },
+
+    async 'runs.list'({ root }) {
+      const dir = root ?? jobs.runsRoot();
+      return { root: dir, runs: await listRunFolders(dir) };
+    },
+
+    async 'runs.open'({ dir }) {
+      return readRunDetails(dir);
+    },
+
+    async 'runs.delete'({ dir }) {
+      await deleteRunFolder(dir);
+      return { dir };
+    },
+
+    async 'run.spectrum'({ dir, linear }) {
+      return readSpectrum(dir, linear);
+    },
+
+    async 'run.curves'({ dir, method }) {
+      return readCurves(dir, method);
+    },
+
+    async 'experiment.validate'({ config: value }) {
+      return validateExperiment(value);
     },
   };
 }

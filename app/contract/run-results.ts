@@ -1,0 +1,150 @@
+// What the run and experiment calls return. Plain JSON, identical over IPC and HTTP.
+
+export type RunStatus = 'pending' | 'running' | 'stopped' | 'failed' | 'done' | 'corrupt';
+
+export interface RunListing {
+  dir: string;
+  name: string;
+  status: RunStatus;
+  model: string;
+  /** The compression method, e.g. "gptq:w3g32". */
+  method: string;
+  /** ISO date. */
+  created: string;
+  error?: string;
+}
+
+export interface RunList {
+  root: string;
+  runs: RunListing[];
+}
+
+export interface StageView {
+  name: string;
+  status: string;
+  seconds?: number;
+  error?: string;
+}
+
+/** One linear's compression record (layers.json). */
+export interface LayerError {
+  name: string;
+  layer: number;
+  kind: string;
+  out: number;
+  in: number;
+  rel_weight_error: number;
+  rel_output_error: number | null;
+  sparsity: number;
+  bits_per_weight: number;
+}
+
+/** One metric of one variant; deltas are this − reference (for ppl, negative is better). */
+export interface MetricCell {
+  value: number;
+  stderr?: number;
+  delta_original?: number;
+  delta_compressed?: number;
+  /** |delta to compressed| exceeds the combined standard error. */
+  beyond_stderr?: boolean;
+}
+
+export interface VariantResult {
+  name: string;
+  /** null for original and compressed. */
+  method: string | null;
+  rank: number | null;
+  metrics: Record<string, MetricCell>;
+}
+
+export interface MetricInfo {
+  /** Key in VariantResult.metrics: "ppl", "arc_easy.acc", … */
+  key: string;
+  label: string;
+  lowerIsBetter: boolean;
+}
+
+export interface SampleSet {
+  prompt: string;
+  /** Variant name → its continuation. */
+  outputs: Record<string, string>;
+}
+
+export interface RunDetails {
+  dir: string;
+  name: string;
+  status: RunStatus;
+  created: string;
+  model: string;
+  device: string;
+  method: string;
+  /** The run's config as recorded in run.json. */
+  config: Record<string, unknown>;
+  stages: StageView[];
+  layers: LayerError[];
+  metrics: MetricInfo[];
+  variants: VariantResult[];
+  samples: SampleSet[];
+  /** Linears with a spectra file, in model order. */
+  spectra: string[];
+  /** Compensation methods with err(r) curves. */
+  methods: string[];
+}
+
+export interface MethodSpectrum {
+  singular_values: number[];
+  /** [r_max + 1] relative output error at rank r. */
+  rel_output_error: number[];
+  rel_frobenius_error: number[];
+}
+
+export interface Spectrum {
+  name: string;
+  out: number;
+  in: number;
+  r_max: number;
+  /** C's eigenvalues, descending (the top ones), and its trace. */
+  c_eigenvalues: number[];
+  c_trace: number;
+  methods: Record<string, MethodSpectrum>;
+}
+
+export interface CurveSet {
+  method: string;
+  layers: { name: string; out: number; in: number; error: number[] }[];
+}
+
+export interface ValidationIssue {
+  /** Dotted field path ("compress.bits"); "" for the whole config. */
+  path: string;
+  message: string;
+}
+
+export interface Validation {
+  ok: boolean;
+  issues: ValidationIssue[];
+}
+
+export interface Defaults {
+  bundledModel: string;
+  runsRoot: string;
+  /** The bundled default experiment config (resources/experiments/default.json). */
+  experiment: Record<string, unknown>;
+  /** Other bundled configs by name (e2e-small, …). */
+  presets: Record<string, Record<string, unknown>>;
+}
+
+export interface JobOutcome {
+  dir: string;
+  status: RunStatus;
+}
+
+export interface VariantAdded {
+  dir: string;
+  variant: string;
+}
+
+export interface Exported {
+  outDir: string;
+  files: string[];
+}
