@@ -1,0 +1,93 @@
+// The compressed model itself, no adapter:
+//   <out>/          dequantized W_c as a plain checkpoint (any loader; --dtype f16/bf16/f32)
+//   <out>/gptq/     for a quantized run with 2/3/4/8-bit codes: the packed GPTQ checkpoint
+//                   (qweight, qzeros, scales, g_idx per linear; quantize_config.json and
+//                   config.json's quantization_config) that AutoGPTQ / GPTQModel /
+//                   transformers load; non-linear tensors in float16 like theirs. Scales are
+//                   float16 as those loaders expect, float32 with --dtype f32 (then the codes,
+//                   scales and zeros read back bit for bit; in float16 the scales round).
+// A pruned-only or unquantized run, or a run made before the codes were stored, gets only
+// the dequantized checkpoint; export.json says why there is no gptq/.
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { QuantState } from '../compress/types.js';
+import { canPack, chooseFormat, packLinear, type GptqFormat } from './gptq-pack.js';
+import { checkpointConfig, SIDE_FILES, writeHfCheckpoint } from './hf-checkpoint.js';
+import { readQuantStates } from './quant-state.js';
+import { writeCheckpointWeights, writeJsonFile, type OutTensor } from './safetensors-out.js';
+import { DEFAULT_SHARD_BYTES, floatDtype, type FormatContext } from './types.js';
+
+export async function exportCompressed(ctx: FormatContext): Promise<void> {
+  const { source, model } = ctx;
+  const dtype = floatDtype(ctx.options.dtype);
+  const states = readQuantStates(source.run.dir);
+  const gptqProblem = packProblem(states, ctx);
+  const byWeight = new Set(source.linears.map((l) => `${l.name}.weight`));
+  const packedTensors = gptqProblem === null ? 4 * source.linears.length + (model.tensors.size - source.linears.length) : 0;
+  const files = writeHfCheckpoint(ctx, ctx.dir, dtype, (name) => (byWeight.has(name) ? source.compressed.get(name)! : null), packedTensors + 1);
+  Object.assign(ctx.notes, { dtype, files });
+  if (gptqProblem !== null) {
+    ctx.notes.gptq = { written: false, reason: gptqProblem };
+    return;
+  }
+  const format = writeGptq(ctx, join(ctx.dir, 'gptq'), states!);
+  const first = states!.values().next().value!;
+  ctx.notes.gptq = { written: true, folder: 'gptq', bits: first.bits, group_size: first.groupSize, desc_act: [...states!.values()].some((q) => q.gIdx !== undefined), sym: first.sym, checkpoint_format: format, scales: ctx.options.dtype === 'f32' ? 'F32' : 'F16' };
+}
+
+function packProblem(states: Map<string, QuantState> | null, ctx: FormatContext): string | null {
+  if (!states) return 'the run stores no quantization codes (not quantized, or made before codes were kept; re-run `eora compress`)';
+  const first = [...states.values()][0];
+  for (const l of ctx.source.linears) {
+    const q = states.get(l.name);
+    if (!q) return `${l.name} has no stored codes`;
+    if (q.bits !== first.bits || q.groupSize !== first.groupSize || q.sym !== first.sym) return 'linears differ in bits/group size (one quantize_config cannot describe them)';
+    const problem = canPack(q, l.out, l.in);
+    if (problem) return `${l.name}: ${problem}`;
+  }
+  return null;
+}
+
+function writeGptq(ctx: FormatContext, dir: string, states: Map<string, QuantState>): GptqFormat {
+  const { source, model } = ctx;
+  mkdirSync(dir);
+  const format = chooseFormat(states.values());
+  const first = states.values().next().value!;
+  const scaleDtype = ctx.options.dtype === 'f32' ? 'F32' : 'F16';
+  const quantizeConfig = {
+    bits: first.bits,
+    group_size: first.groupSize,
+    desc_act: [...states.values()].some((q) => q.gIdx !== undefined),
+    sym: first.sym,
+    static_groups: false,
+    true_sequential: true,
+    damp_percent: 0.01,
+    quant_method: 'gptq',
+    checkpoint_format: format,
+    model_file_base_name: 'model',
+  };
+  const linearWeights = new Set(source.linears.map((l) => `${l.name}.weight`));
+  const tensors: OutTensor[] = [];
+  for (const name of model.tensors.keys()) {
+    if (linearWeights.has(name) || (model.config.tie_word_embeddings && name === 'lm_head.weight')) continue;
+    tensors.push({ name, dtype: 'F16', shape: model.tensors.get(name)!.shape, data: () => model.readTensor(name) });
+  }
+  for (const l of source.linears) {
+    let packed: ReturnType<typeof packLinear> | null = null;
+    const get = () => (packed ??= packLinear(states.get(l.name)!, l.out, l.in, format));
+    const words = (first.bits * l.in) / 32;
+    const groups = states.get(l.name)!.scales.length / l.out;
+    tensors.push({ name: `${l.name}.qweight`, dtype: 'I32', shape: [words, l.out], data: () => get().qweight });
+    tensors.push({ name: `${l.name}.qzeros`, dtype: 'I32', shape: [groups, (first.bits * l.out) / 32], data: () => get().qzeros });
+    tensors.push({ name: `${l.name}.scales`, dtype: scaleDtype, shape: [groups, l.out], data: () => get().scales });
+    tensors.push({ name: `${l.name}.g_idx`, dtype: 'I32', shape: [l.in], data: () => get().gIdx });
+  }
+  writeCheckpointWeights(dir, tensors, ctx.options.shardBytes ?? DEFAULT_SHARD_BYTES, (name) => ctx.step(`gptq/${name}`));
+  const config = checkpointConfig(model, 'F16');
+  config.quantization_config = quantizeConfig;
+  writeJsonFile(join(dir, 'config.json'), config);
+  writeJsonFile(join(dir, 'quantize_config.json'), quantizeConfig);
+  for (const file of SIDE_FILES) if (existsSync(join(model.path, file))) copyFileSync(join(model.path, file), join(dir, file));
+  ctx.step('gptq/config');
+  return format;
+}

@@ -1,0 +1,100 @@
+// A run's variant as an export sees it: the compressed weights W_c per linear, and for an
+// adapter variant its `lora_A` [r, in] / `lora_B` [out, r] per linear with that linear's rank
+// (uniform for `eora-r16`, per linear for budget variants, 0 where a budget gave none).
+// Variants are found on disk (adapters/<name>.safetensors), not from a fixed list of names,
+// so renamed or new variants export without changes here.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { linears } from '../model/inspect.js';
+import type { LinearInfo, Model } from '../model/types.js';
+import { RunFolder } from '../run/run.js';
+import { TensorFile } from '../run/safetensors-writer.js';
+import { ExportError } from './atomic-dir.js';
+
+export interface LinearAdapterData {
+  rank: number;
+  /** [rank, in] */
+  A: Float32Array;
+  /** [out, rank] */
+  B: Float32Array;
+}
+
+export interface VariantSource {
+  run: RunFolder;
+  variant: string;
+  linears: LinearInfo[];
+  /** HF weight name (`….q_proj.weight`) → W_c [out, in]. */
+  compressed: Map<string, Float32Array>;
+  /** Linear module name → adapter; empty for the `compressed` variant. */
+  adapters: Map<string, LinearAdapterData>;
+  /** Metadata stored with the adapters (method, rank or ranks, split, bits). */
+  adapterMetadata: Record<string, string>;
+}
+
+/** Variants a run can export: `compressed`, then every adapters/<name>.safetensors. */
+export function listVariants(runDir: string): string[] {
+  const run = RunFolder.open(runDir);
+  const adapters = run.path('adapters');
+  const names = existsSync(adapters) ? readdirSync(adapters).filter((f) => f.endsWith('.safetensors')).map((f) => f.slice(0, -'.safetensors'.length)) : [];
+  return ['compressed', ...names.sort()];
+}
+
+/** Reads W_c and the variant's adapters, checking them against the model's linears. */
+export function loadVariant(runDir: string, variant: string, model: Model): VariantSource {
+  const run = RunFolder.open(runDir);
+  if (run.stage('compress').status !== 'done') throw new ExportError(`${run.dir}: compression has not finished; nothing to export`);
+  const all = linears(model);
+  const compressed = new Map<string, Float32Array>();
+  const file = TensorFile.open(run.path('compressed.safetensors'));
+  try {
+    for (const l of all) {
+      const name = `${l.name}.weight`;
+      if (!file.has(name)) throw new ExportError(`${file.path}: missing ${name}`);
+      compressed.set(name, file.f32(name));
+    }
+  } finally {
+    file.close();
+  }
+  const adapters = new Map<string, LinearAdapterData>();
+  let adapterMetadata: Record<string, string> = {};
+  if (variant !== 'compressed') {
+    const path = join(run.path('adapters'), `${variant}.safetensors`);
+    if (variant.includes('/') || !existsSync(path)) {
+      throw new ExportError(`${run.dir}: no variant "${variant}" (available: ${listVariants(runDir).join(', ')})`);
+    }
+    const stored = TensorFile.open(path);
+    try {
+      adapterMetadata = stored.metadata;
+      for (const l of all) {
+        const keyA = `${l.name}.lora_A.weight`;
+        const keyB = `${l.name}.lora_B.weight`;
+        if (!stored.has(keyA) || !stored.has(keyB)) throw new ExportError(`${path}: missing ${keyA} or ${keyB}`);
+        const [r, inDim] = stored.shape(keyA);
+        const [out, rB] = stored.shape(keyB);
+        if (inDim !== l.in || out !== l.out || r !== rB) throw new ExportError(`${path}: ${l.name} has lora_A [${r}, ${inDim}] and lora_B [${out}, ${rB}], expected [r, ${l.in}] and [${l.out}, r]`);
+        adapters.set(l.name, { rank: r, A: stored.f32(keyA), B: stored.f32(keyB) });
+      }
+    } finally {
+      stored.close();
+    }
+  }
+  return { run, variant, linears: all, compressed, adapters, adapterMetadata };
+}
+
+/** W_c + B·A [out, in] in float32, the sum and products formed in float64. */
+export function mergeAdapter(wc: Float32Array, a: LinearAdapterData | undefined, out: number, inDim: number): Float32Array {
+  if (!a || a.rank === 0) return wc;
+  const merged = new Float32Array(wc.length);
+  const row = new Float64Array(inDim);
+  for (let i = 0; i < out; i++) {
+    for (let c = 0; c < inDim; c++) row[c] = wc[i * inDim + c];
+    for (let j = 0; j < a.rank; j++) {
+      const b = a.B[i * a.rank + j];
+      if (b === 0) continue;
+      const base = j * inDim;
+      for (let c = 0; c < inDim; c++) row[c] += b * a.A[base + c];
+    }
+    for (let c = 0; c < inDim; c++) merged[i * inDim + c] = row[c];
+  }
+  return merged;
+}
