@@ -247,7 +247,7 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
 }
 
 /** Rank-r adapter from the rank-rMax one: the first r columns of B and rows of A. */
-function prefix(full: Adapter, r: number): Adapter {
+export function prefix(full: Adapter, r: number): Adapter {
   const { B, A } = full;
   const R = full.rank;
   const b = zeros(B.rows, r);
@@ -269,7 +269,7 @@ function writeDecompositions(run: RunFolder, states: LinearState[], methods: rea
   }
 }
 
-function writeAdapters(run: RunFolder, variant: string, states: LinearState[], adapters: Map<string, Adapter>, metadata: Record<string, string>): void {
+export function writeAdapters(run: RunFolder, variant: string, states: readonly { info: LinearInfo }[], adapters: Map<string, Adapter>, metadata: Record<string, string>): void {
   const tensors: TensorToWrite[] = [];
   for (const s of states) {
     const a = adapters.get(s.info.name)!;

@@ -58,6 +58,10 @@ export interface CompressOptions {
   batch?: number;
   signal?: AbortSignal;
   onProgress?: (event: CompressProgress) => void;
+  /** More config recorded in run.json (an experiment's whole config): a resume must present the same. */
+  extraConfig?: Record<string, unknown>;
+  /** More facts for run.json's records (who runs it: the process id), written before the first layer. */
+  records?: Record<string, unknown>;
   /** Called after each finished (checkpointed) layer; tests stop a run here. */
   onLayerDone?: (layer: number) => void;
 }
@@ -119,9 +123,11 @@ export async function runCompress(model: Model, options: CompressOptions): Promi
     activations: options.activations,
     sequential_groups: options.activations === 'sequential' ? SEQUENTIAL_GROUPS : [ALL_LINEARS],
     calibration: { file: calib.file, format: calib.format, template: calib.template, samples: calib.samples, seq_len: calib.seqLen, seed: calib.seed, sha256: calib.sha256 },
+    ...options.extraConfig,
   };
   const { run, resumed } = RunFolder.createOrResume(options.out, model, options.device, config);
   run.manifest.records.calibration = { windows: calib.starts, stream_tokens: calib.streamTokens, documents: calib.documents };
+  Object.assign(run.manifest.records, options.records);
   run.save();
 
   const runner = await ModelRunner.create(model, { device: options.device });

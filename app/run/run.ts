@@ -8,7 +8,9 @@
 //                             `model.layers.0.attn_in` …; token counts in __metadata__ as
 //                             `model.layers.0.attn_in.tokens`)
 //   layers.json               per linear: rel_weight_error, rel_output_error, sparsity, bits_per_weight
-//   metrics.json              held-out perplexity per variant (original, compressed, svd-r8, …)
+//   metrics.json              held-out perplexity and task accuracy per variant (schema in metrics.ts)
+//   samples.json              greedy continuations of fixed prompts per variant (`eora run`)
+//   decompositions/           rank-r_max adapters per method, for variants added later
 //   spectra/, adapters/       added by `eora compensate`
 //   partial/                  per-layer checkpoints while compression runs (removed at the end)
 //
@@ -23,7 +25,7 @@ import { writeJsonAtomic } from './atomic.js';
 export const RUN_FORMAT = 'eora-run';
 export const RUN_FORMAT_VERSION = 1;
 
-export type StageName = 'compress' | 'evaluate' | 'compensate';
+export type StageName = 'compress' | 'evaluate' | 'compensate' | 'samples';
 export type StageStatus = 'pending' | 'running' | 'stopped' | 'failed' | 'done';
 
 export interface StageRecord {
