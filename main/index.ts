@@ -72,6 +72,11 @@ function registerIpc() {
     });
     return picked.canceled ? null : (picked.filePaths[0] ?? null);
   });
+  ipcMain.handle(ipcChannels.pickFolder, async (event) => {
+    if (!fromOurWindow(event) || !window) return null;
+    const picked = await dialog.showOpenDialog(window, { title: 'Choose a folder', properties: ['openDirectory', 'createDirectory'] });
+    return picked.canceled ? null : (picked.filePaths[0] ?? null);
+  });
 }
 
 app.whenReady().then(() => {

@@ -9,6 +9,8 @@ export interface EoraBridge {
   onProgress(listener: (event: ProgressEvent) => void): () => void;
   /** Native file dialog for a model (directory or .bin); null when dismissed. */
   pickModel(): Promise<string | null>;
+  /** Native folder dialog (export target, run folder); null when dismissed. */
+  pickFolder(): Promise<string | null>;
 }
 
 /** IPC channel names; main rejects anything else. */
@@ -17,4 +19,5 @@ export const ipcChannels = {
   cancel: 'eora:cancel',
   progress: 'eora:progress',
   pickModel: 'eora:pick-model',
+  pickFolder: 'eora:pick-folder',
 } as const;

@@ -90,7 +90,7 @@ export function createHandlers(config: WorkerConfig): Handlers {
 
     async 'runs.list'({ root }) {
       const dir = root ?? jobs.runsRoot();
-      return { root: dir, runs: await listRunFolders(dir) };
+      return { root: dir, runs: listRunFolders(dir) };
     },
 
     async 'runs.open'({ dir }) {
@@ -98,7 +98,7 @@ export function createHandlers(config: WorkerConfig): Handlers {
     },
 
     async 'runs.delete'({ dir }) {
-      await deleteRunFolder(dir);
+      deleteRunFolder(dir);
       return { dir };
     },
 

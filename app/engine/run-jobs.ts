@@ -1,27 +1,56 @@
 // The long run jobs: start or resume an experiment, add a variant, export one. Each reports
-// progress through the job context and stops at its next checkpoint when cancelled.
-import { join } from 'node:path';
-import { homedir } from 'node:os';
+// progress through the job context (stage, done/total, label, ETA) and stops at its next
+// checkpoint when cancelled; a cancelled experiment is left 'stopped' and resumable.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Exported, JobOutcome, ParsedParams, VariantAdded } from '../contract/index.js';
+import { parseExperiment } from '../experiment/config.js';
+import { runExperiment, type ExperimentProgress } from '../experiment/run.js';
+import { defaultRunsRoot, describeRun } from '../experiment/runs.js';
 import type { JobContext } from '../jobs/context.js';
 import type { WorkerConfig } from '../jobs/messages.js';
-import type { Exported, JobOutcome, ParsedParams, VariantAdded } from '../contract/index.js';
+import { RunFolder } from '../run/run.js';
 
 const notYet = (what: string) => new Error(`${what} is not available in this build of the engine yet`);
 
+function reporter(context: JobContext) {
+  return (event: ExperimentProgress) => context.progress({ stage: event.stage, done: event.done, total: event.total, label: event.label, ...(event.eta_s === undefined ? {} : { eta_s: event.eta_s }) });
+}
+
+function newRunDir(root: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  for (let i = 0; ; i++) {
+    const dir = join(root, `run-${stamp}${i === 0 ? '' : `-${i}`}`);
+    if (!existsSync(dir)) return dir;
+  }
+}
+
 export function runJobs(_config: WorkerConfig) {
+  const outcome = (dir: string): JobOutcome => ({ dir, status: describeRun(dir).status });
   return {
-    runsRoot(): string {
-      return process.env.EORA_RUNS_DIR ?? join(homedir(), 'eora-runs');
+    runsRoot: () => defaultRunsRoot(),
+
+    async 'experiment.start'({ config, dir }: ParsedParams<'experiment.start'>, context: JobContext): Promise<JobOutcome> {
+      const parsed = parseExperiment(config, 'experiment');
+      const out = resolve(dir ?? newRunDir(defaultRunsRoot()));
+      await runExperiment(parsed, out, { signal: context.signal, onProgress: reporter(context) });
+      return outcome(out);
     },
-    async 'experiment.start'(_params: ParsedParams<'experiment.start'>, _context: JobContext): Promise<JobOutcome> {
-      throw notYet('experiment.start');
+
+    /** Reruns the experiment recorded in the run's run.json on the same folder: it continues where it stopped. */
+    async 'experiment.resume'({ dir }: ParsedParams<'experiment.resume'>, context: JobContext): Promise<JobOutcome> {
+      const run = RunFolder.open(dir);
+      const recorded = run.manifest.config.experiment;
+      if (recorded === undefined) throw new Error(`${run.path('run.json')}: made by the CLI stages, not an experiment; resume it with \`eora compress\` / \`eora compensate\``);
+      const parsed = parseExperiment({ ...(recorded as object), device: run.manifest.device }, 'run.json');
+      await runExperiment(parsed, run.dir, { signal: context.signal, onProgress: reporter(context) });
+      return outcome(run.dir);
     },
-    async 'experiment.resume'(_params: ParsedParams<'experiment.resume'>, _context: JobContext): Promise<JobOutcome> {
-      throw notYet('experiment.resume');
-    },
+
     async 'run.addVariant'(_params: ParsedParams<'run.addVariant'>, _context: JobContext): Promise<VariantAdded> {
       throw notYet('run.addVariant');
     },
+
     async 'run.export'(_params: ParsedParams<'run.export'>, _context: JobContext): Promise<Exported> {
       throw notYet('run.export');
     },

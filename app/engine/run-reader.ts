@@ -1,21 +1,23 @@
 // Reads run folders for the UI: the listing, one run's details, a spectrum, the err(r) curves.
-// Everything here only reads (deleteRunFolder aside, which refuses anything but a run folder).
-// Files are distrusted: a missing or malformed file gives an error naming it, and a corrupt
-// run still lists (status 'corrupt') so the user can see and delete it.
+// Listing, deleting and the results table come from app/experiment; spectra and curves are
+// read here. Files are distrusted: a missing or malformed file gives an error naming it.
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type {
   CurveSet,
   LayerError,
+  MetricCell,
   MetricInfo,
   RunDetails,
   RunListing,
-  RunStatus,
+  SampleSet,
   Spectrum,
   StageView,
   VariantResult,
 } from '../contract/index.js';
+import { readRunResults } from '../experiment/results.js';
+import { deleteRun, listRuns } from '../experiment/runs.js';
 import { RUN_FORMAT, type RunManifest } from '../run/run.js';
 
 async function readJsonFile<T>(file: string): Promise<T> {
@@ -42,79 +44,47 @@ async function readManifest(dir: string): Promise<RunManifest> {
   return manifest;
 }
 
-/** The run's overall status from its stages: the worst of failed > running > stopped > pending > done. */
-export function runStatus(manifest: RunManifest): RunStatus {
-  const statuses = Object.values(manifest.stages ?? {}).map((s) => s?.status);
-  // An experiment records its own overall status; runs made by the CLI stages do not.
-  const own = (manifest as { status?: unknown }).status;
-  if (typeof own === 'string') return own as RunStatus;
-  for (const status of ['failed', 'running', 'stopped', 'pending'] as const) if (statuses.includes(status)) return status;
-  return statuses.length > 0 ? 'done' : 'pending';
+export function listRunFolders(root: string): RunListing[] {
+  return listRuns(resolve(root)).map((r) => ({ ...r, model: r.model ?? '?', method: r.method ?? '?', created: r.created ?? '' }));
+}
+
+/** Deletes a run folder; refuses a folder without a valid run.json, and a running run. */
+export function deleteRunFolder(dir: string): void {
+  deleteRun(resolve(dir));
+}
+
+/** readRunResults' table in the contract's shape (labels, deltas, samples per prompt). */
+export function resultsOf(dir: string): Pick<RunDetails, 'metrics' | 'variants' | 'samples' | 'status'> {
+  const results = readRunResults(dir);
+  const metrics: MetricInfo[] = results.columns.map((c) => ({
+    key: c.key,
+    label: c.kind === 'ppl' ? `perplexity (${c.source})` : `${c.source} ${c.kind}`,
+    lowerIsBetter: !c.higher_is_better,
+  }));
+  const variants = results.variants.map((v): VariantResult => {
+    const cells: VariantResult['metrics'] = {};
+    for (const [key, cell] of Object.entries(v.cells)) {
+      if (cell.value === null) continue;
+      const out: MetricCell = { value: cell.value };
+      if (cell.stderr !== null) out.stderr = cell.stderr;
+      if (cell.delta_original !== null) out.delta_original = cell.delta_original;
+      if (cell.delta_compressed !== null) out.delta_compressed = cell.delta_compressed;
+      if (cell.beyond_stderr_compressed !== null) out.beyond_stderr = cell.beyond_stderr_compressed;
+      cells[key] = out;
+    }
+    return { name: v.name, method: v.method, rank: typeof v.rank === 'number' ? v.rank : null, metrics: cells };
+  });
+  const file = results.samples;
+  const samples: SampleSet[] = (file?.prompts ?? []).map((prompt, i) => ({
+    prompt,
+    outputs: Object.fromEntries(Object.entries(file?.variants ?? {}).map(([variant, list]) => [variant, list[i]?.text ?? ''])),
+  }));
+  return { status: results.status, metrics, variants, samples };
 }
 
 function methodOf(manifest: RunManifest): string {
-  const config = manifest.config ?? {};
-  const method = config.method ?? config.compress;
-  return typeof method === 'string' ? method : JSON.stringify(method ?? null);
-}
-
-export async function listRunFolders(root: string): Promise<RunListing[]> {
-  const abs = resolve(root);
-  if (!existsSync(abs)) return [];
-  const entries = await readdir(abs, { withFileTypes: true });
-  const runs: RunListing[] = [];
-  for (const entry of entries) {
-    if (!entry.isDirectory()) continue;
-    const dir = join(abs, entry.name);
-    if (!existsSync(join(dir, 'run.json'))) continue;
-    try {
-      const manifest = await readManifest(dir);
-      runs.push({ dir, name: entry.name, status: runStatus(manifest), model: manifest.model?.path ?? '?', method: methodOf(manifest), created: manifest.created ?? '' });
-    } catch (error) {
-      const created = (await stat(dir)).mtime.toISOString();
-      runs.push({ dir, name: entry.name, status: 'corrupt', model: '?', method: '?', created, error: (error as Error).message });
-    }
-  }
-  return runs.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
-}
-
-/** Deletes a run folder; refuses a folder without an eora run.json (never deletes anything else). */
-export async function deleteRunFolder(dir: string): Promise<void> {
-  const abs = resolve(dir);
-  const file = join(abs, 'run.json');
-  if (!existsSync(file)) throw new Error(`${abs}: not a run folder (no run.json); nothing deleted`);
-  const text = await readFile(file, 'utf8').catch(() => '');
-  // A corrupt run.json still names our format somewhere, or the folder is not ours to delete.
-  if (!text.includes(RUN_FORMAT)) throw new Error(`${file}: not an eora run; nothing deleted`);
-  await rm(abs, { recursive: true, force: true });
-}
-
-interface MetricsFile {
-  variants?: Record<string, { ppl?: number; ppl_stderr?: number }>;
-}
-
-/** "eora-r16" → {method: eora, rank: 16}; "eora-budget" → {method: eora, rank: null}. */
-export function parseVariantName(name: string): { method: string | null; rank: number | null } {
-  if (name === 'original' || name === 'compressed') return { method: null, rank: null };
-  const match = /^(.*?)-(?:r(\d+)|budget.*)$/.exec(name);
-  if (!match) return { method: name, rank: null };
-  return { method: match[1], rank: match[2] === undefined ? null : Number(match[2]) };
-}
-
-/** Variants with perplexity and its deltas to original and compressed (today's metrics.json). */
-function resultsFromMetrics(metrics: MetricsFile | undefined): { metrics: MetricInfo[]; variants: VariantResult[] } {
-  const entries = Object.entries(metrics?.variants ?? {});
-  const ppl = (name: string) => metrics?.variants?.[name]?.ppl;
-  const variants = entries.map(([name, m]): VariantResult => {
-    const cells: VariantResult['metrics'] = {};
-    if (typeof m.ppl === 'number') {
-      const o = ppl('original');
-      const c = ppl('compressed');
-      cells.ppl = { value: m.ppl, ...(o === undefined ? {} : { delta_original: m.ppl - o }), ...(c === undefined ? {} : { delta_compressed: m.ppl - c }) };
-    }
-    return { name, ...parseVariantName(name), metrics: cells };
-  });
-  return { metrics: variants.length > 0 ? [{ key: 'ppl', label: 'perplexity', lowerIsBetter: true }] : [], variants };
+  const method = manifest.config?.method;
+  return typeof method === 'string' ? method : '?';
 }
 
 export async function readRunDetails(dir: string): Promise<RunDetails> {
@@ -123,8 +93,6 @@ export async function readRunDetails(dir: string): Promise<RunDetails> {
   const layersFile = join(abs, 'layers.json');
   const layers = existsSync(layersFile) ? await readJsonFile<LayerError[]>(layersFile) : [];
   if (!Array.isArray(layers)) throw new Error(`${layersFile}: expected a list of linears`);
-  const metricsFile = join(abs, 'metrics.json');
-  const metrics = existsSync(metricsFile) ? await readJsonFile<MetricsFile>(metricsFile) : undefined;
   const spectraDir = join(abs, 'spectra');
   const files = existsSync(spectraDir) ? new Set(await readdir(spectraDir)) : new Set<string>();
   const spectra = layers.map((l) => l.name).filter((name) => files.has(`${name}.json`));
@@ -133,7 +101,6 @@ export async function readRunDetails(dir: string): Promise<RunDetails> {
   return {
     dir: abs,
     name: basename(abs),
-    status: runStatus(manifest),
     created: manifest.created,
     model: manifest.model?.path ?? '?',
     device: manifest.device,
@@ -141,8 +108,7 @@ export async function readRunDetails(dir: string): Promise<RunDetails> {
     config: manifest.config ?? {},
     stages,
     layers,
-    ...resultsFromMetrics(metrics),
-    samples: [],
+    ...resultsOf(abs),
     spectra,
     methods: spectra.length > 0 ? (compensate.methods ?? []) : [],
   };

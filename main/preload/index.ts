@@ -13,6 +13,7 @@ const bridge: EoraBridge = {
     return () => ipcRenderer.off(ipcChannels.progress, handler);
   },
   pickModel: () => ipcRenderer.invoke(ipcChannels.pickModel) as Promise<string | null>,
+  pickFolder: () => ipcRenderer.invoke(ipcChannels.pickFolder) as Promise<string | null>,
 };
 
 contextBridge.exposeInMainWorld('eora', bridge);

@@ -24,6 +24,8 @@ export interface Engine {
   call<M extends Method>(method: M, params: Params<M>, options?: CallOptions): Promise<Result<M>>;
   /** Native model picker; only in Electron. */
   pickModel?: () => Promise<string | null>;
+  /** Native folder picker; only in Electron. */
+  pickFolder?: () => Promise<string | null>;
 }
 
 declare global {
@@ -43,12 +45,13 @@ const newId = () => `r${Date.now().toString(36)}${(++counter).toString(36)}`;
 
 const cancelled = () => new ContractError('cancelled', 'cancelled');
 
-function createEngine(kind: Engine['transport'], transport: Transport, pickModel?: Engine['pickModel']): Engine {
+function createEngine(kind: Engine['transport'], transport: Transport, pickModel?: Engine['pickModel'], pickFolder?: Engine['pickFolder']): Engine {
   const listeners = new Map<string, (progress: Progress) => void>();
   transport.onProgress((event) => listeners.get(event.id)?.(event.progress));
   return {
     transport: kind,
     pickModel,
+    pickFolder,
     async call(method, params, options = {}) {
       const { signal, onProgress } = options;
       if (signal?.aborted) throw cancelled();
@@ -133,7 +136,7 @@ function httpTransport(): Transport {
 }
 
 export const engine: Engine = window.eora
-  ? createEngine('ipc', ipcTransport(window.eora), () => window.eora!.pickModel())
+  ? createEngine('ipc', ipcTransport(window.eora), () => window.eora!.pickModel(), () => window.eora!.pickFolder())
   : createEngine('http', httpTransport());
 
 export function isCancelled(error: unknown): boolean {
