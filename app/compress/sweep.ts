@@ -5,11 +5,12 @@
 //   err = (w_j − q_j) / U_jj,   W[:, k] −= err · U[j, k]   for k > j
 //
 // Lazy batch updates (GPTQ §"Lazy Batch-Updates"): inside a block [i1, i2) the rank-1 updates
-// touch only the block's columns; the block's errors Err1: [out, i2 − i1] reach the rest at once,
-//   W[:, i2:] −= Err1 · U[i1:i2, i2:],
+// touch only the block's columns; the block's errors Err: [i2 − i1, out] reach the rest at once,
+//   W[:, i2:] −= Errᵀ · U[i1:i2, i2:],
 // which yields the same result as the column-by-column rule with better memory locality.
 //
-// W is [out, n] row-major and every inner loop runs along a row of W or U (contiguous).
+// W is [out, n] row-major; the block is worked on transposed (see obsSweep), so every inner
+// loop runs contiguously.
 //
 // The sweep is a generator: at the end of each block it yields that lazy update (a
 // TrailingUpdate) and resumes once the driver has applied it. runSweep applies them in float64
@@ -30,14 +31,14 @@ export interface SweepView {
 }
 
 /**
- * Decides column j (sweep order): w holds its current values [out]; write the replacement into q [out].
+ * Decides column j (sweep order): w holds its current values [out] (read only); write the replacement into q [out].
  * Called in order j = 0 … n−1.
  */
 export type ColumnRule = (j: number, w: Float64Array, q: Float64Array, view: SweepView) => void;
 
 export const DEFAULT_BLOCK_SIZE = 128;
 
-/** Asked at the end of block [i1, i2): W[:, i2:] −= Err1[:, :i2 − i1] · U[i1:i2, i2:]. */
+/** Asked at the end of block [i1, i2): W[:, i2:] −= Errᵀ · U[i1:i2, i2:], Err: [i2 − i1, out]. */
 export interface TrailingUpdate {
   /** [out, n], updated in place. */
   readonly W: Float64Array;
@@ -45,9 +46,8 @@ export interface TrailingUpdate {
   readonly n: number;
   /** [n, n] upper. */
   readonly U: Float64Array;
-  /** [out, B]: the block's scaled errors in its first i2 − i1 columns. */
-  readonly Err1: Float64Array;
-  readonly B: number;
+  /** [≥ i2 − i1, out]: the block's scaled errors, one row per column of the block. */
+  readonly Err: Float64Array;
   readonly i1: number;
   readonly i2: number;
 }
@@ -64,11 +64,11 @@ export function runSweep<T>(steps: Sweep<T>): T {
   }
 }
 
-export function applyTrailingUpdate({ W, out, n, U, Err1, B, i1, i2 }: TrailingUpdate): void {
+export function applyTrailingUpdate({ W, out, n, U, Err, i1, i2 }: TrailingUpdate): void {
   for (let r = 0; r < out; r++) {
     const row = r * n;
     for (let k = 0; k < i2 - i1; k++) {
-      const e = Err1[r * B + k];
+      const e = Err[k * out + r];
       if (e === 0) continue;
       const Uk = (i1 + k) * n;
       for (let c = i2; c < n; c++) W[row + c] -= e * U[Uk + c];
@@ -80,12 +80,16 @@ export function applyTrailingUpdate({ W, out, n, U, Err1, B, i1, i2 }: TrailingU
  * Runs the sweep in place on W: [out, n] (columns in sweep order); U: [n, n] from prepareHessian.
  * Returns Σ (w − q)² / U_jj² / 2 over all replaced weights, the OBS estimate of the added loss.
  * Drive it with runSweep (JS) or runSweepOrt; methods compose it with `yield*`.
+ *
+ * The current block lives transposed in `block`: [B, out], so a column is a contiguous row and
+ * each rank-1 update inside the block is a contiguous axpy over `out` (the [out, B] slice of a
+ * row-major W would be touched with stride n: several times slower at LLM sizes).
  */
 export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Array, blockSize: number, rule: ColumnRule): Sweep<number> {
   if (!(Number.isInteger(blockSize) && blockSize > 0)) throw new RangeError(`block size must be a positive integer, got ${blockSize}`);
   const B = Math.min(blockSize, n);
-  const Err1 = new Float64Array(out * B); // [out, B]: this block's scaled errors
-  const w = new Float64Array(out);
+  const block = new Float64Array(B * out); // [B, out]: the block's current columns
+  const Err = new Float64Array(B * out); // [B, out]: the block's scaled errors
   const q = new Float64Array(out);
   let loss = 0;
 
@@ -98,10 +102,15 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
       if (c0 < i1 + done) throw new RangeError(`sweep: column ${c0} was already decided`);
       const end = Math.min(c1, n);
       const width = c1 - c0;
-      for (let r = 0; r < out; r++) {
-        for (let c = c0; c < end; c++) {
+      for (let c = c0; c < end; c++) {
+        if (c < i2) {
+          const src = (c - i1) * out;
+          for (let r = 0; r < out; r++) dst[r * width + (c - c0)] = block[src + r];
+          continue;
+        }
+        for (let r = 0; r < out; r++) {
           let v = W[r * n + c];
-          if (c >= i2) for (let k = 0; k < done; k++) v -= Err1[r * B + k] * U[(i1 + k) * n + c];
+          for (let k = 0; k < done; k++) v -= Err[k * out + r] * U[(i1 + k) * n + c];
           dst[r * width + (c - c0)] = v;
         }
       }
@@ -110,28 +119,33 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
 
   for (let i1 = 0; i1 < n; i1 += B) {
     const i2 = Math.min(i1 + B, n);
+    const b = i2 - i1;
     view.i1 = i1;
     view.i2 = i2;
-    for (let i = 0; i < i2 - i1; i++) {
+    for (let r = 0; r < out; r++) for (let k = 0; k < b; k++) block[k * out + r] = W[r * n + i1 + k];
+    for (let i = 0; i < b; i++) {
       const j = i1 + i;
       const Ujj = U[j * n + j];
-      const Uj = j * n; // row j of U
       done = i;
-      for (let r = 0; r < out; r++) w[r] = W[r * n + j];
+      const w = block.subarray(i * out, (i + 1) * out);
       rule(j, w, q, view);
+      const err = Err.subarray(i * out, (i + 1) * out);
       for (let r = 0; r < out; r++) {
         const d = w[r] - q[r];
-        const err = d / Ujj;
-        W[r * n + j] = q[r];
-        Err1[r * B + i] = err;
-        if (err === 0) continue;
+        err[r] = d / Ujj;
         loss += (d * d) / (Ujj * Ujj) / 2;
-        const row = r * n;
-        for (let k = j + 1; k < i2; k++) W[row + k] -= err * U[Uj + k];
+        w[r] = q[r];
+      }
+      for (let k = i + 1; k < b; k++) {
+        const u = U[j * n + i1 + k];
+        if (u === 0) continue;
+        const dst = k * out;
+        for (let r = 0; r < out; r++) block[dst + r] -= err[r] * u;
       }
     }
+    for (let r = 0; r < out; r++) for (let k = 0; k < b; k++) W[r * n + i1 + k] = block[k * out + r];
     // Lazy batch update of everything right of the block, by the driver.
-    if (i2 < n) yield { W, out, n, U, Err1, B, i1, i2 };
+    if (i2 < n) yield { W, out, n, U, Err, i1, i2 };
   }
   return loss;
 }

@@ -1,0 +1,54 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { SessionCache } from '../onnx/sessionCache.js';
+import { gptqSteps, gptqWithHessian } from './gptq.js';
+import { prepareHessian } from './hessian.js';
+import { runSweepOrt } from './ort-sweep.js';
+import { sparsegptSteps, sparsegptWithHessian } from './sparsegpt.js';
+import { sameFloats, correlatedMoment, randomLayer } from './testing/layers.js';
+
+const cache = new SessionCache('cpu');
+afterAll(() => cache.release());
+
+const n = 384;
+const moment = correlatedMoment(n, 11, { tokens: 2 * n, dead: [5] });
+
+function fractionEqual(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let same = 0;
+  for (let i = 0; i < a.length; i++) same += +(a[i] === b[i]);
+  return same / a.length;
+}
+
+describe('runSweepOrt: lazy block updates as onnxruntime Gemms', () => {
+  for (const actOrder of [false, true]) {
+    it(`GPTQ w3g64${actOrder ? ' act-order' : ''}, blocks of 128 and 100: codes equal the JS sweep's but for rounding-boundary ties`, async () => {
+      const layer = randomLayer(80, n, 3);
+      const prepared = prepareHessian(moment, n, { actOrder });
+      for (const blockSize of [128, 100]) {
+        const options = { bits: 3, groupSize: 64, sym: false, actOrder, blockSize };
+        const js = gptqWithHessian(layer, prepared, options);
+        const ort = await runSweepOrt(cache, gptqSteps(layer, prepared, options), 0);
+        expect(fractionEqual(ort.quant!.codes, js.quant!.codes)).toBeGreaterThan(0.999);
+        expect(Math.abs(ort.loss - js.loss) / js.loss).toBeLessThan(1e-4);
+      }
+    });
+  }
+
+  it('SparseGPT 2:4 + w4: identical mask, loss within 1e-4', async () => {
+    const layer = randomLayer(64, n, 4);
+    const prepared = prepareHessian(moment, n, {});
+    const options = { sparsity: { kind: 'nm', n: 2, m: 4 } as const, quant: { bits: 4, groupSize: 128, sym: true } };
+    const js = sparsegptWithHessian(layer, prepared, options);
+    const ort = await runSweepOrt(cache, sparsegptSteps(layer, prepared, options), 0);
+    expect(fractionEqual(ort.mask, js.mask)).toBeGreaterThan(0.999);
+    expect(Math.abs(ort.loss - js.loss) / js.loss).toBeLessThan(1e-4);
+  });
+
+  it('below minColumns it is the JS sweep, bit for bit', async () => {
+    const layer = randomLayer(32, n, 5);
+    const prepared = prepareHessian(moment, n, {});
+    const options = { bits: 4, groupSize: 128, sym: false };
+    const js = gptqWithHessian(layer, prepared, options);
+    const ort = await runSweepOrt(cache, gptqSteps(layer, prepared, options));
+    expect(sameFloats(ort.wc, js.wc)).toBe(true);
+  });
+});
