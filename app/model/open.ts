@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeFsError } from './binary.js';
+import { isGptqCheckpoint, openGptq } from './gptq.js';
 import { openHuggingFace } from './hf.js';
 import { openLlama2c } from './llama2c.js';
 import { ModelError, type Model } from './types.js';
@@ -28,6 +29,7 @@ export async function openModel(path?: string): Promise<Model> {
     if (target.endsWith('.bin')) return openLlama2c(target);
     throw new ModelError(target, NOT_A_MODEL);
   }
+  if (isGptqCheckpoint(target)) return openGptq(target); // packed qweight/qzeros/scales linears, read dequantized
   if (existsSync(join(target, 'config.json'))) return openHuggingFace(target);
   // A llama2.c folder: exactly one checkpoint .bin next to its tok*.bin / tokenizer.bin.
   const bins = readdirSync(target).filter((name) => name.endsWith('.bin'));
