@@ -2,11 +2,12 @@
 // driven in Debian's Chromium. `npm run build` must have run (out/app and out/renderer).
 // e2e/electron.spec.ts drives the Electron app itself when its binary is installed.
 import { defineConfig } from '@playwright/test';
-import { baseURL, port, token } from './e2e/env';
+import { baseURL, port, runsDir, token } from './e2e/env';
 
 export default defineConfig({
   testDir: 'e2e',
   outputDir: 'test-results/',
+  globalSetup: './e2e/global-setup.ts',
   timeout: 60_000,
   expect: { timeout: 15_000 },
   // One engine serves every test; on a 2-core box one worker keeps the timings honest.
@@ -37,6 +38,7 @@ export default defineConfig({
     // Any answer counts as up (without the token it is a 401).
     url: `${baseURL}/`,
     reuseExistingServer: false,
+    env: { EORA_RUNS_DIR: runsDir },
     timeout: 60_000,
     stdout: 'pipe',
     stderr: 'pipe',

@@ -12,3 +12,6 @@ export const bundled = {
   name: 'tinystories-656k',
   linearCount: 14,
 } as const;
+
+/** The runs folder the e2e server uses (EORA_RUNS_DIR), emptied before the suite. */
+export const runsDir = process.env.EORA_E2E_RUNS ?? `${process.env.TMPDIR ?? '/tmp'}/eora-e2e-runs`;

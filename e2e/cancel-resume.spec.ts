@@ -1,0 +1,25 @@
+// Cancel leaves a resumable run; Resume finishes it.
+import { expect, test } from './fixtures';
+
+test('cancel a running experiment, then resume it to done', async ({ app }, testInfo) => {
+  test.setTimeout(240_000);
+  await app.goto(`${app.url().split('#')[0]}#/new-run`);
+  await app.getByLabel('Start from').selectOption('e2e-small');
+  await app.getByLabel('Name').fill('cancel and resume');
+  await expect(app.getByText('the engine accepts this config')).toBeVisible();
+  await app.getByRole('button', { name: 'Start the run' }).click();
+
+  await expect(app.locator('[data-stage="compress"]')).toBeVisible({ timeout: 30_000 });
+  await app.getByRole('button', { name: 'Cancel' }).click();
+  await expect(app.getByTestId('job-state')).toHaveText('cancelled');
+  await expect(app.getByRole('log').or(app.getByRole('list', { name: 'Log' }))).toContainText('cancelled (resumable)');
+  const path = testInfo.outputPath('cancelled.png');
+  await app.screenshot({ path, fullPage: true });
+  await testInfo.attach('cancelled', { path, contentType: 'image/png' });
+
+  await app.getByRole('button', { name: 'Resume' }).click();
+  await expect(app.getByTestId('job-state')).toHaveText('done', { timeout: 200_000 });
+  await app.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Benchmarks', exact: true }).click();
+  await expect(app.getByTestId('open-run')).toContainText('cancel-and-resume');
+  await expect(app.getByRole('table', { name: 'Benchmark deltas' }).locator('tr[data-variant="eora-r8"]')).toHaveCount(1);
+});
