@@ -6,8 +6,12 @@ import { pplCommand } from './commands/ppl.js';
 import { generateCommand } from './commands/generate.js';
 import { compressCommand } from './commands/compress.js';
 import { compensateCommand } from './commands/compensate.js';
+import { exportCommand, importGptqCommand } from './commands/export.js';
+import { runCommand } from './commands/run.js';
+import { runsCommand } from './commands/runs.js';
+import { showCommand } from './commands/show.js';
 
-export const commands: Command[] = [inspectCommand, pplCommand, generateCommand, compressCommand, compensateCommand, serveCommand];
+export const commands: Command[] = [inspectCommand, pplCommand, generateCommand, compressCommand, compensateCommand, exportCommand, importGptqCommand, runCommand, runsCommand, showCommand, serveCommand];
 
 const processIO: CliIO = {
   stdout: (text) => process.stdout.write(text),

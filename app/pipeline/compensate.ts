@@ -181,7 +181,7 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
       ppl = { original: scored.original.ppl, compressed: scored.compressed.ppl };
     }
 
-    run.manifest.records.compensate = { methods: options.methods, ranks, split, adapter_bits: options.adapterBits ?? null, r_max: options.rMax ?? null, eval: evalConfig, summary: { methods, budgets } };
+    run.manifest.records.compensate = { methods: options.methods, ranks, split, adapter_bits: options.adapterBits ?? null, adapter_group: options.adapterGroupSize ?? 128, r_max: options.rMax ?? null, eval: evalConfig, summary: { methods, budgets } };
     run.finishStage('compensate', 'done', (performance.now() - t0) / 1000);
     return { run: run.dir, methods, budget, budgets, ppl, seconds: (performance.now() - started) / 1000 };
   } catch (error) {

@@ -1,0 +1,29 @@
+import { formatResultsTable, readRunResults } from '../../experiment/results.js';
+import { UsageError, type Command } from '../args.js';
+
+export const showCommand: Command = {
+  name: 'show',
+  summary: 'print a run’s results table: every variant’s metrics with deltas',
+  help: `Usage: eora show RUN_DIR [--json]
+
+Prints the results of a run: per variant (original, compressed, svd-r{r}, eora-r{r},
+eora-budget-{params}) its method, rank and adapter parameters; perplexity per text with the
+difference to the original and to the compressed model; per task acc and acc_norm ± standard
+error with both differences, marked * when a difference exceeds sqrt(se² + se_ref²).
+
+Options:
+  --json   print {run, status, model, compression, eval, columns, variants: [{name, method,
+           rank, adapter_params, cells: {"ppl:<text>"|"acc:<task>"|"acc_norm:<task>":
+           {value, stderr, delta_original, delta_compressed, beyond_stderr_original,
+           beyond_stderr_compressed}}}], samples, notes}
+  -h, --help`,
+  options: { json: { type: 'boolean' } },
+  maxPositionals: 1,
+  async run(args, io) {
+    const dir = args.positionals[0];
+    if (!dir) throw new UsageError('RUN_DIR is required (see `eora runs`)');
+    const results = readRunResults(dir);
+    io.stdout(args.values.json ? JSON.stringify(results, null, 2) + '\n' : formatResultsTable(results) + '\n');
+    return 0;
+  },
+};

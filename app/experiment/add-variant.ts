@@ -1,0 +1,149 @@
+// A new variant in a finished run, from what the run keeps: the rank-r_max decompositions
+// (decompositions/<method>.safetensors) give the adapter at any rank per linear as a prefix,
+// the spectra's err(r) curves give budget allocations. Nothing upstream is recomputed; the
+// variant is measured like the others (same texts, task items and prompts) and appended to
+// metrics.json (and samples.json).
+import { existsSync } from 'node:fs';
+import type { Adapter } from '../compensate/adapter.js';
+import { quantizeAdapter } from '../compensate/adapter-quant.js';
+import { allocateRanks, type BudgetLayer } from '../compensate/budget.js';
+import { ModelRunner } from '../forward/runner.js';
+import { fromArray } from '../linalg/matrix.js';
+import { linears } from '../model/inspect.js';
+import { openModel } from '../model/open.js';
+import { prefix, writeAdapters } from '../pipeline/compensate.js';
+import { textName } from '../pipeline/evaluate.js';
+import { budgetVariantName, rankVariantName, readMetricsFile, type VariantEntry } from '../run/metrics.js';
+import { modelFingerprint, RunError, RunFolder } from '../run/run.js';
+import { TensorFile } from '../run/safetensors-writer.js';
+import { evalInputs, sampleVariant, type EvalInputs } from './evaluate.js';
+import { readSamples, recordVariant, type ExperimentProgress } from './run.js';
+import { SAMPLES_FILE } from './evaluate.js';
+import { experimentSchema } from './schema.js';
+import { adapterPlan, VariantLoader } from './variants.js';
+
+export interface VariantRequest {
+  method: 'eora' | 'svd' | 'scaled-svd';
+  /** The same rank for every linear: variant `<method>-r<rank>`. */
+  rank?: number;
+  /** Allocate ranks over the method's err(r) curves under Σ r_l·(in_l + out_l) ≤ budget: `<method>-budget-<budget>`. */
+  budget?: number;
+  /** Explicit per-linear ranks (every linear named): `<method>-ranks-<params>`. */
+  ranks?: Record<string, number>;
+}
+
+export async function addVariant(runDir: string, request: VariantRequest, options: { signal?: AbortSignal; onProgress?: (event: ExperimentProgress) => void } = {}): Promise<VariantEntry> {
+  const run = RunFolder.open(runDir);
+  const given = [request.rank, request.budget, request.ranks].filter((x) => x !== undefined).length;
+  if (given !== 1) throw new RunError(`addVariant: give exactly one of rank, budget or ranks`);
+  const decompositions = run.path('decompositions', `${request.method}.safetensors`);
+  if (!existsSync(decompositions)) throw new RunError(`${run.dir}: no ${request.method} decompositions (decompositions/${request.method}.safetensors); the run's compensation did not include ${request.method}`);
+  const model = await openModel(run.manifest.model.path);
+  try {
+    if (modelFingerprint(model) !== run.manifest.model.fingerprint) throw new RunError(`${run.manifest.model.path} is not the model this run was made from (fingerprint differs)`);
+    const all = linears(model);
+    const full = readFull(decompositions);
+    const maxRank = (name: string) => full.get(name)?.rank ?? 0;
+    let ranks: number[];
+    let name: string;
+    if (request.rank !== undefined) {
+      const r = request.rank;
+      if (!Number.isSafeInteger(r) || r < 1) throw new RunError(`addVariant: rank must be a positive integer, got ${r}`);
+      const short = all.find((l) => maxRank(l.name) < r);
+      if (short) throw new RunError(`addVariant: rank ${r} exceeds the stored decomposition of ${short.name} (rank ${maxRank(short.name)})`);
+      ranks = all.map(() => r);
+      name = rankVariantName(request.method, r);
+    } else if (request.budget !== undefined) {
+      if (!Number.isSafeInteger(request.budget) || request.budget < 1) throw new RunError(`addVariant: budget must be a positive integer, got ${request.budget}`);
+      const layers: BudgetLayer[] = all.map((l) => ({ name: l.name, out: l.out, in: l.in, error: curveOf(run, l.name, request.method).slice(0, maxRank(l.name) + 1) }));
+      ranks = allocateRanks(layers, request.budget).ranks;
+      name = budgetVariantName(request.method, request.budget);
+    } else {
+      const given = request.ranks!;
+      const unknown = Object.keys(given).find((k) => !all.some((l) => l.name === k));
+      if (unknown) throw new RunError(`addVariant: ranks: "${unknown}" is not a linear of the model`);
+      ranks = all.map((l) => {
+        const r = given[l.name];
+        if (r === undefined) throw new RunError(`addVariant: ranks: missing ${l.name}`);
+        if (!Number.isSafeInteger(r) || r < 0 || r > maxRank(l.name)) throw new RunError(`addVariant: ranks: ${l.name} must be an integer in 0..${maxRank(l.name)}, got ${r}`);
+        return r;
+      });
+      name = `${request.method}-ranks-${all.reduce((s, l, i) => s + ranks[i] * (l.in + l.out), 0)}`;
+    }
+
+    const inputs = inputsOf(run, model);
+    const measured = readMetricsFile(run.dir).eval;
+    if (measured && JSON.stringify(measured) !== JSON.stringify(inputs.setup)) throw new RunError(`${run.path('metrics.json')}: its variants were measured under another evaluation setup than the run's config; rerun the experiment first`);
+
+    const record = run.manifest.records.compensate as { adapter_bits?: 4 | 8 | null; adapter_group?: number } | undefined;
+    const bits = record?.adapter_bits ?? undefined;
+    const adapters = new Map(all.map((l, i) => {
+      const a = prefix(full.get(l.name)!, ranks[i]);
+      return [l.name, bits ? quantizeAdapter(a, { bits, groupSize: record?.adapter_group ?? 128 }) : a] as const;
+    }));
+    const split = full.get(all[0].name)?.split ?? 'B';
+    // The same metadata as pipeline/compensate.ts writes, so a re-made variant's file is byte-identical.
+    const ranksText = JSON.stringify(Object.fromEntries(all.map((l, i) => [l.name, ranks[i]])));
+    const metadata: Record<string, string> =
+      request.rank !== undefined
+        ? { method: request.method, rank: String(request.rank), split, bits: String(bits ?? 32) }
+        : { method: request.method, ...(request.budget !== undefined ? { budget: String(request.budget) } : {}), ranks: ranksText, split, bits: String(bits ?? 32) };
+    writeAdapters(run, name, all.map((info) => ({ info })), adapters, metadata);
+
+    const plan = adapterPlan(name);
+    const runner = await ModelRunner.create(model, { device: run.manifest.device as 'cpu' });
+    try {
+      const loader = new VariantLoader(run, model);
+      const total = inputs.texts.length + inputs.tasks.length + (inputs.setup.generation ? 1 : 0);
+      let done = 0;
+      options.onProgress?.({ stage: 'evaluate', done, total, label: name });
+      const entry = await recordVariant(run, runner, loader, plan, inputs, options.signal, (label) => options.onProgress?.({ stage: 'evaluate', done: ++done, total, label: `${name}: ${label}` }));
+      if (inputs.setup.generation) {
+        const samples = readSamples(run, inputs.setup.generation);
+        samples.variants[name] = await sampleVariant(runner, inputs.setup.generation, options.signal);
+        run.writeJson(SAMPLES_FILE, samples);
+        options.onProgress?.({ stage: 'samples', done: ++done, total, label: name });
+      }
+      return entry;
+    } finally {
+      await runner.release();
+    }
+  } finally {
+    model.close();
+  }
+}
+
+/** The rank-r_max adapter per linear. */
+function readFull(path: string): Map<string, Adapter> {
+  const file = TensorFile.open(path);
+  const out = new Map<string, Adapter>();
+  try {
+    const split = (file.metadata.split ?? 'B') as Adapter['split'];
+    for (const tensor of file.file.tensors.keys()) {
+      const m = /^(.*)\.lora_A\.weight$/.exec(tensor);
+      if (!m) continue;
+      const [r, inDim] = file.shape(tensor);
+      const [outDim] = file.shape(`${m[1]}.lora_B.weight`);
+      out.set(m[1], { A: fromArray(r, inDim, file.f64(tensor)), B: fromArray(outDim, r, file.f64(`${m[1]}.lora_B.weight`)), rank: r, split });
+    }
+  } finally {
+    file.close();
+  }
+  return out;
+}
+
+function curveOf(run: RunFolder, linear: string, method: string): number[] {
+  const spectra = run.readJson<{ methods?: Record<string, { rel_output_error?: number[] }> }>(`spectra/${linear}.json`);
+  const curve = spectra?.methods?.[method]?.rel_output_error;
+  if (!curve) throw new RunError(`${run.path('spectra', `${linear}.json`)}: no ${method} err(r) curve`);
+  return curve;
+}
+
+/** The run's evaluation: the experiment's (texts, tasks, prompts), else the texts metrics.json records. */
+function inputsOf(run: RunFolder, model: Awaited<ReturnType<typeof openModel>>): EvalInputs {
+  const recorded = run.manifest.config.experiment;
+  if (recorded !== undefined) return evalInputs(experimentSchema.parse({ ...(recorded as object), device: run.manifest.device }), model);
+  const texts = readMetricsFile(run.dir).eval?.perplexity ?? [];
+  if (texts.length === 0) throw new RunError(`${run.dir}: the run records no evaluation setup to measure a new variant with`);
+  return evalInputs(experimentSchema.parse({ compression: {}, evaluation: { perplexity: texts.map((t) => ({ name: t.name === textName(t.file) ? undefined : t.name, file: t.file, tokens: t.tokens, seq_len: t.seq_len })) } }), model);
+}

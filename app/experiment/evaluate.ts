@@ -1,0 +1,95 @@
+// Measuring one variant (whatever weights the runner holds): perplexity on every text and
+// accuracy on every task, the same items for every variant; and greedy samples of the
+// experiment's prompts. Pure measurement: the caller loads weights and records results.
+import { scoreTask } from '../eval/multiple-choice.js';
+import { bundledTasks, loadTask, type TaskSet } from '../eval/tasks/index.js';
+import type { ModelRunner } from '../forward/runner.js';
+import { generate } from '../generate/generate.js';
+import { resourcesPath } from '../model/open.js';
+import type { Model } from '../model/types.js';
+import { heldOutPrefix, readText, scoreVariant, textName } from '../pipeline/evaluate.js';
+import type { EvalSetup, PerplexityEntry, PerplexityText, TaskEntry } from '../run/metrics.js';
+import { ExperimentError } from './config.js';
+import type { ExperimentConfig } from './schema.js';
+
+/** Everything the measurements read, loaded once per run. */
+export interface EvalInputs {
+  setup: EvalSetup;
+  /** Per perplexity text: the held-out prefix that covers its token budget. */
+  texts: string[];
+  tasks: TaskSet[];
+}
+
+export function defaultTextFile(): string {
+  return resourcesPath('data', 'tinystories', 'validation.txt');
+}
+
+/** Loads texts and tasks; task names resolve to the bundled task files when no path is given. */
+export function evalInputs(config: ExperimentConfig, model: Model): EvalInputs {
+  const maxSeq = Math.min(model.config.max_position_embeddings, 512);
+  const perplexity: PerplexityText[] = config.evaluation.perplexity.map((t) => {
+    const file = t.file ?? defaultTextFile();
+    return { name: t.name ?? textName(file), file, tokens: t.tokens, seq_len: Math.min(t.seq_len ?? maxSeq, model.config.max_position_embeddings) };
+  });
+  const texts = perplexity.map((t) => heldOutPrefix(readText(t.file), model.tokenizer, t.tokens));
+  const bundled = bundledTasks();
+  const tasks = config.evaluation.tasks.map((t, i) => {
+    const known = t.path === undefined ? bundled.find((b) => b.name === t.name) : undefined;
+    if (t.path === undefined && !known) throw new ExperimentError(`evaluation.tasks[${i}].name: "${t.name}" is not a bundled task (bundled: ${bundled.map((b) => b.name).join(', ')}); give "path" for a task file`);
+    return loadTask({ name: t.name ?? known?.name, path: t.path ?? known!.path, format: t.format ?? known?.format, limit: t.limit });
+  });
+  const names = tasks.map((t) => t.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new ExperimentError(`evaluation.tasks: two tasks named "${dup}"; give each a distinct "name"`);
+  const generation = config.evaluation.generation.prompts.length ? { prompts: config.evaluation.generation.prompts, max_new_tokens: config.evaluation.generation.max_new_tokens } : null;
+  return { setup: { perplexity, tasks: tasks.map((t) => ({ name: t.name, file: t.file, format: t.format, n: t.items.length })), generation }, texts, tasks };
+}
+
+/** Steps per variant for progress: one per text and one per task. */
+export const stepsPerVariant = (inputs: EvalInputs) => inputs.texts.length + inputs.tasks.length;
+
+export interface Measured {
+  ppl: Record<string, PerplexityEntry>;
+  tasks: Record<string, TaskEntry>;
+}
+
+export async function measureVariant(runner: ModelRunner, inputs: EvalInputs, options: { signal?: AbortSignal; onStep?: (label: string) => void }): Promise<Measured> {
+  const result: Measured = { ppl: {}, tasks: {} };
+  for (const [i, text] of inputs.setup.perplexity.entries()) {
+    options.signal?.throwIfAborted();
+    result.ppl[text.name] = await scoreVariant(runner, inputs.texts[i], { file: text.file, tokens: text.tokens, seq_len: text.seq_len }, options.signal);
+    options.onStep?.(`ppl ${text.name}`);
+  }
+  for (const task of inputs.tasks) {
+    options.signal?.throwIfAborted();
+    const r = await scoreTask(runner, task, { signal: options.signal });
+    result.tasks[task.name] = { acc: r.acc, acc_norm: r.acc_norm, stderr: { acc: r.stderr.acc, acc_norm: r.stderr.acc_norm }, n: r.n, truncated: r.truncated, skipped: r.skipped, seconds: r.seconds };
+    options.onStep?.(task.name);
+  }
+  return result;
+}
+
+export interface Sample {
+  prompt: string;
+  text: string;
+  tokens: number;
+  stop_reason: string;
+}
+
+/** samples.json: greedy continuations per variant. */
+export interface SamplesFile {
+  prompts: string[];
+  max_new_tokens: number;
+  variants: Record<string, Sample[]>;
+}
+
+export const SAMPLES_FILE = 'samples.json';
+
+export async function sampleVariant(runner: ModelRunner, generation: NonNullable<EvalSetup['generation']>, signal?: AbortSignal): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for (const prompt of generation.prompts) {
+    const g = await generate(runner, prompt, { maxNewTokens: generation.max_new_tokens, temperature: 0, signal });
+    samples.push({ prompt, text: g.text, tokens: g.tokenIds.length, stop_reason: g.stopReason });
+  }
+  return samples;
+}

@@ -1,0 +1,152 @@
+// The results table of a run: each metric per variant, its difference to the original and to
+// the compressed model, and whether that difference exceeds its standard error.
+//
+// Standard errors: a task's acc/acc_norm carry the binomial standard error of their mean
+// (lm-eval's mean_stderr). The difference of two variants is judged against
+// sqrt(se₁² + se₂²), the standard error of a difference of two independent means — conservative
+// here, since every variant answers the same items (a paired test would be tighter).
+// Perplexity has no standard error in this table: its difference is reported, not tested.
+import { readMetricsFile, type EvalSetup, type RunMetrics, type VariantEntry } from '../run/metrics.js';
+import { RunFolder } from '../run/run.js';
+import { SAMPLES_FILE, type SamplesFile } from './evaluate.js';
+import { statusOf, type RunStatus } from './runs.js';
+
+export interface MetricColumn {
+  /** `ppl:validation`, `acc:arc_easy`, `acc_norm:arc_easy`. */
+  key: string;
+  kind: 'ppl' | 'acc' | 'acc_norm';
+  /** The text or task name. */
+  source: string;
+  higher_is_better: boolean;
+}
+
+export interface MetricCell {
+  value: number | null;
+  stderr: number | null;
+  delta_original: number | null;
+  delta_compressed: number | null;
+  /** |delta| > sqrt(se² + se_ref²); null when there is no standard error (perplexity) or no reference. */
+  beyond_stderr_original: boolean | null;
+  beyond_stderr_compressed: boolean | null;
+}
+
+export interface VariantRow {
+  name: string;
+  method: string | null;
+  rank: number | 'budget' | null;
+  adapter_params: number | null;
+  cells: Record<string, MetricCell>;
+}
+
+export interface RunResults {
+  run: string;
+  status: RunStatus;
+  model: string;
+  compression: string | null;
+  eval: EvalSetup | null;
+  columns: MetricColumn[];
+  variants: VariantRow[];
+  samples: SamplesFile | null;
+  notes: string[];
+}
+
+export const STDERR_NOTE = 'a difference is marked * when |Δ| > sqrt(se² + se_ref²) (standard error of a difference of two independent means; conservative for the same items); perplexity has no standard error here and is not marked';
+
+export function readRunResults(dir: string): RunResults {
+  const run = RunFolder.open(dir);
+  const metrics = readMetricsFile(run.dir);
+  const columns = columnsOf(metrics);
+  const ref = (name: string) => metrics.variants[name];
+  const variants = Object.values(metrics.variants).map((v): VariantRow => ({
+    name: v.name,
+    method: v.method,
+    rank: v.rank,
+    adapter_params: v.adapter_params,
+    cells: Object.fromEntries(columns.map((c) => [c.key, cellOf(c, v, ref('original'), ref('compressed'))])),
+  }));
+  return {
+    run: run.dir,
+    status: statusOf(run).status,
+    model: run.manifest.model.path,
+    compression: metrics.compression,
+    eval: metrics.eval,
+    columns,
+    variants,
+    samples: run.readJson<SamplesFile>(SAMPLES_FILE) ?? null,
+    notes: [STDERR_NOTE],
+  };
+}
+
+function columnsOf(metrics: RunMetrics): MetricColumn[] {
+  const texts = metrics.eval?.perplexity.map((t) => t.name) ?? [];
+  const tasks = metrics.eval?.tasks.map((t) => t.name) ?? [];
+  return [
+    ...texts.map((t) => ({ key: `ppl:${t}`, kind: 'ppl' as const, source: t, higher_is_better: false })),
+    ...tasks.flatMap((t) => (['acc', 'acc_norm'] as const).map((kind) => ({ key: `${kind}:${t}`, kind, source: t, higher_is_better: true }))),
+  ];
+}
+
+function valueOf(column: MetricColumn, v: VariantEntry | undefined): { value: number | null; stderr: number | null } {
+  if (!v) return { value: null, stderr: null };
+  if (column.kind === 'ppl') return { value: v.ppl[column.source]?.ppl ?? null, stderr: null };
+  const t = v.tasks[column.source];
+  if (!t) return { value: null, stderr: null };
+  const se = t.stderr[column.kind];
+  return { value: t[column.kind], stderr: typeof se === 'number' && Number.isFinite(se) ? se : null };
+}
+
+export function cellOf(column: MetricColumn, v: VariantEntry, original: VariantEntry | undefined, compressed: VariantEntry | undefined): MetricCell {
+  const own = valueOf(column, v);
+  const versus = (ref: VariantEntry | undefined) => {
+    const r = valueOf(column, ref);
+    if (own.value === null || r.value === null || ref === v) return { delta: null, beyond: null };
+    const delta = own.value - r.value;
+    const beyond = own.stderr !== null && r.stderr !== null ? Math.abs(delta) > Math.sqrt(own.stderr ** 2 + r.stderr ** 2) : null;
+    return { delta, beyond };
+  };
+  const o = versus(original);
+  const c = versus(compressed);
+  return { ...own, delta_original: o.delta, delta_compressed: c.delta, beyond_stderr_original: o.beyond, beyond_stderr_compressed: c.beyond };
+}
+
+/** The plain-text tables of `eora show`: perplexity, then one table per task. */
+export function formatResultsTable(results: RunResults): string {
+  const lines: string[] = [`${results.run}  (${results.status}; ${results.compression ?? 'no compression recorded'})`];
+  const head = ['variant', 'method', 'rank', 'params'];
+  const ident = (v: VariantRow) => [v.name, v.method ?? '-', v.rank === null ? '-' : String(v.rank), v.adapter_params === null ? '-' : String(v.adapter_params)];
+  const signed = (x: number | null, digits: number) => (x === null ? '-' : `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`);
+  const mark = (b: boolean | null) => (b ? '*' : '');
+  const pplColumns = results.columns.filter((c) => c.kind === 'ppl');
+  if (pplColumns.length) {
+    const rows = results.variants.map((v) => [
+      ...ident(v),
+      ...pplColumns.flatMap((c) => {
+        const cell = v.cells[c.key];
+        return [cell.value === null ? '-' : cell.value.toFixed(2), signed(cell.delta_original, 2), signed(cell.delta_compressed, 2)];
+      }),
+    ]);
+    lines.push('', 'perplexity (lower is better)', ...table([...head, ...pplColumns.flatMap((c) => [`ppl ${c.source}`, 'Δ orig', 'Δ comp'])], rows));
+  }
+  const tasks = [...new Set(results.columns.filter((c) => c.kind !== 'ppl').map((c) => c.source))];
+  for (const task of tasks) {
+    const n = results.eval?.tasks.find((t) => t.name === task)?.n;
+    const rows = results.variants.map((v) => [
+      ...ident(v),
+      ...(['acc', 'acc_norm'] as const).flatMap((kind) => {
+        const cell = v.cells[`${kind}:${task}`];
+        const value = cell.value === null ? '-' : `${cell.value.toFixed(3)}${cell.stderr !== null ? ` ±${cell.stderr.toFixed(3)}` : ''}`;
+        return [value, signed(cell.delta_original, 3) + mark(cell.beyond_stderr_original), signed(cell.delta_compressed, 3) + mark(cell.beyond_stderr_compressed)];
+      }),
+    ]);
+    lines.push('', `${task} (n = ${n ?? '?'}, higher is better)`, ...table([...head, 'acc', 'Δ orig', 'Δ comp', 'acc_norm', 'Δ orig', 'Δ comp'], rows));
+  }
+  if (tasks.length) lines.push('', `* ${STDERR_NOTE}`);
+  return lines.join('\n');
+}
+
+/** Left-aligned first column, right-aligned numbers. */
+function table(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), ...rows.map(line)];
+}

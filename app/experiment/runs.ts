@@ -1,0 +1,115 @@
+// The runs on disk: where they live by default, a listing that never crashes on a broken
+// folder (a corrupt or missing run.json / metrics.json is a 'corrupt' row with the reason),
+// and deletion limited to real run folders.
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readMetricsFile } from '../run/metrics.js';
+import { RunError, RunFolder, type StageName } from '../run/run.js';
+
+export type RunStatus = 'done' | 'running' | 'stopped' | 'failed' | 'corrupt';
+
+export interface RunListing {
+  dir: string;
+  /** The folder's name. */
+  name: string;
+  status: RunStatus;
+  /** The model's path, or null when run.json cannot be read. */
+  model: string | null;
+  /** The compression spec (`gptq:w3g32`), or null. */
+  method: string | null;
+  /** ISO time run.json was created, or null. */
+  created: string | null;
+  /** Why the run is corrupt or failed. */
+  error?: string;
+}
+
+/**
+ * The runs root: $EORA_RUNS_DIR, else the platform's per-user data folder + eora-workbench/runs
+ * (Linux $XDG_DATA_HOME or ~/.local/share; macOS ~/Library/Application Support; Windows %APPDATA%).
+ */
+export function defaultRunsRoot(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home = homedir()): string {
+  if (env.EORA_RUNS_DIR) return resolve(env.EORA_RUNS_DIR);
+  const data =
+    platform === 'win32'
+      ? (env.APPDATA ?? join(home, 'AppData', 'Roaming'))
+      : platform === 'darwin'
+        ? join(home, 'Library', 'Application Support')
+        : env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith('/')
+          ? env.XDG_DATA_HOME
+          : join(home, '.local', 'share');
+  return join(data, 'eora-workbench', 'runs');
+}
+
+/** Every sub-folder of `root` that looks like a run (has run.json or metrics.json), newest first. */
+export function listRuns(root: string): RunListing[] {
+  if (!existsSync(root)) return [];
+  const rows: RunListing[] = [];
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const dir = join(root, entry.name);
+    if (!existsSync(join(dir, 'run.json')) && !existsSync(join(dir, 'metrics.json'))) continue;
+    rows.push(describeRun(dir));
+  }
+  return rows.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.name.localeCompare(b.name));
+}
+
+/** One run's row; never throws for a broken folder. */
+export function describeRun(dir: string): RunListing {
+  const name = dir.split(/[\\/]/).filter(Boolean).pop() ?? dir;
+  const corrupt = (error: string): RunListing => ({ dir, name, status: 'corrupt', model: null, method: null, created: createdOf(dir), error });
+  let run: RunFolder;
+  try {
+    run = RunFolder.open(dir);
+  } catch (error) {
+    return corrupt((error as Error).message);
+  }
+  const m = run.manifest;
+  if (!m || typeof m !== 'object' || typeof m.stages !== 'object' || m.stages === null || typeof m.model?.path !== 'string') return corrupt(`${run.path('run.json')}: missing "model" or "stages"`);
+  const row: RunListing = { dir, name, status: 'done', model: m.model.path, method: typeof m.config?.method === 'string' ? m.config.method : null, created: typeof m.created === 'string' ? m.created : null };
+  try {
+    readMetricsFile(run.dir);
+  } catch (error) {
+    return { ...row, status: 'corrupt', error: (error as Error).message };
+  }
+  const status = statusOf(run);
+  return { ...row, ...status };
+}
+
+/** done / running / stopped / failed from the stages the run expects (records.experiment.stages, else those present). */
+export function statusOf(run: RunFolder): { status: RunStatus; error?: string } {
+  const stages = run.manifest.stages;
+  const expected = (run.manifest.records?.experiment as { stages?: StageName[] } | undefined)?.stages ?? (Object.keys(stages) as StageName[]);
+  const records = expected.map((s) => ({ name: s, ...(stages[s] ?? { status: 'pending' as const }) }));
+  const failed = records.find((r) => r.status === 'failed');
+  if (failed) return { status: 'failed', error: `${failed.name}: ${failed.error ?? 'failed'}` };
+  if (records.length > 0 && records.every((r) => r.status === 'done')) return { status: 'done' };
+  const pid = (run.manifest.records?.process as { pid?: number } | undefined)?.pid;
+  const alive = records.some((r) => r.status === 'running') && (pid === undefined || processAlive(pid));
+  return { status: alive ? 'running' : 'stopped' };
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function createdOf(dir: string): string | null {
+  try {
+    return statSync(dir).birthtime.toISOString();
+  } catch {
+    return null;
+  }
+}
+
+/** Deletes a run folder; refuses anything without a valid run.json (never a random folder). */
+export function deleteRun(dir: string): void {
+  const run = RunFolder.open(dir); // throws RunError when not a run folder
+  if (statusOf(run).status === 'running') throw new RunError(`${run.dir}: the run is still running; stop it first`);
+  rmSync(run.dir, { recursive: true, force: true });
+}
