@@ -96,6 +96,23 @@ describe('runExperiment', () => {
     expect(events.some((e) => e.eta_s !== undefined && e.eta_s >= 0)).toBe(true);
   });
 
+  it('cancel (AbortSignal) mid-evaluation leaves a stopped run that resumes to the same metrics', async () => {
+    const dir = join(root, 'cancelled');
+    const controller = new AbortController();
+    const stopAt = (e: ExperimentProgress) => e.stage === 'evaluate' && e.done >= 4 && controller.abort(new Error('test cancel'));
+    await expect(runExperiment(config, dir, { signal: controller.signal, onProgress: stopAt })).rejects.toThrow('test cancel');
+    expect(RunFolder.open(dir).manifest.stages.evaluate).toMatchObject({ status: 'stopped' });
+    expect(listRuns(root).find((r) => r.name === 'cancelled')?.status).toBe('stopped');
+    const recorded = Object.keys(readMetricsFile(dir).variants);
+    expect(recorded.length).toBeGreaterThan(0);
+    expect(recorded.length).toBeLessThan(7);
+    await runExperiment(config, dir);
+    const resumed = readMetricsFile(dir);
+    expect(Object.keys(resumed.variants)).toEqual(Object.keys(metrics.variants));
+    for (const name of Object.keys(metrics.variants)) expect(withoutSeconds(resumed.variants[name]), name).toEqual(withoutSeconds(metrics.variants[name]));
+    expect(listRuns(root).find((r) => r.name === 'cancelled')?.status).toBe('done');
+  });
+
   it('a rerun of a finished run changes nothing', async () => {
     const before = readFileSync(join(out, 'metrics.json'), 'utf8');
     await runExperiment(config, out);
