@@ -4,11 +4,12 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCompress } from '../pipeline/compress.js';
+import { runCompensate } from '../pipeline/compensate.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openModel, bundledModelPath, resourcesPath } from '../model/open.js';
 import { linears } from '../model/inspect.js';
 import type { GptqModel } from '../model/gptq.js';
-import { runCompensate } from '../pipeline/compensate.js';
 import { RunFolder } from '../run/run.js';
 import { TensorFile } from '../run/safetensors-writer.js';
 import { importGptq } from './import-gptq.js';
@@ -21,8 +22,8 @@ let plain: string;
 let act: string;
 
 beforeAll(async () => {
-  plain = await makeRun('gptq:w4g32', { ranks: [8] });
-  act = await makeRun('gptq:w4g32,act', { ranks: [8] });
+  plain = await makeRun({ runCompress, runCompensate }, 'gptq:w4g32', { ranks: [8] });
+  act = await makeRun({ runCompress, runCompensate }, 'gptq:w4g32,act', { ranks: [8] });
 }, 300_000);
 
 async function checkRoundTrip(run: string, dtype: 'f32' | 'f16'): Promise<void> {

@@ -4,6 +4,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCompress } from '../pipeline/compress.js';
+import { runCompensate } from '../pipeline/compensate.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelRunner } from '../forward/runner.js';
 import { openModel } from '../model/open.js';
@@ -15,7 +17,7 @@ let run: string;
 const out = mkdtempSync(join(tmpdir(), 'eora-merged-'));
 
 beforeAll(async () => {
-  run = await makeRun('gptq:w4g32', { ranks: [8] });
+  run = await makeRun({ runCompress, runCompensate }, 'gptq:w4g32', { ranks: [8] });
 }, 240_000);
 
 async function pplOf(dir: string): Promise<number> {

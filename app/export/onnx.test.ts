@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
 import ort from 'onnxruntime-node';
 import { ModelProtoSchema } from 'onnx-buf';
+import { runCompress } from '../pipeline/compress.js';
+import { runCompensate } from '../pipeline/compensate.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { rollingWindows } from '../eval/perplexity.js';
 import { openModel } from '../model/open.js';
@@ -22,9 +24,9 @@ let act: string;
 let rtn3: string;
 
 beforeAll(async () => {
-  plain = await makeRun('gptq:w4g32', { ranks: [8] });
-  act = await makeRun('gptq:w4g32,act', { ranks: [8] });
-  rtn3 = await makeRun('rtn:w3g32', { ranks: [8] });
+  plain = await makeRun({ runCompress, runCompensate }, 'gptq:w4g32', { ranks: [8] });
+  act = await makeRun({ runCompress, runCompensate }, 'gptq:w4g32,act', { ranks: [8] });
+  rtn3 = await makeRun({ runCompress, runCompensate }, 'rtn:w3g32', { ranks: [8] });
 }, 400_000);
 
 /** Perplexity of an exported model.onnx with the workbench's windows (perplexity.ts), NLL summed in float64. */

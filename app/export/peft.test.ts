@@ -5,6 +5,8 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCompress } from '../pipeline/compress.js';
+import { runCompensate } from '../pipeline/compensate.js';
 import { ModelRunner } from '../forward/runner.js';
 import { linears } from '../model/inspect.js';
 import { openModel } from '../model/open.js';
@@ -20,7 +22,7 @@ let model: Model;
 const out = mkdtempSync(join(tmpdir(), 'eora-peft-'));
 
 beforeAll(async () => {
-  run = await makeRun('gptq:w4g32', { ranks: [8], budget: 20_000 });
+  run = await makeRun({ runCompress, runCompensate }, 'gptq:w4g32', { ranks: [8], budget: 20_000 });
   model = await openModel();
 }, 240_000);
 afterAll(() => model?.close());

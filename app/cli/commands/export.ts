@@ -100,7 +100,7 @@ Options:
   --out DIR         the run folder to create
   --calib FILE      calibration text (default: the bundled TinyStories calibration.txt)
   --samples N       calibration windows (default 128)
-  --seq-len N       tokens per window (default 128)
+  --seq-len N       window length in tokens (default 128)
   --seed N          window sampling seed (default 0)
   --device D        cpu | cuda | webgpu (default cpu)
   --json            print the summary as JSON

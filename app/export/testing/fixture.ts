@@ -1,24 +1,27 @@
-// A small real run of the bundled TinyStories-656K for the export tests: GPTQ 4-bit (group 32)
-// on 16 calibration windows of 64 tokens, EoRA adapters at rank 8 plus a budget variant, and
-// perplexity on 2,000 held-out tokens. Made once per test file, under the OS temp folder.
+// A small real run of the bundled TinyStories-656K for the export tests: compression (GPTQ
+// 4-bit, group 32 by default) on 16 calibration windows of 64 tokens, EoRA adapters at the
+// given ranks (plus an optional budget variant), perplexity on 2,000 held-out tokens. Made once
+// per test file, under the OS temp folder. The pipeline (a higher layer than export/) is passed
+// in by the test files, which may import it.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resourcesPath } from '../../model/open.js';
-import { openModel } from '../../model/open.js';
-import { runCompensate } from '../../pipeline/compensate.js';
-import { runCompress } from '../../pipeline/compress.js';
-import { firstText, readMetrics, textName, type EvalConfig } from '../../pipeline/evaluate.js';
-import { RunFolder } from '../../run/run.js';
+import { openModel, resourcesPath } from '../../model/open.js';
+import type { Model } from '../../model/types.js';
+import { readMetricsFile } from '../../run/metrics.js';
 
 export const EVAL_TOKENS = 2000;
 
-export async function makeRun(quant = 'gptq:w4g32', options: { budget?: number; ranks?: number[] } = {}): Promise<string> {
-  const root = mkdtempSync(join(tmpdir(), 'eora-export-'));
-  const out = join(root, 'run');
+export interface Pipeline {
+  runCompress: (model: Model, options: never) => Promise<unknown>;
+  runCompensate: (dir: string, options: never) => Promise<unknown>;
+}
+
+export async function makeRun(pipeline: Pipeline, quant = 'gptq:w4g32', options: { budget?: number; ranks?: number[] } = {}): Promise<string> {
+  const out = join(mkdtempSync(join(tmpdir(), 'eora-export-')), 'run');
   const model = await openModel();
   try {
-    await runCompress(model, {
+    const compress = {
       quant,
       prune: 'none',
       calibFile: resourcesPath('data', 'tinystories', 'calibration.txt'),
@@ -30,17 +33,24 @@ export async function makeRun(quant = 'gptq:w4g32', options: { budget?: number; 
       evalFile: resourcesPath('data', 'tinystories', 'validation.txt'),
       device: 'cpu',
       out,
-    });
+    };
+    await pipeline.runCompress(model, compress as never);
   } finally {
     model.close();
   }
-  await runCompensate(out, { methods: ['eora'], ranks: options.ranks ?? [8], budget: options.budget, device: 'cpu', rMax: 32 });
+  await pipeline.runCompensate(out, { methods: ['eora'], ranks: options.ranks ?? [8], budget: options.budget, device: 'cpu', rMax: 32 } as never);
   return out;
 }
 
+export interface EvalText {
+  file: string;
+  tokens: number;
+  seq_len: number;
+}
+
 /** The run's recorded perplexity of a variant on its first text, and that text's eval config. */
-export function recordedPpl(run: string, variant: string): { ppl: number; config: EvalConfig } {
-  const metrics = readMetrics(RunFolder.open(run));
-  const config = firstText(metrics)!;
-  return { ppl: metrics.variants[variant].ppl[textName(config.file)].ppl, config };
+export function recordedPpl(run: string, variant: string): { ppl: number; config: EvalText } {
+  const metrics = readMetricsFile(run);
+  const text = metrics.eval!.perplexity[0];
+  return { ppl: metrics.variants[variant].ppl[text.name].ppl, config: { file: text.file, tokens: text.tokens, seq_len: text.seq_len } };
 }
