@@ -1,11 +1,14 @@
 // Cancel leaves a resumable run; Resume finishes it.
 import { expect, test } from './fixtures';
 
+// The engine answers a cancelled call with HTTP 409, which Chromium logs as a failed resource.
+test.use({ expectedConsoleErrors: [/status of 409/] });
+
 test('cancel a running experiment, then resume it to done', async ({ app }, testInfo) => {
   test.setTimeout(240_000);
   await app.goto(`${app.url().split('#')[0]}#/new-run`);
   await app.getByLabel('Start from').selectOption('e2e-small');
-  await app.getByLabel('Name').fill('cancel and resume');
+  await app.getByLabel('Name', { exact: true }).fill('cancel and resume');
   await expect(app.getByText('the engine accepts this config')).toBeVisible();
   await app.getByRole('button', { name: 'Start the run' }).click();
 

@@ -108,9 +108,22 @@ export class EngineHost {
       // The worker is stuck in native code: replace it. Other calls in flight fail too.
       this.pending.delete(id);
       pending.reject(new ContractError('cancelled', 'cancelled'));
-      void this.worker.terminate();
+      this.replaceWorker();
     }, this.options.hardCancelMs ?? 2000);
     timer.unref();
+  }
+
+  /**
+   * Swaps in a fresh worker at once (calls made from now on go to it) and terminates the old
+   * one, failing the calls it still had: waiting for its 'exit' would let a call posted in
+   * between go to the dying worker and be lost.
+   */
+  private replaceWorker() {
+    const old = this.worker;
+    old.removeAllListeners();
+    this.failAll({ code: 'engine', message: 'the engine was restarted to stop a cancelled call' });
+    this.start();
+    void old.terminate();
   }
 
   private post(message: ToWorker) {

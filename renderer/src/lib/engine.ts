@@ -17,6 +17,11 @@ export interface CallOptions {
   onProgress?: (progress: Progress) => void;
   /** Aborting rejects the call at once with a `cancelled` ContractError and asks the engine to stop. */
   signal?: AbortSignal;
+  /**
+   * With a signal: after abort, wait for the engine's own answer (it has really stopped, or
+   * finished first) instead of rejecting at once. Jobs use it so a resume never races the stop.
+   */
+  waitForStop?: boolean;
 }
 
 export interface Engine {
@@ -61,7 +66,7 @@ function createEngine(kind: Engine['transport'], transport: Transport, pickModel
       const aborted = new Promise<never>((_, reject) => {
         onAbort = () => {
           void transport.cancel(id).catch(() => {});
-          reject(cancelled());
+          if (!options.waitForStop) reject(cancelled());
         };
       });
       signal?.addEventListener('abort', onAbort, { once: true });

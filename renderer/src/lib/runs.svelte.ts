@@ -20,7 +20,7 @@ export interface Job {
   /** Latest progress per stage, in first-seen order. */
   stages: Record<string, Progress>;
   log: LogLine[];
-  state: 'running' | 'done' | 'cancelled' | 'failed';
+  state: 'running' | 'cancelling' | 'done' | 'cancelled' | 'failed';
   error: string | null;
   started: number;
 }
@@ -115,19 +115,21 @@ class Runs {
 
   /** Runs one long job; its progress lands in `job`. Resolves to the result, or null when it failed or was cancelled. */
   async runJob<M extends JobKind>(kind: M, params: Params<M>, title: string, dir: string | null): Promise<Result<M> | null> {
-    if (this.job?.state === 'running') throw new Error('another job is running; cancel it first');
+    if (this.job?.state === 'running' || this.job?.state === 'cancelling') throw new Error('another job is running; cancel it first');
     const controller = new AbortController();
     this.#controller = controller;
     let job: Job = { kind, title, dir, stages: {}, log: [{ at: time(), text: `${title}: started` }], state: 'running', error: null, started: Date.now() };
     this.job = job;
+    // Based on the latest state: cancelJob() may have marked it 'cancelling' meanwhile.
     const update = (patch: Partial<Job>) => {
-      job = { ...job, ...patch };
+      job = { ...(this.job ?? job), ...patch };
       this.job = job;
     };
     let lastLine = '';
     try {
       const result = await engine.call(kind as Method, params as Params<Method>, {
         signal: controller.signal,
+        waitForStop: true,
         onProgress: (progress) => {
           const line = `${progress.stage}${progress.label ? ` · ${progress.label}` : ''}`;
           const log = line !== lastLine ? [...job.log, { at: time(), text: `${line} (${progress.done}/${progress.total})` }].slice(-200) : job.log;
@@ -151,8 +153,11 @@ class Runs {
     }
   }
 
+  /** Asks the engine to stop the job; `job.state` says 'cancelling' until it has. */
   cancelJob(): void {
-    this.#controller?.abort();
+    if (!this.#controller || this.job?.state !== 'running') return;
+    this.job = { ...this.job, state: 'cancelling', log: [...this.job.log, { at: time(), text: 'cancel requested; waiting for the engine to stop' }] };
+    this.#controller.abort();
   }
 }
 
