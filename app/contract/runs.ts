@@ -36,8 +36,8 @@ export const runParams = {
       method: compensation,
       rank: z.number().int().min(1).max(65_536).optional(),
       budget: z.number().int().min(1).optional(),
-      /** Per linear, in the order run.curves lists them. */
-      ranks: z.array(z.number().int().min(0).max(65_536)).max(100_000).optional(),
+      /** Per linear (every linear of the model named): an explicit allocation. */
+      ranks: z.record(linearName, z.number().int().min(0).max(65_536)).optional(),
     })
     .strict()
     .refine((p) => [p.rank, p.budget, p.ranks].filter((x) => x !== undefined).length === 1, {

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Exported, JobOutcome, ParsedParams, VariantAdded } from '../contract/index.js';
+import { addVariant } from '../experiment/add-variant.js';
 import { parseExperiment } from '../experiment/config.js';
 import { runExperiment, type ExperimentProgress } from '../experiment/run.js';
 import { defaultRunsRoot, describeRun } from '../experiment/runs.js';
@@ -47,8 +48,10 @@ export function runJobs(_config: WorkerConfig) {
       return outcome(run.dir);
     },
 
-    async 'run.addVariant'(_params: ParsedParams<'run.addVariant'>, _context: JobContext): Promise<VariantAdded> {
-      throw notYet('run.addVariant');
+    /** Materializes the variant from the run's stored decompositions and measures it like the others. */
+    async 'run.addVariant'({ dir, method, rank, budget, ranks }: ParsedParams<'run.addVariant'>, context: JobContext): Promise<VariantAdded> {
+      const entry = await addVariant(dir, { method, rank, budget, ranks }, { signal: context.signal, onProgress: reporter(context) });
+      return { dir: resolve(dir), variant: entry.name };
     },
 
     async 'run.export'(_params: ParsedParams<'run.export'>, _context: JobContext): Promise<Exported> {
