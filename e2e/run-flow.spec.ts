@@ -79,6 +79,14 @@ test('create a run, watch it finish, explore spectra, errors, ranks and benchmar
   expect(parseShown(await app.getByTestId('allocated-total').innerText())).toBeLessThanOrEqual(at32);
   await shot(app, testInfo, 'rank-explorer');
 
+  // Materialize and measure the allocation at rank 8's size: a new variant appears in Benchmarks.
+  await slider.fill('8');
+  await app.getByRole('button', { name: 'Evaluate this allocation as a new variant' }).click();
+  const added = app.getByText(/^Added/);
+  await expect(added).toBeVisible({ timeout: 90_000 });
+  const newVariant = (await added.locator('strong').innerText()).trim();
+  expect(newVariant).toMatch(/^eora-/);
+
   // Benchmarks: EoRA at rank 8 has a lower perplexity than the compressed model.
   await app.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Benchmarks', exact: true }).click();
   const deltas = app.getByRole('table', { name: 'Benchmark deltas' });
@@ -89,7 +97,18 @@ test('create a run, watch it finish, explore spectra, errors, ranks and benchmar
   expect(eora).toBeGreaterThan(1);
   expect(eora).toBeLessThan(compressed);
   await expect(app.getByRole('table', { name: 'Generated samples' })).toBeVisible();
+  await expect(deltas.locator(`tr[data-variant="${newVariant}"]`)).toHaveCount(1);
+  expect(await ppl(newVariant)).toBeLessThan(compressed);
   await shot(app, testInfo, 'benchmarks');
+
+  // Export EoRA r8 as a PEFT adapter into a fresh folder.
+  const exportDir = testInfo.outputPath('export-peft');
+  await app.getByLabel('Variant', { exact: true }).selectOption('eora-r8');
+  await app.getByLabel('Format').selectOption('peft');
+  await app.getByLabel('Folder').fill(exportDir);
+  await app.getByRole('button', { name: 'Export', exact: true }).click();
+  await expect(app.getByText(/files written to/)).toContainText(exportDir, { timeout: 60_000 });
+  expect(readdirSync(exportDir)).toContain('export.json');
 
   // Runs: the run is listed as done.
   await app.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Runs', exact: true }).click();

@@ -1,18 +1,17 @@
 // The long run jobs: start or resume an experiment, add a variant, export one. Each reports
 // progress through the job context (stage, done/total, label, ETA) and stops at its next
 // checkpoint when cancelled; a cancelled experiment is left 'stopped' and resumable.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Exported, JobOutcome, ParsedParams, VariantAdded } from '../contract/index.js';
 import { addVariant } from '../experiment/add-variant.js';
 import { parseExperiment } from '../experiment/config.js';
+import { exportVariant } from '../export/index.js';
 import { runExperiment, type ExperimentProgress } from '../experiment/run.js';
 import { defaultRunsRoot, describeRun } from '../experiment/runs.js';
 import type { JobContext } from '../jobs/context.js';
 import type { WorkerConfig } from '../jobs/messages.js';
 import { RunFolder } from '../run/run.js';
-
-const notYet = (what: string) => new Error(`${what} is not available in this build of the engine yet`);
 
 function reporter(context: JobContext) {
   return (event: ExperimentProgress) => context.progress({ stage: event.stage, done: event.done, total: event.total, label: event.label, ...(event.eta_s === undefined ? {} : { eta_s: event.eta_s }) });
@@ -54,8 +53,15 @@ export function runJobs(_config: WorkerConfig) {
       return { dir: resolve(dir), variant: entry.name };
     },
 
-    async 'run.export'(_params: ParsedParams<'run.export'>, _context: JobContext): Promise<Exported> {
-      throw notYet('run.export');
+    /** Writes one variant in a deployable format into outDir (atomically: all of it or nothing). */
+    async 'run.export'({ dir, variant, format, outDir, dtype, force }: ParsedParams<'run.export'>, context: JobContext): Promise<Exported> {
+      const summary = await exportVariant(dir, variant, format, resolve(outDir), {
+        dtype,
+        force,
+        signal: context.signal,
+        onProgress: (e) => context.progress({ stage: 'export', done: e.done, total: e.total, label: e.label }),
+      });
+      return { outDir: summary.dir, files: readdirSync(summary.dir).sort() };
     },
   };
 }
