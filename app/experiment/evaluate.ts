@@ -63,7 +63,17 @@ export async function measureVariant(runner: ModelRunner, inputs: EvalInputs, op
   for (const task of inputs.tasks) {
     options.signal?.throwIfAborted();
     const r = await scoreTask(runner, task, { signal: options.signal });
-    result.tasks[task.name] = { acc: r.acc, acc_norm: r.acc_norm, stderr: { acc: r.stderr.acc, acc_norm: r.stderr.acc_norm }, n: r.n, truncated: r.truncated, skipped: r.skipped, seconds: r.seconds };
+    const bits = (pick: (p: (typeof r.predictions)[number]) => number) => r.predictions.map((p) => (pick(p) === p.gold ? '1' : '0')).join('');
+    result.tasks[task.name] = {
+      acc: r.acc,
+      acc_norm: r.acc_norm,
+      stderr: { acc: r.stderr.acc, acc_norm: r.stderr.acc_norm },
+      n: r.n,
+      truncated: r.truncated,
+      skipped: r.skipped,
+      seconds: r.seconds,
+      per_item: { acc: bits((p) => p.pred), acc_norm: bits((p) => p.pred_norm) },
+    };
     options.onStep?.(task.name);
   }
   return result;

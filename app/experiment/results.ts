@@ -1,10 +1,12 @@
 // The results table of a run: each metric per variant, its difference to the original and to
 // the compressed model, and whether that difference exceeds its standard error.
 //
-// Standard errors: a task's acc/acc_norm carry the binomial standard error of their mean
-// (lm-eval's mean_stderr). The difference of two variants is judged against
-// sqrt(se₁² + se₂²), the standard error of a difference of two independent means — conservative
-// here, since every variant answers the same items (a paired test would be tighter).
+// Standard errors: a task's acc/acc_norm carry the standard error of their mean (lm-eval's
+// mean_stderr). Every variant answers the same items, so the difference of two variants is
+// judged paired: d_i = c_i − c_ref,i per item (c = 1 when answered right), and the difference
+// is marked when |mean d| > sd(d)/√n (sample sd, n − 1), the standard error of the mean
+// difference. Without per-item results (older runs) the fallback is sqrt(se² + se_ref²), the
+// standard error of a difference of two independent means (conservative for the same items).
 // Perplexity has no standard error in this table: its difference is reported, not tested.
 import { readMetricsFile, type EvalSetup, type RunMetrics, type VariantEntry } from '../run/metrics.js';
 import { RunFolder } from '../run/run.js';
@@ -25,7 +27,10 @@ export interface MetricCell {
   stderr: number | null;
   delta_original: number | null;
   delta_compressed: number | null;
-  /** |delta| > sqrt(se² + se_ref²); null when there is no standard error (perplexity) or no reference. */
+  /** Standard error of each difference (paired over the items; see the header); null for perplexity. */
+  stderr_delta_original: number | null;
+  stderr_delta_compressed: number | null;
+  /** |delta| > its standard error; null when there is none (perplexity) or no reference. */
   beyond_stderr_original: boolean | null;
   beyond_stderr_compressed: boolean | null;
 }
@@ -50,7 +55,7 @@ export interface RunResults {
   notes: string[];
 }
 
-export const STDERR_NOTE = 'a difference is marked * when |Δ| > sqrt(se² + se_ref²) (standard error of a difference of two independent means; conservative for the same items); perplexity has no standard error here and is not marked';
+export const STDERR_NOTE = 'a difference is marked * when |Δ| exceeds its standard error, paired over the same items (sd of the per-item differences / √n); perplexity has no standard error here and is not marked';
 
 export function readRunResults(dir: string): RunResults {
   const run = RunFolder.open(dir);
@@ -86,27 +91,56 @@ function columnsOf(metrics: RunMetrics): MetricColumn[] {
   ];
 }
 
-function valueOf(column: MetricColumn, v: VariantEntry | undefined): { value: number | null; stderr: number | null } {
-  if (!v) return { value: null, stderr: null };
-  if (column.kind === 'ppl') return { value: v.ppl[column.source]?.ppl ?? null, stderr: null };
+interface Measured {
+  value: number | null;
+  stderr: number | null;
+  /** '1'/'0' per item, when recorded. */
+  items: string | null;
+}
+
+function valueOf(column: MetricColumn, v: VariantEntry | undefined): Measured {
+  if (!v) return { value: null, stderr: null, items: null };
+  if (column.kind === 'ppl') return { value: v.ppl[column.source]?.ppl ?? null, stderr: null, items: null };
   const t = v.tasks[column.source];
-  if (!t) return { value: null, stderr: null };
+  if (!t) return { value: null, stderr: null, items: null };
   const se = t.stderr[column.kind];
-  return { value: t[column.kind], stderr: typeof se === 'number' && Number.isFinite(se) ? se : null };
+  return { value: t[column.kind], stderr: typeof se === 'number' && Number.isFinite(se) ? se : null, items: t.per_item?.[column.kind] ?? null };
+}
+
+/** sd(d)/√n of d_i = a_i − b_i over paired 0/1 items (sample sd, n − 1); null when n < 2. */
+export function pairedStderr(a: string, b: string): number | null {
+  const n = a.length;
+  if (n !== b.length || n < 2) return null;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += Number(a[i] === '1') - Number(b[i] === '1');
+  const mean = sum / n;
+  let squares = 0;
+  for (let i = 0; i < n; i++) squares += (Number(a[i] === '1') - Number(b[i] === '1') - mean) ** 2;
+  return Math.sqrt(squares / (n - 1) / n);
 }
 
 export function cellOf(column: MetricColumn, v: VariantEntry, original: VariantEntry | undefined, compressed: VariantEntry | undefined): MetricCell {
   const own = valueOf(column, v);
   const versus = (ref: VariantEntry | undefined) => {
     const r = valueOf(column, ref);
-    if (own.value === null || r.value === null || ref === v) return { delta: null, beyond: null };
+    if (own.value === null || r.value === null || ref === v) return { delta: null, se: null, beyond: null };
     const delta = own.value - r.value;
-    const beyond = own.stderr !== null && r.stderr !== null ? Math.abs(delta) > Math.sqrt(own.stderr ** 2 + r.stderr ** 2) : null;
-    return { delta, beyond };
+    const se = own.items !== null && r.items !== null ? pairedStderr(own.items, r.items) : own.stderr !== null && r.stderr !== null ? Math.sqrt(own.stderr ** 2 + r.stderr ** 2) : null;
+    // Equal answers on every item: no difference at all, so none beyond its (zero) error.
+    return { delta, se, beyond: se === null ? null : Math.abs(delta) > se && delta !== 0 };
   };
   const o = versus(original);
   const c = versus(compressed);
-  return { ...own, delta_original: o.delta, delta_compressed: c.delta, beyond_stderr_original: o.beyond, beyond_stderr_compressed: c.beyond };
+  return {
+    value: own.value,
+    stderr: own.stderr,
+    delta_original: o.delta,
+    delta_compressed: c.delta,
+    stderr_delta_original: o.se,
+    stderr_delta_compressed: c.se,
+    beyond_stderr_original: o.beyond,
+    beyond_stderr_compressed: c.beyond,
+  };
 }
 
 /** The plain-text tables of `eora show`: perplexity, then one table per task. */

@@ -11,7 +11,7 @@ import { RunFolder } from '../run/run.js';
 import { addVariant } from './add-variant.js';
 import { parseExperiment } from './config.js';
 import type { SamplesFile } from './evaluate.js';
-import { cellOf, formatResultsTable, readRunResults } from './results.js';
+import { cellOf, formatResultsTable, pairedStderr, readRunResults } from './results.js';
 import { runExperiment, type ExperimentProgress } from './run.js';
 import { defaultRunsRoot, deleteRun, listRuns } from './runs.js';
 
@@ -153,7 +153,7 @@ describe('addVariant', () => {
 });
 
 describe('results and listing', () => {
-  it('the results table: deltas to original and compressed, marked beyond sqrt(se² + se_ref²)', async () => {
+  it('the results table: deltas to original and compressed, marked beyond their (paired) standard error', async () => {
     const results = readRunResults(out);
     expect(results.columns.map((c) => c.key)).toEqual(['ppl:tinystories', 'acc:tinystories_cloze', 'acc_norm:tinystories_cloze', 'acc:arc_easy', 'acc_norm:arc_easy']);
     const o = metrics.variants.original.ppl.tinystories.ppl;
@@ -165,11 +165,27 @@ describe('results and listing', () => {
     expect(ppl.beyond_stderr_original).toBeNull();
     expect(results.variants[0].cells['ppl:tinystories'].delta_original).toBeNull(); // original vs itself
 
-    // The stderr rule on made-up entries: |0.9 − 0.5| = 0.4 vs sqrt(0.1² + 0.1²) ≈ 0.141 → beyond; 0.6 − 0.5 → not.
+    // The fallback rule (no per-item results) on made-up entries: |0.9 − 0.5| = 0.4 vs sqrt(0.1² + 0.1²) ≈ 0.141 → beyond; 0.6 − 0.5 → not.
     const entry = (acc: number, se: number): VariantEntry => ({ name: 'x', method: null, rank: null, adapter: null, adapter_params: null, ppl: {}, tasks: { t: { acc, acc_norm: acc, stderr: { acc: se, acc_norm: se }, n: 10, truncated: 0, skipped: 0, seconds: 0 } } });
     const column = { key: 'acc:t', kind: 'acc' as const, source: 't', higher_is_better: true };
     expect(cellOf(column, entry(0.9, 0.1), entry(0.5, 0.1), entry(0.6, 0.1))).toMatchObject({ delta_original: expect.closeTo(0.4, 12), beyond_stderr_original: true, delta_compressed: expect.closeTo(0.3, 12), beyond_stderr_compressed: true });
     expect(cellOf(column, entry(0.6, 0.1), entry(0.5, 0.1), entry(0.6, 0.1))).toMatchObject({ beyond_stderr_original: false, delta_compressed: 0, beyond_stderr_compressed: false });
+    // Paired over items when recorded: d = a − ref per item; se = sd(d)/√n.
+    //   1111100000 vs 1111000000: d has one 1, mean 0.1, Σ(d − 0.1)² = 0.81 + 9·0.01 = 0.9, se = sqrt(0.9/9/10) = 0.1 → 0.1 is not beyond.
+    //   1111111000 vs 1111000000: three 1s, mean 0.3, Σ = 3·0.49 + 7·0.09 = 2.1, se = sqrt(2.1/9/10) ≈ 0.1528 → 0.3 is beyond.
+    const items = (bits: string): VariantEntry => {
+      const e = entry([...bits].filter((b) => b === '1').length / bits.length, 0.2);
+      e.tasks.t.per_item = { acc: bits, acc_norm: bits };
+      return e;
+    };
+    expect(pairedStderr('1111100000', '1111000000')).toBeCloseTo(0.1, 12);
+    expect(cellOf(column, items('1111100000'), items('1111000000'), undefined)).toMatchObject({ stderr_delta_original: expect.closeTo(0.1, 12), beyond_stderr_original: false, delta_compressed: null });
+    expect(cellOf(column, items('1111111000'), items('1111000000'), items('1111111000'))).toMatchObject({ stderr_delta_original: expect.closeTo(Math.sqrt(2.1 / 90), 12), beyond_stderr_original: true, beyond_stderr_compressed: false });
+    for (const v of Object.values(metrics.variants)) {
+      const t = v.tasks.tinystories_cloze;
+      expect(t.per_item!.acc).toMatch(/^[01]{8}$/);
+      expect([...t.per_item!.acc_norm].filter((b) => b === '1').length).toBe(Math.round(t.acc_norm * 8));
+    }
 
     const text = formatResultsTable(results);
     expect(text).toContain('perplexity (lower is better)');

@@ -18,7 +18,8 @@
 //         "adapter": null | "adapters/eora-r16.safetensors",
 //         "adapter_params": null | 77824,              Σ r_l·(in_l + out_l)
 //         "ppl": {"<text name>": {"ppl", "nll", "tokens", "seconds"}},
-//         "tasks": {"<task>": {"acc", "acc_norm", "stderr": {"acc", "acc_norm"}, "n", "truncated", "skipped", "seconds"}},
+//         "tasks": {"<task>": {"acc", "acc_norm", "stderr": {"acc", "acc_norm"}, "n", "truncated", "skipped", "seconds",
+//                              "per_item": {"acc": "0110…", "acc_norm": "…"}}},   1 = item answered right
 //         "unmerged_ppl"?: number                      one variant scored with unmerged adapters
 //       }
 //     }
@@ -68,6 +69,8 @@ export interface TaskEntry {
   acc_norm: number;
   stderr: { acc: number; acc_norm: number };
   n: number;
+  /** Per item in task order, '1' correct / '0' wrong: paired comparisons between variants. */
+  per_item?: { acc: string; acc_norm: string };
   truncated: number;
   skipped: number;
   seconds: number;

@@ -9,13 +9,14 @@ export const showCommand: Command = {
 Prints the results of a run: per variant (original, compressed, svd-r{r}, eora-r{r},
 eora-budget-{params}) its method, rank and adapter parameters; perplexity per text with the
 difference to the original and to the compressed model; per task acc and acc_norm ± standard
-error with both differences, marked * when a difference exceeds sqrt(se² + se_ref²).
+error with both differences, marked * when a difference exceeds its standard error (paired
+over the same items: sd of the per-item differences / √n).
 
 Options:
   --json   print {run, status, model, compression, eval, columns, variants: [{name, method,
            rank, adapter_params, cells: {"ppl:<text>"|"acc:<task>"|"acc_norm:<task>":
-           {value, stderr, delta_original, delta_compressed, beyond_stderr_original,
-           beyond_stderr_compressed}}}], samples, notes}
+           {value, stderr, delta_original, delta_compressed, stderr_delta_original,
+           stderr_delta_compressed, beyond_stderr_original, beyond_stderr_compressed}}}], samples, notes}
   -h, --help`,
   options: { json: { type: 'boolean' } },
   maxPositionals: 1,
