@@ -1,4 +1,5 @@
 // Cancel leaves a resumable run; Resume finishes it.
+import { existsSync } from 'node:fs';
 import { expect, test } from './fixtures';
 
 // The engine answers a cancelled call with HTTP 409, which Chromium logs as a failed resource.
@@ -25,4 +26,16 @@ test('cancel a running experiment, then resume it to done', async ({ app }, test
   await app.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Benchmarks', exact: true }).click();
   await expect(app.getByTestId('open-run')).toContainText('cancel-and-resume');
   await expect(app.getByRole('table', { name: 'Benchmark deltas' }).locator('tr[data-variant="eora-r8"]')).toHaveCount(1);
+
+  // Runs lists it as done; Delete asks first, then removes the folder.
+  await app.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Runs', exact: true }).click();
+  const row = app.locator('tr', { hasText: 'cancel-and-resume' });
+  await expect(row).toContainText('done');
+  const runDir = await row.getAttribute('data-dir');
+  expect(runDir && existsSync(runDir)).toBe(true);
+  await row.getByRole('button', { name: 'Delete…' }).click();
+  await expect(row.getByRole('alert')).toContainText('Delete');
+  await row.getByRole('button', { name: 'Yes, delete' }).click();
+  await expect(app.locator('tr', { hasText: 'cancel-and-resume' })).toHaveCount(0);
+  expect(existsSync(runDir!)).toBe(false);
 });

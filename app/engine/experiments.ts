@@ -38,6 +38,7 @@ export async function experimentDefaults(runsRoot: string): Promise<Defaults> {
   if (existsSync(dir)) {
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) presets[basename(file, '.json')] = await readPreset(join(dir, file));
   }
-  const experiment = presets.default ?? { compression: { quant: 'gptq:w3g32', prune: 'none' }, compensation: { methods: ['svd', 'eora'], ranks: [8, 16, 32] } };
-  return { bundledModel: bundledModelPath(), runsRoot, experiment, presets };
+  // Without a bundled default.json the form still starts from something sensible.
+  presets.default ??= { compression: { quant: 'gptq:w3g32', prune: 'none' }, compensation: { methods: ['svd', 'eora'], ranks: [8, 16, 32] } };
+  return { bundledModel: bundledModelPath(), runsRoot, experiment: presets.default, presets };
 }
