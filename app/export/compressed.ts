@@ -10,54 +10,58 @@
 // the dequantized checkpoint; export.json says why there is no gptq/.
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { QuantState } from '../compress/types.js';
-import { canPack, chooseFormat, packLinear, type GptqFormat } from './gptq-pack.js';
+import { canPack, chooseFormat, packLinear, type GptqFormat, type PackedLinear } from './gptq-pack.js';
 import { checkpointConfig, SIDE_FILES, writeHfCheckpoint } from './hf-checkpoint.js';
-import { readQuantStates } from './quant-state.js';
+import { QuantStore } from './quant-state.js';
 import { writeCheckpointWeights, writeJsonFile, type OutTensor } from './safetensors-out.js';
 import { DEFAULT_SHARD_BYTES, floatDtype, type FormatContext } from './types.js';
 
 export async function exportCompressed(ctx: FormatContext): Promise<void> {
   const { source, model } = ctx;
   const dtype = floatDtype(ctx.options.dtype);
-  const states = readQuantStates(source.run.dir);
-  const gptqProblem = packProblem(states, ctx);
-  const byWeight = new Set(source.linears.map((l) => `${l.name}.weight`));
-  const packedTensors = gptqProblem === null ? 4 * source.linears.length + (model.tensors.size - source.linears.length) : 0;
-  const files = writeHfCheckpoint(ctx, ctx.dir, dtype, (name) => (byWeight.has(name) ? source.compressed.get(name)! : null), packedTensors + 1);
-  Object.assign(ctx.notes, { dtype, files });
-  if (gptqProblem !== null) {
-    ctx.notes.gptq = { written: false, reason: gptqProblem };
-    return;
+  const store = QuantStore.open(source.run.dir);
+  try {
+    const gptqProblem = packProblem(store, ctx);
+    const byWeight = new Set(source.linears.map((l) => `${l.name}.weight`));
+    const packedTensors = gptqProblem === null ? 4 * source.linears.length + (model.tensors.size - source.linears.length) : 0;
+    const files = writeHfCheckpoint(ctx, ctx.dir, dtype, (name) => (byWeight.has(name) ? source.compressed.get(name) : null), packedTensors + 1);
+    Object.assign(ctx.notes, { dtype, files });
+    if (gptqProblem !== null) {
+      ctx.notes.gptq = { written: false, reason: gptqProblem };
+      return;
+    }
+    const { format, config } = writeGptq(ctx, join(ctx.dir, 'gptq'), store!);
+    ctx.notes.gptq = { written: true, folder: 'gptq', bits: config.bits, group_size: config.group_size, desc_act: config.desc_act, sym: config.sym, checkpoint_format: format, scales: ctx.options.dtype === 'f32' ? 'F32' : 'F16' };
+  } finally {
+    store?.close();
   }
-  const format = writeGptq(ctx, join(ctx.dir, 'gptq'), states!);
-  const first = states!.values().next().value!;
-  ctx.notes.gptq = { written: true, folder: 'gptq', bits: first.bits, group_size: first.groupSize, desc_act: [...states!.values()].some((q) => q.gIdx !== undefined), sym: first.sym, checkpoint_format: format, scales: ctx.options.dtype === 'f32' ? 'F32' : 'F16' };
 }
 
-function packProblem(states: Map<string, QuantState> | null, ctx: FormatContext): string | null {
-  if (!states) return 'the run stores no quantization codes (not quantized, or made before codes were kept; re-run `eora compress`)';
-  const first = [...states.values()][0];
+function packProblem(store: QuantStore | null, ctx: FormatContext): string | null {
+  if (!store) return 'the run stores no quantization codes (not quantized, or made before codes were kept; re-run `eora compress`)';
+  const first = ctx.source.linears[0];
+  if (!store.has(first.name)) return `${first.name} has no stored codes`;
+  const c0 = store.config(first.name);
   for (const l of ctx.source.linears) {
-    const q = states.get(l.name);
-    if (!q) return `${l.name} has no stored codes`;
-    if (q.bits !== first.bits || q.groupSize !== first.groupSize || q.sym !== first.sym) return 'linears differ in bits/group size (one quantize_config cannot describe them)';
-    const problem = canPack(q, l.out, l.in);
+    if (!store.has(l.name)) return `${l.name} has no stored codes`;
+    const c = store.config(l.name);
+    if (c.bits !== c0.bits || c.groupSize !== c0.groupSize || c.sym !== c0.sym) return 'linears differ in bits/group size (one quantize_config cannot describe them)';
+    const problem = canPack(c.bits, l.out, l.in);
     if (problem) return `${l.name}: ${problem}`;
   }
   return null;
 }
 
-function writeGptq(ctx: FormatContext, dir: string, states: Map<string, QuantState>): GptqFormat {
+function writeGptq(ctx: FormatContext, dir: string, store: QuantStore): { format: GptqFormat; config: { bits: number; group_size: number; desc_act: boolean; sym: boolean } } {
   const { source, model } = ctx;
   mkdirSync(dir);
-  const format = chooseFormat(states.values());
-  const first = states.values().next().value!;
+  const format = chooseFormat(source.linears.map((l) => store.zeros(l.name)));
+  const first = store.config(source.linears[0].name);
   const scaleDtype = ctx.options.dtype === 'f32' ? 'F32' : 'F16';
   const quantizeConfig = {
     bits: first.bits,
     group_size: first.groupSize,
-    desc_act: [...states.values()].some((q) => q.gIdx !== undefined),
+    desc_act: source.linears.some((l) => store.config(l.name).actOrder),
     sym: first.sym,
     static_groups: false,
     true_sequential: true,
@@ -73,14 +77,23 @@ function writeGptq(ctx: FormatContext, dir: string, states: Map<string, QuantSta
     tensors.push({ name, dtype: 'F16', shape: model.tensors.get(name)!.shape, data: () => model.readTensor(name) });
   }
   for (const l of source.linears) {
-    let packed: ReturnType<typeof packLinear> | null = null;
-    const get = () => (packed ??= packLinear(states.get(l.name)!, l.out, l.in, format));
-    const words = (first.bits * l.in) / 32;
-    const groups = states.get(l.name)!.scales.length / l.out;
-    tensors.push({ name: `${l.name}.qweight`, dtype: 'I32', shape: [words, l.out], data: () => get().qweight });
+    // Packed once per linear when its first tensor is due, dropped after its last (g_idx).
+    let packed: PackedLinear | null = null;
+    const get = () => (packed ??= packLinear(store.get(l.name), l.out, l.in, format));
+    const groups = first.groupSize === -1 ? 1 : l.in / first.groupSize;
+    tensors.push({ name: `${l.name}.qweight`, dtype: 'I32', shape: [(first.bits * l.in) / 32, l.out], data: () => get().qweight });
     tensors.push({ name: `${l.name}.qzeros`, dtype: 'I32', shape: [groups, (first.bits * l.out) / 32], data: () => get().qzeros });
     tensors.push({ name: `${l.name}.scales`, dtype: scaleDtype, shape: [groups, l.out], data: () => get().scales });
-    tensors.push({ name: `${l.name}.g_idx`, dtype: 'I32', shape: [l.in], data: () => get().gIdx });
+    tensors.push({
+      name: `${l.name}.g_idx`,
+      dtype: 'I32',
+      shape: [l.in],
+      data: () => {
+        const gIdx = get().gIdx;
+        packed = null;
+        return gIdx;
+      },
+    });
   }
   writeCheckpointWeights(dir, tensors, ctx.options.shardBytes ?? DEFAULT_SHARD_BYTES, (name) => ctx.step(`gptq/${name}`));
   const config = checkpointConfig(model, 'F16');
@@ -89,5 +102,5 @@ function writeGptq(ctx: FormatContext, dir: string, states: Map<string, QuantSta
   writeJsonFile(join(dir, 'quantize_config.json'), quantizeConfig);
   for (const file of SIDE_FILES) if (existsSync(join(model.path, file))) copyFileSync(join(model.path, file), join(dir, file));
   ctx.step('gptq/config');
-  return format;
+  return { format, config: quantizeConfig };
 }

@@ -60,7 +60,7 @@ describe('pack → unpack of real GPTQ results', () => {
       const result = gptq(layer, correlatedMoment(n, 11), { bits: c.bits, groupSize: c.groupSize, sym: c.sym, actOrder: c.actOrder });
       const q = result.quant!;
       expect(q.gIdx !== undefined).toBe(c.actOrder && c.groupSize !== -1);
-      const format = chooseFormat([q]);
+      const format = chooseFormat([q.zeros]);
       const packed = packLinear(q, out, n, format);
       expect(packed.qweight.length).toBe(((n * c.bits) / 32) * out);
       const back = unpackLinear({ ...packed, gIdx: packed.gIdx }, out, n, { bits: c.bits, group_size: c.groupSize, desc_act: c.actOrder, sym: c.sym, checkpoint_format: format });
@@ -76,11 +76,11 @@ describe('pack → unpack of real GPTQ results', () => {
 
   it('zero points of 0 need gptq_v2; the classic format stores z − 1', () => {
     const q: QuantState = { bits: 4, groupSize: 32, sym: false, codes: new Uint8Array(32 * 32).fill(3), scales: new Float32Array(32).fill(0.5), zeros: new Float32Array(32).fill(8) };
-    expect(chooseFormat([q])).toBe('gptq');
+    expect(chooseFormat([q.zeros])).toBe('gptq');
     expect(packLinear(q, 32, 32, 'gptq').qzeros[0]).toBe(0x77777777);
     expect(packLinear(q, 32, 32, 'gptq_v2').qzeros[0] | 0).toBe(0x88888888 | 0);
     q.zeros[5] = 0;
-    expect(chooseFormat([q])).toBe('gptq_v2');
+    expect(chooseFormat([q.zeros])).toBe('gptq_v2');
     expect(() => packLinear(q, 32, 32, 'gptq')).toThrow(/zero point 0 does not fit the gptq layout/);
   });
 });

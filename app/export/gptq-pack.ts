@@ -30,8 +30,8 @@ export interface PackedLinear {
   groups: number;
 }
 
-export function canPack(q: QuantState, out: number, inDim: number): string | null {
-  if (!PACKABLE_BITS.includes(q.bits)) return `${q.bits}-bit codes (GPTQ checkpoints hold 2, 3, 4 or 8 bits)`;
+export function canPack(bits: number, out: number, inDim: number): string | null {
+  if (!PACKABLE_BITS.includes(bits)) return `${bits}-bit codes (GPTQ checkpoints hold 2, 3, 4 or 8 bits)`;
   if (inDim % 32 !== 0 || out % 32 !== 0) return `shape [${out}, ${inDim}] is not a multiple of 32`;
   return null;
 }
@@ -53,8 +53,8 @@ export function packBits(codes: ArrayLike<number>, n: number, cols: number, bits
   return words;
 }
 /** `gptq` unless some zero point is 0 (not representable as z − 1), then `gptq_v2`. */
-export function chooseFormat(states: Iterable<QuantState>): GptqFormat {
-  for (const q of states) for (let i = 0; i < q.zeros.length; i++) if (q.zeros[i] === 0) return 'gptq_v2';
+export function chooseFormat(zeros: Iterable<ArrayLike<number>>): GptqFormat {
+  for (const z of zeros) for (let i = 0; i < z.length; i++) if (z[i] === 0) return 'gptq_v2';
   return 'gptq';
 }
 
@@ -68,7 +68,7 @@ export function groupIndex(q: QuantState, inDim: number): Int32Array {
 
 /** Packs one linear's state (codes [out, in], scales/zeros [out, groups]). */
 export function packLinear(q: QuantState, out: number, inDim: number, format: GptqFormat): PackedLinear {
-  const problem = canPack(q, out, inDim);
+  const problem = canPack(q.bits, out, inDim);
   if (problem) throw new Error(`cannot pack into the GPTQ layout: ${problem}`);
   const { bits } = q;
   const groups = q.scales.length / out;

@@ -20,7 +20,7 @@ import type { Device } from '../onnx/runtime.js';
 import { RunError, RunFolder } from '../run/run.js';
 import { writeSafetensors, type TensorToWrite } from '../run/safetensors-writer.js';
 import { ExportError } from './atomic-dir.js';
-import { QUANT_FILE, quantTensors } from './quant-state.js';
+import { QUANT_FILE, quantTensors, writeQuantFile } from './quant-state.js';
 
 export interface ImportGptqOptions {
   calibFile: string;
@@ -98,7 +98,7 @@ export async function importGptq(gptqDir: string, originalDir: string, out: stri
         }
       });
       writeSafetensors(run.path('compressed.safetensors'), weights, { format: 'pt', source: `imported GPTQ checkpoint ${gptqDir}` });
-      writeSafetensors(run.path(QUANT_FILE), quant, { content: 'exact quantized state per linear (export/quant-state.ts)' });
+      writeQuantFile(run.path(QUANT_FILE), quant);
       writeSafetensors(run.path('calibration.safetensors'), calibration, { ...metadata, content: 'C = sum over calibration tokens of x x^T per layer input group (attn_in: q/k/v, o_in: o, mlp_in: gate/up, down_in: down)' });
       run.writeJson('layers.json', records);
       run.stage('compress').layers_done = original.config.num_layers;

@@ -45,42 +45,46 @@ export async function exportVariant(runDir: string, variant: string, format: Exp
   try {
     if (modelFingerprint(model) !== run.manifest.model.fingerprint) throw new ExportError(`${run.manifest.model.path} is not the model run ${run.dir} was made from (fingerprint differs)`);
     const source = loadVariant(runDir, variant, model);
-    const notes: Record<string, unknown> = {};
-    let done = 0;
-    let total = 1;
-    const dir = await writeFolderAtomically(outDir, options.force === true, async (temp) => {
-      const ctx: FormatContext = {
-        dir: temp,
-        source,
-        model,
-        options,
-        notes,
-        begin: (n) => {
-          total = n;
-          done = 0;
-        },
-        step: (label) => {
-          options.signal?.throwIfAborted();
-          done++;
-          options.onProgress?.({ done, total, label });
-        },
-      };
-      options.signal?.throwIfAborted();
-      await WRITERS[format](ctx);
-      const manifest = {
-        format,
-        variant,
-        run: run.dir,
-        method: run.manifest.config.method ?? null,
-        model: run.manifest.model.path,
-        workbench_version: engineVersion(),
-        created: new Date().toISOString(),
-        ...notes,
-      };
-      writeJsonFile(join(temp, 'export.json'), manifest);
-      writeFileSync(join(temp, 'README.md'), readmeText(format, variant, run.dir, String(run.manifest.config.method ?? 'unknown'), notes));
-    });
-    return { dir, format, variant, seconds: (performance.now() - started) / 1000, bytes: folderBytes(dir), notes };
+    try {
+      const notes: Record<string, unknown> = {};
+      let done = 0;
+      let total = 1;
+      const dir = await writeFolderAtomically(outDir, options.force === true, async (temp) => {
+        const ctx: FormatContext = {
+          dir: temp,
+          source,
+          model,
+          options,
+          notes,
+          begin: (n) => {
+            total = n;
+            done = 0;
+          },
+          step: (label) => {
+            options.signal?.throwIfAborted();
+            done++;
+            options.onProgress?.({ done, total, label });
+          },
+        };
+        options.signal?.throwIfAborted();
+        await WRITERS[format](ctx);
+        const manifest = {
+          format,
+          variant,
+          run: run.dir,
+          method: run.manifest.config.method ?? null,
+          model: run.manifest.model.path,
+          workbench_version: engineVersion(),
+          created: new Date().toISOString(),
+          ...notes,
+        };
+        writeJsonFile(join(temp, 'export.json'), manifest);
+        writeFileSync(join(temp, 'README.md'), readmeText(format, variant, run.dir, String(run.manifest.config.method ?? 'unknown'), notes));
+      });
+      return { dir, format, variant, seconds: (performance.now() - started) / 1000, bytes: folderBytes(dir), notes };
+    } finally {
+      source.close();
+    }
   } finally {
     model.close();
   }

@@ -23,17 +23,23 @@ export interface GraphWeight {
   data: () => Float32Array | Uint8Array | Int32Array;
 }
 
-export interface NbitsLinear {
-  bits: 4;
-  blockSize: number;
+export interface NbitsData {
   /** [out, blocks, blockSize/2], two codes per byte, low nibble first. */
   packed: Uint8Array;
   /** [out · blocks] */
   scales: Float32Array;
   /** [out, ⌈blocks/2⌉] */
   zeroPoints: Uint8Array;
+}
+
+export interface NbitsLinear {
+  bits: 4;
+  blockSize: number;
   /** Column order (group order) for act-order layers, else null. */
   perm: Int32Array | null;
+  /** The packed tensors, made when the first is written; `release` after the last. */
+  data: () => NbitsData;
+  release: () => void;
 }
 
 export interface GraphLinear {
@@ -92,9 +98,13 @@ export function buildFullModelGraph(spec: FullModelSpec): { bytes: Uint8Array; w
       const input = q.perm ? g.op('Gather', [x, weight(`${name}.perm`, 'int32', [l.in], () => q.perm!)], { axis: int(1) }) : x;
       const inputs = [
         input,
-        weight(`${name}.qweight`, 'uint8', [l.out, blocks, q.blockSize / 2], () => q.packed),
-        weight(`${name}.scales`, 'float32', [l.out * blocks], () => q.scales),
-        weight(`${name}.qzeros`, 'uint8', [l.out * Math.ceil(blocks / 2)], () => q.zeroPoints),
+        weight(`${name}.qweight`, 'uint8', [l.out, blocks, q.blockSize / 2], () => q.data().packed),
+        weight(`${name}.scales`, 'float32', [l.out * blocks], () => q.data().scales),
+        weight(`${name}.qzeros`, 'uint8', [l.out * Math.ceil(blocks / 2)], () => {
+          const zeroPoints = q.data().zeroPoints;
+          q.release();
+          return zeroPoints;
+        }),
       ];
       y = g.op('MatMulNBits', inputs, { K: int(l.in), N: int(l.out), bits: int(4), block_size: int(q.blockSize) }, { domain: MS_DOMAIN });
       if (l.bias) y = g.op('Add', [y, weight(`${name}.bias`, 'float32', [l.out], l.bias)]);

@@ -10,8 +10,8 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, TensorProto_DataLocation, TensorProto_DataType, TensorProtoSchema } from 'onnx-buf';
 import type { QuantState } from '../compress/types.js';
 import { RopeTables } from '../forward/rope.js';
-import { buildFullModelGraph, type GraphLinear, type GraphWeight, type NbitsLinear } from './onnx-graph.js';
-import { readQuantStates } from './quant-state.js';
+import { buildFullModelGraph, type GraphLinear, type GraphWeight, type NbitsData, type NbitsLinear } from './onnx-graph.js';
+import { QuantStore } from './quant-state.js';
 import { writeAll } from './safetensors-out.js';
 import type { FormatContext } from './types.js';
 
@@ -26,29 +26,43 @@ const DATA_TYPES: Record<GraphWeight['dtype'], TensorProto_DataType> = {
 };
 
 /** Why a linear cannot be MatMulNBits, or null when it can. */
-export function nbitsProblem(q: QuantState | undefined, inDim: number): string | null {
-  if (!q) return 'the run stores no quantization codes (not quantized, or made before codes were kept)';
-  if (q.bits !== 4) return `MatMulNBits is used for 4-bit codes; this run has ${q.bits}-bit`;
-  const bs = q.groupSize === -1 ? inDim : q.groupSize;
+export function nbitsProblem(c: { bits: number; groupSize: number } | null, inDim: number): string | null {
+  if (!c) return 'the run stores no quantization codes (not quantized, or made before codes were kept)';
+  if (c.bits !== 4) return `MatMulNBits is used for 4-bit codes; this run has ${c.bits}-bit`;
+  const bs = c.groupSize === -1 ? inDim : c.groupSize;
   if (bs < 16 || (bs & (bs - 1)) !== 0) return `block size ${bs} is not a power of two ≥ 16`;
   if (inDim % bs !== 0) return `${inDim} columns are not whole blocks of ${bs}`;
   return null;
 }
 
-/** The exact codes as MatMulNBits inputs; null when act-order groups are not whole blocks. */
-export function toNbits(q: QuantState, out: number, inDim: number): NbitsLinear | null {
-  const bs = q.groupSize === -1 ? inDim : q.groupSize;
+/** Blocks of `bs` columns and the group each takes its (scale, zero) from; act-order columns go in group order. Null when groups are not whole blocks. */
+export interface NbitsLayout {
+  blockSize: number;
+  perm: Int32Array | null;
+  groupOfBlock: Int32Array;
+}
+
+export function nbitsLayout(gIdx: Int32Array | undefined, inDim: number, groupSize: number, groups: number): NbitsLayout | null {
+  const bs = groupSize === -1 ? inDim : groupSize;
+  const blocks = inDim / bs;
+  const groupOfBlock = new Int32Array(blocks);
+  if (!gIdx) {
+    for (let b = 0; b < blocks; b++) groupOfBlock[b] = groups === 1 ? 0 : b;
+    return { blockSize: bs, perm: null, groupOfBlock };
+  }
+  const perm = Int32Array.from({ length: inDim }, (_, c) => c).sort((a, b) => gIdx[a] - gIdx[b] || a - b);
+  for (let b = 0; b < blocks; b++) {
+    groupOfBlock[b] = gIdx[perm[b * bs]];
+    for (let j = b * bs; j < (b + 1) * bs; j++) if (gIdx[perm[j]] !== groupOfBlock[b]) return null;
+  }
+  return { blockSize: bs, perm, groupOfBlock };
+}
+
+/** The exact codes as MatMulNBits inputs, in the layout's column order. */
+export function packNbits(q: QuantState, out: number, inDim: number, layout: NbitsLayout): NbitsData {
+  const { blockSize: bs, perm, groupOfBlock } = layout;
   const blocks = inDim / bs;
   const groups = q.scales.length / out;
-  let perm: Int32Array | null = null;
-  const groupOfBlock = new Int32Array(blocks);
-  if (q.gIdx) {
-    perm = Int32Array.from({ length: inDim }, (_, c) => c).sort((a, b) => q.gIdx![a] - q.gIdx![b] || a - b);
-    for (let b = 0; b < blocks; b++) {
-      groupOfBlock[b] = q.gIdx[perm[b * bs]];
-      for (let j = b * bs; j < (b + 1) * bs; j++) if (q.gIdx[perm[j]] !== groupOfBlock[b]) return null;
-    }
-  } else for (let b = 0; b < blocks; b++) groupOfBlock[b] = groups === 1 ? 0 : b;
   const packed = new Uint8Array(out * blocks * (bs / 2));
   const scales = new Float32Array(out * blocks);
   const zpWidth = Math.ceil(blocks / 2);
@@ -64,24 +78,41 @@ export function toNbits(q: QuantState, out: number, inDim: number): NbitsLinear 
       zeroPoints[o * zpWidth + (b >> 1)] |= q.zeros[slot] << ((b & 1) * 4);
     }
   }
-  return { bits: 4, blockSize: bs, packed, scales, zeroPoints, perm };
+  return { packed, scales, zeroPoints };
 }
 
 export async function exportOnnx(ctx: FormatContext): Promise<void> {
+  const store = QuantStore.open(ctx.source.run.dir);
+  try {
+    await writeOnnx(ctx, store);
+  } finally {
+    store?.close();
+  }
+}
+
+async function writeOnnx(ctx: FormatContext, store: QuantStore | null): Promise<void> {
   const { source, model } = ctx;
   const c = model.config;
-  const states = readQuantStates(source.run.dir);
   const problems = new Set<string>();
   const plans = new Map<string, GraphLinear>();
   let nbitsCount = 0;
+  let blockSize = 0;
   for (const l of source.linears) {
-    const q = states?.get(l.name);
-    const problem = nbitsProblem(q, l.in);
-    const nbits = problem === null ? toNbits(q!, l.out, l.in) : null;
+    const config = store?.has(l.name) ? store.config(l.name) : null;
+    let nbits: NbitsLinear | null = null;
+    const problem = nbitsProblem(config, l.in);
     if (problem) problems.add(problem);
-    else if (!nbits) problems.add(`${l.name}: act-order groups are not whole blocks`);
-    if (nbits) nbitsCount++;
-    const wc = source.compressed.get(`${l.name}.weight`)!;
+    else {
+      const groups = config!.groupSize === -1 ? 1 : l.in / config!.groupSize;
+      const layout = nbitsLayout(config!.actOrder ? store!.get(l.name).gIdx : undefined, l.in, config!.groupSize, groups);
+      if (!layout) problems.add(`${l.name}: act-order groups are not whole blocks`);
+      else {
+        let data: NbitsData | null = null;
+        nbits = { bits: 4, blockSize: layout.blockSize, perm: layout.perm, data: () => (data ??= packNbits(store!.get(l.name), l.out, l.in, layout)), release: () => void (data = null) };
+        nbitsCount++;
+        blockSize = layout.blockSize;
+      }
+    }
     const a = source.adapters.get(l.name);
     const biasName = `${l.name}.bias`;
     plans.set(l.name, {
@@ -89,7 +120,7 @@ export async function exportOnnx(ctx: FormatContext): Promise<void> {
       out: l.out,
       in: l.in,
       nbits,
-      weight: nbits ? null : () => wc,
+      weight: nbits ? null : () => source.compressed.get(`${l.name}.weight`),
       adapter: a && a.rank > 0 ? a : null,
       bias: model.tensors.has(biasName) ? () => model.readTensor(biasName) : null,
     });
@@ -137,12 +168,11 @@ export async function exportOnnx(ctx: FormatContext): Promise<void> {
     closeSync(fdModel);
   }
   ctx.step(ONNX_FILE);
-  const first = states?.values().next().value;
   Object.assign(ctx.notes, {
     matmul_nbits: nbitsCount === source.linears.length,
     nbits_linears: nbitsCount,
     float_linears: source.linears.length - nbitsCount,
-    ...(nbitsCount > 0 && first ? { bits: 4, block_size: first.groupSize === -1 ? source.linears[0].in : first.groupSize } : {}),
+    ...(nbitsCount > 0 ? { bits: 4, block_size: blockSize } : {}),
     ...(problems.size > 0 ? { float_reason: [...problems].join('; ') } : {}),
     adapters: [...plans.values()].filter((p) => p.adapter).length,
     inputs: { input_ids: 'int64 [batch, sequence]' },

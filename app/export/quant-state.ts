@@ -3,17 +3,22 @@
 // chose instead of guessing a grid from W_c (GPTQ fits a group's grid before the group's own
 // updates, so its extremes are not recoverable from the dequantized values).
 //
-//   quantized.safetensors   per linear `<linear>.qcodes` [out, in], `<linear>.qscales` and
-//                           `<linear>.qzeros` [out, groups], `<linear>.g_idx` [in] (act-order only),
-//                           `<linear>.qconfig` [3] = [bits, group_size (−1: per row), sym 0/1]
+//   quantized.safetensors   per linear `<linear>.qcodes` U8 [out, in], `<linear>.qscales` and
+//                           `<linear>.qzeros` F32 [out, groups], `<linear>.g_idx` I32 [in]
+//                           (act-order only), `<linear>.qconfig` F32 [3] = [bits,
+//                           group_size (−1: per row), sym 0/1]
 //
-// Everything is F32 (the run's writer knows F32/F64; codes < 256, g_idx < 2^24 are exact),
-// so the file is a plain safetensors file numpy can open. Written by pipeline/compress.ts
-// (runs made before it have no such file: formats needing codes then say so).
-import { existsSync } from 'node:fs';
+// Written by pipeline/compress.ts when a run finishes (its per-layer checkpoints carry the same
+// tensors as F32, the run writer's dtype) and by import-gptq.ts. Read lazily, one linear at a
+// time, so exporting a large model never holds every code in memory. Runs made before codes
+// were kept have no such file: formats needing codes then say so.
+import { closeSync, existsSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CompressResult, QuantState } from '../compress/types.js';
-import { TensorFile, type TensorToWrite } from '../run/safetensors-writer.js';
+import { SafetensorsFile, type StoredTensor } from '../model/safetensors.js';
+import { ModelError } from '../model/types.js';
+import type { TensorToWrite } from '../run/safetensors-writer.js';
+import { writeSafetensorsFile, type OutTensor } from './safetensors-out.js';
 
 export const QUANT_FILE = 'quantized.safetensors';
 
@@ -24,7 +29,7 @@ export function isQuantTensor(name: string): boolean {
   return SUFFIXES.some((s) => name.endsWith(s));
 }
 
-/** The tensors storing `result.quant` for linear `name` (`model.layers.0.self_attn.q_proj`); none when not quantized. */
+/** The tensors storing `result.quant` for linear `name` (`model.layers.0.self_attn.q_proj`), as F32; none when not quantized. */
 export function quantTensors(name: string, result: CompressResult): TensorToWrite[] {
   const q = result.quant;
   if (!q) return [];
@@ -39,30 +44,101 @@ export function quantTensors(name: string, result: CompressResult): TensorToWrit
   return tensors;
 }
 
-/** The run's stored quantized state per linear name, or null when the run has none (not quantized, or made before codes were kept). */
-export function readQuantStates(runDir: string): Map<string, QuantState> | null {
-  const path = join(runDir, QUANT_FILE);
-  if (!existsSync(path)) return null;
-  const file = TensorFile.open(path);
+/** Writes quantized.safetensors atomically from quantTensors' output: codes as U8, g_idx as I32. */
+export function writeQuantFile(path: string, tensors: readonly TensorToWrite[]): void {
+  const out: OutTensor[] = tensors.map((t) => {
+    if (t.name.endsWith('.qcodes')) return { name: t.name, dtype: 'U8', shape: t.shape, data: () => Uint8Array.from(t.data) };
+    if (t.name.endsWith('.g_idx')) return { name: t.name, dtype: 'I32', shape: t.shape, data: () => Int32Array.from(t.data) };
+    return { name: t.name, dtype: 'F32', shape: t.shape, data: () => Float32Array.from(t.data) };
+  });
+  const temp = `${path}.tmp-${process.pid}`;
   try {
-    const states = new Map<string, QuantState>();
-    for (const key of file.file.tensors.keys()) {
-      if (!key.endsWith('.qconfig')) continue;
-      const name = key.slice(0, -'.qconfig'.length);
-      const [bits, groupSize, sym] = file.f32(key);
-      const state: QuantState = {
-        bits,
-        groupSize,
-        sym: sym === 1,
-        codes: Uint8Array.from(file.f32(`${name}.qcodes`)),
-        scales: file.f32(`${name}.qscales`),
-        zeros: file.f32(`${name}.qzeros`),
-      };
-      if (file.has(`${name}.g_idx`)) state.gIdx = Int32Array.from(file.f32(`${name}.g_idx`));
-      states.set(name, state);
+    writeSafetensorsFile(temp, out, { content: 'exact quantized state per linear (export/quant-state.ts)' });
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+/** A run's quantized.safetensors, read one linear at a time. */
+export class QuantStore {
+  private constructor(
+    private readonly path: string,
+    private readonly file: SafetensorsFile,
+    /** Linear module names with stored codes. */
+    readonly names: string[],
+  ) {}
+
+  /** The run's store, or null when the run has none (not quantized, or made before codes were kept). */
+  static open(runDir: string): QuantStore | null {
+    const path = join(runDir, QUANT_FILE);
+    if (!existsSync(path)) return null;
+    const file = SafetensorsFile.open(path);
+    const names = [...file.tensors.keys()].filter((k) => k.endsWith('.qconfig')).map((k) => k.slice(0, -'.qconfig'.length));
+    return new QuantStore(path, file, names);
+  }
+
+  has(name: string): boolean {
+    return this.file.tensors.has(`${name}.qconfig`);
+  }
+
+  config(name: string): { bits: number; groupSize: number; sym: boolean; actOrder: boolean } {
+    const [bits, groupSize, sym] = this.file.read(`${name}.qconfig`);
+    return { bits, groupSize, sym: sym === 1, actOrder: this.file.tensors.has(`${name}.g_idx`) };
+  }
+
+  /** Zero points [out, groups] alone (cheap: what the GPTQ format choice needs). */
+  zeros(name: string): Float32Array {
+    return this.file.read(`${name}.qzeros`);
+  }
+
+  get(name: string): QuantState {
+    if (!this.has(name)) throw new ModelError(this.file.file, `has no quantized state for ${name}`);
+    const c = this.config(name);
+    const state: QuantState = { bits: c.bits, groupSize: c.groupSize, sym: c.sym, codes: Uint8Array.from(this.integers(`${name}.qcodes`)), scales: this.file.read(`${name}.qscales`), zeros: this.zeros(name) };
+    if (c.actOrder) state.gIdx = Int32Array.from(this.integers(`${name}.g_idx`));
+    return state;
+  }
+
+  close(): void {
+    this.file.close();
+  }
+
+  /** U8 / I32 read as stored; F32 (per-layer checkpoint form) converted. */
+  private integers(key: string): ArrayLike<number> {
+    const t = this.file.tensors.get(key);
+    if (!t) throw new ModelError(this.file.file, `has no tensor named "${key}"`);
+    if (t.dtype === 'F32') return this.file.read(key);
+    if (t.dtype !== 'U8' && t.dtype !== 'I32') throw new ModelError(this.file.file, `tensor "${key}" has dtype ${t.dtype}, expected U8, I32 or F32`);
+    const bytes = readBytes(this.path, t);
+    return t.dtype === 'U8' ? bytes : new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  }
+}
+
+function readBytes(path: string, t: StoredTensor): Uint8Array {
+  const bytes = new Uint8Array(t.byteLength);
+  const fd = openSync(path, 'r');
+  try {
+    let done = 0;
+    while (done < bytes.byteLength) {
+      const n = readSync(fd, bytes, done, bytes.byteLength - done, t.offset + done);
+      if (n === 0) throw new ModelError(t.file, `tensor "${t.name}" ends early. The file might be corrupted.`);
+      done += n;
     }
-    return states;
   } finally {
-    file.close();
+    closeSync(fd);
+  }
+  return bytes;
+}
+
+/** Every stored state at once (tests and small models). */
+export function readQuantStates(runDir: string): Map<string, QuantState> | null {
+  const store = QuantStore.open(runDir);
+  if (!store) return null;
+  try {
+    return new Map(store.names.map((n) => [n, store.get(n)]));
+  } finally {
+    store.close();
   }
 }

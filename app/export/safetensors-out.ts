@@ -1,4 +1,4 @@
-// safetensors files for exports: any dtype a checkpoint needs (F32, F16, BF16, I32), tensors
+// safetensors files for exports: any dtype a checkpoint needs (F32, F16, BF16, I32, U8), tensors
 // produced one at a time (a 7B merge never holds two copies of the model), optionally sharded
 // with Hugging Face's `model.safetensors.index.json`.
 // Layout (https://github.com/huggingface/safetensors#format): u64 LE header length, JSON header
@@ -8,16 +8,16 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOST_IS_LITTLE_ENDIAN } from '../model/binary.js';
 
-export type OutDtype = 'F32' | 'F16' | 'BF16' | 'I32';
+export type OutDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'U8';
 
-const ITEM_SIZE: Record<OutDtype, number> = { F32: 4, F16: 2, BF16: 2, I32: 4 };
+const ITEM_SIZE: Record<OutDtype, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, U8: 1 };
 
 /** A tensor to write; `data()` is called once, when its bytes are due. Floats are converted to `dtype`. */
 export interface OutTensor {
   name: string;
   dtype: OutDtype;
   shape: number[];
-  data: () => Float32Array | Int32Array;
+  data: () => Float32Array | Int32Array | Uint8Array;
 }
 
 export const byteSize = (t: Pick<OutTensor, 'dtype' | 'shape'>): number => t.shape.reduce((a, b) => a * b, 1) * ITEM_SIZE[t.dtype];
@@ -63,8 +63,8 @@ function encode(t: OutTensor): Uint8Array {
   const data = t.data();
   const count = t.shape.reduce((a, b) => a * b, 1);
   if (data.length !== count) throw new Error(`${t.name}: ${data.length} values for shape [${t.shape.join(', ')}]`);
-  if (t.dtype === 'I32') {
-    if (!(data instanceof Int32Array)) throw new Error(`${t.name}: I32 needs Int32Array data`);
+  if (t.dtype === 'I32' || t.dtype === 'U8') {
+    if (!(data instanceof (t.dtype === 'I32' ? Int32Array : Uint8Array))) throw new Error(`${t.name}: ${t.dtype} needs ${t.dtype === 'I32' ? 'Int32Array' : 'Uint8Array'} data`);
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
   const floats = data instanceof Float32Array ? data : Float32Array.from(data);

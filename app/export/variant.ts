@@ -23,12 +23,14 @@ export interface VariantSource {
   run: RunFolder;
   variant: string;
   linears: LinearInfo[];
-  /** HF weight name (`….q_proj.weight`) → W_c [out, in]. */
-  compressed: Map<string, Float32Array>;
+  /** W_c [out, in] by HF weight name (`….q_proj.weight`), read from the run when asked for. */
+  compressed: { get(name: string): Float32Array };
   /** Linear module name → adapter; empty for the `compressed` variant. */
   adapters: Map<string, LinearAdapterData>;
   /** Metadata stored with the adapters (method, rank or ranks, split, bits). */
   adapterMetadata: Record<string, string>;
+  /** Closes the run's compressed.safetensors. */
+  close(): void;
 }
 
 /** Variants a run can export: `compressed`, then every adapters/<name>.safetensors. */
@@ -44,25 +46,35 @@ export function loadVariant(runDir: string, variant: string, model: Model): Vari
   const run = RunFolder.open(runDir);
   if (run.stage('compress').status !== 'done') throw new ExportError(`${run.dir}: compression has not finished; nothing to export`);
   const all = linears(model);
-  const compressed = new Map<string, Float32Array>();
-  const file = TensorFile.open(run.path('compressed.safetensors'));
-  try {
-    for (const l of all) {
-      const name = `${l.name}.weight`;
-      if (!file.has(name)) throw new ExportError(`${file.path}: missing ${name}`);
-      compressed.set(name, file.f32(name));
-    }
-  } finally {
-    file.close();
+  const adapterPath = join(run.path('adapters'), `${variant}.safetensors`);
+  if (variant !== 'compressed' && (variant.includes('/') || !existsSync(adapterPath))) {
+    throw new ExportError(`${run.dir}: no variant "${variant}" (available: ${listVariants(runDir).join(', ')})`);
   }
+  const file = TensorFile.open(run.path('compressed.safetensors'));
+  const known = new Set(all.map((l) => `${l.name}.weight`));
+  for (const name of known) {
+    if (!file.has(name)) {
+      file.close();
+      throw new ExportError(`${file.path}: missing ${name}`);
+    }
+  }
+  const compressed = {
+    get(name: string): Float32Array {
+      if (!known.has(name)) throw new ExportError(`${file.path}: ${name} is not a compressed linear`);
+      return file.f32(name);
+    },
+  };
   const adapters = new Map<string, LinearAdapterData>();
   let adapterMetadata: Record<string, string> = {};
   if (variant !== 'compressed') {
-    const path = join(run.path('adapters'), `${variant}.safetensors`);
-    if (variant.includes('/') || !existsSync(path)) {
-      throw new ExportError(`${run.dir}: no variant "${variant}" (available: ${listVariants(runDir).join(', ')})`);
+    const path = adapterPath;
+    let stored: TensorFile;
+    try {
+      stored = TensorFile.open(path);
+    } catch (error) {
+      file.close();
+      throw error;
     }
-    const stored = TensorFile.open(path);
     try {
       adapterMetadata = stored.metadata;
       for (const l of all) {
@@ -74,11 +86,14 @@ export function loadVariant(runDir: string, variant: string, model: Model): Vari
         if (inDim !== l.in || out !== l.out || r !== rB) throw new ExportError(`${path}: ${l.name} has lora_A [${r}, ${inDim}] and lora_B [${out}, ${rB}], expected [r, ${l.in}] and [${l.out}, r]`);
         adapters.set(l.name, { rank: r, A: stored.f32(keyA), B: stored.f32(keyB) });
       }
+    } catch (error) {
+      file.close();
+      throw error;
     } finally {
       stored.close();
     }
   }
-  return { run, variant, linears: all, compressed, adapters, adapterMetadata };
+  return { run, variant, linears: all, compressed, adapters, adapterMetadata, close: () => file.close() };
 }
 
 /** W_c + B·A [out, in] in float32, the sum and products formed in float64. */

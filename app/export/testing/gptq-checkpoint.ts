@@ -26,7 +26,7 @@ export async function writeGptqFixture(dir: string, options: GptqFixtureOptions 
   try {
     const results = new Map<string, CompressResult>();
     for (const l of linears(model)) results.set(l.name, rtn({ w: model.readTensor(`${l.name}.weight`), out: l.out, in: l.in }, { bits, groupSize, sym: false }));
-    const format = chooseFormat([...results.values()].map((r) => r.quant!));
+    const format = chooseFormat([...results.values()].map((r) => r.quant!.zeros));
     let tensors: OutTensor[] = [];
     const linearWeights = new Set([...results.keys()].map((n) => `${n}.weight`));
     for (const name of model.tensors.keys()) {
