@@ -27,7 +27,7 @@ import type { LinearInfo, LinearKind, Model } from '../model/types.js';
 import type { Device } from '../onnx/runtime.js';
 import { TensorFile, writeSafetensors, type TensorToWrite } from '../run/safetensors-writer.js';
 import { RunError, RunFolder } from '../run/run.js';
-import { isQuantTensor, QUANT_FILE, quantTensors } from '../export/quant-state.js';
+import { isQuantTensor, QUANT_FILE, quantTensors, writeQuantFile } from '../export/quant-state.js';
 import { heldOutPrefix, readText, recordVariants, scoreVariant, type EvalConfig, type VariantMetrics } from './evaluate.js';
 
 export type Activations = 'sequential' | 'original';
@@ -319,7 +319,7 @@ function assemble(run: RunFolder, byLayer: Map<number, LinearInfo[]>): Compresse
   }
   writeSafetensors(run.path('compressed.safetensors'), weights, { format: 'pt', source: 'eora compress' });
   writeSafetensors(run.path('calibration.safetensors'), grams, { ...metadata, content: 'C = sum over calibration tokens of x x^T per layer input group (attn_in: q/k/v, o_in: o, mlp_in: gate/up, down_in: down)' });
-  if (quant.length > 0) writeSafetensors(run.path(QUANT_FILE), quant, { content: 'exact quantized state per linear (export/quant-state.ts)' });
+  if (quant.length > 0) writeQuantFile(run.path(QUANT_FILE), quant);
   run.writeJson('layers.json', records);
   rmSync(run.path('partial'), { recursive: true, force: true });
   return { weights: new Map(weights.map((t) => [t.name, t.data as Float32Array])), records };
