@@ -3,7 +3,7 @@ import { ModelRunner } from '../forward/runner.js';
 import { randomModel } from '../forward/testing/randomModel.js';
 import { openModel } from '../model/open.js';
 import type { Model } from '../model/types.js';
-import { choiceBytes, encodePair, layoutRow, loglikelihoods, meanStderr, scoreTask, summarize, type EncodedPair } from './multiple-choice.js';
+import { choiceBytes, encodePair, layoutRow, loglikelihoods, meanStderr, repeatRows, scoreTask, summarize, type EncodedPair } from './multiple-choice.js';
 import { bundledTasks, loadTask, type ChoiceItem, type TaskSet } from './tasks/index.js';
 
 const task = (items: ChoiceItem[], name = 't'): TaskSet => ({ name, file: `${name}.jsonl`, format: 'jsonl', items, skipped: [] });
@@ -39,6 +39,13 @@ describe('encoding and layout (lm-eval conventions)', () => {
     const row = layoutRow({ context: [1, 10, 11, 12, 13, 14], continuation: [20, 21] }, 5);
     expect(row).toEqual({ request: 0, inputs: [11, 12, 13, 14, 20], targets: [12, 13, 14, 20, 21], scored: 2, truncated: true });
     expect(layoutRow({ context: [1, 10], continuation: [20] }, 5)).toEqual({ request: 0, inputs: [1, 10], targets: [10, 20], scored: 1, truncated: false });
+  });
+});
+
+describe('repeatRows', () => {
+  it('repeats each cache row its count of times, per layer', () => {
+    const cache = { batch: 2, length: 1, keys: [Float32Array.from([1, 2, 3, 4])], values: [Float32Array.from([5, 6, 7, 8])] };
+    expect(repeatRows(cache, [1, 2])).toEqual({ batch: 3, length: 1, keys: [Float32Array.from([1, 2, 3, 4, 3, 4])], values: [Float32Array.from([5, 6, 7, 8, 7, 8])] });
   });
 });
 
@@ -88,11 +95,16 @@ describe('scoreTask on a model', () => {
       for (const choice of item.choices) row.push(await referenceLoglik(runner, encodePair(model.tokenizer, item.context, choice)));
       reference.push(row);
     }
-    const batched = await scoreTask(runner, task(items));
-    const single = await scoreTask(runner, task(items), { batchTokens: 1 }); // one row per forward
+    const batched = await scoreTask(runner, task(items), { shareContext: true }); // shared contexts
+    const full = await scoreTask(runner, task(items), { shareContext: false }); // padded full sequences
+    const single = await scoreTask(runner, task(items), { shareContext: true, batchTokens: 1 }); // one context per forward
+    const singleFull = await scoreTask(runner, task(items), { shareContext: false, batchTokens: 1 }); // one row per forward
     const err = (result: typeof batched) => Math.max(...result.predictions.flatMap((p, i) => p.loglik.map((v, j) => Math.abs(v - reference[i][j]) / Math.max(1, Math.abs(reference[i][j])))));
     expect(err(batched)).toBeLessThan(1e-5);
+    expect(err(full)).toBeLessThan(1e-5);
     expect(err(single)).toBeLessThan(1e-5);
+    expect(err(singleFull)).toBeLessThan(1e-5);
+    expect(full.truncated).toBe(3);
     expect(batched.predictions.map((p) => p.pred)).toEqual(single.predictions.map((p) => p.pred));
     expect(batched.truncated).toBe(3); // i0's and i2's longest choices, and 'long'
     expect(batched.n).toBe(5);
@@ -101,11 +113,46 @@ describe('scoreTask on a model', () => {
     expect([batched.acc, batched.acc_norm]).toEqual([expected.acc, expected.acc_norm]);
   });
 
+  it('shares contexts of equal length in one batch and equals unshared scoring on many items', async () => {
+    // 60 items, distinct contexts of 1..12 characters (+ BOS; five per length), 2–4 choices.
+    const many: ChoiceItem[] = Array.from({ length: 60 }, (_, i) => ({
+      id: `m${i}`,
+      context: 'abcdefghijklmnopq'.slice(Math.floor(i / 12), Math.floor(i / 12) + 1 + (i % 12)),
+      choices: [' x', ' yz', ' uvw', ' stuv'].slice(0, 2 + (i % 3)).map((c) => c + 'pq'.repeat(i % 4)),
+      gold: 0,
+    }));
+    const pairs = many.flatMap((item) => item.choices.map((c) => encodePair(model.tokenizer, item.context, c)));
+    let forwards = 0;
+    const shared = await loglikelihoods(runner, pairs, { shareContext: true, onBatch: () => forwards++ });
+    expect(forwards).toBe(12); // one per distinct context length
+    const full = await loglikelihoods(runner, pairs, { shareContext: false });
+    const err = Math.max(...shared.loglik.map((v, i) => Math.abs(v - full.loglik[i]) / Math.max(1, Math.abs(full.loglik[i]))));
+    expect(err).toBeLessThan(1e-5);
+    const reference = await referenceLoglik(runner, pairs[pairs.length - 1]);
+    expect(Math.abs(shared.loglik[pairs.length - 1] - reference)).toBeLessThan(1e-5 * Math.max(1, Math.abs(reference)));
+  });
+
+  it("'auto' shares contexts only when that halves the tokens fed", async () => {
+    const pairsOf = (context: string, choices: string[]) => choices.map((c) => encodePair(model.tokenizer, context, c));
+    let forwards = 0;
+    const onBatch = () => forwards++;
+    await loglikelihoods(runner, pairsOf('a long shared context', [' p', ' q', ' r']), { onBatch }); // 22 + 3 vs 3 · 24
+    expect(forwards).toBe(1);
+    forwards = 0;
+    await loglikelihoods(runner, pairsOf('ab', [' a long choice', ' another long one']), { onBatch }); // full: 2 rows in one batch
+    expect(forwards).toBe(1);
+    forwards = 0;
+    await loglikelihoods(runner, [...pairsOf('a long shared context', [' p', ' q', ' r', ' s']), ...pairsOf('another long context', [' r', ' s', ' t', ' u'])], { onBatch });
+    expect(forwards).toBe(2); // shared: two context lengths (21 and 20 characters + BOS)
+  });
+
   it('scores every pair exactly once, reports progress up to n, and stops when aborted', async () => {
     const pairs = items.flatMap((item) => item.choices.map((c) => encodePair(model.tokenizer, item.context, c)));
-    const seen: number[] = [];
-    await loglikelihoods(runner, pairs, { batchTokens: 64, onBatch: (requests) => seen.push(...requests) });
-    expect([...seen].sort((a, b) => a - b)).toEqual(pairs.map((_, i) => i));
+    for (const shareContext of [true, false]) {
+      const seen: number[] = [];
+      await loglikelihoods(runner, pairs, { batchTokens: 64, shareContext, onBatch: (requests) => seen.push(...requests) });
+      expect([...seen].sort((a, b) => a - b)).toEqual(pairs.map((_, i) => i));
+    }
 
     const progress: number[] = [];
     await scoreTask(runner, task(items), { batchTokens: 64, onProgress: (done, total) => progress.push(done / total) });

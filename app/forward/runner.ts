@@ -191,6 +191,22 @@ export class ModelRunner {
    * Each step costs T tokens of compute instead of P + T.
    */
   async forwardCached(tokens: Int32Array, dims: TokenDims, cache?: KvCache): Promise<{ logits: Float32Array; cache: KvCache }> {
+    const { hidden, cache: next } = await this.cachedHidden(tokens, dims, cache);
+    return { logits: await this.runHead(hidden, dims, 'last'), cache: next };
+  }
+
+  /**
+   * forwardCached scored at every position: tokens, targets [B, T] at positions P..P+T−1 after
+   * the `cache` → −log p(targets[b, t] | cache, tokens[b, ≤t]) [B, T], nats, and the extended
+   * cache. (Multiple-choice scoring runs a shared context once and then its choices.)
+   */
+  async forwardCachedNll(tokens: Int32Array, targets: Int32Array, dims: TokenDims, cache?: KvCache): Promise<{ nll: Float32Array; cache: KvCache }> {
+    const { hidden, cache: next } = await this.cachedHidden(tokens, dims, cache);
+    return { nll: await this.runHead(hidden, dims, 'nll', targets), cache: next };
+  }
+
+  /** The blocks of an incremental pass: hidden state after the last block [B, T, d] and the cache extended to P + T. */
+  private async cachedHidden(tokens: Int32Array, dims: TokenDims, cache?: KvCache): Promise<{ hidden: Float32Array; cache: KvCache }> {
     const [B, T] = dims;
     const P = cache?.length ?? 0;
     if (cache && cache.batch !== B) throw new Error(`forwardCached: the cache holds batch ${cache.batch}, got tokens for batch ${B}`);
@@ -206,7 +222,7 @@ export class ModelRunner {
       next.keys.push(floatData(out.present_key, 'present_key'));
       next.values.push(floatData(out.present_value, 'present_value'));
     }
-    return { logits: await this.runHead(hidden, dims, 'last'), cache: next };
+    return { hidden, cache: next };
   }
 
   /** Final norm + lm_head on hidden [B, T, d]. Mode 'nll' needs targets [B, T]. */
