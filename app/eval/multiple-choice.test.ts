@@ -33,6 +33,10 @@ describe('encoding and layout (lm-eval conventions)', () => {
   it('moves trailing context whitespace to the continuation and prepends BOS to the context', () => {
     expect(encodePair(model.tokenizer, 'ab ', 'c')).toEqual({ context: [1, id('a'), id('b')], continuation: [id(' '), id('c')] });
     expect(encodePair(model.tokenizer, 'ab', ' c')).toEqual(encodePair(model.tokenizer, 'ab ', 'c'));
+    expect(encodePair(model.tokenizer, '', 'c')).toEqual({ context: [1], continuation: [id('c')] }); // BOS added by encode
+    const noBos = { ...model.tokenizer, bosId: null, encode: (text: string) => model.tokenizer.encode(text, { addBos: false }) };
+    expect(encodePair(noBos, '', 'c')).toEqual({ context: [2], continuation: [id('c')] }); // lm-eval's prefix token: EOS
+    expect(encodePair(noBos, 'ab', 'c')).toEqual({ context: [id('a'), id('b')], continuation: [id('c')] });
   });
 
   it('keeps the last L + 1 tokens: the context is cut from the left, inputs drop the last token', () => {

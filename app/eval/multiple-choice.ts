@@ -68,7 +68,11 @@ export interface EncodedPair {
   continuation: number[];
 }
 
-/** lm-eval's `_encode_pair`: trailing context whitespace moves to the continuation; continuation = whole[len(context):]. */
+/**
+ * lm-eval's `_encode_pair`: trailing context whitespace moves to the continuation;
+ * continuation = whole[len(context):]. An empty context becomes the one prefix token (BOS, else
+ * EOS), as lm-eval's prefix_token_id, when the tokenizer did not already add BOS.
+ */
 export function encodePair(tokenizer: Tokenizer, context: string, continuation: string): EncodedPair {
   const spaces = context.length - context.trimEnd().length;
   if (spaces > 0) {
@@ -76,6 +80,10 @@ export function encodePair(tokenizer: Tokenizer, context: string, continuation: 
     context = context.slice(0, context.length - spaces);
   }
   const contextIds = tokenizer.encode(context);
+  if (contextIds.length === 0) {
+    const prefix = tokenizer.bosId ?? tokenizer.eosId;
+    return { context: prefix === null ? [] : [prefix], continuation: tokenizer.encode(continuation) };
+  }
   const whole = tokenizer.encode(context + continuation);
   return { context: contextIds, continuation: whole.slice(contextIds.length) };
 }
@@ -268,6 +276,7 @@ export async function scoreTask(runner: ModelRunner, task: TaskSet, options: Sco
     }
     for (const choice of item.choices) {
       const pair = encodePair(tokenizer, item.context, choice);
+      if (pair.context.length === 0) throw new Error(`${task.file}: item ${item.id}: the context is empty and the tokenizer has no BOS or EOS to condition on`);
       if (pair.continuation.length === 0) throw new Error(`${task.file}: item ${item.id}: the choice ${JSON.stringify(choice)} encodes to no tokens after the context`);
       pairs.push(pair);
       owner.push(i);
