@@ -71,15 +71,17 @@ export interface EncodedPair {
 /**
  * lm-eval's `_encode_pair`: trailing context whitespace moves to the continuation;
  * continuation = whole[len(context):]. An empty context becomes the one prefix token (BOS, else
- * EOS), as lm-eval's prefix_token_id, when the tokenizer did not already add BOS.
+ * EOS), as lm-eval's prefix_token_id, when the tokenizer did not already add BOS. `encoded`
+ * caches context encodings (the k choices of an item share one).
  */
-export function encodePair(tokenizer: Tokenizer, context: string, continuation: string): EncodedPair {
+export function encodePair(tokenizer: Tokenizer, context: string, continuation: string, encoded?: Map<string, number[]>): EncodedPair {
   const spaces = context.length - context.trimEnd().length;
   if (spaces > 0) {
     continuation = context.slice(context.length - spaces) + continuation;
     context = context.slice(0, context.length - spaces);
   }
-  const contextIds = tokenizer.encode(context);
+  let contextIds = encoded?.get(context);
+  if (!contextIds) encoded?.set(context, (contextIds = tokenizer.encode(context)));
   if (contextIds.length === 0) {
     const prefix = tokenizer.bosId ?? tokenizer.eosId;
     return { context: prefix === null ? [] : [prefix], continuation: tokenizer.encode(continuation) };
@@ -128,6 +130,7 @@ export async function loglikelihoods(runner: ModelRunner, pairs: EncodedPair[], 
   });
   const loglik = new Float64Array(pairs.length);
   const budget = options.batchTokens ?? defaultBatchTokens(runner);
+  if (!Number.isSafeInteger(budget) || budget < 1) throw new Error(`batchTokens must be a positive integer, got ${budget}`);
   const groups = contextGroups(pairs, rows);
   const shared = options.shareContext === 'auto' || options.shareContext === undefined ? shareContexts(groups, rows) : options.shareContext;
   const alone = shared ? rows.filter((row) => row.truncated) : rows;
@@ -270,12 +273,14 @@ export async function scoreTask(runner: ModelRunner, task: TaskSet, options: Sco
   const tokenizer = runner.model.tokenizer;
   const owner: number[] = []; // request → item
   const pairs: EncodedPair[] = [];
+  const contexts = new Map<string, number[]>(); // an item's choices share its context's encoding
   task.items.forEach((item, i) => {
     if (item.choices.length < 2 || !Number.isInteger(item.gold) || item.gold < 0 || item.gold >= item.choices.length) {
       throw new Error(`${task.file}: item ${item.id}: needs ≥ 2 choices and gold in 0..${item.choices.length - 1}`);
     }
+    contexts.clear();
     for (const choice of item.choices) {
-      const pair = encodePair(tokenizer, item.context, choice);
+      const pair = encodePair(tokenizer, item.context, choice, contexts);
       if (pair.context.length === 0) throw new Error(`${task.file}: item ${item.id}: the context is empty and the tokenizer has no BOS or EOS to condition on`);
       if (pair.continuation.length === 0) throw new Error(`${task.file}: item ${item.id}: the choice ${JSON.stringify(choice)} encodes to no tokens after the context`);
       pairs.push(pair);
