@@ -81,7 +81,10 @@ export function encodePair(tokenizer: Tokenizer, context: string, continuation: 
     context = context.slice(0, context.length - spaces);
   }
   let contextIds = encoded?.get(context);
-  if (!contextIds) encoded?.set(context, (contextIds = tokenizer.encode(context)));
+  if (!contextIds) {
+    contextIds = tokenizer.encode(context);
+    encoded?.set(context, contextIds);
+  }
   if (contextIds.length === 0) {
     const prefix = tokenizer.bosId ?? tokenizer.eosId;
     return { context: prefix === null ? [] : [prefix], continuation: tokenizer.encode(continuation) };
