@@ -15,6 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { rollingWindows } from '../eval/perplexity.js';
 import { openModel } from '../model/open.js';
 import { heldOutPrefix, readText, type EvalConfig } from '../pipeline/evaluate.js';
+import { TensorFile } from '../run/safetensors-writer.js';
 import { exportVariant } from './index.js';
 import { makeRun, recordedPpl } from './testing/fixture.js';
 
@@ -101,5 +102,19 @@ describe('onnx export', () => {
     expect(readFileSync(join(dir, 'README.md'), 'utf8')).toMatch(/float MatMuls/);
     const { ppl, config } = recordedPpl(rtn3, 'eora-r8');
     expect(Math.abs((await onnxPerplexity(join(dir, 'model.onnx'), config)) - ppl) / ppl).toBeLessThan(1e-3);
+  });
+
+  it('3-bit runs still get a packed GPTQ checkpoint (codes straddling words), read back exactly', async () => {
+    const dir = join(out, 'rtn3-compressed');
+    const summary = await exportVariant(rtn3, 'compressed', 'compressed', dir, { dtype: 'f32' });
+    expect(summary.notes.gptq).toMatchObject({ written: true, bits: 3, group_size: 32 });
+    const model = await openModel(join(dir, 'gptq'));
+    const wc = TensorFile.open(join(rtn3, 'compressed.safetensors'));
+    try {
+      for (const name of wc.file.tensors.keys()) expect(Array.from(model.readTensor(name))).toEqual(Array.from(wc.f32(name)));
+    } finally {
+      wc.close();
+      model.close();
+    }
   });
 });
