@@ -12,7 +12,8 @@
 // tensors as F32, the run writer's dtype) and by import-gptq.ts. Read lazily, one linear at a
 // time, so exporting a large model never holds every code in memory. Runs made before codes
 // were kept have no such file: formats needing codes then say so.
-import { closeSync, existsSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { readRange } from '../model/binary.js';
 import { join } from 'node:path';
 import type { CompressResult, QuantState } from '../compress/types.js';
 import { SafetensorsFile, type StoredTensor } from '../model/safetensors.js';
@@ -111,25 +112,9 @@ export class QuantStore {
     if (!t) throw new ModelError(this.file.file, `has no tensor named "${key}"`);
     if (t.dtype === 'F32') return this.file.read(key);
     if (t.dtype !== 'U8' && t.dtype !== 'I32') throw new ModelError(this.file.file, `tensor "${key}" has dtype ${t.dtype}, expected U8, I32 or F32`);
-    const bytes = readBytes(this.path, t);
+    const bytes = readRange(this.path, t.offset, t.byteLength);
     return t.dtype === 'U8' ? bytes : new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
   }
-}
-
-function readBytes(path: string, t: StoredTensor): Uint8Array {
-  const bytes = new Uint8Array(t.byteLength);
-  const fd = openSync(path, 'r');
-  try {
-    let done = 0;
-    while (done < bytes.byteLength) {
-      const n = readSync(fd, bytes, done, bytes.byteLength - done, t.offset + done);
-      if (n === 0) throw new ModelError(t.file, `tensor "${t.name}" ends early. The file might be corrupted.`);
-      done += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return bytes;
 }
 
 /** Every stored state at once (tests and small models). */

@@ -146,3 +146,14 @@ export function describeFsError(error: unknown): string {
   if (code === 'EISDIR') return 'is a directory, not a file';
   return `cannot be read (${error instanceof Error ? error.message : String(error)})`;
 }
+
+/** `length` bytes at `offset` of the file at `path` (into `target` when given), through a short-lived checked reader. */
+export function readRange(path: string, offset: number, length: number, target = new Uint8Array(length)): Uint8Array {
+  const reader = BinaryReader.open(path);
+  try {
+    reader.readInto(target.subarray(0, length), offset);
+  } finally {
+    reader.close();
+  }
+  return target;
+}

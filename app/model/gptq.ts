@@ -11,7 +11,8 @@
 // the same float32 formula as the workbench's own quantizer, so an exported run reads back
 // bit for bit. Bits 2, 3, 4, 8. The model opens like any other: linears read dequantized
 // (reported as F16 tensors), `quantized(name)` gives the exact codes.
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRange } from './binary.js';
 import { join } from 'node:path';
 import { HfTokenizer } from '../tokenizer/hf.js';
 import { expectedTensors, parseHfConfig } from './hf.js';
@@ -231,17 +232,6 @@ function checkPacked(stored: ReadonlyMap<string, StoredTensor>, linear: string, 
 /** An I32 tensor's little-endian bytes (the float reader refuses integers). */
 function readInt32(dir: string, t: StoredTensor): Int32Array {
   const out = new Int32Array(t.byteLength / 4);
-  const bytes = new Uint8Array(out.buffer);
-  const fd = openSync(join(dir, t.file), 'r');
-  try {
-    let done = 0;
-    while (done < bytes.byteLength) {
-      const n = readSync(fd, bytes, done, bytes.byteLength - done, t.offset + done);
-      if (n === 0) throw new ModelError(t.file, `tensor "${t.name}" ends early. The file might be corrupted.`);
-      done += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
+  readRange(join(dir, t.file), t.offset, t.byteLength, new Uint8Array(out.buffer));
   return out;
 }
