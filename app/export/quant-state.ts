@@ -16,7 +16,7 @@ import { existsSync, renameSync, rmSync } from 'node:fs';
 import { readRange } from '../model/binary.js';
 import { join } from 'node:path';
 import type { CompressResult, QuantState } from '../compress/types.js';
-import { SafetensorsFile, type StoredTensor } from '../model/safetensors.js';
+import { SafetensorsFile } from '../model/safetensors.js';
 import { ModelError } from '../model/types.js';
 import type { TensorToWrite } from '../run/safetensors-writer.js';
 import { writeSafetensorsFile, type OutTensor } from './safetensors-out.js';
