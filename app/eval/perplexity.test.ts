@@ -85,6 +85,10 @@ describe('perplexity', () => {
     expect(a.nll).toBeCloseTo(b.nll, 6);
     expect(progress.at(-1)).toEqual([a.tokens, a.tokens]);
     expect(progress.length).toBe(Math.ceil(a.tokens / 8));
+    // Per-window records add up to the whole: Σ n_w = N − 1 and Σ n_w·m_w / N = nll.
+    expect(a.windows.length).toBe(Math.ceil(a.tokens / 8));
+    expect(a.windows.reduce((x, w) => x + w.tokens, 0)).toBe(a.tokens);
+    expect(a.windows.reduce((x, w) => x + w.tokens * w.nll, 0) / a.tokens).toBeCloseTo(a.nll, 12);
     expect((await perplexity(runner, text, { seqLen: 8, maxTokens: 20 })).tokens).toBe(19);
   });
 

@@ -38,6 +38,13 @@ export interface PerplexityResult {
   nll: number;
   ppl: number;
   seconds: number;
+  /**
+   * Per window, in window order: how many targets it scored and their mean NLL. Two models
+   * scored on the same text share these windows, so the per-window differences give a paired
+   * standard error of their NLL difference (windows, not tokens, as the units: tokens inside a
+   * window are far from independent).
+   */
+  windows: { tokens: number; nll: number }[];
 }
 
 /** One window: inputs x[start, end); targets scored for input positions ≥ scoreFrom. */
@@ -80,6 +87,7 @@ export async function perplexity(runner: ModelRunner, text: string, options: Per
   const total = N - 1;
   let done = 0;
   let nllSum = 0; // float64 over all targets
+  const perWindow: { tokens: number; nll: number }[] = [];
   for (const batch of batches(windows, batchSize)) {
     options.signal?.throwIfAborted();
     const T = batch[0].end - batch[0].start;
@@ -92,14 +100,19 @@ export async function perplexity(runner: ModelRunner, text: string, options: Per
     });
     const nll = await runner.forwardNll(tokens, targets, [B, T]); // [B, T]
     batch.forEach((w, b) => {
-      for (let j = w.scoreFrom - w.start; j < T; j++) nllSum += nll[b * T + j];
+      let sum = 0;
+      for (let j = w.scoreFrom - w.start; j < T; j++) {
+        nllSum += nll[b * T + j];
+        sum += nll[b * T + j];
+      }
       done += w.end - w.scoreFrom;
+      perWindow.push({ tokens: w.end - w.scoreFrom, nll: sum / (w.end - w.scoreFrom) });
     });
     options.onProgress?.(done, total);
   }
   if (done !== total) throw new Error(`perplexity: scored ${done} targets, expected ${total} (window bookkeeping bug)`);
   const mean = nllSum / total;
-  return { tokens: total, nll: mean, ppl: Math.exp(mean), seconds: (performance.now() - started) / 1000 };
+  return { tokens: total, nll: mean, ppl: Math.exp(mean), seconds: (performance.now() - started) / 1000, windows: perWindow };
 }
 
 /** Consecutive windows of equal length, at most `size` per batch (only the last window may be shorter). */

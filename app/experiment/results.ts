@@ -7,7 +7,12 @@
 // is marked when |mean d| > sd(d)/√n (sample sd, n − 1), the standard error of the mean
 // difference. Without per-item results (older runs) the fallback is sqrt(se² + se_ref²), the
 // standard error of a difference of two independent means (conservative for the same items).
-// Perplexity has no standard error in this table: its difference is reported, not tested.
+// Perplexity: the evaluation windows are the paired units (tokens within a window are not
+// independent). With per-window mean NLLs m_w and m_ref,w over n_w targets, ΔNLL = Σ n_w·d_w / N
+// (d_w = m_w − m_ref,w) and se(ΔNLL) = sqrt(W/(W−1) · Σ n_w²·(d_w − ΔNLL)²) / N — the usual
+// cluster (ratio-estimator) standard error. The perplexity difference is marked when
+// |ΔNLL| > se(ΔNLL); its standard error in perplexity units is ppl·se(ΔNLL) (delta method,
+// d ppl = ppl·d NLL). Runs without per-window NLLs (older metrics.json) get no test.
 import { readMetricsFile, type EvalSetup, type RunMetrics, type VariantEntry } from '../run/metrics.js';
 import { RunFolder } from '../run/run.js';
 import { SAMPLES_FILE, type SamplesFile } from './evaluate.js';
@@ -96,11 +101,16 @@ interface Measured {
   stderr: number | null;
   /** '1'/'0' per item, when recorded. */
   items: string | null;
+  /** Perplexity: NLL and per-window NLLs, when recorded. */
+  nll?: { mean: number; windows?: { tokens: number[]; nll: number[] } };
 }
 
 function valueOf(column: MetricColumn, v: VariantEntry | undefined): Measured {
   if (!v) return { value: null, stderr: null, items: null };
-  if (column.kind === 'ppl') return { value: v.ppl[column.source]?.ppl ?? null, stderr: null, items: null };
+  if (column.kind === 'ppl') {
+    const p = v.ppl[column.source];
+    return p ? { value: p.ppl, stderr: null, items: null, nll: { mean: p.nll, windows: p.windows } } : { value: null, stderr: null, items: null };
+  }
   const t = v.tasks[column.source];
   if (!t) return { value: null, stderr: null, items: null };
   const se = t.stderr[column.kind];
@@ -119,12 +129,30 @@ export function pairedStderr(a: string, b: string): number | null {
   return Math.sqrt(squares / (n - 1) / n);
 }
 
+/** se(ΔNLL) over paired evaluation windows (see the header); null unless both have the same W ≥ 2 windows. */
+export function pairedWindowStderr(a: { tokens: number[]; nll: number[] }, b: { tokens: number[]; nll: number[] }): number | null {
+  const W = a.nll.length;
+  if (W < 2 || b.nll.length !== W || a.tokens.length !== W || b.tokens.some((t, w) => t !== a.tokens[w])) return null;
+  const N = a.tokens.reduce((x, y) => x + y, 0);
+  let delta = 0;
+  for (let w = 0; w < W; w++) delta += a.tokens[w] * (a.nll[w] - b.nll[w]);
+  delta /= N;
+  let squares = 0;
+  for (let w = 0; w < W; w++) squares += (a.tokens[w] * (a.nll[w] - b.nll[w] - delta)) ** 2;
+  return Math.sqrt((W / (W - 1)) * squares) / N;
+}
+
 export function cellOf(column: MetricColumn, v: VariantEntry, original: VariantEntry | undefined, compressed: VariantEntry | undefined): MetricCell {
   const own = valueOf(column, v);
   const versus = (ref: VariantEntry | undefined) => {
     const r = valueOf(column, ref);
     if (own.value === null || r.value === null || ref === v) return { delta: null, se: null, beyond: null };
     const delta = own.value - r.value;
+    if (column.kind === 'ppl') {
+      const seNll = own.nll?.windows && r.nll?.windows ? pairedWindowStderr(own.nll.windows, r.nll.windows) : null;
+      if (seNll === null) return { delta, se: null, beyond: null };
+      return { delta, se: own.value * seNll, beyond: Math.abs(own.nll!.mean - r.nll!.mean) > seNll };
+    }
     const se = own.items !== null && r.items !== null ? pairedStderr(own.items, r.items) : own.stderr !== null && r.stderr !== null ? Math.sqrt(own.stderr ** 2 + r.stderr ** 2) : null;
     // Equal answers on every item: no difference at all, so none beyond its (zero) error.
     return { delta, se, beyond: se === null ? null : Math.abs(delta) > se && delta !== 0 };
@@ -156,7 +184,7 @@ export function formatResultsTable(results: RunResults): string {
       ...ident(v),
       ...pplColumns.flatMap((c) => {
         const cell = v.cells[c.key];
-        return [cell.value === null ? '-' : cell.value.toFixed(2), signed(cell.delta_original, 2), signed(cell.delta_compressed, 2)];
+        return [cell.value === null ? '-' : cell.value.toFixed(2), signed(cell.delta_original, 2) + mark(cell.beyond_stderr_original), signed(cell.delta_compressed, 2) + mark(cell.beyond_stderr_compressed)];
       }),
     ]);
     lines.push('', 'perplexity (lower is better)', ...table([...head, ...pplColumns.flatMap((c) => [`ppl ${c.source}`, 'Δ orig', 'Δ comp'])], rows));

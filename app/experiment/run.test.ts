@@ -11,7 +11,7 @@ import { RunFolder } from '../run/run.js';
 import { addVariant } from './add-variant.js';
 import { parseExperiment } from './config.js';
 import type { SamplesFile } from './evaluate.js';
-import { cellOf, formatResultsTable, pairedStderr, readRunResults } from './results.js';
+import { cellOf, formatResultsTable, pairedStderr, pairedWindowStderr, readRunResults } from './results.js';
 import { runExperiment, type ExperimentProgress } from './run.js';
 import { defaultRunsRoot, deleteRun, listRuns } from './runs.js';
 
@@ -162,7 +162,16 @@ describe('results and listing', () => {
     const ppl = row.cells['ppl:tinystories'];
     expect(ppl.delta_original).toBeCloseTo(ppl.value! - o, 12);
     expect(ppl.delta_compressed).toBeCloseTo(ppl.value! - c, 12);
-    expect(ppl.beyond_stderr_original).toBeNull();
+    // Perplexity: paired over the evaluation windows, se in ppl units = ppl · se(ΔNLL).
+    const windowsOf = (name: string) => metrics.variants[name].ppl.tinystories.windows!;
+    const seNll = pairedWindowStderr(windowsOf('eora-r8'), windowsOf('original'))!;
+    expect(seNll).toBeGreaterThan(0);
+    expect(ppl.stderr_delta_original).toBeCloseTo(ppl.value! * seNll, 12);
+    expect(ppl.beyond_stderr_original).toBe(Math.abs(metrics.variants['eora-r8'].ppl.tinystories.nll - metrics.variants.original.ppl.tinystories.nll) > seNll);
+    // By hand: 3 windows of 2, 2, 4 targets, d = (0.1, 0.3, 0.2): ΔNLL = (0.2 + 0.6 + 0.8)/8 = 0.2,
+    // Σ n²(d − 0.2)² = 4·0.01 + 4·0.01 + 0 = 0.08, se = sqrt(3/2 · 0.08)/8 = sqrt(0.12)/8.
+    expect(pairedWindowStderr({ tokens: [2, 2, 4], nll: [1.1, 1.3, 1.2] }, { tokens: [2, 2, 4], nll: [1, 1, 1] })).toBeCloseTo(Math.sqrt(0.12) / 8, 12);
+    expect(pairedWindowStderr({ tokens: [2, 2], nll: [1, 1] }, { tokens: [2, 3], nll: [1, 1] })).toBeNull(); // different windows
     expect(results.variants[0].cells['ppl:tinystories'].delta_original).toBeNull(); // original vs itself
 
     // The fallback rule (no per-item results) on made-up entries: |0.9 − 0.5| = 0.4 vs sqrt(0.1² + 0.1²) ≈ 0.141 → beyond; 0.6 − 0.5 → not.

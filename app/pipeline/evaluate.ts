@@ -24,6 +24,7 @@ export interface VariantMetrics {
   nll: number;
   tokens: number;
   seconds: number;
+  windows?: { tokens: number[]; nll: number[] };
 }
 
 
@@ -54,7 +55,8 @@ export function heldOutPrefix(text: string, tokenizer: Tokenizer, tokens: number
 /** Perplexity of whatever weights `runner` holds now (`text`: the eval text or its heldOutPrefix). */
 export async function scoreVariant(runner: ModelRunner, text: string, config: EvalConfig, signal?: AbortSignal): Promise<VariantMetrics> {
   const r = await perplexity(runner, text, { seqLen: config.seq_len, maxTokens: config.tokens, source: config.file, signal });
-  return { ppl: r.ppl, nll: r.nll, tokens: r.tokens, seconds: r.seconds };
+  const windows = { tokens: r.windows.map((w) => w.tokens), nll: r.windows.map((w) => w.nll) };
+  return { ppl: r.ppl, nll: r.nll, tokens: r.tokens, seconds: r.seconds, windows };
 }
 
 export function readMetrics(run: RunFolder): RunMetrics {
@@ -92,7 +94,7 @@ export function recordVariants(run: RunFolder, config: EvalConfig, variants: Rec
       ...describeVariant(name, compression),
       adapter: v.adapter ?? null,
       adapter_params: v.adapter_params ?? null,
-      ppl: { [setup.perplexity[0].name]: { ppl: v.ppl, nll: v.nll, tokens: v.tokens, seconds: v.seconds } },
+      ppl: { [setup.perplexity[0].name]: { ppl: v.ppl, nll: v.nll, tokens: v.tokens, seconds: v.seconds, ...(v.windows ? { windows: v.windows } : {}) } },
       tasks: {},
       ...(v.unmerged_ppl !== undefined ? { unmerged_ppl: v.unmerged_ppl } : {}),
     };

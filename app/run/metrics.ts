@@ -17,7 +17,7 @@
 //         "rank": null | 16 | "budget",
 //         "adapter": null | "adapters/eora-r16.safetensors",
 //         "adapter_params": null | 77824,              Σ r_l·(in_l + out_l)
-//         "ppl": {"<text name>": {"ppl", "nll", "tokens", "seconds"}},
+//         "ppl": {"<text name>": {"ppl", "nll", "tokens", "seconds", "windows": {"tokens": [...], "nll": [...]}}},
 //         "tasks": {"<task>": {"acc", "acc_norm", "stderr": {"acc", "acc_norm"}, "n", "truncated", "skipped", "seconds",
 //                              "per_item": {"acc": "0110…", "acc_norm": "…"}}},   1 = item answered right
 //         "unmerged_ppl"?: number                      one variant scored with unmerged adapters
@@ -62,6 +62,8 @@ export interface PerplexityEntry {
   nll: number;
   tokens: number;
   seconds: number;
+  /** Per evaluation window: scored targets and their mean NLL (for paired standard errors; absent in older runs). */
+  windows?: { tokens: number[]; nll: number[] };
 }
 
 export interface TaskEntry {
