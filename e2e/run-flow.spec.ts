@@ -96,6 +96,10 @@ test('create a run, watch it finish, explore spectra, errors, ranks and benchmar
   const compressed = await ppl('compressed');
   expect(eora).toBeGreaterThan(1);
   expect(eora).toBeLessThan(compressed);
+  // Perplexity deltas read in hundredths with a real minus sign, and "better" is said in words, not only in green.
+  const eoraDelta = deltas.locator('tr[data-variant="eora-r8"] td[data-delta]').first();
+  await expect(eoraDelta).toHaveText(/^\s*\u2212\d+\.\d{2}\b/);
+  await expect(eoraDelta).toContainText('better than the compressed model');
   await expect(app.getByRole('table', { name: 'Generated samples' })).toBeVisible();
   await expect(deltas.locator(`tr[data-variant="${newVariant}"]`)).toHaveCount(1);
   expect(await ppl(newVariant)).toBeLessThan(compressed);
