@@ -13,7 +13,7 @@ test('cancel a running experiment, then resume it to done', async ({ app }, test
   await expect(app.getByText('the engine accepts this config')).toBeVisible();
   await app.getByRole('button', { name: 'Start the run' }).click();
 
-  await expect(app.locator('[data-stage="compress"]')).toBeVisible({ timeout: 30_000 });
+  await expect(app.locator('[data-stage="compress"][data-status="running"]')).toBeVisible({ timeout: 30_000 });
   await app.getByRole('button', { name: 'Cancel' }).click();
   await expect(app.getByTestId('job-state')).toHaveText('cancelled');
   await expect(app.getByRole('log').or(app.getByRole('list', { name: 'Log' }))).toContainText('cancelled (resumable)');

@@ -32,9 +32,16 @@ test('create a run, watch it finish, explore spectra, errors, ranks and benchmar
 
   await app.getByRole('button', { name: 'Start the run' }).click();
   await expect(app.getByRole('heading', { name: 'Progress' })).toBeVisible();
-  await expect(app.locator('[data-stage="compress"]')).toBeVisible({ timeout: 30_000 });
+  // Every stage is listed from the start; each ends done with its duration.
+  const stages = ['compress', 'compensate', 'evaluate', 'samples'];
+  await expect(app.locator('[data-stage]')).toHaveCount(stages.length);
+  await expect(app.locator('[data-stage="compress"]:not([data-status="pending"])')).toBeVisible({ timeout: 30_000 });
   await shot(app, testInfo, 'progress-running');
   await expect(app.getByTestId('job-state')).toHaveText('done', { timeout: 200_000 });
+  for (const stage of stages) {
+    await expect(app.locator(`[data-stage="${stage}"]`)).toHaveAttribute('data-status', 'done');
+    await expect(app.locator(`[data-stage="${stage}"]`)).toContainText(/done in \d/);
+  }
   await shot(app, testInfo, 'progress-done');
 
   const runDir = (await app.getByTestId('job-dir').innerText()).trim();

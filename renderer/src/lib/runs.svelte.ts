@@ -4,6 +4,7 @@
 // methods here change it, and a failed open leaves the previous run in place.
 import type { CurveSet, Defaults, Method, Params, Progress, Result, RunDetails, RunListing } from '../../../app/contract/index.js';
 import { engine, errorMessage, isCancelled } from './engine.js';
+import { closeTimes, nextTimes, plannedStages, type StageTimes } from './stages.js';
 
 export type JobKind = 'experiment.start' | 'experiment.resume' | 'run.addVariant' | 'run.export';
 
@@ -17,8 +18,12 @@ export interface Job {
   title: string;
   /** The run folder the job writes (known at start for resume/variant/export). */
   dir: string | null;
+  /** The stages the job will go through, known before any report (lib/stages.ts). */
+  planned: string[];
   /** Latest progress per stage, in first-seen order. */
   stages: Record<string, Progress>;
+  /** When each stage was first seen and seen finished, for its duration. */
+  times: Record<string, StageTimes>;
   log: LogLine[];
   state: 'running' | 'cancelling' | 'done' | 'cancelled' | 'failed';
   error: string | null;
@@ -118,7 +123,7 @@ class Runs {
     if (this.job?.state === 'running' || this.job?.state === 'cancelling') throw new Error('another job is running; cancel it first');
     const controller = new AbortController();
     this.#controller = controller;
-    let job: Job = { kind, title, dir, stages: {}, log: [{ at: time(), text: `${title}: started` }], state: 'running', error: null, started: Date.now() };
+    let job: Job = { kind, title, dir, planned: plannedStages(kind, params), stages: {}, times: {}, log: [{ at: time(), text: `${title}: started` }], state: 'running', error: null, started: Date.now() };
     this.job = job;
     // Based on the latest state: cancelJob() may have marked it 'cancelling' meanwhile.
     const update = (patch: Partial<Job>) => {
@@ -134,11 +139,11 @@ class Runs {
           const line = `${progress.stage}${progress.label ? ` · ${progress.label}` : ''}`;
           const log = line !== lastLine ? [...job.log, { at: time(), text: `${line} (${progress.done}/${progress.total})` }].slice(-200) : job.log;
           lastLine = line;
-          update({ stages: { ...job.stages, [progress.stage]: progress }, log });
+          update({ stages: { ...job.stages, [progress.stage]: progress }, times: nextTimes(job.times, progress, Date.now()), log });
         },
       });
       const resultDir = (result as { dir?: string }).dir ?? dir;
-      update({ state: 'done', dir: resultDir, log: [...job.log, { at: time(), text: `${title}: done` }] });
+      update({ state: 'done', dir: resultDir, times: closeTimes(job.times, Date.now()), log: [...job.log, { at: time(), text: `${title}: done` }] });
       return result as Result<M>;
     } catch (error) {
       const cancelled = isCancelled(error);
