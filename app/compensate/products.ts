@@ -1,9 +1,9 @@
 // The heavy products of compensation — O(out·in·k) and O(in²·k) — behind one small interface,
 // so they can run in onnxruntime (a cached one-node MatMul graph, on the GPU) while the small
 // k×k problems stay in float64 TypeScript. The interface is async because ORT's Session.run
-// is. app/onnx/ exposes no MatMul helper yet, so the only implementation today is float64
-// JavaScript (linalg/gemm.ts); an ORT one computes in float32, which is why the k×k problems
-// (eigen, Cholesky) and traces stay float64 here. Subspace iteration also sends its large
+// is. Two implementations: float64Products here (linalg/gemm.ts; exact, for tests and small
+// layers) and ortProducts (ort-products.ts, onnx/matmul.ts) in float32, which is why the k×k
+// problems (eigen, Cholesky) and traces stay float64 here. Subspace iteration also sends its large
 // [d, b] block products (Rayleigh quotients Qᵀ·Z, Cholesky-QR Grams) through `matmul` when
 // d ≥ 1024 — accurate to ~1e-6 relative there, see randomized.ts.
 import { gemm } from '../linalg/gemm.js';

@@ -32,10 +32,10 @@ export interface MetricCell {
   stderr: number | null;
   delta_original: number | null;
   delta_compressed: number | null;
-  /** Standard error of each difference (paired over the items; see the header); null for perplexity. */
+  /** Standard error of each difference (paired over items or evaluation windows; see the header); null when not recorded. */
   stderr_delta_original: number | null;
   stderr_delta_compressed: number | null;
-  /** |delta| > its standard error; null when there is none (perplexity) or no reference. */
+  /** |delta| > its standard error (for perplexity: |ΔNLL| > se(ΔNLL)); null when there is none or no reference. */
   beyond_stderr_original: boolean | null;
   beyond_stderr_compressed: boolean | null;
 }
@@ -60,7 +60,8 @@ export interface RunResults {
   notes: string[];
 }
 
-export const STDERR_NOTE = 'a difference is marked * when |Δ| exceeds its standard error, paired over the same items (sd of the per-item differences / √n); perplexity has no standard error here and is not marked';
+export const STDERR_NOTE =
+  'a difference is marked * when it exceeds its standard error, paired: over the same items for tasks (sd of the per-item differences / √n), over the same evaluation windows for perplexity (cluster standard error of the NLL difference)';
 
 export function readRunResults(dir: string): RunResults {
   const run = RunFolder.open(dir);
@@ -202,7 +203,7 @@ export function formatResultsTable(results: RunResults): string {
     ]);
     lines.push('', `${task} (n = ${n ?? '?'}, higher is better)`, ...table([...head, 'acc', 'Δ orig', 'Δ comp', 'acc_norm', 'Δ orig', 'Δ comp'], rows));
   }
-  if (tasks.length) lines.push('', `* ${STDERR_NOTE}`);
+  lines.push('', `* ${STDERR_NOTE}`);
   return lines.join('\n');
 }
 

@@ -2,7 +2,9 @@
 // (`.<name>.partial-<pid>-<n>`, same file system, so the final rename is atomic) and renamed
 // onto the target at the end. A failure (full disk, a write error, cancel) removes the temp
 // folder and leaves the target as it was. An existing non-empty target is replaced only with
-// `force`; it is moved aside first and removed after the new folder is in place.
+// `force`, and only when it is an earlier export (it holds `export.json`): `--force` must never
+// delete a run folder, a runs root or anything else a user pointed at by mistake. It is moved
+// aside first and removed after the new folder is in place.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -12,12 +14,19 @@ export class ExportError extends Error {
 
 let counter = 0;
 
-/** Refuses a non-empty target without `force` (before any work is done). */
+/** The marker every export folder carries (index.ts writes it). */
+export const EXPORT_MARKER = 'export.json';
+
+/** Refuses a non-empty target without `force`, and any non-empty target that is not an earlier export (before any work is done). */
 export function checkTarget(outDir: string, force: boolean): void {
   const target = resolve(outDir);
   if (!existsSync(target)) return;
   if (!statSync(target).isDirectory()) throw new ExportError(`${target} exists and is not a folder`);
-  if (readdirSync(target).length > 0 && !force) throw new ExportError(`${target} is not empty; use --force to replace it`);
+  if (readdirSync(target).length === 0) return;
+  if (!existsSync(join(target, EXPORT_MARKER))) {
+    throw new ExportError(`${target} is not empty and is not an earlier export (no ${EXPORT_MARKER}); choose an empty or new folder`);
+  }
+  if (!force) throw new ExportError(`${target} holds an earlier export; use --force to replace it`);
 }
 
 /** Runs `fill(tempDir)`, then renames the temp folder to `outDir`. Returns the final path. */

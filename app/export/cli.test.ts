@@ -22,7 +22,7 @@ describe('eora export / import-gptq', () => {
     expect(existsSync(join(dir, 'compressed', 'gptq', 'quantize_config.json'))).toBe(true);
     const again = await runCli(['export', run, '--variant', 'eora-r4', '--format', 'peft', '--out', join(dir, 'peft')]);
     expect(again.code).toBe(1);
-    expect(again.stderr).toMatch(/is not empty; use --force to replace it/);
+    expect(again.stderr).toMatch(/holds an earlier export; use --force to replace it/);
     expect((await runCli(['export', run, '--variant', 'eora-r4', '--format', 'peft', '--out', join(dir, 'peft'), '--force'])).code).toBe(0);
 
     const imported = await runCli(['import-gptq', join(dir, 'compressed', 'gptq'), '--model', 'resources/models/tinystories-656k', '--out', join(dir, 'imported'), '--samples', '4', '--seq-len', '32', '--json']);

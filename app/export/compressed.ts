@@ -23,7 +23,9 @@ export async function exportCompressed(ctx: FormatContext): Promise<void> {
   try {
     const gptqProblem = packProblem(store, ctx);
     const byWeight = new Set(source.linears.map((l) => `${l.name}.weight`));
-    const packedTensors = gptqProblem === null ? 4 * source.linears.length + (model.tensors.size - source.linears.length) : 0;
+    // What writeGptq queues: 4 tensors per linear plus every other tensor but a tied lm_head.
+    const tiedHead = model.config.tie_word_embeddings && model.tensors.has('lm_head.weight') ? 1 : 0;
+    const packedTensors = gptqProblem === null ? 4 * source.linears.length + (model.tensors.size - source.linears.length - tiedHead) : 0;
     const files = writeHfCheckpoint(ctx, ctx.dir, dtype, (name) => (byWeight.has(name) ? source.compressed.get(name) : null), packedTensors + 1);
     Object.assign(ctx.notes, { dtype, files });
     if (gptqProblem !== null) {

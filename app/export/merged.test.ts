@@ -72,14 +72,24 @@ describe('merged and compressed checkpoints', () => {
     expect(existsSync(join(dir, 'gptq', 'quantize_config.json'))).toBe(true);
   });
 
-  it('a non-empty target needs force; force replaces it', async () => {
+  it('a non-empty folder that is not an export is never replaced, not even with force; an earlier export needs force', async () => {
     const dir = join(out, 'taken');
     mkdirSync(dir);
     writeFileSync(join(dir, 'keep.txt'), 'mine');
-    await expect(exportVariant(run, 'eora-r8', 'peft', dir)).rejects.toThrow(/not empty; use --force/);
+    for (const force of [false, true]) {
+      await expect(exportVariant(run, 'eora-r8', 'peft', dir, { force })).rejects.toThrow(/is not empty and is not an earlier export \(no export.json\)/);
+    }
     expect(readdirSync(dir)).toEqual(['keep.txt']);
-    await exportVariant(run, 'eora-r8', 'peft', dir, { force: true });
-    expect(readdirSync(dir).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'export.json']);
+    // The run folder itself (the mistake that would lose the most): untouched.
+    const runFiles = readdirSync(run).sort();
+    await expect(exportVariant(run, 'eora-r8', 'peft', run, { force: true })).rejects.toThrow(/not an earlier export/);
+    expect(readdirSync(run).sort()).toEqual(runFiles);
+
+    const exported = join(out, 'exported');
+    await exportVariant(run, 'eora-r8', 'merged', exported);
+    await expect(exportVariant(run, 'eora-r8', 'peft', exported)).rejects.toThrow(/holds an earlier export; use --force to replace it/);
+    await exportVariant(run, 'eora-r8', 'peft', exported, { force: true });
+    expect(readdirSync(exported).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'export.json']);
   });
 
   it('a write failing halfway leaves no half-written export, and the old one intact', async () => {

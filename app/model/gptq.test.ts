@@ -55,6 +55,26 @@ describe('GPTQ checkpoint reader', () => {
     await expect(openModel(dir2)).rejects.toThrow(/qzeros has shape \[4,16\], expected \[2,16\] for 4-bit \[128, 128\] with group size 64/);
   });
 
+  it('a g_idx entry outside [0, groups) names the tensor and the entry (instead of reading the scale of another row)', async () => {
+    const dir = fresh();
+    const name = 'model.layers.0.self_attn.q_proj.g_idx';
+    await writeGptqFixture(dir, {
+      edit: (ts) =>
+        ts.map((t) => {
+          if (t.name !== name) return t;
+          const gIdx = Int32Array.from(t.data() as Int32Array);
+          gIdx[9] = 7; // 128 columns in groups of 32: valid indices are 0..3
+          return { ...t, data: () => gIdx };
+        }),
+    });
+    const model = (await openModel(dir)) as GptqModel;
+    try {
+      expect(() => model.quantized('model.layers.0.self_attn.q_proj')).toThrow(/model\.safetensors: tensor model\.layers\.0\.self_attn\.q_proj\.g_idx\[9\] = 7 is not a group index in \[0, 4\)/);
+    } finally {
+      model.close();
+    }
+  });
+
   it('unsupported settings in quantize_config.json are named', async () => {
     const dir = fresh();
     await writeGptqFixture(dir, { quantizeConfig: { bits: 5 } });

@@ -148,6 +148,7 @@ export function openGptq(dir: string): GptqModel {
   const gptq = readGptqConfig(dir);
   const config = parseHfConfig(readJsonObject(join(dir, 'config.json')));
   const store = openStore(dir);
+  const weightsFile = existsSync(join(dir, 'model.safetensors')) ? 'model.safetensors' : INDEX_FILE; // names missing tensors
   try {
     const stored = store.tensors;
     const tensors = new Map<string, TensorInfo>();
@@ -155,13 +156,13 @@ export function openGptq(dir: string): GptqModel {
     for (const [name, shape] of expectedTensors(config)) {
       const linear = LINEAR.exec(name)?.[1];
       if (linear) {
-        checkPacked(stored, linear, shape, gptq);
+        checkPacked(stored, linear, shape, gptq, weightsFile);
         linearNames.add(linear);
         tensors.set(name, { name, dtype: 'F16', shape });
         continue;
       }
       const tensor = stored.get(name) ?? (config.tie_word_embeddings && name === 'lm_head.weight' ? stored.get('model.embed_tokens.weight') : undefined);
-      if (!tensor) throw new ModelError(INDEX_FILE, `tensor ${name} is missing`);
+      if (!tensor) throw new ModelError(weightsFile, `tensor ${name} is missing`);
       if (JSON.stringify(tensor.shape) !== JSON.stringify(shape)) throw new ModelError(tensor.file, `tensor ${name} has shape ${JSON.stringify(tensor.shape)}, config.json implies ${JSON.stringify(shape)}`);
       tensors.set(name, { name, dtype: tensor.dtype as TensorDtype, shape });
     }
@@ -172,7 +173,11 @@ export function openGptq(dir: string): GptqModel {
     const quantized = (linear: string): GptqLinear => {
       if (!linearNames.has(linear)) throw new ModelError(dir, `has no GPTQ linear named "${linear}"`);
       const [out, inDim] = tensors.get(`${linear}.weight`)!.shape;
-      const gIdx = stored.has(`${linear}.g_idx`) ? readInt32(dir, stored.get(`${linear}.g_idx`)!) : null;
+      const gIdxTensor = stored.get(`${linear}.g_idx`);
+      const gIdx = gIdxTensor ? readInt32(dir, gIdxTensor) : null;
+      const groups = gptq.group_size === -1 ? 1 : Math.ceil(inDim / gptq.group_size);
+      const bad = gIdx?.findIndex((g) => !(g >= 0 && g < groups)) ?? -1;
+      if (bad >= 0) throw new ModelError(gIdxTensor!.file, `tensor ${gIdxTensor!.name}[${bad}] = ${gIdx![bad]} is not a group index in [0, ${groups})`);
       return unpackLinear(
         { qweight: readInt32(dir, stored.get(`${linear}.qweight`)!), qzeros: readInt32(dir, stored.get(`${linear}.qzeros`)!), scales: store.read(`${linear}.scales`), gIdx },
         out,
@@ -213,7 +218,7 @@ function openStore(dir: string): TensorStore {
 }
 
 /** Every packed tensor of a linear, with the shapes [out, in] and the config imply. */
-function checkPacked(stored: ReadonlyMap<string, StoredTensor>, linear: string, [out, inDim]: number[], c: GptqConfig): void {
+function checkPacked(stored: ReadonlyMap<string, StoredTensor>, linear: string, [out, inDim]: number[], c: GptqConfig, weightsFile: string): void {
   const groups = c.group_size === -1 ? 1 : Math.ceil(inDim / c.group_size);
   const expect: [string, string[], number[]][] = [
     ['qweight', ['I32'], [(inDim * c.bits) / 32, out]],
@@ -223,7 +228,7 @@ function checkPacked(stored: ReadonlyMap<string, StoredTensor>, linear: string, 
   if (stored.has(`${linear}.g_idx`)) expect.push(['g_idx', ['I32'], [inDim]]);
   for (const [suffix, dtypes, shape] of expect) {
     const t = stored.get(`${linear}.${suffix}`);
-    if (!t) throw new ModelError(INDEX_FILE, `tensor ${linear}.${suffix} is missing (a GPTQ checkpoint stores every linear packed)`);
+    if (!t) throw new ModelError(weightsFile, `tensor ${linear}.${suffix} is missing (a GPTQ checkpoint stores every linear packed)`);
     if (!dtypes.includes(t.dtype)) throw new ModelError(t.file, `tensor ${t.name} has dtype ${t.dtype}, expected ${dtypes.join(' or ')}`);
     if (JSON.stringify(t.shape) !== JSON.stringify(shape)) throw new ModelError(t.file, `tensor ${t.name} has shape ${JSON.stringify(t.shape)}, expected ${JSON.stringify(shape)} for ${c.bits}-bit [${out}, ${inDim}] with group size ${c.group_size}`);
   }
