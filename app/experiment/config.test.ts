@@ -59,6 +59,10 @@ describe('experiment config', () => {
     expect(message({ ...minimal, compensation: { methods: ['svd'], budgets: [1000] } })).toBe('exp.json: compensation.budgets: budgets allocate ranks over EoRA curves: add "eora" to compensation.methods');
     expect(message({ ...minimal, compensation: { ranks: [8, 8] } })).toBe('exp.json: compensation.ranks: expected ranks without repeats');
     expect(message({ compression: { quant: 'gptq:w9' } })).toMatch(/^exp\.json: compression\.quant: /);
+    // Texts are keyed by name, default their file's base name: the default text and another validation.txt collide.
+    const otherValidation = resourcesPath('data', 'tinystories', 'validation.txt');
+    expect(message({ ...minimal, evaluation: { perplexity: [{ tokens: 100 }, { file: otherValidation, tokens: 300 }] } })).toBe('exp.json: evaluation.perplexity: two texts with the same name: give each a distinct "name"');
+    expect(message({ ...minimal, evaluation: { perplexity: [{ tokens: 100 }, { name: 'long', file: otherValidation, tokens: 300 }] } })).toBe('no error');
     expect(message({ compression: { quant: 'rtn:w4', prune: 'magnitude:0.5' } })).toMatch(/^exp\.json: compression\.prune: pruning and quantizing together needs prune sparsegpt/);
   });
 

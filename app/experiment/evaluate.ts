@@ -31,6 +31,10 @@ export function evalInputs(config: ExperimentConfig, model: Model): EvalInputs {
     const file = t.file ?? defaultTextFile();
     return { name: t.name ?? textName(file), file, tokens: t.tokens, seq_len: Math.min(t.seq_len ?? maxSeq, model.config.max_position_embeddings) };
   });
+  // Names key the results (ppl.<name>): two texts under one name would overwrite each other.
+  const textNames = perplexity.map((t) => t.name);
+  const dupText = textNames.find((n, i) => textNames.indexOf(n) !== i);
+  if (dupText) throw new ExperimentError(`evaluation.perplexity: two texts named "${dupText}" (named after their files); give each a distinct "name"`);
   const texts = perplexity.map((t) => heldOutPrefix(readText(t.file), model.tokenizer, t.tokens));
   const bundled = bundledTasks();
   const tasks = config.evaluation.tasks.map((t, i) => {

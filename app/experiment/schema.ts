@@ -99,7 +99,8 @@ export const experimentSchema = z
     const c = config.compensation;
     if (c?.budgets && !c.methods.includes('eora')) ctx.addIssue({ code: 'custom', path: ['compensation', 'budgets'], message: 'budgets allocate ranks over EoRA curves: add "eora" to compensation.methods' });
     if (config.calibration.field && config.calibration.template) ctx.addIssue({ code: 'custom', path: ['calibration', 'field'], message: 'give either "field" or "template", not both' });
-    const names = config.evaluation.perplexity.map((t, i) => t.name ?? t.file ?? `#${i}`);
+    // The names results are keyed by: as evaluate.ts resolves them (a file's base name; the default text is validation.txt).
+    const names = config.evaluation.perplexity.map((t) => t.name ?? (t.file ?? 'validation.txt').split(/[\\/]/).pop()!.replace(/\.[^.]*$/, ''));
     if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['evaluation', 'perplexity'], message: 'two texts with the same name: give each a distinct "name"' });
   });
 
