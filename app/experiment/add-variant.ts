@@ -13,7 +13,7 @@ import { linears } from '../model/inspect.js';
 import { openModel } from '../model/open.js';
 import { prefix, writeAdapters } from '../pipeline/compensate.js';
 import { textName } from '../pipeline/evaluate.js';
-import { budgetVariantName, rankVariantName, readMetricsFile, type VariantEntry } from '../run/metrics.js';
+import { budgetVariantName, rankVariantName, ranksVariantName, readMetricsFile, type VariantEntry } from '../run/metrics.js';
 import { modelFingerprint, RunError, RunFolder } from '../run/run.js';
 import { TensorFile } from '../run/safetensors-writer.js';
 import { evalInputs, sampleVariant, type EvalInputs } from './evaluate.js';
@@ -68,7 +68,7 @@ export async function addVariant(runDir: string, request: VariantRequest, option
         if (!Number.isSafeInteger(r) || r < 0 || r > maxRank(l.name)) throw new RunError(`addVariant: ranks: ${l.name} must be an integer in 0..${maxRank(l.name)}, got ${r}`);
         return r;
       });
-      name = `${request.method}-ranks-${all.reduce((s, l, i) => s + ranks[i] * (l.in + l.out), 0)}`;
+      name = ranksVariantName(request.method, all.reduce((s, l, i) => s + ranks[i] * (l.in + l.out), 0), ranks);
     }
 
     const inputs = inputsOf(run, model);

@@ -27,6 +27,7 @@
 //
 // nll in nats per predicted token, ppl = exp(nll); acc/acc_norm in [0, 1] with their binomial
 // standard errors sqrt(p(1−p)/(n−1)) (lm-eval-harness' convention).
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from './atomic.js';
@@ -145,12 +146,13 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /**
  * The variant name's method and rank: `eora-r16` → ('eora', 16), `eora-budget-77824` →
- * ('eora', 'budget'), `original` → (null, null), `compressed` → (the compression spec, null).
+ * ('eora', 'budget') as is an explicit allocation `eora-ranks-38848-1a2b3c4d`, `original` →
+ * (null, null), `compressed` → (the compression spec, null).
  */
 export function describeVariant(name: string, compression: string | null): { method: VariantMethod; rank: VariantRank } {
   if (name === 'original') return { method: null, rank: null };
   if (name === 'compressed') return { method: compression, rank: null };
-  const budget = /^(.+)-budget-\d+$/.exec(name);
+  const budget = /^(.+)-(?:budget|ranks)-\d+(?:-[0-9a-f]+)?$/.exec(name);
   if (budget) return { method: budget[1], rank: 'budget' };
   const ranked = /^(.+)-r(\d+)$/.exec(name);
   if (ranked) return { method: ranked[1], rank: Number(ranked[2]) };
@@ -158,4 +160,11 @@ export function describeVariant(name: string, compression: string | null): { met
 }
 
 export const budgetVariantName = (method: string, params: number) => `${method}-budget-${params}`;
+/**
+ * An explicit per-linear allocation (the UI's rank explorer): `eora-ranks-38848-1a2b3c4d`. The
+ * parameter count alone would let two allocations of the same size overwrite each other, so a
+ * short hash of the ranks (in model order) tells them apart.
+ */
+export const ranksVariantName = (method: string, params: number, ranks: readonly number[]) =>
+  `${method}-ranks-${params}-${createHash('sha256').update(ranks.join(',')).digest('hex').slice(0, 8)}`;
 export const rankVariantName = (method: string, rank: number) => `${method}-r${rank}`;
