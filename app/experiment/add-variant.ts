@@ -4,6 +4,7 @@
 // variant is measured like the others (same texts, task items and prompts) and appended to
 // metrics.json (and samples.json).
 import { existsSync } from 'node:fs';
+import { whileActive } from './active.js';
 import type { Adapter } from '../compensate/adapter.js';
 import { quantizeAdapter } from '../compensate/adapter-quant.js';
 import { allocateRanks, type BudgetLayer } from '../compensate/budget.js';
@@ -32,7 +33,11 @@ export interface VariantRequest {
   ranks?: Record<string, number>;
 }
 
-export async function addVariant(runDir: string, request: VariantRequest, options: { signal?: AbortSignal; onProgress?: (event: ExperimentProgress) => void } = {}): Promise<VariantEntry> {
+export function addVariant(runDir: string, request: VariantRequest, options: { signal?: AbortSignal; onProgress?: (event: ExperimentProgress) => void } = {}): Promise<VariantEntry> {
+  return whileActive(runDir, () => materialize(runDir, request, options));
+}
+
+async function materialize(runDir: string, request: VariantRequest, options: { signal?: AbortSignal; onProgress?: (event: ExperimentProgress) => void }): Promise<VariantEntry> {
   const run = RunFolder.open(runDir);
   const given = [request.rank, request.budget, request.ranks].filter((x) => x !== undefined).length;
   if (given !== 1) throw new RunError(`addVariant: give exactly one of rank, budget or ranks`);

@@ -13,6 +13,7 @@ import { parseExperiment } from './config.js';
 import type { SamplesFile } from './evaluate.js';
 import { cellOf, formatResultsTable, pairedStderr, pairedWindowStderr, readRunResults } from './results.js';
 import { runExperiment, type ExperimentProgress } from './run.js';
+import { whileActive } from './active.js';
 import { defaultRunsRoot, deleteRun, listRuns } from './runs.js';
 
 const root = mkdtempSync(join(tmpdir(), 'eora-experiment-'));
@@ -220,10 +221,24 @@ describe('results and listing', () => {
     killed.manifest.stages.evaluate = { status: 'running' };
     killed.manifest.records.process = { pid: 2 ** 22 + 12345 }; // above Linux's pid_max: no such process
     killed.save();
+    // Left 'running' by this very process, by an engine worker since replaced (hard cancel):
+    // stopped, unless this engine is still working on it.
+    cpSync(join(runs, 'killed'), join(runs, 'orphaned-here'), { recursive: true });
+    const here = RunFolder.open(join(runs, 'orphaned-here'));
+    here.manifest.records.process = { pid: process.pid };
+    here.save();
     mkdirSync(join(runs, 'not-a-run'));
 
     const rows = Object.fromEntries(listRuns(runs).map((r) => [r.name, r]));
-    expect(Object.keys(rows).sort()).toEqual(['bad-metrics', 'good', 'killed', 'orphan', 'torn']);
+    expect(Object.keys(rows).sort()).toEqual(['bad-metrics', 'good', 'killed', 'orphan', 'orphaned-here', 'torn']);
+    expect(rows['orphaned-here'].status).toBe('stopped');
+    let release!: () => void;
+    const holding = whileActive(join(runs, 'orphaned-here'), () => new Promise<void>((r) => (release = r)));
+    expect(listRuns(runs).find((r) => r.name === 'orphaned-here')?.status).toBe('running');
+    await expect(addVariant(join(runs, 'orphaned-here'), { method: 'eora', rank: 4 })).rejects.toThrow(/already working on this run/);
+    release();
+    await holding;
+    expect(listRuns(runs).find((r) => r.name === 'orphaned-here')?.status).toBe('stopped');
     expect(rows.good).toMatchObject({ status: 'done', method: 'gptq:w3g32', model: expect.stringContaining('tinystories-656k') });
     expect(rows.torn).toMatchObject({ status: 'corrupt', error: expect.stringContaining(join(runs, 'torn', 'run.json')) });
     expect(rows.orphan).toMatchObject({ status: 'corrupt', error: expect.stringContaining('not a run folder (no run.json)') });
@@ -233,7 +248,7 @@ describe('results and listing', () => {
 
     const cli = await runCli(['runs', '--root', runs, '--json']);
     expect(cli.code).toBe(0);
-    expect(JSON.parse(cli.stdout)).toHaveLength(5);
+    expect(JSON.parse(cli.stdout)).toHaveLength(6);
     expect((await runCli(['show', join(runs, 'bad-metrics')])).stderr).toContain('metrics.json');
 
     expect(() => deleteRun(join(runs, 'not-a-run'))).toThrow(/not a run folder/);

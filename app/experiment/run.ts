@@ -12,6 +12,7 @@
 // was never stopped (timing fields aside). Cancel (AbortSignal) marks the current stage
 // 'stopped'; a killed process leaves it 'running' with a dead pid, which listRuns reports as
 // stopped.
+import { whileActive } from './active.js';
 import type { Method } from '../compensate/decomposition.js';
 import { ModelRunner } from '../forward/runner.js';
 import { openModel, resourcesPath } from '../model/open.js';
@@ -51,7 +52,11 @@ export function experimentStages(config: ExperimentConfig): StageName[] {
   return ['compress', ...(config.compensation ? (['compensate'] as const) : []), 'evaluate', ...(config.evaluation.generation.prompts.length ? (['samples'] as const) : [])];
 }
 
-export async function runExperiment(config: ExperimentConfig, outDir: string, options: ExperimentOptions = {}): Promise<ExperimentSummary> {
+export function runExperiment(config: ExperimentConfig, outDir: string, options: ExperimentOptions = {}): Promise<ExperimentSummary> {
+  return whileActive(outDir, () => experiment(config, outDir, options));
+}
+
+async function experiment(config: ExperimentConfig, outDir: string, options: ExperimentOptions): Promise<ExperimentSummary> {
   const started = performance.now();
   const emit = progressEmitter(options.onProgress);
   const model = await openModel(config.model);

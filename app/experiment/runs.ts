@@ -1,6 +1,7 @@
 // The runs on disk: where they live by default, a listing that never crashes on a broken
 // folder (a corrupt or missing run.json / metrics.json is a 'corrupt' row with the reason),
 // and deletion limited to real run folders.
+import { isActive } from './active.js';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -85,12 +86,12 @@ export function statusOf(run: RunFolder): { status: RunStatus; error?: string } 
   if (failed) return { status: 'failed', error: `${failed.name}: ${failed.error ?? 'failed'}` };
   if (records.length > 0 && records.every((r) => r.status === 'done')) return { status: 'done' };
   const pid = (run.manifest.records?.process as { pid?: number } | undefined)?.pid;
-  const alive = records.some((r) => r.status === 'running') && (pid === undefined || processAlive(pid));
+  // Our own pid: alive only while this engine still works on it (active.ts); else the process test.
+  const alive = records.some((r) => r.status === 'running') && (pid === undefined || (pid === process.pid ? isActive(run.dir) : processAlive(pid)));
   return { status: alive ? 'running' : 'stopped' };
 }
 
 function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
     return true;
