@@ -102,7 +102,16 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
       const total = inputs.texts.length + inputs.tasks.length + (inputs.setup.generation ? 1 : 0);
       let done = 0;
       options.onProgress?.({ stage: 'evaluate', done, total, label: name });
-      const entry = await recordVariant(run, runner, loader, plan, inputs, options.signal, (label) => options.onProgress?.({ stage: 'evaluate', done: ++done, total, label: `${name}: ${label}` }));
+      const entry = await recordVariant(
+        run,
+        runner,
+        loader,
+        plan,
+        inputs,
+        options.signal,
+        (label) => options.onProgress?.({ stage: 'evaluate', done: ++done, total, label: `${name}: ${label}` }),
+        (label) => options.onProgress?.({ stage: 'evaluate', done, total, label: `${name}: ${label}` }),
+      );
       if (inputs.setup.generation) {
         const samples = readSamples(run, inputs.setup.generation);
         samples.variants[name] = await sampleVariant(runner, inputs.setup.generation, options.signal);

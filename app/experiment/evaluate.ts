@@ -57,16 +57,31 @@ export interface Measured {
   tasks: Record<string, TaskEntry>;
 }
 
-export async function measureVariant(runner: ModelRunner, inputs: EvalInputs, options: { signal?: AbortSignal; onStep?: (label: string) => void }): Promise<Measured> {
+export interface MeasureOptions {
+  signal?: AbortSignal;
+  /** After each text or task. */
+  onStep?: (label: string) => void;
+  /** Within a text or task (tokens or items so far), at most twice a second: on a real model one step is minutes. */
+  onWithin?: (label: string) => void;
+}
+
+export async function measureVariant(runner: ModelRunner, inputs: EvalInputs, options: MeasureOptions): Promise<Measured> {
   const result: Measured = { ppl: {}, tasks: {} };
+  let last = 0;
+  const within = (what: string, unit: string) => (done: number, total: number) => {
+    const now = performance.now();
+    if (!options.onWithin || done === total || now - last < 500) return;
+    last = now;
+    options.onWithin(`${what} ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')} ${unit}`);
+  };
   for (const [i, text] of inputs.setup.perplexity.entries()) {
     options.signal?.throwIfAborted();
-    result.ppl[text.name] = await scoreVariant(runner, inputs.texts[i], { file: text.file, tokens: text.tokens, seq_len: text.seq_len }, options.signal);
+    result.ppl[text.name] = await scoreVariant(runner, inputs.texts[i], { file: text.file, tokens: text.tokens, seq_len: text.seq_len }, options.signal, within(`ppl ${text.name}`, 'tokens'));
     options.onStep?.(`ppl ${text.name}`);
   }
   for (const task of inputs.tasks) {
     options.signal?.throwIfAborted();
-    const r = await scoreTask(runner, task, { signal: options.signal });
+    const r = await scoreTask(runner, task, { signal: options.signal, onProgress: within(task.name, 'items') });
     const bits = (pick: (p: (typeof r.predictions)[number]) => number) => r.predictions.map((p) => (pick(p) === p.gold ? '1' : '0')).join('');
     result.tasks[task.name] = {
       acc: r.acc,

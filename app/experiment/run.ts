@@ -151,9 +151,9 @@ export function metricsFor(run: RunFolder, inputs: EvalInputs): RunMetrics {
 }
 
 /** Measures one variant (loaded into `runner`) and records it in metrics.json (atomic). */
-export async function recordVariant(run: RunFolder, runner: ModelRunner, loader: VariantLoader, plan: VariantPlan, inputs: EvalInputs, signal: AbortSignal | undefined, onStep: (label: string) => void): Promise<VariantEntry> {
+export async function recordVariant(run: RunFolder, runner: ModelRunner, loader: VariantLoader, plan: VariantPlan, inputs: EvalInputs, signal: AbortSignal | undefined, onStep: (label: string) => void, onWithin?: (label: string) => void): Promise<VariantEntry> {
   const adapterParams = loader.load(runner, plan);
-  const measured = await measureVariant(runner, inputs, { signal, onStep });
+  const measured = await measureVariant(runner, inputs, { signal, onStep, onWithin });
   const metrics = metricsFor(run, inputs);
   const entry: VariantEntry = { name: plan.name, ...describeVariant(plan.name, metrics.compression), adapter: plan.adapter, adapter_params: adapterParams, ...measured };
   metrics.variants[plan.name] = entry;
@@ -176,7 +176,16 @@ async function evaluateStage(run: RunFolder, model: Model, plans: VariantPlan[],
       emit('evaluate', done, total, todo[0]?.name ?? 'done');
       for (const plan of todo) {
         signal?.throwIfAborted();
-        await recordVariant(run, runner, loader, plan, inputs, signal, (label) => emit('evaluate', ++done, total, `${plan.name}: ${label}`));
+        await recordVariant(
+          run,
+          runner,
+          loader,
+          plan,
+          inputs,
+          signal,
+          (label) => emit('evaluate', ++done, total, `${plan.name}: ${label}`),
+          (label) => emit('evaluate', done, total, `${plan.name}: ${label}`),
+        );
       }
     } finally {
       await runner.release();

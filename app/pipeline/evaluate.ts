@@ -53,8 +53,8 @@ export function heldOutPrefix(text: string, tokenizer: Tokenizer, tokens: number
 }
 
 /** Perplexity of whatever weights `runner` holds now (`text`: the eval text or its heldOutPrefix). */
-export async function scoreVariant(runner: ModelRunner, text: string, config: EvalConfig, signal?: AbortSignal): Promise<VariantMetrics> {
-  const r = await perplexity(runner, text, { seqLen: config.seq_len, maxTokens: config.tokens, source: config.file, signal });
+export async function scoreVariant(runner: ModelRunner, text: string, config: EvalConfig, signal?: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<VariantMetrics> {
+  const r = await perplexity(runner, text, { seqLen: config.seq_len, maxTokens: config.tokens, source: config.file, signal, onProgress });
   const windows = { tokens: r.windows.map((w) => w.tokens), nll: r.windows.map((w) => w.nll) };
   return { ppl: r.ppl, nll: r.nll, tokens: r.tokens, seconds: r.seconds, windows };
 }
