@@ -1,6 +1,7 @@
 // Measuring one variant (whatever weights the runner holds): perplexity on every text and
 // accuracy on every task, the same items for every variant; and greedy samples of the
 // experiment's prompts. Pure measurement: the caller loads weights and records results.
+import { createHash } from 'node:crypto';
 import { scoreTask } from '../eval/multiple-choice.js';
 import { bundledTasks, loadTask, type TaskSet } from '../eval/tasks/index.js';
 import type { ModelRunner } from '../forward/runner.js';
@@ -19,6 +20,8 @@ export interface EvalInputs {
   texts: string[];
   tasks: TaskSet[];
 }
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 export function defaultTextFile(): string {
   return resourcesPath('data', 'tinystories', 'validation.txt');
@@ -46,7 +49,11 @@ export function evalInputs(config: ExperimentConfig, model: Model): EvalInputs {
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new ExperimentError(`evaluation.tasks: two tasks named "${dup}"; give each a distinct "name"`);
   const generation = config.evaluation.generation.prompts.length ? { prompts: config.evaluation.generation.prompts, max_new_tokens: config.evaluation.generation.max_new_tokens } : null;
-  return { setup: { perplexity, tasks: tasks.map((t) => ({ name: t.name, file: t.file, format: t.format, n: t.items.length })), generation }, texts, tasks };
+  // Content hashes make the setup change when a file is edited in place: resume and addVariant
+  // then re-measure instead of pairing new answers with old ones.
+  perplexity.forEach((t, i) => (t.sha256 = sha256(texts[i])));
+  const taskSetups = tasks.map((t) => ({ name: t.name, file: t.file, format: t.format, n: t.items.length, sha256: sha256(JSON.stringify(t.items)) }));
+  return { setup: { perplexity, tasks: taskSetups, generation }, texts, tasks };
 }
 
 /** Steps per variant for progress: one per text and one per task. */

@@ -57,10 +57,10 @@ describe('runExperiment', () => {
 
   it('metrics.json: every variant has ppl per text and acc/acc_norm ± stderr per task, on the same items', () => {
     expect(metrics.eval!.tasks).toEqual([
-      { name: 'tinystories_cloze', file: expect.stringContaining('tinystories_cloze'), format: 'jsonl', n: 8 },
-      { name: 'arc_easy', file: expect.stringContaining('arc_easy'), format: 'arc', n: 4 },
+      { name: 'tinystories_cloze', file: expect.stringContaining('tinystories_cloze'), format: 'jsonl', n: 8, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      { name: 'arc_easy', file: expect.stringContaining('arc_easy'), format: 'arc', n: 4, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
     ]);
-    expect(metrics.eval!.perplexity).toEqual([{ name: 'tinystories', file: expect.stringContaining('validation.txt'), tokens: 1000, seq_len: 512 }]);
+    expect(metrics.eval!.perplexity).toEqual([{ name: 'tinystories', file: expect.stringContaining('validation.txt'), tokens: 1000, seq_len: 512, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
     for (const v of Object.values(metrics.variants)) {
       const p = v.ppl.tinystories;
       expect(p.tokens).toBe(999);

@@ -42,6 +42,8 @@ export interface PerplexityText {
   file: string;
   tokens: number;
   seq_len: number;
+  /** sha256 of the text actually scored (experiments): a file edited in place is a new setup. */
+  sha256?: string;
 }
 
 export interface TaskSetup {
@@ -50,6 +52,8 @@ export interface TaskSetup {
   format: string;
   /** Items scored. */
   n: number;
+  /** sha256 of the scored items (experiments): an edited task file is a new setup, never paired with old answers. */
+  sha256?: string;
 }
 
 export interface EvalSetup {
