@@ -4,6 +4,7 @@
 // renderer imports it too.
 import { z } from 'zod';
 import { ContractError } from './errors.js';
+import { jobParams } from './jobs.js';
 import { runParams } from './runs.js';
 
 /** A model on disk: a Hugging Face directory or a llama2.c .bin. Absent = bundled default. */
@@ -45,6 +46,7 @@ export const params = {
     })
     .strict(),
   ...runParams,
+  ...jobParams,
 } as const;
 
 export type Method = keyof typeof params;

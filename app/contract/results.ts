@@ -1,6 +1,7 @@
 // What each call returns. Plain JSON data, so it crosses IPC and HTTP unchanged.
 import type { Method } from './methods.js';
 import type { CurveSet, Defaults, Exported, JobOutcome, RunDetails, RunList, Spectrum, Validation, VariantAdded } from './run-results.js';
+import type { ActiveJobs } from './jobs.js';
 
 export interface EngineInfo {
   version: string;
@@ -84,6 +85,9 @@ export interface Results {
   'experiment.resume': JobOutcome;
   'run.addVariant': VariantAdded;
   'run.export': Exported;
+  'jobs.active': ActiveJobs;
+  /** Whatever the attached job answers. */
+  'jobs.attach': unknown;
 }
 
 export type Result<M extends Method> = Results[M];

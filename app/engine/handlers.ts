@@ -1,6 +1,6 @@
 // The engine's implementation of the contract: one function per method. Runs in the worker.
 import { listSupportedBackends } from '../onnx/runtime.js';
-import type { Method, ParsedParams, Result } from '../contract/index.js';
+import type { HostMethod, Method, ParsedParams, Result } from '../contract/index.js';
 import type { JobContext } from '../jobs/context.js';
 import type { WorkerConfig } from '../jobs/messages.js';
 import { readFile } from 'node:fs/promises';
@@ -15,8 +15,9 @@ import { experimentDefaults, validateExperiment } from './experiments.js';
 import { runJobs } from './run-jobs.js';
 import { deleteRunFolder, listRunFolders, readCurves, readRunDetails, readSpectrum } from './run-reader.js';
 
+/** Every method but the host's own (jobs.*: app/jobs/registry.ts answers those). */
 export type Handlers = {
-  [M in Method]: (params: ParsedParams<M>, context: JobContext) => Promise<Result<M>>;
+  [M in Exclude<Method, HostMethod>]: (params: ParsedParams<M>, context: JobContext) => Promise<Result<M>>;
 };
 
 export function createHandlers(config: WorkerConfig): Handlers {

@@ -16,6 +16,7 @@ import {
   type WireError,
 } from '../contract/index.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
+import { JobRegistry } from './registry.js';
 
 export interface CallOptions {
   onProgress?: (progress: Progress) => void;
@@ -41,8 +42,12 @@ export interface EngineHostOptions {
 export class EngineHost {
   private worker!: Worker;
   private readonly pending = new Map<string, Pending>();
+  /** Calls following another one (jobs.attach), by their own id: cancel stops the following. */
+  private readonly attached = new Map<string, AbortController>();
   private nextId = 0;
   private closed = false;
+  /** Every call in flight, for pages that did not start it (jobs.active, jobs.attach). */
+  readonly jobs = new JobRegistry();
 
   constructor(private readonly options: EngineHostOptions) {
     this.start();
@@ -88,17 +93,38 @@ export class EngineHost {
       return Promise.reject(error);
     }
     const id = options.id ?? `h${++this.nextId}`;
-    if (this.pending.has(id)) return Promise.reject(new ContractError('invalid_params', `call id ${id} is already in flight`));
-    return new Promise((resolve, reject) => {
+    if (this.pending.has(id) || this.attached.has(id)) return Promise.reject(new ContractError('invalid_params', `call id ${id} is already in flight`));
+    if (method === 'jobs.active') return Promise.resolve({ jobs: this.jobs.list() });
+    if (method === 'jobs.attach') return this.attach(id, parseParams('jobs.attach', params).id, options);
+    this.jobs.start(id, method, params);
+    const onProgress = (progress: Progress) => {
+      this.jobs.progress(id, progress);
+      options.onProgress?.(progress);
+    };
+    const call = new Promise((resolve, reject) => {
       const cancelFlag = new Int32Array(new SharedArrayBuffer(4));
-      this.pending.set(id, { cancelFlag, resolve, reject, onProgress: options.onProgress });
+      this.pending.set(id, { cancelFlag, resolve, reject, onProgress });
       this.post({ type: 'call', id, method, params, cancelFlag });
       options.signal?.addEventListener('abort', () => this.cancel(id), { once: true });
     });
+    call.then(
+      (result) => this.jobs.end(id, { ok: true, result }),
+      (error: ContractError) => this.jobs.end(id, { ok: false, error }),
+    );
+    return call;
+  }
+
+  /** jobs.attach: follows job `jobId` under this call's own `id` until it ends or this call is cancelled. */
+  private attach(id: string, jobId: string, options: CallOptions): Promise<unknown> {
+    const controller = new AbortController();
+    this.attached.set(id, controller);
+    options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+    return this.jobs.watch(jobId, options.onProgress, controller.signal).finally(() => this.attached.delete(id));
   }
 
   /** Cancels a call in flight; its promise rejects with code 'cancelled'. */
   cancel(id: string) {
+    this.attached.get(id)?.abort();
     const pending = this.pending.get(id);
     if (!pending) return;
     Atomics.store(pending.cancelFlag, 0, 1);

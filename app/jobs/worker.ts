@@ -36,7 +36,9 @@ async function handle(message: Extract<ToWorker, { type: 'call' }>) {
   try {
     const parsed = parseParams(message.method, message.params);
     const context = createJobContext(progressReporter(message.id, message.cancelFlag, controller), controller.signal);
-    const handler = handlers[message.method] as (p: unknown, c: typeof context) => Promise<unknown>;
+    // jobs.* are the host's own and never arrive here; anything else without a handler is a bug.
+    const handler = (handlers as Partial<Record<string, (p: unknown, c: typeof context) => Promise<unknown>>>)[message.method];
+    if (!handler) throw new ContractError('unknown_method', `the engine worker has no handler for "${message.method}"`);
     const result = await handler(parsed, context);
     post({ type: 'response', id: message.id, response: { ok: true, result } });
   } catch (error) {
