@@ -46,6 +46,27 @@ describe('EngineHost', () => {
     expect(info.device).toBe('cpu');
   });
 
+  it('lists a call in flight (jobs.active); another caller follows it by id and cancels it by id', async () => {
+    let first!: () => void;
+    const reported = new Promise<void>((resolve) => (first = resolve));
+    const job = engine.call('model.perplexity', { seqLen: 64 }, { id: 'job-1', onProgress: () => first() });
+    const jobEnd = job.then(() => null, (e: unknown) => e);
+    await reported;
+    const { jobs } = await engine.call('jobs.active', {});
+    const listed = jobs.find((j) => j.id === 'job-1');
+    expect(listed).toMatchObject({ method: 'model.perplexity', dir: null });
+    expect(listed?.stages.scoring?.total).toBeGreaterThan(0);
+    const followed: Progress[] = [];
+    const attached = engine.call('jobs.attach', { id: 'job-1' }, { id: 'page-2', onProgress: (p) => followed.push(p) });
+    await expect.poll(() => followed.length).toBeGreaterThan(0);
+    expect(followed[0].stage).toBe('scoring');
+    engine.cancel('job-1');
+    await expect(attached).rejects.toMatchObject({ code: 'cancelled' });
+    expect(await jobEnd).toMatchObject({ code: 'cancelled' });
+    expect((await engine.call('jobs.active', {})).jobs.map((j) => j.id)).not.toContain('job-1');
+    await expect(engine.call('jobs.attach', { id: 'gone' })).rejects.toMatchObject({ code: 'invalid_params' });
+  });
+
   it('answers with the same greedy text as before after a cancel', async () => {
     const a = await engine.call('model.generate', { prompt: 'Once upon a time', maxNewTokens: 12 });
     const b = await engine.call('model.generate', { prompt: 'Once upon a time', maxNewTokens: 12 });
