@@ -70,6 +70,11 @@ describe('gptq', () => {
     ['act-order, groups 16, blocks 24', { bits: 2, groupSize: 16, sym: false, blockSize: 24, actOrder: true }],
     ['act-order + static groups', { bits: 3, groupSize: 16, sym: false, blockSize: 16, actOrder: true, staticGroups: true }],
     ['act-order, per channel, damp 0.1', { bits: 3, groupSize: -1, sym: true, blockSize: 16, actOrder: true, percdamp: 0.1 }],
+    // The sweep works in sub-blocks of 16 columns inside a block (sweep.ts). A group starting
+    // inside a sub-block and reaching past it reads columns still awaiting that sub-block's
+    // updates: 'blocks 24, groups 16' above (the group at 32 starts 8 columns into block 24–47).
+    ['blocks 64, groups 8 (groups inside 16-column sub-blocks)', { bits: 4, groupSize: 8, sym: false, blockSize: 64 }],
+    ['act-order, blocks 40, groups 8 (ragged sub-blocks)', { bits: 3, groupSize: 8, sym: false, blockSize: 40, actOrder: true }],
   ];
   for (const [name, options] of cases) {
     it(`equals the column-by-column rule: ${name}`, () => {

@@ -37,6 +37,8 @@ export interface SweepView {
 export type ColumnRule = (j: number, w: Float64Array, q: Float64Array, view: SweepView) => void;
 
 export const DEFAULT_BLOCK_SIZE = 128;
+/** Columns whose rank-1 updates are applied eagerly to each other (see obsSweep). */
+const SUB_BLOCK = 16;
 
 /** Asked at the end of block [i1, i2): W[:, i2:] −= Errᵀ · U[i1:i2, i2:], Err: [i2 − i1, out]. */
 export interface TrailingUpdate {
@@ -94,6 +96,8 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
   let loss = 0;
 
   let done = 0; // columns of the current block already decided
+  let sub0 = 0; // the sub-block being decided: block-relative [sub0, sub1)
+  let sub1 = 0;
   const view = {
     i1: 0,
     i2: 0,
@@ -104,8 +108,15 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
       const width = c1 - c0;
       for (let c = c0; c < end; c++) {
         if (c < i2) {
+          // In the block: up to date, except that columns past the current sub-block still
+          // await the updates of its decided columns [sub0, done).
           const src = (c - i1) * out;
-          for (let r = 0; r < out; r++) dst[r * width + (c - c0)] = block[src + r];
+          const from = c - i1 >= sub1 ? sub0 : done;
+          for (let r = 0; r < out; r++) {
+            let v = block[src + r];
+            for (let k = from; k < done; k++) v -= Err[k * out + r] * U[(i1 + k) * n + c];
+            dst[r * width + (c - c0)] = v;
+          }
           continue;
         }
         for (let r = 0; r < out; r++) {
@@ -122,30 +133,62 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
     const b = i2 - i1;
     view.i1 = i1;
     view.i2 = i2;
-    for (let r = 0; r < out; r++) for (let k = 0; k < b; k++) block[k * out + r] = W[r * n + i1 + k];
-    for (let i = 0; i < b; i++) {
-      const j = i1 + i;
-      const Ujj = U[j * n + j];
-      done = i;
-      const w = block.subarray(i * out, (i + 1) * out);
-      rule(j, w, q, view);
-      const err = Err.subarray(i * out, (i + 1) * out);
-      for (let r = 0; r < out; r++) {
-        const d = w[r] - q[r];
-        err[r] = d / Ujj;
-        loss += (d * d) / (Ujj * Ujj) / 2;
-        w[r] = q[r];
+    transposeIn(W, n, i1, b, out, block);
+    for (let s0 = 0; s0 < b; s0 += SUB_BLOCK) {
+      const s1 = Math.min(s0 + SUB_BLOCK, b);
+      sub0 = s0;
+      sub1 = s1;
+      for (let i = s0; i < s1; i++) {
+        const j = i1 + i;
+        const Ujj = U[j * n + j];
+        done = i;
+        const w = block.subarray(i * out, (i + 1) * out);
+        rule(j, w, q, view);
+        const err = Err.subarray(i * out, (i + 1) * out);
+        for (let r = 0; r < out; r++) {
+          const d = w[r] - q[r];
+          err[r] = d / Ujj;
+          loss += (d * d) / (Ujj * Ujj) / 2;
+          w[r] = q[r];
+        }
+        for (let k = i + 1; k < s1; k++) axpy(block, k * out, err, -U[j * n + i1 + k], out);
       }
-      for (let k = i + 1; k < b; k++) {
-        const u = U[j * n + i1 + k];
-        if (u === 0) continue;
-        const dst = k * out;
-        for (let r = 0; r < out; r++) block[dst + r] -= err[r] * u;
+      // The sub-block's errors reach the rest of the block column by column, each column's
+      // row touched once per sub-block (not once per decided column): the block does not fit
+      // in cache at LLM widths, the sub-block's errors do. Same operations, same order per
+      // element as the column-by-column rule.
+      for (let k = s1; k < b; k++) {
+        for (let i = s0; i < s1; i++) axpy(block, k * out, Err.subarray(i * out, (i + 1) * out), -U[(i1 + i) * n + i1 + k], out);
       }
     }
-    for (let r = 0; r < out; r++) for (let k = 0; k < b; k++) W[r * n + i1 + k] = block[k * out + r];
+    done = b;
+    transposeOut(block, b, out, W, n, i1);
     // Lazy batch update of everything right of the block, by the driver.
     if (i2 < n) yield { W, out, n, U, Err, i1, i2 };
   }
   return loss;
+}
+
+/** y[at : at + n] += a·x[0 : n] (a = 0 skipped: pruned columns and zero factor entries). */
+function axpy(y: Float64Array, at: number, x: Float64Array, a: number, n: number): void {
+  if (a === 0) return;
+  for (let r = 0; r < n; r++) y[at + r] += a * x[r];
+}
+
+const TILE = 32; // rows per tile of the transposes: 32 rows × the block's columns stay in L1
+
+/** block [b, out] = W[:, i1 : i1 + b]ᵀ (W: [out, n]). */
+function transposeIn(W: Float64Array, n: number, i1: number, b: number, out: number, block: Float64Array): void {
+  for (let r0 = 0; r0 < out; r0 += TILE) {
+    const r1 = Math.min(r0 + TILE, out);
+    for (let k = 0; k < b; k++) for (let r = r0; r < r1; r++) block[k * out + r] = W[r * n + i1 + k];
+  }
+}
+
+/** W[:, i1 : i1 + b] = blockᵀ. */
+function transposeOut(block: Float64Array, b: number, out: number, W: Float64Array, n: number, i1: number): void {
+  for (let r0 = 0; r0 < out; r0 += TILE) {
+    const r1 = Math.min(r0 + TILE, out);
+    for (let r = r0; r < r1; r++) for (let k = 0; k < b; k++) W[r * n + i1 + k] = block[k * out + r];
+  }
 }
