@@ -27,6 +27,8 @@ export interface CallOptions {
 export interface Engine {
   transport: 'ipc' | 'http';
   call<M extends Method>(method: M, params: Params<M>, options?: CallOptions): Promise<Result<M>>;
+  /** Asks the engine to stop a call by its id, e.g. a job this page found with `jobs.active`. */
+  cancel(id: string): Promise<void>;
   /** Native model picker; only in Electron. */
   pickModel?: () => Promise<string | null>;
   /** Native folder picker; only in Electron. */
@@ -57,6 +59,7 @@ function createEngine(kind: Engine['transport'], transport: Transport, pickModel
     transport: kind,
     pickModel,
     pickFolder,
+    cancel: (id) => transport.cancel(id),
     async call(method, params, options = {}) {
       const { signal, onProgress } = options;
       if (signal?.aborted) throw cancelled();

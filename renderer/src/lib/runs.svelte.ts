@@ -2,11 +2,16 @@
 // a resume, a new variant, an export) with its progress log, and the user's choices that
 // carry across views (the linear whose spectrum is shown, the rank). Views read it; only the
 // methods here change it, and a failed open leaves the previous run in place.
-import type { CurveSet, Defaults, Method, Params, Progress, Result, RunDetails, RunListing } from '../../../app/contract/index.js';
+import type { ActiveJob, CurveSet, Defaults, Method, Params, Progress, Result, RunDetails, RunListing } from '../../../app/contract/index.js';
+import { baseName } from './format.js';
 import { engine, errorMessage, isCancelled } from './engine.js';
 import { closeTimes, nextTimes, plannedStages, type StageTimes } from './stages.js';
 
-export type JobKind = 'experiment.start' | 'experiment.resume' | 'run.addVariant' | 'run.export';
+export const jobKinds = ['experiment.start', 'experiment.resume', 'run.addVariant', 'run.export'] as const;
+export type JobKind = (typeof jobKinds)[number];
+
+/** A re-attached job's title (the page that started it chose a better one). */
+const titles: Record<JobKind, string> = { 'experiment.start': 'Experiment', 'experiment.resume': 'Resume', 'run.addVariant': 'New variant in', 'run.export': 'Export of' };
 
 export interface LogLine {
   at: string;
@@ -28,9 +33,12 @@ export interface Job {
   state: 'running' | 'cancelling' | 'done' | 'cancelled' | 'failed';
   error: string | null;
   started: number;
+  /** Found in the engine after a reload (jobs.active), not started by this page. */
+  attached: boolean;
 }
 
-const time = () => new Date().toLocaleTimeString('en-GB', { hour12: false });
+const clock = (ms: number) => new Date(ms).toLocaleTimeString('en-GB', { hour12: false });
+const time = () => clock(Date.now());
 
 class Runs {
   defaults = $state.raw<Defaults | null>(null);
@@ -44,7 +52,9 @@ class Runs {
   openError = $state<string | null>(null);
 
   job = $state.raw<Job | null>(null);
-  #controller: AbortController | null = null;
+  /** Asks the engine to stop the job in flight; null when none runs. */
+  #stop: (() => void) | null = null;
+  #reattachTried = false;
 
   /** err(r) curves of the open run, per compensation method (loaded on first use). */
   curves = $state.raw<Record<string, CurveSet>>({});
@@ -122,29 +132,62 @@ class Runs {
   async runJob<M extends JobKind>(kind: M, params: Params<M>, title: string, dir: string | null): Promise<Result<M> | null> {
     if (this.job?.state === 'running' || this.job?.state === 'cancelling') throw new Error('another job is running; cancel it first');
     const controller = new AbortController();
-    this.#controller = controller;
-    let job: Job = { kind, title, dir, planned: plannedStages(kind, params), stages: {}, times: {}, log: [{ at: time(), text: `${title}: started` }], state: 'running', error: null, started: Date.now() };
+    const job: Job = { kind, title, dir, planned: plannedStages(kind, params), stages: {}, times: {}, log: [{ at: time(), text: `${title}: started` }], state: 'running', error: null, started: Date.now(), attached: false };
+    const result = await this.#follow(job, () => controller.abort(), (onProgress) =>
+      engine.call(kind as Method, params as Params<Method>, { signal: controller.signal, waitForStop: true, onProgress }),
+    );
+    return result as Result<M> | null;
+  }
+
+  /**
+   * After a reload (or in a second window): asks the engine for its jobs in flight and shows the
+   * first run job in `job` (stages, log so far, Cancel), following it to its end. Once per page;
+   * does nothing while this page runs a job of its own.
+   */
+  async reattach(): Promise<void> {
+    if (this.#reattachTried || this.job?.state === 'running' || this.job?.state === 'cancelling') return;
+    this.#reattachTried = true;
+    let active: ActiveJob | undefined;
+    try {
+      active = (await engine.call('jobs.active', {})).jobs.find((j) => (jobKinds as readonly string[]).includes(j.method));
+    } catch {
+      return; // an engine that cannot answer shows its error elsewhere (the header banner)
+    }
+    if (!active || this.job) return;
+    const kind = active.method as JobKind;
+    const jobId = active.id;
+    const title = `${titles[kind]}${active.dir ? ` ${baseName(active.dir)}` : ''}`;
+    const log = [
+      { at: time(), text: `${title}: re-attached to the engine's job ${jobId} (started ${clock(Date.parse(active.started))})` },
+      ...active.log.map((line) => ({ at: clock(Date.parse(line.at)), text: line.text })),
+    ];
+    const job: Job = { kind, title, dir: active.dir, planned: plannedStages(kind, null), stages: active.stages, times: active.times, log, state: 'running', error: null, started: Date.parse(active.started), attached: true };
+    const result = await this.#follow(job, () => void engine.cancel(jobId).catch(() => {}), (onProgress) => engine.call('jobs.attach', { id: jobId }, { onProgress }), active.log.at(-1)?.text.replace(/ \(\d+\/\d+\)$/, ''));
+    void this.refresh();
+    const resultDir = (result as { dir?: unknown } | null)?.dir;
+    if (kind.startsWith('experiment.') && typeof resultDir === 'string') await this.open(resultDir);
+  }
+
+  /** Shows `job` in flight: its progress, then how it ended. `stop` asks the engine to stop it. */
+  async #follow(job: Job, stop: () => void, call: (onProgress: (progress: Progress) => void) => Promise<unknown>, lastLine = ''): Promise<unknown> {
+    const { title } = job;
+    this.#stop = stop;
     this.job = job;
     // Based on the latest state: cancelJob() may have marked it 'cancelling' meanwhile.
     const update = (patch: Partial<Job>) => {
       job = { ...(this.job ?? job), ...patch };
       this.job = job;
     };
-    let lastLine = '';
     try {
-      const result = await engine.call(kind as Method, params as Params<Method>, {
-        signal: controller.signal,
-        waitForStop: true,
-        onProgress: (progress) => {
-          const line = `${progress.stage}${progress.label ? ` · ${progress.label}` : ''}`;
-          const log = line !== lastLine ? [...job.log, { at: time(), text: `${line} (${progress.done}/${progress.total})` }].slice(-200) : job.log;
-          lastLine = line;
-          update({ stages: { ...job.stages, [progress.stage]: progress }, times: nextTimes(job.times, progress, Date.now()), log });
-        },
+      const result = await call((progress) => {
+        const line = `${progress.stage}${progress.label ? ` · ${progress.label}` : ''}`;
+        const log = line !== lastLine ? [...job.log, { at: time(), text: `${line} (${progress.done}/${progress.total})` }].slice(-200) : job.log;
+        lastLine = line;
+        update({ stages: { ...job.stages, [progress.stage]: progress }, times: nextTimes(job.times, progress, Date.now()), log });
       });
-      const resultDir = (result as { dir?: string }).dir ?? dir;
+      const resultDir = (result as { dir?: string } | null)?.dir ?? job.dir;
       update({ state: 'done', dir: resultDir, times: closeTimes(job.times, Date.now()), log: [...job.log, { at: time(), text: `${title}: done` }] });
-      return result as Result<M>;
+      return result;
     } catch (error) {
       const cancelled = isCancelled(error);
       update({
@@ -154,15 +197,15 @@ class Runs {
       });
       return null;
     } finally {
-      this.#controller = null;
+      this.#stop = null;
     }
   }
 
   /** Asks the engine to stop the job; `job.state` says 'cancelling' until it has. */
   cancelJob(): void {
-    if (!this.#controller || this.job?.state !== 'running') return;
+    if (!this.#stop || this.job?.state !== 'running') return;
     this.job = { ...this.job, state: 'cancelling', log: [...this.job.log, { at: time(), text: 'cancel requested; waiting for the engine to stop' }] };
-    this.#controller.abort();
+    this.#stop();
   }
 }
 
