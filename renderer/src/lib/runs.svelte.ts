@@ -157,9 +157,10 @@ class Runs {
     const kind = active.method as JobKind;
     const jobId = active.id;
     const title = `${titles[kind]}${active.dir ? ` ${baseName(active.dir)}` : ''}`;
+    // The engine's log so far (it began before this page), then where this page took over.
     const log = [
-      { at: time(), text: `${title}: re-attached to the engine's job ${jobId} (started ${clock(Date.parse(active.started))})` },
       ...active.log.map((line) => ({ at: clock(Date.parse(line.at)), text: line.text })),
+      { at: time(), text: `${title}: re-attached to the engine's job ${jobId} (started ${clock(Date.parse(active.started))})` },
     ];
     const job: Job = { kind, title, dir: active.dir, planned: plannedStages(kind, null), stages: active.stages, times: active.times, log, state: 'running', error: null, started: Date.parse(active.started), attached: true };
     const result = await this.#follow(job, () => void engine.cancel(jobId).catch(() => {}), (onProgress) => engine.call('jobs.attach', { id: jobId }, { onProgress }), active.log.at(-1)?.text.replace(/ \(\d+\/\d+\)$/, ''));
