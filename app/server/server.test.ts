@@ -96,6 +96,31 @@ describe('headless server', () => {
     expect(mine.at(-1)!.progress).toMatchObject({ done: 14, total: 14 });
   });
 
+  it('a second page finds a job (jobs.active), follows its progress by id (jobs.attach) and cancels it by id', async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${server.port}/api/events?token=${token}`);
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const events: { id: string; progress: { stage: string } }[] = [];
+    socket.on('message', (data) => events.push(JSON.parse(String(data))));
+    const job = call({ id: 'job9', method: 'model.perplexity', params: { seqLen: 64 } });
+    await expect.poll(() => events.some((e) => e.id === 'job9'), { timeout: 30_000 }).toBe(true);
+    const active = await json(await call({ id: 'list1', method: 'jobs.active', params: {} }));
+    expect(active.result.jobs.map((j: { id: string; method: string }) => [j.id, j.method])).toContainEqual(['job9', 'model.perplexity']);
+    const attached = call({ id: 'page2', method: 'jobs.attach', params: { id: 'job9' } });
+    await expect.poll(() => events.some((e) => e.id === 'page2'), { timeout: 30_000 }).toBe(true);
+    expect(events.find((e) => e.id === 'page2')!.progress.stage).toBe('scoring');
+    const cancel = await fetch(`${base}/api/cancel`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ id: 'job9', method: 'cancel', params: null }),
+    });
+    expect(cancel.status).toBe(200);
+    for (const response of [await attached, await job]) {
+      expect(response.status).toBe(409);
+      expect((await json(response)).error.code).toBe('cancelled');
+    }
+    socket.close();
+  });
+
   it('refuses a WebSocket without the token', async () => {
     const socket = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`);
     const outcome = await new Promise((resolve) => {
