@@ -15,10 +15,10 @@ import { existsSync } from 'node:fs';
 import { readRange } from './binary.js';
 import { join } from 'node:path';
 import { HfTokenizer } from '../tokenizer/hf.js';
-import { expectedTensors, parseHfConfig } from './hf.js';
+import { expectedTensors, openWeights, parseHfConfig } from './hf.js';
 import { describe, isObject, readJsonObject, type JsonObject } from './json.js';
-import { SafetensorsFile, type StoredTensor, type TensorStore } from './safetensors.js';
-import { INDEX_FILE, ShardedSafetensors } from './safetensors-index.js';
+import type { StoredTensor } from './safetensors.js';
+import { INDEX_FILE } from './safetensors-index.js';
 import { ModelError, type Model, type TensorDtype, type TensorInfo } from './types.js';
 
 export const QUANTIZE_CONFIG = 'quantize_config.json';
@@ -147,7 +147,7 @@ export function dequantizeGptq(q: GptqLinear, out: number, inDim: number): Float
 export function openGptq(dir: string): GptqModel {
   const gptq = readGptqConfig(dir);
   const config = parseHfConfig(readJsonObject(join(dir, 'config.json')));
-  const store = openStore(dir);
+  const store = openWeights(dir);
   const weightsFile = existsSync(join(dir, 'model.safetensors')) ? 'model.safetensors' : INDEX_FILE; // names missing tensors
   try {
     const stored = store.tensors;
@@ -209,12 +209,6 @@ export function openGptq(dir: string): GptqModel {
     store.close();
     throw error;
   }
-}
-
-function openStore(dir: string): TensorStore {
-  if (existsSync(join(dir, 'model.safetensors'))) return SafetensorsFile.open(join(dir, 'model.safetensors'));
-  if (existsSync(join(dir, INDEX_FILE))) return ShardedSafetensors.open(join(dir, INDEX_FILE));
-  throw new ModelError(dir, `has no weights: expected model.safetensors or ${INDEX_FILE}`);
 }
 
 /** Every packed tensor of a linear, with the shapes [out, in] and the config imply. */

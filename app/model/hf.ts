@@ -145,7 +145,8 @@ export function openHuggingFace(dir: string): Model {
   }
 }
 
-function openWeights(dir: string): TensorStore {
+/** The weights of a Hugging Face folder: model.safetensors, or the sharded index (also GPTQ checkpoints, gptq.ts). */
+export function openWeights(dir: string): TensorStore {
   if (existsSync(join(dir, 'model.safetensors'))) return SafetensorsFile.open(join(dir, 'model.safetensors'));
   if (existsSync(join(dir, INDEX_FILE))) return ShardedSafetensors.open(join(dir, INDEX_FILE));
   if (existsSync(join(dir, 'pytorch_model.bin'))) {
