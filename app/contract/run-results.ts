@@ -45,15 +45,22 @@ export interface MetricCell {
   stderr?: number;
   delta_original?: number;
   delta_compressed?: number;
-  /** |delta to compressed| exceeds the combined standard error. */
-  beyond_stderr?: boolean;
+  /** Standard error of each paired difference (app/experiment/results.ts). */
+  stderr_delta_original?: number;
+  stderr_delta_compressed?: number;
+  /** Paired two-sided 95 % test: |Δ| > 1.96·SE(Δ) (perplexity: on NLL). Absent when there is no SE. */
+  significant_original?: boolean;
+  significant_compressed?: boolean;
 }
 
 export interface VariantResult {
   name: string;
   /** null for original and compressed. */
   method: string | null;
+  /** null for original, compressed and budget-allocated variants. */
   rank: number | null;
+  /** Σ r·(in + out) over the linears with an adapter; null without one. */
+  adapter_params: number | null;
   metrics: Record<string, MetricCell>;
 }
 
@@ -62,6 +69,9 @@ export interface MetricInfo {
   key: string;
   label: string;
   lowerIsBetter: boolean;
+  /** The paired units behind the standard errors (task items, perplexity windows); absent when unknown. */
+  n?: number;
+  unit: 'items' | 'windows';
 }
 
 export interface SampleSet {

@@ -51,10 +51,10 @@ describe('run reader', () => {
     const eora = run.variants.find((v) => v.name === 'eora-r8')!;
     expect(eora.rank).toBe(8);
     expect(eora.metrics['ppl:tiny']).toMatchObject({ value: 45, delta_compressed: -5, delta_original: 5 });
-    // acc: Δ = 0.08 against √(0.01² + 0.01²) ≈ 0.014 → beyond; acc_norm: against ≈ 0.141 → not.
+    // acc: Δ = 0.08 against 1.96·√(0.01² + 0.01²) ≈ 0.028 → significant; acc_norm: against ≈ 0.277 → not.
     expect(eora.metrics['acc:cloze'].delta_compressed).toBeCloseTo(0.08, 12);
-    expect(eora.metrics['acc:cloze'].beyond_stderr).toBe(true);
-    expect(eora.metrics['acc_norm:cloze'].beyond_stderr).toBe(false);
+    expect(eora.metrics['acc:cloze'].significant_compressed).toBe(true);
+    expect(eora.metrics['acc_norm:cloze'].significant_compressed).toBe(false);
     expect(run.samples).toEqual([{ prompt: 'Once', outputs: { original: ' upon', 'eora-r8': ' there' } }]);
   });
 

@@ -60,6 +60,8 @@ export function resultsOf(dir: string): Pick<RunDetails, 'metrics' | 'variants' 
     key: c.key,
     label: c.kind === 'ppl' ? `perplexity (${c.source})` : `${c.source} ${c.kind}`,
     lowerIsBetter: !c.higher_is_better,
+    unit: c.unit,
+    ...(c.n === null ? {} : { n: c.n }),
   }));
   const variants = results.variants.map((v): VariantResult => {
     const cells: VariantResult['metrics'] = {};
@@ -69,10 +71,13 @@ export function resultsOf(dir: string): Pick<RunDetails, 'metrics' | 'variants' 
       if (cell.stderr !== null) out.stderr = cell.stderr;
       if (cell.delta_original !== null) out.delta_original = cell.delta_original;
       if (cell.delta_compressed !== null) out.delta_compressed = cell.delta_compressed;
-      if (cell.beyond_stderr_compressed !== null) out.beyond_stderr = cell.beyond_stderr_compressed;
+      if (cell.stderr_delta_original !== null) out.stderr_delta_original = cell.stderr_delta_original;
+      if (cell.stderr_delta_compressed !== null) out.stderr_delta_compressed = cell.stderr_delta_compressed;
+      if (cell.significant_original !== null) out.significant_original = cell.significant_original;
+      if (cell.significant_compressed !== null) out.significant_compressed = cell.significant_compressed;
       cells[key] = out;
     }
-    return { name: v.name, method: v.method, rank: typeof v.rank === 'number' ? v.rank : null, metrics: cells };
+    return { name: v.name, method: v.method, rank: typeof v.rank === 'number' ? v.rank : null, adapter_params: v.adapter_params, metrics: cells };
   });
   const file = results.samples;
   const samples: SampleSet[] = (file?.prompts ?? []).map((prompt, i) => ({

@@ -1,18 +1,25 @@
 // The results table of a run: each metric per variant, its difference to the original and to
-// the compressed model, and whether that difference exceeds its standard error.
+// the compressed model, and whether that difference is significant by a stated test.
+//
+// The test: paired, two-sided, 95 %: a difference is significant when |Δ| > 1.96·SE(Δ), SE of
+// the paired difference as below (normal approximation; equivalently, the ±1.96·SE interval
+// excludes 0). The rule is symmetric: compressed vs original and original vs compressed give the
+// same verdict. One paired SE alone (p ≈ 0.32) would star a single flipped item out of 20.
 //
 // Standard errors: a task's acc/acc_norm carry the standard error of their mean (lm-eval's
 // mean_stderr). Every variant answers the same items, so the difference of two variants is
 // judged paired: d_i = c_i − c_ref,i per item (c = 1 when answered right), and the difference
-// is marked when |mean d| > sd(d)/√n (sample sd, n − 1), the standard error of the mean
+// is judged with SE = sd(d)/√n (sample sd, n − 1), the standard error of the mean
 // difference. Without per-item results (older runs) the fallback is sqrt(se² + se_ref²), the
 // standard error of a difference of two independent means (conservative for the same items).
 // Perplexity: the evaluation windows are the paired units (tokens within a window are not
 // independent). With per-window mean NLLs m_w and m_ref,w over n_w targets, ΔNLL = Σ n_w·d_w / N
 // (d_w = m_w − m_ref,w) and se(ΔNLL) = sqrt(W/(W−1) · Σ n_w²·(d_w − ΔNLL)²) / N — the usual
-// cluster (ratio-estimator) standard error. The perplexity difference is marked when
-// |ΔNLL| > se(ΔNLL); its standard error in perplexity units is ppl·se(ΔNLL) (delta method,
-// d ppl = ppl·d NLL). Runs without per-window NLLs (older metrics.json) get no test.
+// cluster (ratio-estimator) standard error. The perplexity difference is tested on the log
+// scale, |ΔNLL| > 1.96·se(ΔNLL); its standard error in perplexity units is √(ppl·ppl_ref)·se(ΔNLL)
+// (delta method at the geometric mean, so it is the same seen from either side). A perplexity's
+// own SE is ppl·se(NLL), se(NLL) the cluster standard error of the mean NLL over windows. Runs
+// without per-window NLLs (older metrics.json) get no test and no SE.
 import { readMetricsFile, type EvalSetup, type RunMetrics, type VariantEntry } from '../run/metrics.js';
 import { RunFolder } from '../run/run.js';
 import { SAMPLES_FILE, type SamplesFile } from './evaluate.js';
@@ -25,6 +32,9 @@ export interface MetricColumn {
   /** The text or task name. */
   source: string;
   higher_is_better: boolean;
+  /** Paired units behind each standard error: task items, or perplexity evaluation windows; null when unknown. */
+  n: number | null;
+  unit: 'items' | 'windows';
 }
 
 export interface MetricCell {
@@ -35,9 +45,9 @@ export interface MetricCell {
   /** Standard error of each difference (paired over items or evaluation windows; see the header); null when not recorded. */
   stderr_delta_original: number | null;
   stderr_delta_compressed: number | null;
-  /** |delta| > its standard error (for perplexity: |ΔNLL| > se(ΔNLL)); null when there is none or no reference. */
-  beyond_stderr_original: boolean | null;
-  beyond_stderr_compressed: boolean | null;
+  /** |Δ| > 1.96·SE(Δ) (for perplexity: |ΔNLL| > 1.96·se(ΔNLL)); null when there is no SE or no reference. */
+  significant_original: boolean | null;
+  significant_compressed: boolean | null;
 }
 
 export interface VariantRow {
@@ -60,8 +70,18 @@ export interface RunResults {
   notes: string[];
 }
 
-export const STDERR_NOTE =
-  'a difference is marked * when it exceeds its standard error, paired: over the same items for tasks (sd of the per-item differences / √n), over the same evaluation windows for perplexity (cluster standard error of the NLL difference)';
+/** Two-sided 95 % normal quantile: the significance rule is |Δ| > Z95·SE(Δ). */
+export const Z95 = 1.96;
+
+/** The test, as stated to the reader (CLI footer, UI legend). */
+export const SIGNIFICANCE_NOTE =
+  '* significant by a paired two-sided test at 95 %: |Δ| > 1.96·SE of the paired difference — over the same n items for tasks (SE = sd of the per-item differences / √n), over the same n evaluation windows for perplexity (cluster SE of the NLL difference, tested on NLL)';
+
+/** |delta| > Z95·se; an exact zero difference is never significant. */
+export function isSignificant(delta: number, se: number | null): boolean | null {
+  if (se === null || !Number.isFinite(se)) return null;
+  return delta !== 0 && Math.abs(delta) > Z95 * se;
+}
 
 export function readRunResults(dir: string): RunResults {
   const run = RunFolder.open(dir);
@@ -84,16 +104,18 @@ export function readRunResults(dir: string): RunResults {
     columns,
     variants,
     samples: run.readJson<SamplesFile>(SAMPLES_FILE) ?? null,
-    notes: [STDERR_NOTE],
+    notes: [SIGNIFICANCE_NOTE],
   };
 }
 
 function columnsOf(metrics: RunMetrics): MetricColumn[] {
   const texts = metrics.eval?.perplexity.map((t) => t.name) ?? [];
-  const tasks = metrics.eval?.tasks.map((t) => t.name) ?? [];
+  const tasks = metrics.eval?.tasks ?? [];
+  // Windows per text: every variant is scored on the same windows; take the first that recorded them.
+  const windowsOf = (text: string) => Object.values(metrics.variants).find((v) => v.ppl[text]?.windows)?.ppl[text].windows?.nll.length ?? null;
   return [
-    ...texts.map((t) => ({ key: `ppl:${t}`, kind: 'ppl' as const, source: t, higher_is_better: false })),
-    ...tasks.flatMap((t) => (['acc', 'acc_norm'] as const).map((kind) => ({ key: `${kind}:${t}`, kind, source: t, higher_is_better: true }))),
+    ...texts.map((t) => ({ key: `ppl:${t}`, kind: 'ppl' as const, source: t, higher_is_better: false, n: windowsOf(t), unit: 'windows' as const })),
+    ...tasks.flatMap((t) => (['acc', 'acc_norm'] as const).map((kind) => ({ key: `${kind}:${t.name}`, kind, source: t.name, higher_is_better: true, n: t.n, unit: 'items' as const }))),
   ];
 }
 
@@ -106,11 +128,13 @@ interface Measured {
   nll?: { mean: number; windows?: { tokens: number[]; nll: number[] } };
 }
 
-function valueOf(column: MetricColumn, v: VariantEntry | undefined): Measured {
+function valueOf(column: Pick<MetricColumn, 'kind' | 'source'>, v: VariantEntry | undefined): Measured {
   if (!v) return { value: null, stderr: null, items: null };
   if (column.kind === 'ppl') {
     const p = v.ppl[column.source];
-    return p ? { value: p.ppl, stderr: null, items: null, nll: { mean: p.nll, windows: p.windows } } : { value: null, stderr: null, items: null };
+    if (!p) return { value: null, stderr: null, items: null };
+    const seNll = p.windows ? windowMeanStderr(p.windows) : null;
+    return { value: p.ppl, stderr: seNll === null ? null : p.ppl * seNll, items: null, nll: { mean: p.nll, windows: p.windows } };
   }
   const t = v.tasks[column.source];
   if (!t) return { value: null, stderr: null, items: null };
@@ -130,6 +154,19 @@ export function pairedStderr(a: string, b: string): number | null {
   return Math.sqrt(squares / (n - 1) / n);
 }
 
+/** Cluster standard error of the token-weighted mean NLL over W ≥ 2 windows; null otherwise. */
+export function windowMeanStderr(w: { tokens: number[]; nll: number[] }): number | null {
+  const W = w.nll.length;
+  if (W < 2 || w.tokens.length !== W) return null;
+  const N = w.tokens.reduce((x, y) => x + y, 0);
+  let mean = 0;
+  for (let i = 0; i < W; i++) mean += w.tokens[i] * w.nll[i];
+  mean /= N;
+  let squares = 0;
+  for (let i = 0; i < W; i++) squares += (w.tokens[i] * (w.nll[i] - mean)) ** 2;
+  return Math.sqrt((W / (W - 1)) * squares) / N;
+}
+
 /** se(ΔNLL) over paired evaluation windows (see the header); null unless both have the same W ≥ 2 windows. */
 export function pairedWindowStderr(a: { tokens: number[]; nll: number[] }, b: { tokens: number[]; nll: number[] }): number | null {
   const W = a.nll.length;
@@ -143,20 +180,20 @@ export function pairedWindowStderr(a: { tokens: number[]; nll: number[] }, b: { 
   return Math.sqrt((W / (W - 1)) * squares) / N;
 }
 
-export function cellOf(column: MetricColumn, v: VariantEntry, original: VariantEntry | undefined, compressed: VariantEntry | undefined): MetricCell {
+export function cellOf(column: Pick<MetricColumn, 'kind' | 'source'>, v: VariantEntry, original: VariantEntry | undefined, compressed: VariantEntry | undefined): MetricCell {
   const own = valueOf(column, v);
   const versus = (ref: VariantEntry | undefined) => {
     const r = valueOf(column, ref);
-    if (own.value === null || r.value === null || ref === v) return { delta: null, se: null, beyond: null };
+    if (own.value === null || r.value === null || ref === v) return { delta: null, se: null, significant: null };
     const delta = own.value - r.value;
     if (column.kind === 'ppl') {
       const seNll = own.nll?.windows && r.nll?.windows ? pairedWindowStderr(own.nll.windows, r.nll.windows) : null;
-      if (seNll === null) return { delta, se: null, beyond: null };
-      return { delta, se: own.value * seNll, beyond: Math.abs(own.nll!.mean - r.nll!.mean) > seNll };
+      if (seNll === null) return { delta, se: null, significant: null };
+      return { delta, se: Math.sqrt(own.value * r.value) * seNll, significant: isSignificant(own.nll!.mean - r.nll!.mean, seNll) };
     }
     const se = own.items !== null && r.items !== null ? pairedStderr(own.items, r.items) : own.stderr !== null && r.stderr !== null ? Math.sqrt(own.stderr ** 2 + r.stderr ** 2) : null;
-    // Equal answers on every item: no difference at all, so none beyond its (zero) error.
-    return { delta, se, beyond: se === null ? null : Math.abs(delta) > se && delta !== 0 };
+    // Equal answers on every item: no difference at all, so not significant (its SE is 0).
+    return { delta, se, significant: isSignificant(delta, se) };
   };
   const o = versus(original);
   const c = versus(compressed);
@@ -167,8 +204,8 @@ export function cellOf(column: MetricColumn, v: VariantEntry, original: VariantE
     delta_compressed: c.delta,
     stderr_delta_original: o.se,
     stderr_delta_compressed: c.se,
-    beyond_stderr_original: o.beyond,
-    beyond_stderr_compressed: c.beyond,
+    significant_original: o.significant,
+    significant_compressed: c.significant,
   };
 }
 
@@ -185,10 +222,12 @@ export function formatResultsTable(results: RunResults): string {
       ...ident(v),
       ...pplColumns.flatMap((c) => {
         const cell = v.cells[c.key];
-        return [cell.value === null ? '-' : cell.value.toFixed(2), signed(cell.delta_original, 2) + mark(cell.beyond_stderr_original), signed(cell.delta_compressed, 2) + mark(cell.beyond_stderr_compressed)];
+        const value = cell.value === null ? '-' : `${cell.value.toFixed(2)}${cell.stderr !== null ? ` ±${cell.stderr.toFixed(2)}` : ''}`;
+        return [value, signed(cell.delta_original, 2) + mark(cell.significant_original), signed(cell.delta_compressed, 2) + mark(cell.significant_compressed)];
       }),
     ]);
-    lines.push('', 'perplexity (lower is better)', ...table([...head, ...pplColumns.flatMap((c) => [`ppl ${c.source}`, 'Δ orig', 'Δ comp'])], rows));
+    const windows = pplColumns.map((c) => `${c.source}: n = ${c.n ?? '?'} windows`).join(', ');
+    lines.push('', `perplexity ± SE (lower is better; ${windows})`, ...table([...head, ...pplColumns.flatMap((c) => [`ppl ${c.source}`, 'Δ orig', 'Δ comp'])], rows));
   }
   const tasks = [...new Set(results.columns.filter((c) => c.kind !== 'ppl').map((c) => c.source))];
   for (const task of tasks) {
@@ -198,12 +237,12 @@ export function formatResultsTable(results: RunResults): string {
       ...(['acc', 'acc_norm'] as const).flatMap((kind) => {
         const cell = v.cells[`${kind}:${task}`];
         const value = cell.value === null ? '-' : `${cell.value.toFixed(3)}${cell.stderr !== null ? ` ±${cell.stderr.toFixed(3)}` : ''}`;
-        return [value, signed(cell.delta_original, 3) + mark(cell.beyond_stderr_original), signed(cell.delta_compressed, 3) + mark(cell.beyond_stderr_compressed)];
+        return [value, signed(cell.delta_original, 3) + mark(cell.significant_original), signed(cell.delta_compressed, 3) + mark(cell.significant_compressed)];
       }),
     ]);
-    lines.push('', `${task} (n = ${n ?? '?'}, higher is better)`, ...table([...head, 'acc', 'Δ orig', 'Δ comp', 'acc_norm', 'Δ orig', 'Δ comp'], rows));
+    lines.push('', `${task} (n = ${n ?? '?'} items, acc ± SE, higher is better)`, ...table([...head, 'acc', 'Δ orig', 'Δ comp', 'acc_norm', 'Δ orig', 'Δ comp'], rows));
   }
-  lines.push('', `* ${STDERR_NOTE}`);
+  lines.push('', SIGNIFICANCE_NOTE);
   return lines.join('\n');
 }
 

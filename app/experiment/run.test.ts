@@ -154,7 +154,7 @@ describe('addVariant', () => {
 });
 
 describe('results and listing', () => {
-  it('the results table: deltas to original and compressed, marked beyond their (paired) standard error', async () => {
+  it('the results table: deltas to original and compressed, significant by the paired 95 % test', async () => {
     const results = readRunResults(out);
     expect(results.columns.map((c) => c.key)).toEqual(['ppl:tinystories', 'acc:tinystories_cloze', 'acc_norm:tinystories_cloze', 'acc:arc_easy', 'acc_norm:arc_easy']);
     const o = metrics.variants.original.ppl.tinystories.ppl;
@@ -163,34 +163,34 @@ describe('results and listing', () => {
     const ppl = row.cells['ppl:tinystories'];
     expect(ppl.delta_original).toBeCloseTo(ppl.value! - o, 12);
     expect(ppl.delta_compressed).toBeCloseTo(ppl.value! - c, 12);
-    // Perplexity: paired over the evaluation windows, se in ppl units = ppl · se(ΔNLL).
+    // Perplexity: paired over the evaluation windows, se in ppl units = √(ppl·ppl_ref) · se(ΔNLL).
     const windowsOf = (name: string) => metrics.variants[name].ppl.tinystories.windows!;
     const seNll = pairedWindowStderr(windowsOf('eora-r8'), windowsOf('original'))!;
     expect(seNll).toBeGreaterThan(0);
-    expect(ppl.stderr_delta_original).toBeCloseTo(ppl.value! * seNll, 12);
-    expect(ppl.beyond_stderr_original).toBe(Math.abs(metrics.variants['eora-r8'].ppl.tinystories.nll - metrics.variants.original.ppl.tinystories.nll) > seNll);
+    expect(ppl.stderr_delta_original).toBeCloseTo(Math.sqrt(ppl.value! * o) * seNll, 12);
+    expect(ppl.significant_original).toBe(Math.abs(metrics.variants['eora-r8'].ppl.tinystories.nll - metrics.variants.original.ppl.tinystories.nll) > 1.96 * seNll);
     // By hand: 3 windows of 2, 2, 4 targets, d = (0.1, 0.3, 0.2): ΔNLL = (0.2 + 0.6 + 0.8)/8 = 0.2,
     // Σ n²(d − 0.2)² = 4·0.01 + 4·0.01 + 0 = 0.08, se = sqrt(3/2 · 0.08)/8 = sqrt(0.12)/8.
     expect(pairedWindowStderr({ tokens: [2, 2, 4], nll: [1.1, 1.3, 1.2] }, { tokens: [2, 2, 4], nll: [1, 1, 1] })).toBeCloseTo(Math.sqrt(0.12) / 8, 12);
     expect(pairedWindowStderr({ tokens: [2, 2], nll: [1, 1] }, { tokens: [2, 3], nll: [1, 1] })).toBeNull(); // different windows
     expect(results.variants[0].cells['ppl:tinystories'].delta_original).toBeNull(); // original vs itself
 
-    // The fallback rule (no per-item results) on made-up entries: |0.9 − 0.5| = 0.4 vs sqrt(0.1² + 0.1²) ≈ 0.141 → beyond; 0.6 − 0.5 → not.
+    // The fallback rule (no per-item results) on made-up entries: |0.9 − 0.5| = 0.4 vs 1.96·sqrt(0.1² + 0.1²) ≈ 0.277 → significant; 0.6 − 0.5 → not.
     const entry = (acc: number, se: number): VariantEntry => ({ name: 'x', method: null, rank: null, adapter: null, adapter_params: null, ppl: {}, tasks: { t: { acc, acc_norm: acc, stderr: { acc: se, acc_norm: se }, n: 10, truncated: 0, skipped: 0, seconds: 0 } } });
     const column = { key: 'acc:t', kind: 'acc' as const, source: 't', higher_is_better: true };
-    expect(cellOf(column, entry(0.9, 0.1), entry(0.5, 0.1), entry(0.6, 0.1))).toMatchObject({ delta_original: expect.closeTo(0.4, 12), beyond_stderr_original: true, delta_compressed: expect.closeTo(0.3, 12), beyond_stderr_compressed: true });
-    expect(cellOf(column, entry(0.6, 0.1), entry(0.5, 0.1), entry(0.6, 0.1))).toMatchObject({ beyond_stderr_original: false, delta_compressed: 0, beyond_stderr_compressed: false });
+    expect(cellOf(column, entry(0.9, 0.1), entry(0.5, 0.1), entry(0.6, 0.1))).toMatchObject({ delta_original: expect.closeTo(0.4, 12), significant_original: true, delta_compressed: expect.closeTo(0.3, 12), significant_compressed: true });
+    expect(cellOf(column, entry(0.6, 0.1), entry(0.5, 0.1), entry(0.6, 0.1))).toMatchObject({ significant_original: false, delta_compressed: 0, significant_compressed: false });
     // Paired over items when recorded: d = a − ref per item; se = sd(d)/√n.
-    //   1111100000 vs 1111000000: d has one 1, mean 0.1, Σ(d − 0.1)² = 0.81 + 9·0.01 = 0.9, se = sqrt(0.9/9/10) = 0.1 → 0.1 is not beyond.
-    //   1111111000 vs 1111000000: three 1s, mean 0.3, Σ = 3·0.49 + 7·0.09 = 2.1, se = sqrt(2.1/9/10) ≈ 0.1528 → 0.3 is beyond.
+    //   1111100000 vs 1111000000: d has one 1, mean 0.1, Σ(d − 0.1)² = 0.81 + 9·0.01 = 0.9, se = sqrt(0.9/9/10) = 0.1 → 0.1 is not significant.
+    //   1111111111 vs 1111000000: six 1s, mean 0.6, Σ = 6·0.16 + 4·0.36 = 2.4, se = sqrt(2.4/90) ≈ 0.1633 → 0.6 > 1.96·se ≈ 0.32: significant.
     const items = (bits: string): VariantEntry => {
       const e = entry([...bits].filter((b) => b === '1').length / bits.length, 0.2);
       e.tasks.t.per_item = { acc: bits, acc_norm: bits };
       return e;
     };
     expect(pairedStderr('1111100000', '1111000000')).toBeCloseTo(0.1, 12);
-    expect(cellOf(column, items('1111100000'), items('1111000000'), undefined)).toMatchObject({ stderr_delta_original: expect.closeTo(0.1, 12), beyond_stderr_original: false, delta_compressed: null });
-    expect(cellOf(column, items('1111111000'), items('1111000000'), items('1111111000'))).toMatchObject({ stderr_delta_original: expect.closeTo(Math.sqrt(2.1 / 90), 12), beyond_stderr_original: true, beyond_stderr_compressed: false });
+    expect(cellOf(column, items('1111100000'), items('1111000000'), undefined)).toMatchObject({ stderr_delta_original: expect.closeTo(0.1, 12), significant_original: false, delta_compressed: null });
+    expect(cellOf(column, items('1111111111'), items('1111000000'), items('1111111111'))).toMatchObject({ stderr_delta_original: expect.closeTo(Math.sqrt(2.4 / 90), 12), significant_original: true, significant_compressed: false });
     for (const v of Object.values(metrics.variants)) {
       const t = v.tasks.tinystories_cloze;
       expect(t.per_item!.acc).toMatch(/^[01]{8}$/);
@@ -200,7 +200,7 @@ describe('results and listing', () => {
     const text = formatResultsTable(results);
     expect(text).toContain('perplexity (lower is better)');
     expect(text).toMatch(new RegExp(`^eora-r8\\s+eora\\s+8\\s+38912\\s+${ppl.value!.toFixed(2)}\\s`, 'm'));
-    expect(text).toContain('tinystories_cloze (n = 8, higher is better)');
+    expect(text).toContain('tinystories_cloze (n = 8 items, acc ± SE, higher is better)');
     const shown = await runCli(['show', out, '--json']);
     expect(shown.code).toBe(0);
     expect(JSON.parse(shown.stdout).variants.map((v: { name: string }) => v.name)).toContain('svd-budget-30000');

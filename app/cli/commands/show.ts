@@ -9,14 +9,17 @@ export const showCommand: Command = {
 Prints the results of a run: per variant (original, compressed, svd-r{r}, eora-r{r},
 eora-budget-{params}) its method, rank and adapter parameters; perplexity per text with the
 difference to the original and to the compressed model; per task acc and acc_norm ± standard
-error with both differences, marked * when a difference exceeds its standard error (paired
-over the same items: sd of the per-item differences / √n).
+error with both differences. A difference is marked * when it is significant by a paired
+two-sided test at 95 %: |Δ| > 1.96·SE of the paired difference (tasks: over the same n items,
+SE = sd of the per-item differences / √n; perplexity: over the same n evaluation windows,
+cluster SE of the NLL difference, tested on NLL). The same rule stars the UI's Benchmarks.
 
 Options:
-  --json   print {run, status, model, compression, eval, columns, variants: [{name, method,
-           rank, adapter_params, cells: {"ppl:<text>"|"acc:<task>"|"acc_norm:<task>":
-           {value, stderr, delta_original, delta_compressed, stderr_delta_original,
-           stderr_delta_compressed, beyond_stderr_original, beyond_stderr_compressed}}}], samples, notes}
+  --json   print {run, status, model, compression, eval, columns: [{key, kind, source,
+           higher_is_better, n, unit}], variants: [{name, method, rank, adapter_params,
+           cells: {"ppl:<text>"|"acc:<task>"|"acc_norm:<task>": {value, stderr,
+           delta_original, delta_compressed, stderr_delta_original, stderr_delta_compressed,
+           significant_original, significant_compressed}}}], samples, notes}
   -h, --help`,
   options: { json: { type: 'boolean' } },
   maxPositionals: 1,
