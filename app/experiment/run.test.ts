@@ -198,7 +198,7 @@ describe('results and listing', () => {
     }
 
     const text = formatResultsTable(results);
-    expect(text).toContain('perplexity (lower is better)');
+    expect(text).toContain('perplexity ± SE (lower is better');
     expect(text).toMatch(new RegExp(`^eora-r8\\s+eora\\s+8\\s+38912\\s+${ppl.value!.toFixed(2)}\\s`, 'm'));
     expect(text).toContain('tinystories_cloze (n = 8 items, acc ± SE, higher is better)');
     const shown = await runCli(['show', out, '--json']);

@@ -1,0 +1,78 @@
+// A hand-made run folder with known standard errors, for specs that check what the UI and
+// `eora show` conclude from metrics.json (no engine run needed; the files are the truth).
+//
+// Tasks (n = 100 items, paired per item): with k items flipped one way, Δ = k/100 and
+// SE = sqrt(k(n−k)/(n²(n−1))), so Δ/SE = sqrt(k(n−1)/(n−k)): k = 1 → 1.00 SE, k = 2 → 1.42 SE
+// (starred by the old one-SE rule, not by the 95 % test), k = 6 → 2.51 SE.
+//   original    60 right
+//   compressed  original with 6 right answers lost           Δ orig −0.06, 2.51 SE → *
+//   eora-r8     compressed with 1 of those won back           Δ comp +0.01, 1.00 SE → no *
+//   svd-r8      compressed with 2 others (wrong before) right  Δ comp +0.02, 1.42 SE → no *
+// Perplexity over W = 10 windows of 50 targets: d_w = Δ ± 0.03 alternating, so
+// se(ΔNLL) = sqrt(W/(W−1)·W·0.03²)/W = 0.01: compressed − original ΔNLL = 0.10 (10 SE, *),
+// eora-r8 − compressed −0.01 (1 SE, no *), svd-r8 − compressed −0.025 (2.5 SE, *).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const FIXTURE_LINEARS = [
+  { name: 'model.layers.0.self_attn.q_proj', kind: 'q_proj', out: 64, in: 64 },
+  { name: 'model.layers.0.mlp.down_proj', kind: 'down_proj', out: 64, in: 172 },
+];
+
+const W = 10;
+const base = Array.from({ length: W }, (_, w) => 3.5 + 0.05 * w);
+const shifted = (from: number[], delta: number) => from.map((m, w) => m + delta + (w % 2 === 0 ? 0.03 : -0.03));
+const nll = { original: base, compressed: shifted(base, 0.1) } as Record<string, number[]>;
+nll['eora-r8'] = shifted(nll.compressed, -0.01);
+nll['svd-r8'] = shifted(nll.compressed, -0.025);
+
+const right = (ones: number[]) => Array.from({ length: 100 }, (_, i) => (ones.includes(i) ? '1' : '0')).join('');
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+const items: Record<string, string> = {
+  original: right(range(0, 60)),
+  compressed: right(range(6, 60)),
+  'eora-r8': right([0, ...range(6, 60)]),
+  'svd-r8': right([...range(6, 60), 90, 91]),
+};
+
+function entry(name: string, method: string | null, rank: number | null, adapterParams: number | null) {
+  const tokens = Array(W).fill(50);
+  const mean = nll[name].reduce((a, b) => a + b, 0) / W;
+  const bits = items[name];
+  const acc = [...bits].filter((b) => b === '1').length / bits.length;
+  const se = Math.sqrt((acc * (1 - acc)) / (bits.length - 1));
+  return {
+    name, method, rank, adapter: adapterParams === null ? null : `adapters/${name}.safetensors`, adapter_params: adapterParams,
+    ppl: { tinystories: { ppl: Math.exp(mean), nll: mean, tokens: 50 * W, seconds: 1, windows: { tokens, nll: nll[name] } } },
+    tasks: { cloze: { acc, acc_norm: acc, stderr: { acc: se, acc_norm: se }, n: 100, truncated: 0, skipped: 0, seconds: 1, per_item: { acc: bits, acc_norm: bits } } },
+  };
+}
+
+/** rank-8 adapter parameters: Σ 8·(in + out). */
+export const FIXTURE_R8_PARAMS = FIXTURE_LINEARS.reduce((s, l) => s + 8 * (l.in + l.out), 0);
+
+/** Writes the fixture run to root/name; returns its folder. */
+export function writeFixtureRun(root: string, name: string): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  const manifest = {
+    format: 'eora-run', format_version: 1, workbench_version: '0', created: '2026-01-02T03:04:05.000Z',
+    model: { path: '/fixture/model', format: 'huggingface', fingerprint: 'x' }, device: 'cpu',
+    config: { method: 'gptq:w3g32', experiment: { name: 'significance fixture' } },
+    records: { experiment: { stages: ['evaluate'] } }, stages: { evaluate: { status: 'done', seconds: 1 } },
+  };
+  writeFileSync(join(dir, 'run.json'), JSON.stringify(manifest));
+  writeFileSync(join(dir, 'layers.json'), JSON.stringify(FIXTURE_LINEARS.map((l) => ({ ...l, layer: 0, rel_weight_error: 0.1, rel_output_error: 0.01, sparsity: 0, bits_per_weight: 3.5 }))));
+  const metrics = {
+    format: 'eora-metrics', version: 2, compression: 'gptq:w3g32',
+    eval: { perplexity: [{ name: 'tinystories', file: '/t', tokens: 50 * W, seq_len: 51 }], tasks: [{ name: 'cloze', file: '/c', format: 'jsonl', n: 100 }], generation: null },
+    variants: {
+      original: entry('original', null, null, null),
+      compressed: entry('compressed', 'gptq:w3g32', null, null),
+      'svd-r8': entry('svd-r8', 'svd', 8, FIXTURE_R8_PARAMS),
+      'eora-r8': entry('eora-r8', 'eora', 8, FIXTURE_R8_PARAMS),
+    },
+  };
+  writeFileSync(join(dir, 'metrics.json'), JSON.stringify(metrics, null, 1));
+  return dir;
+}
