@@ -53,6 +53,13 @@ export interface MetricCell {
   significant_compressed?: boolean;
 }
 
+/** a − b on one metric, paired (same items / windows), with the 95 % verdict. */
+export interface PairedDelta {
+  delta: number;
+  stderr?: number;
+  significant?: boolean;
+}
+
 export interface VariantResult {
   name: string;
   /** null for original and compressed. */
@@ -62,6 +69,8 @@ export interface VariantResult {
   /** Σ r·(in + out) over the linears with an adapter; null without one. */
   adapter_params: number | null;
   metrics: Record<string, MetricCell>;
+  /** EoRA (or another adapter) − plain SVD at equal rank, else at equal adapter parameters. */
+  versus_svd?: { variant: string; basis: 'rank' | 'params'; metrics: Record<string, PairedDelta> };
 }
 
 export interface MetricInfo {

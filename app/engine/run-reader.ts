@@ -9,6 +9,7 @@ import type {
   LayerError,
   MetricCell,
   MetricInfo,
+  PairedDelta,
   RunDetails,
   RunListing,
   SampleSet,
@@ -53,6 +54,16 @@ export function deleteRunFolder(dir: string): void {
   deleteRun(resolve(dir));
 }
 
+/** Engine deltas (null = none) in the contract's shape (absent = none). */
+function pairedCells(cells: Record<string, { delta: number | null; stderr: number | null; significant: boolean | null }>): Record<string, PairedDelta> {
+  const out: Record<string, PairedDelta> = {};
+  for (const [key, c] of Object.entries(cells)) {
+    if (c.delta === null) continue;
+    out[key] = { delta: c.delta, ...(c.stderr === null ? {} : { stderr: c.stderr }), ...(c.significant === null ? {} : { significant: c.significant }) };
+  }
+  return out;
+}
+
 /** readRunResults' table in the contract's shape (labels, deltas, samples per prompt). */
 export function resultsOf(dir: string): Pick<RunDetails, 'metrics' | 'variants' | 'samples' | 'status'> {
   const results = readRunResults(dir);
@@ -77,7 +88,9 @@ export function resultsOf(dir: string): Pick<RunDetails, 'metrics' | 'variants' 
       if (cell.significant_compressed !== null) out.significant_compressed = cell.significant_compressed;
       cells[key] = out;
     }
-    return { name: v.name, method: v.method, rank: typeof v.rank === 'number' ? v.rank : null, adapter_params: v.adapter_params, metrics: cells };
+    const row: VariantResult = { name: v.name, method: v.method, rank: typeof v.rank === 'number' ? v.rank : null, adapter_params: v.adapter_params, metrics: cells };
+    if (v.versus_svd) row.versus_svd = { variant: v.versus_svd.variant, basis: v.versus_svd.basis, metrics: pairedCells(v.versus_svd.cells) };
+    return row;
   });
   const file = results.samples;
   const samples: SampleSet[] = (file?.prompts ?? []).map((prompt, i) => ({

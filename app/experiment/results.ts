@@ -50,12 +50,20 @@ export interface MetricCell {
   significant_compressed: boolean | null;
 }
 
+export interface PairedDelta {
+  delta: number | null;
+  stderr: number | null;
+  significant: boolean | null;
+}
+
 export interface VariantRow {
   name: string;
   method: string | null;
   rank: number | 'budget' | null;
   adapter_params: number | null;
   cells: Record<string, MetricCell>;
+  /** A non-SVD adapter against plain SVD at equal rank (else equal adapter parameters): this − svd, paired. */
+  versus_svd: { variant: string; basis: 'rank' | 'params'; cells: Record<string, PairedDelta> } | null;
 }
 
 export interface RunResults {
@@ -94,6 +102,7 @@ export function readRunResults(dir: string): RunResults {
     rank: v.rank,
     adapter_params: v.adapter_params,
     cells: Object.fromEntries(columns.map((c) => [c.key, cellOf(c, v, ref('original'), ref('compressed'))])),
+    versus_svd: versusSvd(columns, v, Object.values(metrics.variants)),
   }));
   return {
     run: run.dir,
@@ -180,30 +189,44 @@ export function pairedWindowStderr(a: { tokens: number[]; nll: number[] }, b: { 
   return Math.sqrt((W / (W - 1)) * squares) / N;
 }
 
+/** The plain-SVD variant to set an adapter variant against: same rank first, else same adapter parameters. */
+function versusSvd(columns: MetricColumn[], v: VariantEntry, all: VariantEntry[]): VariantRow['versus_svd'] {
+  if (v.adapter_params === null || v.method === null || v.method === 'svd') return null;
+  const svd = all.filter((s) => s.method === 'svd');
+  const byRank = typeof v.rank === 'number' ? svd.find((s) => s.rank === v.rank) : undefined;
+  const byParams = svd.find((s) => s.adapter_params === v.adapter_params);
+  const match = byRank ?? byParams;
+  if (!match) return null;
+  return { variant: match.name, basis: byRank ? 'rank' : 'params', cells: Object.fromEntries(columns.map((c) => [c.key, pairedDelta(c, v, match)])) };
+}
+
+/** a − ref on one metric with the paired SE and the 95 % verdict (see the header). */
+export function pairedDelta(column: Pick<MetricColumn, 'kind' | 'source'>, a: VariantEntry, ref: VariantEntry | undefined): PairedDelta {
+  const own = valueOf(column, a);
+  const r = valueOf(column, ref);
+  if (own.value === null || r.value === null || ref === a) return { delta: null, stderr: null, significant: null };
+  const delta = own.value - r.value;
+  if (column.kind === 'ppl') {
+    const seNll = own.nll?.windows && r.nll?.windows ? pairedWindowStderr(own.nll.windows, r.nll.windows) : null;
+    if (seNll === null) return { delta, stderr: null, significant: null };
+    return { delta, stderr: Math.sqrt(own.value * r.value) * seNll, significant: isSignificant(own.nll!.mean - r.nll!.mean, seNll) };
+  }
+  const se = own.items !== null && r.items !== null ? pairedStderr(own.items, r.items) : own.stderr !== null && r.stderr !== null ? Math.sqrt(own.stderr ** 2 + r.stderr ** 2) : null;
+  // Equal answers on every item: no difference at all, so not significant (its SE is 0).
+  return { delta, stderr: se, significant: isSignificant(delta, se) };
+}
+
 export function cellOf(column: Pick<MetricColumn, 'kind' | 'source'>, v: VariantEntry, original: VariantEntry | undefined, compressed: VariantEntry | undefined): MetricCell {
   const own = valueOf(column, v);
-  const versus = (ref: VariantEntry | undefined) => {
-    const r = valueOf(column, ref);
-    if (own.value === null || r.value === null || ref === v) return { delta: null, se: null, significant: null };
-    const delta = own.value - r.value;
-    if (column.kind === 'ppl') {
-      const seNll = own.nll?.windows && r.nll?.windows ? pairedWindowStderr(own.nll.windows, r.nll.windows) : null;
-      if (seNll === null) return { delta, se: null, significant: null };
-      return { delta, se: Math.sqrt(own.value * r.value) * seNll, significant: isSignificant(own.nll!.mean - r.nll!.mean, seNll) };
-    }
-    const se = own.items !== null && r.items !== null ? pairedStderr(own.items, r.items) : own.stderr !== null && r.stderr !== null ? Math.sqrt(own.stderr ** 2 + r.stderr ** 2) : null;
-    // Equal answers on every item: no difference at all, so not significant (its SE is 0).
-    return { delta, se, significant: isSignificant(delta, se) };
-  };
-  const o = versus(original);
-  const c = versus(compressed);
+  const o = pairedDelta(column, v, original);
+  const c = pairedDelta(column, v, compressed);
   return {
     value: own.value,
     stderr: own.stderr,
     delta_original: o.delta,
     delta_compressed: c.delta,
-    stderr_delta_original: o.se,
-    stderr_delta_compressed: c.se,
+    stderr_delta_original: o.stderr,
+    stderr_delta_compressed: c.stderr,
     significant_original: o.significant,
     significant_compressed: c.significant,
   };
