@@ -13,6 +13,7 @@
 // eora-r8 − compressed −0.01 (1 SE, no *), svd-r8 − compressed −0.025 (2.5 SE, *).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect, type Page } from '@playwright/test';
 
 export const FIXTURE_LINEARS = [
   { name: 'model.layers.0.self_attn.q_proj', kind: 'q_proj', out: 64, in: 64 },
@@ -76,3 +77,12 @@ export function writeFixtureRun(root: string, name: string): string {
   writeFileSync(join(dir, 'metrics.json'), JSON.stringify(metrics, null, 1));
   return dir;
 }
+
+/** Opens a run folder from Runs, then the Benchmarks view. */
+export async function openInBenchmarks(app: Page, dir: string) {
+  await app.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Runs', exact: true }).click();
+  await app.getByRole('table', { name: 'Runs' }).locator(`tr[data-dir="${dir}"]`).getByRole('button', { name: 'Open' }).click();
+  await app.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Benchmarks', exact: true }).click();
+  await expect(app.getByTestId('open-run')).toContainText(dir.split('/').pop()!);
+}
+

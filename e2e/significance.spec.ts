@@ -5,20 +5,12 @@ import { execFileSync } from 'node:child_process';
 import type { Page, TestInfo } from '@playwright/test';
 import { runsDir } from './env';
 import { expect, test } from './fixtures';
-import { writeFixtureRun } from './fixture-run';
+import { openInBenchmarks, writeFixtureRun } from './fixture-run';
 
 async function shot(page: Page, testInfo: TestInfo, name: string) {
   const path = testInfo.outputPath(`${name}.png`);
   await page.screenshot({ path, fullPage: true });
   await testInfo.attach(name, { path, contentType: 'image/png' });
-}
-
-/** Opens a run folder from Runs, then the Benchmarks view. */
-export async function openInBenchmarks(app: Page, dir: string) {
-  await app.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Runs', exact: true }).click();
-  await app.getByRole('table', { name: 'Runs' }).locator(`tr[data-dir="${dir}"]`).getByRole('button', { name: 'Open' }).click();
-  await app.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Benchmarks', exact: true }).click();
-  await expect(app.getByTestId('open-run')).toContainText(dir.split('/').pop()!);
 }
 
 test('stars by the paired 95 % test, in both delta columns, and the same in eora show', async ({ app }, testInfo) => {

@@ -34,7 +34,7 @@ describe('paper-ready results table', () => {
 
   it('Markdown: ± SE, signed deltas, escaped stars, percentages, "—" for nothing', () => {
     const md = toMarkdown(table).split('\n');
-    expect(md[0]).toBe('| Variant | Method | Rank | Adapter params | % params | PPL tiny | cloze acc | Δ comp. (PPL tiny) | Δ orig. (PPL tiny) | Gap recovered | − SVD (PPL tiny) |');
+    expect(md[0]).toBe('| Variant | Method | Rank | Adapter params | % params | PPL tiny | cloze acc | Δ comp. (PPL tiny) | Δ orig. (PPL tiny) | Gap recovered | EoRA − SVD (PPL tiny) |');
     expect(md[2]).toBe('| original | — | — | — | — | 40.00 ± 2.00 | 0.600 ± 0.049 | -10.00\\* | — | — | — |');
     // 2912 / 15104 = 19.28 %; gap (50 − 45.123456)/10 = 48.8 %.
     expect(md[5]).toBe('| eora-r8_x | eora | 8 | 2,912 | 19.28 % | 45.12 ± 2.20 | — | -4.88 | +5.12 | 48.8 % | -2.38\\* |');

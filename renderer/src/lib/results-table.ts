@@ -82,7 +82,7 @@ export function buildPaperTable(input: PaperTableInput): PaperTable {
     { id: 'delta_compressed', label: `Δ comp. (${short})`, csv: ['delta_compressed', 'delta_compressed_se', 'delta_compressed_significant'] },
     { id: 'delta_original', label: `Δ orig. (${short})`, csv: ['delta_original', 'delta_original_se', 'delta_original_significant'] },
     { id: 'gap', label: 'Gap recovered', csv: ['gap_recovered_pct'] },
-    { id: 'versus_svd', label: `− SVD (${short})`, csv: ['versus_svd_variant', 'versus_svd_delta', 'versus_svd_se', 'versus_svd_significant'] },
+    { id: 'versus_svd', label: `EoRA − SVD (${short})`, csv: ['versus_svd_variant', 'versus_svd_delta', 'versus_svd_se', 'versus_svd_significant'] },
   ];
   const original = input.variants.find((v) => v.name === 'original');
   const compressed = input.variants.find((v) => v.name === 'compressed');
@@ -124,7 +124,7 @@ export function buildPaperTable(input: PaperTableInput): PaperTable {
     return { variant: v.name, cells, csv };
   });
   const caption = primary
-    ? `Δ, gap recovered and − SVD on ${primary.label}; gap recovered = (compressed − variant) / (compressed − original). − SVD: the variant minus plain SVD at the same rank (else the same adapter parameters). % params: adapter parameters over the compressed linears' weights. ± standard error; * significant by a paired two-sided test at 95 % (|Δ| > 1.96·SE of the paired difference).`
+    ? `Δ, gap recovered and EoRA − SVD on ${primary.label}; gap recovered = (compressed − variant) / (compressed − original). EoRA − SVD: the row's method minus plain SVD at the same rank (else the same adapter parameters). % params: adapter parameters over the compressed linears' weights. ± standard error; * significant by a paired two-sided test at 95 % (|Δ| > 1.96·SE of the paired difference).`
     : 'No metrics.';
   return { columns, rows, primary, caption };
 }
