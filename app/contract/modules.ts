@@ -1,0 +1,72 @@
+// Which linears get an adapter, and at which rank: glob patterns over linear names, as in
+// PEFT's target_modules / rank_pattern. Pure (no imports) because the engine's compensation
+// and the renderer's rank explorer must choose exactly the same linears.
+//
+//   pattern      `*` any run of characters (dots included), `?` one character, else literal;
+//                a pattern without a wildcard also matches as a dotted suffix, the way PEFT
+//                reads "q_proj" or "mlp.down_proj" ("q_proj" ⇒ "model.layers.3.self_attn.q_proj").
+//   include      linears matching any include pattern (default: all);
+//   exclude      then minus those matching any exclude pattern;
+//   rank_pattern {pattern: rank}: the first matching pattern, in the object's order, sets the
+//                rank (0 drops the linear); others keep the default rank.
+
+export interface ModuleSelection {
+  include?: string[];
+  exclude?: string[];
+  rank_pattern?: Record<string, number>;
+}
+
+function globToRegExp(pattern: string): RegExp {
+  const body = [...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
+  return new RegExp(`^${body}$`);
+}
+
+/** Whether a linear's full name matches one pattern (see the header for suffix matching). */
+export function matchesPattern(name: string, pattern: string): boolean {
+  if (!/[*?]/.test(pattern)) return name === pattern || name.endsWith(`.${pattern}`);
+  return globToRegExp(pattern).test(name);
+}
+
+/** A pattern that matches none of the names: a likely typo, reported instead of ignored. */
+export function unmatchedPatterns(names: readonly string[], patterns: readonly string[]): string[] {
+  return patterns.filter((p) => !names.some((n) => matchesPattern(n, p)));
+}
+
+/** The names chosen by include/exclude, in their given order. */
+export function selectModules(names: readonly string[], selection: ModuleSelection | undefined): string[] {
+  const include = selection?.include?.length ? selection.include : ['*'];
+  const exclude = selection?.exclude ?? [];
+  return names.filter((n) => include.some((p) => matchesPattern(n, p)) && !exclude.some((p) => matchesPattern(n, p)));
+}
+
+/** Per-linear ranks: 0 for linears not selected, rank_pattern's rank where one matches, else `rank`. */
+export function ranksFor(names: readonly string[], selection: ModuleSelection | undefined, rank: number): Record<string, number> {
+  const chosen = new Set(selectModules(names, selection));
+  const patterns = Object.entries(selection?.rank_pattern ?? {});
+  return Object.fromEntries(names.map((n) => [n, chosen.has(n) ? (patterns.find(([p]) => matchesPattern(n, p))?.[1] ?? rank) : 0]));
+}
+
+/** The selection presets researchers ask for most. */
+export const MODULE_PRESETS: Record<string, ModuleSelection> = {
+  all: {},
+  attention: { include: ['*.self_attn.*'] },
+  mlp: { include: ['*.mlp.*'] },
+};
+
+/** "0-3,7" → [0, 1, 2, 3, 7] layer indices as include patterns over "model.layers.{i}.*"; throws on nonsense. */
+export function layerPatterns(spec: string): string[] {
+  const out: string[] = [];
+  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^(\d+)(?:\s*-\s*(\d+))?$/.exec(part);
+    if (!m) throw new Error(`"${part}" is not a layer number or range (e.g. 0-3,7)`);
+    const [a, b] = [Number(m[1]), Number(m[2] ?? m[1])];
+    if (b < a) throw new Error(`"${part}": the range ends before it starts`);
+    for (let i = a; i <= b; i++) out.push(`model.layers.${i}.*`);
+  }
+  return out;
+}
+
+/** PEFT's short target_modules for a set of linears: the last name component ("q_proj"). */
+export function targetModules(names: readonly string[]): string[] {
+  return [...new Set(names.map((n) => n.slice(n.lastIndexOf('.') + 1)))];
+}
