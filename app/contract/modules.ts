@@ -70,3 +70,32 @@ export function layerPatterns(spec: string): string[] {
 export function targetModules(names: readonly string[]): string[] {
   return [...new Set(names.map((n) => n.slice(n.lastIndexOf('.') + 1)))];
 }
+
+/** The rank fields of a PEFT LoraConfig for per-linear ranks (0 = no adapter on that linear). */
+export interface PeftRanks {
+  r: number;
+  lora_alpha: number;
+  rank_pattern: Record<string, number>;
+  alpha_pattern: Record<string, number>;
+  target_modules: string[];
+}
+
+/**
+ * r and lora_alpha are the most common rank (ties: the larger), rank_pattern/alpha_pattern give
+ * every other adapted linear its own (full names, which PEFT matches as a suffix; alpha = r, so
+ * the scaling is 1 everywhere); target_modules lists kinds ("q_proj") when every linear of those
+ * kinds is adapted, else the adapted linears by full name, so PEFT touches exactly those.
+ */
+export function peftRanks(ranks: Iterable<readonly [string, number]>, kindOf: (linear: string) => string = (n) => n.slice(n.lastIndexOf('.') + 1)): PeftRanks {
+  const all = [...ranks];
+  const used = all.filter(([, r]) => r > 0);
+  if (used.length === 0) throw new Error('no adapter on any linear (all ranks 0)');
+  const counts = new Map<number, number>();
+  for (const [, r] of used) counts.set(r, (counts.get(r) ?? 0) + 1);
+  const r = [...counts].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0][0];
+  const rankPattern: Record<string, number> = {};
+  for (const [name, rank] of used) if (rank !== r) rankPattern[name] = rank;
+  const kinds = [...new Set(used.map(([name]) => kindOf(name)))];
+  const everyLinearOfKinds = all.every(([name, rank]) => rank > 0 || !kinds.includes(kindOf(name)));
+  return { r, lora_alpha: r, rank_pattern: rankPattern, alpha_pattern: { ...rankPattern }, target_modules: everyLinearOfKinds ? kinds : used.map(([name]) => name) };
+}

@@ -10,6 +10,7 @@
 // with rank 0 are left out of target_modules (listed by full name then).
 // The adapter corrects the COMPRESSED model: load it on top of the `compressed` export.
 import { basename, join } from 'node:path';
+import { peftRanks } from '../contract/modules.js';
 import { writeJsonFile, writeSafetensorsFile, type OutTensor } from './safetensors-out.js';
 import type { FormatContext } from './types.js';
 
@@ -39,16 +40,9 @@ export interface PeftConfig {
 
 /** adapter_config.json for per-linear ranks (0 = no adapter on that linear). */
 export function peftConfig(ranks: ReadonlyMap<string, number>, kindOf: (linear: string) => string, baseModel: string): PeftConfig {
-  const used = [...ranks].filter(([, r]) => r > 0);
-  if (used.length === 0) throw new Error('the variant has no adapter on any linear (all ranks 0)');
-  const counts = new Map<number, number>();
-  for (const [, r] of used) counts.set(r, (counts.get(r) ?? 0) + 1);
-  const r = [...counts].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0][0]; // the most common rank
-  const rankPattern: Record<string, number> = {};
-  for (const [name, rank] of used) if (rank !== r) rankPattern[name] = rank;
-  const kinds = [...new Set(used.map(([name]) => kindOf(name)))];
-  // By kind when every linear of those kinds is adapted; otherwise by full name.
-  const everyLinearOfKinds = [...ranks].every(([name, rank]) => rank > 0 || !kinds.includes(kindOf(name)));
+  if (![...ranks.values()].some((r) => r > 0)) throw new Error('the variant has no adapter on any linear (all ranks 0)');
+  // The same rule as the rank explorer's rank_pattern export (app/contract/modules.ts).
+  const { r, rank_pattern: rankPattern, target_modules: targetModules } = peftRanks(ranks, kindOf);
   return {
     peft_type: 'LORA',
     task_type: 'CAUSAL_LM',
@@ -57,7 +51,7 @@ export function peftConfig(ranks: ReadonlyMap<string, number>, kindOf: (linear: 
     lora_alpha: r,
     rank_pattern: rankPattern,
     alpha_pattern: { ...rankPattern }, // alpha = r per linear: scaling 1 everywhere
-    target_modules: everyLinearOfKinds ? kinds : used.map(([name]) => name),
+    target_modules: targetModules,
     bias: 'none',
     fan_in_fan_out: false,
     lora_dropout: 0,
