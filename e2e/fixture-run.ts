@@ -17,8 +17,17 @@ import { expect, type Page } from '@playwright/test';
 
 export const FIXTURE_LINEARS = [
   { name: 'model.layers.0.self_attn.q_proj', kind: 'q_proj', out: 64, in: 64 },
+  { name: 'model.layers.0.self_attn.o_proj', kind: 'o_proj', out: 64, in: 64 },
+  { name: 'model.layers.0.mlp.up_proj', kind: 'up_proj', out: 172, in: 64 },
   { name: 'model.layers.0.mlp.down_proj', kind: 'down_proj', out: 64, in: 172 },
 ];
+
+/** err(r), r = 0…8, per linear and method: decaying at different speeds, EoRA below SVD. */
+export const FIXTURE_R_MAX = 8;
+export function fixtureCurve(linear: number, method: 'svd' | 'eora'): number[] {
+  const speed = [0.5, 0.8, 0.3, 0.6][linear] * (method === 'eora' ? 1.4 : 1);
+  return Array.from({ length: FIXTURE_R_MAX + 1 }, (_, r) => (0.02 + 0.01 * linear) * Math.exp(-speed * r));
+}
 
 const W = 10;
 const base = Array.from({ length: W }, (_, w) => 3.5 + 0.05 * w);
@@ -60,9 +69,15 @@ export function writeFixtureRun(root: string, name: string): string {
     format: 'eora-run', format_version: 1, workbench_version: '0', created: '2026-01-02T03:04:05.000Z',
     model: { path: '/fixture/model', format: 'huggingface', fingerprint: 'x' }, device: 'cpu',
     config: { method: 'gptq:w3g32', experiment: { name: 'significance fixture' } },
-    records: { experiment: { stages: ['evaluate'] } }, stages: { evaluate: { status: 'done', seconds: 1 } },
+    records: { experiment: { stages: ['evaluate'] }, compensate: { methods: ['svd', 'eora'] } }, stages: { evaluate: { status: 'done', seconds: 1 } },
   };
   writeFileSync(join(dir, 'run.json'), JSON.stringify(manifest));
+  mkdirSync(join(dir, 'spectra'), { recursive: true });
+  FIXTURE_LINEARS.forEach((l, i) => {
+    const method = (m: 'svd' | 'eora') => ({ singular_values: fixtureCurve(i, m).map((e) => Math.sqrt(e)), rel_output_error: fixtureCurve(i, m), rel_frobenius_error: fixtureCurve(i, m) });
+    const spectrum = { name: l.name, out: l.out, in: l.in, r_max: FIXTURE_R_MAX, c_eigenvalues: [4, 3, 2, 1], c_trace: 10, methods: { svd: method('svd'), eora: method('eora') } };
+    writeFileSync(join(dir, 'spectra', `${l.name}.json`), JSON.stringify(spectrum));
+  });
   writeFileSync(join(dir, 'layers.json'), JSON.stringify(FIXTURE_LINEARS.map((l) => ({ ...l, layer: 0, rel_weight_error: 0.1, rel_output_error: 0.01, sparsity: 0, bits_per_weight: 3.5 }))));
   const metrics = {
     format: 'eora-metrics', version: 2, compression: 'gptq:w3g32',
