@@ -99,3 +99,30 @@ export function peftRanks(ranks: Iterable<readonly [string, number]>, kindOf: (l
   const everyLinearOfKinds = all.every(([name, rank]) => rank > 0 || !kinds.includes(kindOf(name)));
   return { r, lora_alpha: r, rank_pattern: rankPattern, alpha_pattern: { ...rankPattern }, target_modules: everyLinearOfKinds ? kinds : used.map(([name]) => name) };
 }
+
+/**
+ * The rank of each linear for a variant asked at uniform rank r, under a selection: 0 outside
+ * it, rank_pattern's where one matches, else r. Checked once up front, each problem named as
+ * in the experiment config: a pattern that matches no linear (a typo would otherwise silently
+ * change the experiment), a rank_pattern rank above a linear's decomposition rank.
+ */
+export function moduleRanks(all: readonly { name: string; maxRank: number }[], selection: ModuleSelection | undefined): (name: string, r: number) => number {
+  const names = all.map((l) => l.name);
+  for (const key of ['include', 'exclude'] as const) {
+    const bad = unmatchedPatterns(names, selection?.[key] ?? []);
+    if (bad.length) throw new Error(`compensation.modules.${key}: ${bad.map((p) => `"${p}"`).join(', ')} matches no linear of the model (e.g. ${names[0]})`);
+  }
+  const badRank = unmatchedPatterns(names, Object.keys(selection?.rank_pattern ?? {}));
+  if (badRank.length) throw new Error(`compensation.modules.rank_pattern: "${badRank[0]}" matches no linear of the model (e.g. ${names[0]})`);
+  const chosen = new Set(selectModules(names, selection));
+  if (chosen.size === 0) throw new Error('compensation.modules: the selection leaves no linear with an adapter');
+  const patterns = Object.entries(selection?.rank_pattern ?? {});
+  const fixed = new Map<string, number>();
+  for (const l of all) {
+    const hit = chosen.has(l.name) ? patterns.find(([p]) => matchesPattern(l.name, p)) : undefined;
+    if (!hit) continue;
+    if (hit[1] > l.maxRank) throw new Error(`compensation.modules.rank_pattern: "${hit[0]}" gives ${l.name} rank ${hit[1]}, above its decomposition's rank ${l.maxRank} (raise compensation.r_max)`);
+    fixed.set(l.name, hit[1]);
+  }
+  return (name, r) => (!chosen.has(name) ? 0 : (fixed.get(name) ?? r));
+}

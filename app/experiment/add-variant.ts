@@ -3,6 +3,7 @@
 // the spectra's err(r) curves give budget allocations. Nothing upstream is recomputed; the
 // variant is measured like the others (same texts, task items and prompts) and appended to
 // metrics.json (and samples.json).
+import { moduleRanks, type ModuleSelection } from '../contract/modules.js';
 import { existsSync } from 'node:fs';
 import { whileActive } from './active.js';
 import type { Adapter } from '../compensate/adapter.js';
@@ -49,6 +50,8 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
     const all = linears(model);
     const full = readFull(decompositions);
     const maxRank = (name: string) => full.get(name)?.rank ?? 0;
+    // The run's module selection (compensation.modules) holds for a new rank or budget too.
+    const rankOf = moduleRanks(all.map((l) => ({ name: l.name, maxRank: maxRank(l.name) })), (run.manifest.records.compensate as { modules?: ModuleSelection | null } | undefined)?.modules ?? undefined);
     let ranks: number[];
     let name: string;
     if (request.rank !== undefined) {
@@ -56,11 +59,11 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
       if (!Number.isSafeInteger(r) || r < 1) throw new RunError(`addVariant: rank must be a positive integer, got ${r}`);
       const short = all.find((l) => maxRank(l.name) < r);
       if (short) throw new RunError(`addVariant: rank ${r} exceeds the stored decomposition of ${short.name} (rank ${maxRank(short.name)})`);
-      ranks = all.map(() => r);
+      ranks = all.map((l) => rankOf(l.name, r));
       name = rankVariantName(request.method, r);
     } else if (request.budget !== undefined) {
       if (!Number.isSafeInteger(request.budget) || request.budget < 1) throw new RunError(`addVariant: budget must be a positive integer, got ${request.budget}`);
-      const layers: BudgetLayer[] = all.map((l) => ({ name: l.name, out: l.out, in: l.in, error: curveOf(run, l.name, request.method).slice(0, maxRank(l.name) + 1) }));
+      const layers: BudgetLayer[] = all.map((l) => ({ name: l.name, out: l.out, in: l.in, error: curveOf(run, l.name, request.method).slice(0, rankOf(l.name, 1) === 0 ? 1 : maxRank(l.name) + 1) }));
       ranks = allocateRanks(layers, request.budget).ranks;
       name = budgetVariantName(request.method, request.budget);
     } else {

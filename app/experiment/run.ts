@@ -92,6 +92,7 @@ async function experiment(config: ExperimentConfig, outDir: string, options: Exp
         adapterBits: c.adapter_bits,
         adapterGroupSize: c.adapter_group,
         rMax: c.r_max,
+        modules: c.modules,
         evalTokens: 0,
         device,
         signal: options.signal,

@@ -48,6 +48,14 @@ export const compensationSchema = z.strictObject({
   adapter_group: positiveInt().optional(),
   /** Decomposition rank (default min(out, in, 512) per linear). */
   r_max: positiveInt().optional(),
+  /** Which linears get adapters: glob patterns over linear names, and per-pattern ranks (app/contract/modules.ts). */
+  modules: z
+    .strictObject({
+      include: z.array(z.string().min(1, { error: 'expected a non-empty pattern' })).optional(),
+      exclude: z.array(z.string().min(1, { error: 'expected a non-empty pattern' })).optional(),
+      rank_pattern: z.record(z.string().min(1), z.number().int({ error: 'expected a rank (an integer ≥ 0)' }).min(0, { error: 'expected a rank (an integer ≥ 0)' })).optional(),
+    })
+    .optional(),
 });
 
 export const perplexityTextSchema = z.strictObject({

@@ -32,6 +32,7 @@ import type { Device } from '../onnx/runtime.js';
 import { modelFingerprint, RunError, RunFolder } from '../run/run.js';
 import { TensorFile, writeSafetensors, type TensorToWrite } from '../run/safetensors-writer.js';
 import { budgetVariantName } from '../run/metrics.js';
+import { moduleRanks, type ModuleSelection } from '../contract/modules.js';
 import { firstText, heldOutPrefix, readMetrics, readText, recordVariants, scoreVariant, type EvalConfig, type VariantMetrics } from './evaluate.js';
 
 export interface CompensateOptions {
@@ -45,6 +46,8 @@ export interface CompensateOptions {
   adapterGroupSize?: number;
   /** Decomposition rank (default min(out, in, 512) per linear). */
   rMax?: number;
+  /** Which linears get adapters and per-pattern ranks (app/contract/modules.ts); default every linear at each rank. */
+  modules?: ModuleSelection;
   /** Σ placement (default 'B'; 'sqrt' when the adapter is quantized). */
   split?: SigmaSplit;
   /** Default: the run's eval config from metrics.json, else 20 000 tokens of the bundled validation text. */
@@ -120,8 +123,11 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
     if (modelFingerprint(model) !== run.manifest.model.fingerprint) throw new RunError(`${run.manifest.model.path} is not the model this run was made from (fingerprint differs)`);
     const t0 = performance.now();
     run.startStage('compensate');
+    moduleRanks(linears(model).map((l) => ({ name: l.name, maxRank: Infinity })), options.modules); // a pattern typo fails before the decompositions
     const states = await decomposeAll(run, linears(model), (name) => model.readTensor(name), options, split, ranks);
     writeDecompositions(run, states, options.methods, split);
+    // Module selection: unchosen linears get rank 0 (no adapter), rank_pattern sets others' ranks.
+    const rankOf = moduleRanks(states.map((s) => ({ name: s.info.name, maxRank: Math.min(...options.methods.map((m) => s.full[m]!.rank)) })), options.modules);
 
     // Adapters per method and rank, and their output errors.
     mkdirSync(run.path('adapters'), { recursive: true });
@@ -132,22 +138,23 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
     for (const method of options.methods) {
       const rows: RankSummary[] = [];
       for (const r of ranks) {
-        const adapters = new Map(states.map((s) => [s.info.name, quantize(prefix(s.full[method]!, r))]));
-        const error = options.adapterBits ? await meanQuantizedError(states, adapters) : mean(states.map((s) => s.curves[method]![r]));
+        const adapters = new Map(states.map((s) => [s.info.name, quantize(prefix(s.full[method]!, rankOf(s.info.name, r)))]));
+        const error = options.adapterBits ? await meanQuantizedError(states, adapters) : mean(states.map((s) => s.curves[method]![rankOf(s.info.name, r)]));
         const name = `${method}-r${r}`;
         writeAdapters(run, name, states, adapters, { method, rank: String(r), split, bits: String(options.adapterBits ?? 32) });
         variants.set(name, adapters);
-        adapterInfo.set(name, { adapter: `adapters/${name}.safetensors`, adapter_params: params(states, () => r) });
-        rows.push({ rank: r, mean_rel_output_error: error, adapter_params: params(states, () => r), ppl: null });
+        adapterInfo.set(name, { adapter: `adapters/${name}.safetensors`, adapter_params: params(states, (s) => rankOf(s.info.name, r)) });
+        rows.push({ rank: r, mean_rel_output_error: error, adapter_params: params(states, (s) => rankOf(s.info.name, r)), ppl: null });
       }
       methods.push({ method, ranks: rows });
     }
 
     const budgets: BudgetSummary[] = [];
     for (const budgetParams of budgetList) {
-      const layers: BudgetLayer[] = states.map((s) => ({ name: s.info.name, out: s.info.out, in: s.info.in, error: s.curves.eora! }));
+      // Unchosen linears keep only err(0): the allocator cannot give them a rank.
+      const layers: BudgetLayer[] = states.map((s) => ({ name: s.info.name, out: s.info.out, in: s.info.in, error: rankOf(s.info.name, 1) === 0 ? s.curves.eora!.slice(0, 1) : s.curves.eora! }));
       const allocation = allocateRanks(layers, budgetParams);
-      const perRank = layers.reduce((sum, l) => sum + l.in + l.out, 0);
+      const perRank = layers.reduce((sum, l) => sum + (l.error.length > 1 ? l.in + l.out : 0), 0);
       const uniform = uniformAllocation(layers, Math.floor(budgetParams / perRank));
       const adapters = new Map(states.map((s, l) => [s.info.name, quantize(prefix(s.full.eora!, allocation.ranks[l]))]));
       const ranksByLinear = Object.fromEntries(states.map((s, l) => [s.info.name, allocation.ranks[l]]));
@@ -181,7 +188,7 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
       ppl = { original: scored.original.ppl, compressed: scored.compressed.ppl };
     }
 
-    run.manifest.records.compensate = { methods: options.methods, ranks, split, adapter_bits: options.adapterBits ?? null, adapter_group: options.adapterGroupSize ?? 128, r_max: options.rMax ?? null, eval: evalConfig, summary: { methods, budgets } };
+    run.manifest.records.compensate = { methods: options.methods, ranks, modules: options.modules ?? null, split, adapter_bits: options.adapterBits ?? null, adapter_group: options.adapterGroupSize ?? 128, r_max: options.rMax ?? null, eval: evalConfig, summary: { methods, budgets } };
     run.finishStage('compensate', 'done', (performance.now() - t0) / 1000);
     return { run: run.dir, methods, budget, budgets, ppl, seconds: (performance.now() - started) / 1000 };
   } catch (error) {
