@@ -45,15 +45,16 @@ const items: Record<string, string> = {
   'svd-r8': right([...range(6, 60), 90, 91]),
 };
 
-function entry(name: string, method: string | null, rank: number | null, adapterParams: number | null) {
+function entry(name: string, method: string | null, rank: number | null, adapterParams: number | null, nllShift: number) {
   const tokens = Array(W).fill(50);
-  const mean = nll[name].reduce((a, b) => a + b, 0) / W;
+  const windows = name === 'original' ? nll[name] : nll[name].map((m) => m + nllShift);
+  const mean = windows.reduce((a, b) => a + b, 0) / W;
   const bits = items[name];
   const acc = [...bits].filter((b) => b === '1').length / bits.length;
   const se = Math.sqrt((acc * (1 - acc)) / (bits.length - 1));
   return {
     name, method, rank, adapter: adapterParams === null ? null : `adapters/${name}.safetensors`, adapter_params: adapterParams,
-    ppl: { tinystories: { ppl: Math.exp(mean), nll: mean, tokens: 50 * W, seconds: 1, windows: { tokens, nll: nll[name] } } },
+    ppl: { tinystories: { ppl: Math.exp(mean), nll: mean, tokens: 50 * W, seconds: 1, windows: { tokens, nll: windows } } },
     tasks: { cloze: { acc, acc_norm: acc, stderr: { acc: se, acc_norm: se }, n: 100, truncated: 0, skipped: 0, seconds: 1, per_item: { acc: bits, acc_norm: bits } } },
   };
 }
@@ -61,14 +62,18 @@ function entry(name: string, method: string | null, rank: number | null, adapter
 /** rank-8 adapter parameters: Σ 8·(in + out). */
 export const FIXTURE_R8_PARAMS = FIXTURE_LINEARS.reduce((s, l) => s + 8 * (l.in + l.out), 0);
 
-/** Writes the fixture run to root/name; returns its folder. */
-export function writeFixtureRun(root: string, name: string): string {
+/**
+ * Writes the fixture run to root/name; returns its folder. `nllShift` moves every non-original
+ * variant's window NLLs (a better or worse compression), `bits` is recorded in the config.
+ */
+export function writeFixtureRun(root: string, name: string, options: { nllShift?: number; bits?: number } = {}): string {
+  const shift = options.nllShift ?? 0;
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
   const manifest = {
     format: 'eora-run', format_version: 1, workbench_version: '0', created: '2026-01-02T03:04:05.000Z',
     model: { path: '/fixture/model', format: 'huggingface', fingerprint: 'x' }, device: 'cpu',
-    config: { method: 'gptq:w3g32', experiment: { name: 'significance fixture' } },
+    config: { method: `gptq:w${options.bits ?? 3}g32`, experiment: { name: `fixture w${options.bits ?? 3}`, compress: { bits: options.bits ?? 3 } } },
     records: { experiment: { stages: ['evaluate'] }, compensate: { methods: ['svd', 'eora'] } }, stages: { evaluate: { status: 'done', seconds: 1 } },
   };
   writeFileSync(join(dir, 'run.json'), JSON.stringify(manifest));
@@ -83,10 +88,10 @@ export function writeFixtureRun(root: string, name: string): string {
     format: 'eora-metrics', version: 2, compression: 'gptq:w3g32',
     eval: { perplexity: [{ name: 'tinystories', file: '/t', tokens: 50 * W, seq_len: 51 }], tasks: [{ name: 'cloze', file: '/c', format: 'jsonl', n: 100 }], generation: null },
     variants: {
-      original: entry('original', null, null, null),
-      compressed: entry('compressed', 'gptq:w3g32', null, null),
-      'svd-r8': entry('svd-r8', 'svd', 8, FIXTURE_R8_PARAMS),
-      'eora-r8': entry('eora-r8', 'eora', 8, FIXTURE_R8_PARAMS),
+      original: entry('original', null, null, null, shift),
+      compressed: entry('compressed', 'gptq:w3g32', null, null, shift),
+      'svd-r8': entry('svd-r8', 'svd', 8, FIXTURE_R8_PARAMS, shift),
+      'eora-r8': entry('eora-r8', 'eora', 8, FIXTURE_R8_PARAMS, shift),
     },
   };
   writeFileSync(join(dir, 'metrics.json'), JSON.stringify(metrics, null, 1));
