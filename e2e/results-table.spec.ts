@@ -76,6 +76,20 @@ test('the results table copies as Markdown, LaTeX and CSV with metrics.json’s 
   expect(texRow).toContain(`& ${cloze.acc.toFixed(3)} $\\pm$ ${cloze.stderr.acc.toFixed(3)} &`);
   await shot(app, testInfo, 'results-table-1440');
 
+  // A chart as a 3× PNG: three device pixels per CSS pixel, the run named in the file name
+  // and in a caption band under the plot.
+  const chart = app.getByRole('img', { name: 'perplexity (tinystories) per variant' });
+  const box = (await chart.boundingBox())!;
+  const actions = chart.locator('xpath=following-sibling::div[1]');
+  await actions.getByRole('combobox').selectOption('3');
+  const [png] = await Promise.all([app.waitForEvent('download'), actions.getByRole('button', { name: 'Export PNG' }).click()]);
+  expect(png.suggestedFilename()).toContain('fixture-results-table');
+  const bytes = readFileSync(await png.path());
+  expect(bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
+  // IHDR: width and height, big-endian, at bytes 16 and 20.
+  expect(Math.abs(bytes.readUInt32BE(16) - box.width * 3)).toBeLessThanOrEqual(3); // chart.js floors fractional CSS widths
+  expect(bytes.readUInt32BE(20)).toBeGreaterThan(Math.round(box.height * 3));
+
   // 1024 px: the page does not scroll sideways; the table scrolls inside its box, variant column sticky.
   await app.setViewportSize({ width: 1024, height: 700 });
   const wide = await app.evaluate(() => [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 1024 && !e.closest('.scroll')).sort((a, b) => b.getBoundingClientRect().right - a.getBoundingClientRect().right).slice(0, 8).map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`));

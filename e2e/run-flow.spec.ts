@@ -91,8 +91,9 @@ test('create a run, watch it finish, explore spectra, errors, ranks and benchmar
   await app.getByRole('button', { name: 'Evaluate this allocation as a new variant' }).click();
   const added = app.getByText(/^Added/);
   await expect(added).toBeVisible({ timeout: 90_000 });
-  const newVariant = (await added.locator('strong').innerText()).trim();
+  const newVariant = (await added.locator('strong').first().innerText()).trim();
   expect(newVariant).toMatch(/^eora-/);
+  await expect(app.getByTestId('measured-vs-predicted')).toContainText('measured perplexity');
 
   // Benchmarks: EoRA at rank 8 has a lower perplexity than the compressed model.
   await app.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Benchmarks', exact: true }).click();
