@@ -57,7 +57,10 @@ export function parseExperiment(value: unknown, fileLabel: string, baseDir = pro
     try {
       resolveMethod(quant, prune);
     } catch (error) {
-      throw new ExperimentError(`${fileLabel}: ${field}: ${(error as Error).message.replace(/--(quant|prune)/g, '$1')}`);
+      const message = (error as Error).message;
+      // A combination error names the pruning side when it is about pruning (as it always did).
+      const at = quant !== 'none' && prune !== 'none' && /--prune|prun/i.test(message) ? 'compression.prune' : field;
+      throw new ExperimentError(`${fileLabel}: ${at}: ${message.replace(/--(quant|prune)/g, '$1')}`);
     }
   }
   const at = (path: string | undefined, field: string): string | undefined => {
