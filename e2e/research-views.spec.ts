@@ -32,9 +32,10 @@ const linears = () => (JSON.parse(readFileSync(join(runDir, 'layers.json'), 'utf
 const home = (page: Page) => page.url().split('#')[0];
 
 test.beforeAll(() => {
+  test.setTimeout(300_000);
   // The real engine, as a researcher would run it from a terminal (about 20 s here).
   execFileSync(process.execPath, ['bin/eora.mjs', 'run', 'resources/experiments/e2e-small.json', '--out', runDir, '--quiet'], { stdio: 'pipe', timeout: 240_000 });
-}, { timeout: 300_000 });
+});
 
 test('New run shows each engine message under its field, in the form’s words, and marks the field', async ({ app }, testInfo) => {
   await app.goto(`${home(app)}#/new-run`);

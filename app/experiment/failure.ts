@@ -3,6 +3,7 @@
 // context too short). Written by the engine's experiment jobs, cleared when a resume starts.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bundledModelPath } from '../model/open.js';
 
 export const FAILURE_FILE = 'failed.json';
 
@@ -17,7 +18,7 @@ export interface RunFailure {
 export function recordFailure(dir: string, error: string, config: { model?: string; compression?: { quant?: string; prune?: string } } = {}): void {
   const c = config.compression;
   const method = c ? [c.quant, c.prune].filter((m) => m && m !== 'none').join('+') || 'none' : null;
-  const failure: RunFailure = { error, at: new Date().toISOString(), model: config.model ?? null, method };
+  const failure: RunFailure = { error, at: new Date().toISOString(), model: config.model ?? bundledModelPath(), method };
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, FAILURE_FILE), JSON.stringify(failure, null, 2) + '\n');
 }
