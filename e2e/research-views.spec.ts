@@ -151,6 +151,22 @@ test('Spectra plots output error vs rank from the files, per linear and summed, 
   await expect(app).toHaveTitle(/^Per-layer error · ui-views-e2e-small/);
 });
 
+test('Try the model runs the open run’s variants side by side with the original, as the samples stage did', async ({ app }, testInfo) => {
+  test.setTimeout(120_000);
+  const samples = JSON.parse(readFileSync(join(runDir, 'samples.json'), 'utf8')) as { max_new_tokens: number; variants: Record<string, { prompt: string; text: string }[]> };
+  await app.goto(`${home(app)}#/inspector?run=${encodeURIComponent(runDir)}`);
+  const panel = app.getByRole('region', { name: 'Try the model' });
+  await expect(panel.getByRole('group', { name: /Also with the variants of run ui-views-e2e-small/ })).toBeVisible();
+  await panel.getByLabel('eora-r8').check();
+  await panel.getByLabel('Prompt').fill(samples.variants.original[0].prompt);
+  await panel.getByLabel('Max new tokens').fill(String(samples.max_new_tokens));
+  await panel.getByRole('button', { name: 'Generate' }).click();
+  const column = (name: string) => panel.locator(`figure[data-variant="${name}"] .continuation`);
+  await expect(column('eora-r8')).toBeVisible({ timeout: 90_000 });
+  for (const name of ['original', 'compressed', 'eora-r8']) await expect(column(name)).toHaveText(samples.variants[name][0].text);
+  await shots(app, testInfo, 'try-variants');
+});
+
 test.describe('failed runs', () => {
 // Opening a run that failed before run.json is answered with an error (HTTP 500), which Chromium logs.
 test.use({ expectedConsoleErrors: [/status of 500/] });
