@@ -57,7 +57,7 @@ describe('spectrum helpers', () => {
     for (let r = 0; r < 9; r++) for (const c of curves) expect(sum[r]).toBeGreaterThanOrEqual(c[r]);
   });
 
-  it('log ticks read 1e-7, 0.01, 1, 100 and nothing between powers of ten', () => {
+  it('log ticks read 1e-7, 2e-7, 0.01, 0.05, 1, 100 and nothing else', () => {
     expect(logTickLabel(1e-7)).toBe('1e-7');
     expect(logTickLabel(0.0000001)).toBe('1e-7');
     expect(logTickLabel(0.001)).toBe('1e-3');
@@ -66,7 +66,12 @@ describe('spectrum helpers', () => {
     expect(logTickLabel(1)).toBe('1');
     expect(logTickLabel(1000)).toBe('1000');
     expect(logTickLabel(1e5)).toBe('1e5');
-    expect(logTickLabel(2e-7)).toBe('');
+    expect(logTickLabel(2e-7)).toBe('2e-7');
+    expect(logTickLabel(5e-4)).toBe('5e-4');
+    expect(logTickLabel(0.05)).toBe('0.05');
+    expect(logTickLabel(200)).toBe('200');
+    expect(logTickLabel(3e-7)).toBe('');
+    expect(logTickLabel(0.07)).toBe('');
     expect(logTickLabel(0)).toBe('');
   });
 

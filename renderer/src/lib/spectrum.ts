@@ -43,13 +43,14 @@ export function summedCurve(curves: readonly (readonly number[])[]): number[] {
   return Array.from({ length: n }, (_, r) => curves.reduce((sum, c) => sum + c[r], 0));
 }
 
-/** A log axis tick: "1e-7", "0.01", "1", "100" at powers of ten, "" between them (no 0.00000010). */
+/** A log axis tick: "1e-7", "2e-7", "5e-7", "0.01", "0.02", "1", "100" at 1, 2 and 5 × 10^k, "" between (no 0.00000010). */
 export function logTickLabel(value: number): string {
   if (!(value > 0)) return '';
-  const exponent = Math.round(Math.log10(value));
-  if (Math.abs(value / 10 ** exponent - 1) > 1e-9) return '';
-  if (exponent >= -2 && exponent <= 3) return String(10 ** exponent >= 1 ? 10 ** exponent : Number((10 ** exponent).toFixed(-exponent)));
-  return `1e${exponent}`;
+  const exponent = Math.floor(Math.log10(value) + 1e-9);
+  const mantissa = Math.round((value / 10 ** exponent) * 1e6) / 1e6;
+  if (mantissa !== 1 && mantissa !== 2 && mantissa !== 5) return '';
+  if (exponent >= -2 && exponent <= 3) return String(Number((mantissa * 10 ** exponent).toFixed(Math.max(0, -exponent))));
+  return `${mantissa}e${exponent}`;
 }
 
 /** Where `value` sits between lo and hi on a log scale, in [0, 1] (one scale for every heatmap selection). */
