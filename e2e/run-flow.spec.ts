@@ -24,7 +24,7 @@ test('create a run, watch it finish, explore spectra, errors, ranks and benchmar
 
   // A bad rank is flagged inline with the engine's message, and Start is disabled.
   await app.getByLabel('Ranks').fill('8, x');
-  await expect(app.locator('#issues-compensation')).toContainText('compensation.ranks[1]: expected a positive integer');
+  await expect(app.locator('#issues-compensation-ranks')).toContainText('entry 2: expected a positive integer');
   await expect(app.getByRole('button', { name: 'Start the run' })).toBeDisabled();
   await shot(app, testInfo, 'new-run-invalid');
   await app.getByLabel('Ranks').fill('8');

@@ -32,6 +32,11 @@ export const params = {
       temperature: z.number().min(0).max(10).default(0),
       topP: z.number().gt(0).max(1).default(1),
       seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+      /** Generate with a variant of a run made from this model (compressed, eora-r16, …) instead of its own weights. */
+      variant: z
+        .object({ dir: z.string().min(1).max(4096), name: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.-]+$/, 'a variant name: letters, digits, . _ - only') })
+        .strict()
+        .optional(),
     })
     .strict(),
   /** Perplexity of a text file (rolling windows, see app/eval/perplexity.ts). */

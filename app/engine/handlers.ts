@@ -13,6 +13,7 @@ import { ModelCache } from './models.js';
 import { engineVersion } from '../paths.js';
 import { experimentDefaults, validateExperiment } from './experiments.js';
 import { runJobs } from './run-jobs.js';
+import { withVariantRunner } from './variant-runner.js';
 import { deleteRunFolder, listRunFolders, readCurves, readRunDetails, readSpectrum } from './run-reader.js';
 
 /** Every method but the host's own (jobs.*: app/jobs/registry.ts answers those). */
@@ -55,17 +56,20 @@ export function createHandlers(config: WorkerConfig): Handlers {
       return { linear, min: h.min, max: h.max, edges: h.edges, counts: h.counts };
     },
 
-    async 'model.generate'({ model: path, prompt, maxNewTokens, temperature, topP, seed }, context) {
-      const runner = await models.runner(path);
-      const result = await generate(runner, prompt, {
-        maxNewTokens,
-        temperature,
-        topP,
-        seed,
-        signal: context.signal,
-        onToken: (_id, index) => context.progress({ stage: 'generating', done: index + 1, total: maxNewTokens }),
-      });
-      return { prompt, text: result.text, token_ids: result.tokenIds, seconds: result.seconds };
+    async 'model.generate'({ model: path, prompt, maxNewTokens, temperature, topP, seed, variant }, context) {
+      if (variant) return withVariantRunner(await models.get(path), config.device, variant, (runner) => generateWith(runner));
+      return generateWith(await models.runner(path));
+      async function generateWith(runner: Awaited<ReturnType<typeof models.runner>>) {
+        const result = await generate(runner, prompt, {
+          maxNewTokens,
+          temperature,
+          topP,
+          seed,
+          signal: context.signal,
+          onToken: (_id, index) => context.progress({ stage: 'generating', done: index + 1, total: maxNewTokens }),
+        });
+        return { prompt, text: result.text, token_ids: result.tokenIds, seconds: result.seconds };
+      }
     },
 
     async 'model.perplexity'({ model: path, text: file, seqLen, stride, maxTokens }, context) {

@@ -7,6 +7,7 @@ import type { Exported, JobOutcome, ParsedParams, VariantAdded } from '../contra
 import { addVariant } from '../experiment/add-variant.js';
 import { parseExperiment } from '../experiment/config.js';
 import { exportVariant } from '../export/index.js';
+import { clearFailure, recordFailure } from '../experiment/failure.js';
 import { runExperiment, type ExperimentProgress } from '../experiment/run.js';
 import { defaultRunsRoot, describeRun } from '../experiment/runs.js';
 import type { JobContext } from '../jobs/context.js';
@@ -25,6 +26,17 @@ function newRunDir(root: string): string {
   }
 }
 
+/** Runs an experiment job; a failure (not a cancel) is written to the folder's failed.json for the runs list. */
+async function keepingFailure<T>(dir: string, config: Parameters<typeof recordFailure>[2], context: JobContext, work: () => Promise<T>): Promise<T> {
+  clearFailure(dir);
+  try {
+    return await work();
+  } catch (error) {
+    if (!context.signal.aborted) recordFailure(dir, (error as Error).message, config);
+    throw error;
+  }
+}
+
 export function runJobs(_config: WorkerConfig) {
   const outcome = (dir: string): JobOutcome => ({ dir, status: describeRun(dir).status });
   return {
@@ -33,7 +45,7 @@ export function runJobs(_config: WorkerConfig) {
     async 'experiment.start'({ config, dir }: ParsedParams<'experiment.start'>, context: JobContext): Promise<JobOutcome> {
       const parsed = parseExperiment(config, 'experiment');
       const out = resolve(dir ?? newRunDir(defaultRunsRoot()));
-      await runExperiment(parsed, out, { signal: context.signal, onProgress: reporter(context) });
+      await keepingFailure(out, parsed, context, () => runExperiment(parsed, out, { signal: context.signal, onProgress: reporter(context) }));
       return outcome(out);
     },
 
@@ -43,7 +55,7 @@ export function runJobs(_config: WorkerConfig) {
       const recorded = run.manifest.config.experiment;
       if (recorded === undefined) throw new Error(`${run.path('run.json')}: made by the CLI stages, not an experiment; resume it with \`eora compress\` / \`eora compensate\``);
       const parsed = parseExperiment({ ...(recorded as object), device: run.manifest.device }, 'run.json');
-      await runExperiment(parsed, run.dir, { signal: context.signal, onProgress: reporter(context) });
+      await keepingFailure(run.dir, parsed, context, () => runExperiment(parsed, run.dir, { signal: context.signal, onProgress: reporter(context) }));
       return outcome(run.dir);
     },
 

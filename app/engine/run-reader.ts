@@ -18,6 +18,7 @@ import type {
   VariantResult,
 } from '../contract/index.js';
 import { readRunResults } from '../experiment/results.js';
+import { readFailure } from '../experiment/failure.js';
 import { deleteRun, listRuns } from '../experiment/runs.js';
 import { RUN_FORMAT, type RunManifest } from '../run/run.js';
 
@@ -38,6 +39,8 @@ async function readJsonFile<T>(file: string): Promise<T> {
 
 async function readManifest(dir: string): Promise<RunManifest> {
   const file = join(dir, 'run.json');
+  const failure = existsSync(file) ? null : readFailure(dir);
+  if (failure) throw new Error(`${dir}: the run failed before it wrote run.json: ${failure.error}`);
   const manifest = await readJsonFile<RunManifest>(file);
   if (typeof manifest !== 'object' || manifest === null || manifest.format !== RUN_FORMAT) {
     throw new Error(`${file}: not an eora run.json (format ${JSON.stringify((manifest as { format?: unknown })?.format)})`);

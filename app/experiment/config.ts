@@ -51,11 +51,17 @@ export function parseExperiment(value: unknown, fileLabel: string, baseDir = pro
     throw new ExperimentError(`${fileLabel}: ${first.path ? `${first.path}: ` : ''}${first.message}${more}`);
   }
   const config = experimentSchema.parse(value);
-  try {
-    resolveMethod(config.compression.quant, config.compression.prune);
-  } catch (error) {
-    const field = /--prune|prun/i.test((error as Error).message) && config.compression.prune !== 'none' ? 'compression.prune' : 'compression.quant';
-    throw new ExperimentError(`${fileLabel}: ${field}: ${(error as Error).message.replace(/--(quant|prune)/g, '$1')}`);
+  // Each spec alone first, so a pruning error is reported at compression.prune (the form shows it there).
+  const specs: [string, string, string][] = [['compression.quant', config.compression.quant, 'none'], ['compression.prune', 'none', config.compression.prune], ['compression.quant', config.compression.quant, config.compression.prune]];
+  for (const [field, quant, prune] of specs) {
+    try {
+      resolveMethod(quant, prune);
+    } catch (error) {
+      const message = (error as Error).message;
+      // A combination error names the pruning side when it is about pruning (as it always did).
+      const at = quant !== 'none' && prune !== 'none' && /--prune|prun/i.test(message) ? 'compression.prune' : field;
+      throw new ExperimentError(`${fileLabel}: ${at}: ${message.replace(/--(quant|prune)/g, '$1')}`);
+    }
   }
   const at = (path: string | undefined, field: string): string | undefined => {
     if (path === undefined) return undefined;

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readMetricsFile } from '../run/metrics.js';
+import { FAILURE_FILE, readFailure } from './failure.js';
 import { RunError, RunFolder, type StageName } from '../run/run.js';
 
 export type RunStatus = 'done' | 'running' | 'stopped' | 'failed' | 'corrupt';
@@ -49,7 +50,8 @@ export function listRuns(root: string): RunListing[] {
   for (const entry of readdirSync(root, { withFileTypes: true })) {
     if (!entry.isDirectory()) continue;
     const dir = join(root, entry.name);
-    if (!existsSync(join(dir, 'run.json')) && !existsSync(join(dir, 'metrics.json'))) continue;
+    // A run that failed before run.json (failed.json) or is just starting (this engine's) is listed too.
+    if (!existsSync(join(dir, 'run.json')) && !existsSync(join(dir, 'metrics.json')) && !existsSync(join(dir, FAILURE_FILE)) && !isActive(dir)) continue;
     rows.push(describeRun(dir));
   }
   return rows.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.name.localeCompare(b.name));
@@ -59,6 +61,11 @@ export function listRuns(root: string): RunListing[] {
 export function describeRun(dir: string): RunListing {
   const name = dir.split(/[\\/]/).filter(Boolean).pop() ?? dir;
   const corrupt = (error: string): RunListing => ({ dir, name, status: 'corrupt', model: null, method: null, created: createdOf(dir), error });
+  const failure = readFailure(dir);
+  if (!existsSync(join(dir, 'run.json')) && !existsSync(join(dir, 'metrics.json'))) {
+    if (isActive(dir)) return { dir, name, status: 'running', model: null, method: null, created: createdOf(dir) };
+    if (failure) return { dir, name, status: 'failed', model: failure.model, method: failure.method, created: failure.at || createdOf(dir), error: failure.error };
+  }
   let run: RunFolder;
   try {
     run = RunFolder.open(dir);
@@ -74,6 +81,8 @@ export function describeRun(dir: string): RunListing {
     return { ...row, status: 'corrupt', error: (error as Error).message };
   }
   const status = statusOf(run);
+  // The job's own error is the real one (a stage record may be missing or say less).
+  if (failure && status.status !== 'done' && status.status !== 'running') return { ...row, status: 'failed', error: failure.error };
   return { ...row, ...status };
 }
 
@@ -86,8 +95,10 @@ export function statusOf(run: RunFolder): { status: RunStatus; error?: string } 
   if (failed) return { status: 'failed', error: `${failed.name}: ${failed.error ?? 'failed'}` };
   if (records.length > 0 && records.every((r) => r.status === 'done')) return { status: 'done' };
   const pid = (run.manifest.records?.process as { pid?: number } | undefined)?.pid;
-  // Our own pid: alive only while this engine still works on it (active.ts); else the process test.
-  const alive = records.some((r) => r.status === 'running') && (pid === undefined || (pid === process.pid ? isActive(run.dir) : processAlive(pid)));
+  // Our own pid: alive exactly while this engine works on it (active.ts), also before its first
+  // stage starts (a starting run is not 'stopped'); another process: a running stage and the process test.
+  const running = records.some((r) => r.status === 'running');
+  const alive = pid === process.pid ? isActive(run.dir) : running && (pid === undefined || processAlive(pid));
   return { status: alive ? 'running' : 'stopped' };
 }
 
@@ -110,6 +121,10 @@ function createdOf(dir: string): string | null {
 
 /** Deletes a run folder; refuses anything without a valid run.json (never a random folder). */
 export function deleteRun(dir: string): void {
+  if (!existsSync(join(dir, 'run.json')) && existsSync(join(dir, FAILURE_FILE)) && !isActive(dir)) {
+    rmSync(dir, { recursive: true, force: true }); // a run that failed before it started: only failed.json and partial files
+    return;
+  }
   const run = RunFolder.open(dir); // throws RunError when not a run folder
   if (statusOf(run).status === 'running') throw new RunError(`${run.dir}: the run is still running; stop it first`);
   rmSync(run.dir, { recursive: true, force: true });

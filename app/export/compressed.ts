@@ -1,4 +1,4 @@
-// The compressed model itself, no adapter:
+// The compressed model itself, and with an adapter variant the adapter beside it:
 //   <out>/          dequantized W_c as a plain checkpoint (any loader; --dtype f16/bf16/f32)
 //   <out>/gptq/     for a quantized run with 2/3/4/8-bit codes: the packed GPTQ checkpoint
 //                   (qweight, qzeros, scales, g_idx per linear; quantize_config.json and
@@ -6,17 +6,35 @@
 //                   transformers load; non-linear tensors in float16 like theirs. Scales are
 //                   float16 as those loaders expect, float32 with --dtype f32 (then the codes,
 //                   scales and zeros read back bit for bit; in float16 the scales round).
+//   <out>/adapter/  for an adapter variant (eora-r16, svd-r8, …): its PEFT adapter with
+//                   base_model_name_or_path = <out>, so AutoPeftModelForCausalLM puts B·A on
+//                   W_c, the weights it was fitted to (peft.ts).
 // A pruned-only or unquantized run, or a run made before the codes were stored, gets only
 // the dequantized checkpoint; export.json says why there is no gptq/.
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { canPack, chooseFormat, packLinear, type GptqFormat, type PackedLinear } from './gptq-pack.js';
 import { checkpointConfig, SIDE_FILES, writeHfCheckpoint } from './hf-checkpoint.js';
+import { adapterTensors, writeAdapter } from './peft.js';
 import { QuantStore } from './quant-state.js';
 import { writeCheckpointWeights, writeJsonFile, type OutTensor } from './safetensors-out.js';
 import { DEFAULT_SHARD_BYTES, floatDtype, type FormatContext } from './types.js';
 
 export async function exportCompressed(ctx: FormatContext): Promise<void> {
+  const withAdapter = ctx.source.adapters.size > 0;
+  const adapterSteps = withAdapter ? adapterTensors(ctx).length + 1 : 0;
+  Object.assign(ctx.notes, writeCompressed(ctx, ctx.dir, adapterSteps));
+  if (!withAdapter) return;
+  const adapterDir = join(ctx.dir, 'adapter');
+  mkdirSync(adapterDir);
+  ctx.notes.adapter = { folder: 'adapter', base_model_name_or_path: ctx.target, ...writeAdapter(ctx, adapterDir, ctx.target) };
+}
+
+/**
+ * W_c as a checkpoint in `dir` (+ `dir/gptq/` when the codes pack); `extraSteps` are the
+ * caller's steps after it (for one progress total). Returns the facts for export.json.
+ */
+export function writeCompressed(ctx: FormatContext, dir: string, extraSteps = 0): Record<string, unknown> {
   const { source, model } = ctx;
   const dtype = floatDtype(ctx.options.dtype);
   const store = QuantStore.open(source.run.dir);
@@ -26,14 +44,11 @@ export async function exportCompressed(ctx: FormatContext): Promise<void> {
     // What writeGptq queues: 4 tensors per linear plus every other tensor but a tied lm_head.
     const tiedHead = model.config.tie_word_embeddings && model.tensors.has('lm_head.weight') ? 1 : 0;
     const packedTensors = gptqProblem === null ? 4 * source.linears.length + (model.tensors.size - source.linears.length - tiedHead) : 0;
-    const files = writeHfCheckpoint(ctx, ctx.dir, dtype, (name) => (byWeight.has(name) ? source.compressed.get(name) : null), packedTensors + 1);
-    Object.assign(ctx.notes, { dtype, files });
-    if (gptqProblem !== null) {
-      ctx.notes.gptq = { written: false, reason: gptqProblem };
-      return;
-    }
-    const { format, config } = writeGptq(ctx, join(ctx.dir, 'gptq'), store!);
-    ctx.notes.gptq = { written: true, folder: 'gptq', bits: config.bits, group_size: config.group_size, desc_act: config.desc_act, sym: config.sym, checkpoint_format: format, scales: ctx.options.dtype === 'f32' ? 'F32' : 'F16' };
+    const files = writeHfCheckpoint(ctx, dir, dtype, (name) => (byWeight.has(name) ? source.compressed.get(name) : null), packedTensors + 1 + extraSteps);
+    if (gptqProblem !== null) return { dtype, files, gptq: { written: false, reason: gptqProblem } };
+    const { format, config } = writeGptq(ctx, join(dir, 'gptq'), store!);
+    const gptq = { written: true, folder: 'gptq', bits: config.bits, group_size: config.group_size, desc_act: config.desc_act, sym: config.sym, checkpoint_format: format, scales: ctx.options.dtype === 'f32' ? 'F32' : 'F16' };
+    return { dtype, files, gptq };
   } finally {
     store?.close();
   }

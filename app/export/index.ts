@@ -2,7 +2,7 @@
 // written atomically (atomic-dir.ts) with an export.json (what was written, from which run,
 // format facts) and a README.md saying how to load it. The CLI (`eora export`) and the UI call this.
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { openModel } from '../model/open.js';
 import { modelFingerprint, RunFolder } from '../run/run.js';
 import { engineVersion } from '../paths.js';
@@ -53,6 +53,7 @@ export async function exportVariant(runDir: string, variant: string, format: Exp
       const dir = await writeFolderAtomically(outDir, options.force === true, async (temp) => {
         const ctx: FormatContext = {
           dir: temp,
+          target: resolve(outDir),
           source,
           model,
           options,

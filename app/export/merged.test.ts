@@ -89,7 +89,7 @@ describe('merged and compressed checkpoints', () => {
     await exportVariant(run, 'eora-r8', 'merged', exported);
     await expect(exportVariant(run, 'eora-r8', 'peft', exported)).rejects.toThrow(/holds an earlier export; use --force to replace it/);
     await exportVariant(run, 'eora-r8', 'peft', exported, { force: true });
-    expect(readdirSync(exported).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'export.json']);
+    expect(readdirSync(exported).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'base', 'export.json']);
   });
 
   it('a write failing halfway leaves no half-written export, and the old one intact', async () => {
@@ -105,7 +105,7 @@ describe('merged and compressed checkpoints', () => {
     });
     await expect(failing).rejects.toThrow(/ENOSPC/);
     expect(calls).toBe(5);
-    expect(readdirSync(dir).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'export.json']);
+    expect(readdirSync(dir).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'base', 'export.json']);
     expect(readFileSync(join(dir, 'adapter_model.safetensors')).equals(before)).toBe(true);
     expect(readdirSync(out).filter((f) => f.includes('.partial-') || f.includes('.old-'))).toEqual([]);
     const fresh = join(out, 'never');

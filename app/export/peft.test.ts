@@ -27,11 +27,28 @@ beforeAll(async () => {
 }, 240_000);
 afterAll(() => model?.close());
 
+/** `dir`'s linear weights are the run's W_c bit for bit (f32 export) and differ from the original W. */
+function expectCompressedCheckpoint(dir: string): void {
+  const written = SafetensorsFile.open(join(dir, 'model.safetensors'));
+  const compressed = TensorFile.open(join(run, 'compressed.safetensors'));
+  try {
+    for (const l of linears(model).slice(0, 3)) {
+      const w = written.read(`${l.name}.weight`);
+      expect(Array.from(w)).toEqual(Array.from(compressed.f32(`${l.name}.weight`)));
+      const original = model.readTensor(`${l.name}.weight`);
+      expect(w.some((v, i) => v !== original[i])).toBe(true);
+    }
+  } finally {
+    written.close();
+    compressed.close();
+  }
+}
+
 describe('peft export', () => {
   it('writes PEFT’s layout: key names, shapes, config fields', async () => {
     const dir = join(out, 'uniform');
     await exportVariant(run, 'eora-r8', 'peft', dir);
-    expect(readdirSync(dir).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'export.json']);
+    expect(readdirSync(dir).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'base', 'export.json']);
     const config = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8'));
     expect(config).toMatchObject({
       peft_type: 'LORA',
@@ -44,7 +61,7 @@ describe('peft export', () => {
       fan_in_fan_out: false,
       use_rslora: false,
       use_dora: false,
-      base_model_name_or_path: 'tinystories-656k',
+      base_model_name_or_path: join(dir, 'base'), // the compressed model it corrects, not the original
     });
     expect([...config.target_modules].sort()).toEqual(['down_proj', 'gate_proj', 'k_proj', 'o_proj', 'q_proj', 'up_proj', 'v_proj']);
     const file = SafetensorsFile.open(join(dir, 'adapter_model.safetensors'));
@@ -94,6 +111,37 @@ describe('peft export', () => {
     } finally {
       await runner.release();
     }
+  });
+
+  it('base/ holds W_c (the weights the adapter was fitted to), not the original W', () => {
+    const dir = join(out, 'uniform');
+    expectCompressedCheckpoint(join(dir, 'base'));
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain(`loads ${join(dir, 'base')} + the adapter`);
+  });
+
+  it('compressed format with an adapter variant: W_c at the root, the adapter in adapter/ naming the root as its base', async () => {
+    const dir = join(out, 'compressed-eora');
+    await exportVariant(run, 'eora-r8', 'compressed', dir);
+    expect(readdirSync(dir)).toContain('adapter');
+    expectCompressedCheckpoint(dir);
+    const config = JSON.parse(readFileSync(join(dir, 'adapter', 'adapter_config.json'), 'utf8'));
+    expect(config.base_model_name_or_path).toBe(dir);
+    expect(config.r).toBe(8);
+    const exported = SafetensorsFile.open(join(dir, 'adapter', 'adapter_model.safetensors'));
+    const inRun = SafetensorsFile.open(join(run, 'adapters', 'eora-r8.safetensors'));
+    try {
+      const name = linears(model)[3].name;
+      expect(Array.from(exported.read(`base_model.model.${name}.lora_B.weight`))).toEqual(Array.from(inRun.read(`${name}.lora_B.weight`)));
+    } finally {
+      exported.close();
+      inRun.close();
+    }
+    const manifest = JSON.parse(readFileSync(join(dir, 'export.json'), 'utf8'));
+    expect(manifest).toMatchObject({ variant: 'eora-r8', adapter: { folder: 'adapter', base_model_name_or_path: dir, r: 8 } });
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toContain('`adapter/` holds the eora-r8 adapter');
+    // The plain compressed variant writes no adapter folder.
+    const plain = join(out, 'compressed-only');
+    return exportVariant(run, 'compressed', 'compressed', plain).then(() => expect(readdirSync(plain)).not.toContain('adapter'));
   });
 
   it('budget variants: per-linear ranks through rank_pattern / alpha_pattern (scaling 1 everywhere)', async () => {

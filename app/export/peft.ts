@@ -8,9 +8,15 @@
 // r and lora_alpha are the most common rank, rank_pattern / alpha_pattern give every other
 // linear its own (keys are full module names, which PEFT matches as a suffix), and linears
 // with rank 0 are left out of target_modules (listed by full name then).
-// The adapter corrects the COMPRESSED model: load it on top of the `compressed` export.
-import { basename, join } from 'node:path';
+// The adapter corrects the COMPRESSED model, so the export carries that model with it:
+//   <out>/        the adapter (the two files above)
+//   <out>/base/   W_c, exactly what `--format compressed` writes (+ base/gptq/ when it packs)
+// and base_model_name_or_path names <out>/base (absolute), so AutoPeftModelForCausalLM loads
+// W_c + B·A and never the original W, which the adapter would make worse.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { peftRanks } from '../contract/modules.js';
+import { writeCompressed } from './compressed.js';
 import { writeJsonFile, writeSafetensorsFile, type OutTensor } from './safetensors-out.js';
 import type { FormatContext } from './types.js';
 
@@ -69,26 +75,37 @@ export function peftConfig(ranks: ReadonlyMap<string, number>, kindOf: (linear: 
 export async function exportPeft(ctx: FormatContext): Promise<void> {
   const { source, dir } = ctx;
   if (source.adapters.size === 0) throw new Error(`variant "${source.variant}" has no adapters; PEFT export needs an adapter variant (e.g. eora-r16)`);
+  const baseDir = join(dir, 'base');
+  mkdirSync(baseDir);
+  const base = writeCompressed(ctx, baseDir, adapterTensors(ctx).length + 1);
+  const basePath = join(ctx.target, 'base');
+  Object.assign(ctx.notes, writeAdapter(ctx, dir, basePath), {
+    base: { folder: 'base', base_model_name_or_path: basePath, what: 'the compressed model W_c of this run; the adapter corrects W_c, not the original weights', ...base },
+  });
+}
+
+/** The adapter's tensors in PEFT's names (rank-0 linears have none). */
+export function adapterTensors(ctx: FormatContext): OutTensor[] {
   const dtype = ctx.options.dtype === 'f16' ? 'F16' : ctx.options.dtype === 'bf16' ? 'BF16' : 'F32';
-  const ranks = new Map(source.linears.map((l) => [l.name, source.adapters.get(l.name)!.rank]));
-  const kindOf = new Map(source.linears.map((l) => [l.name, l.kind as string]));
-  const config = peftConfig(ranks, (name) => kindOf.get(name)!, basename(source.run.manifest.model.path));
   const tensors: OutTensor[] = [];
-  for (const l of source.linears) {
-    const a = source.adapters.get(l.name)!;
+  for (const l of ctx.source.linears) {
+    const a = ctx.source.adapters.get(l.name)!;
     if (a.rank === 0) continue;
     tensors.push({ name: `${PEFT_PREFIX}${l.name}.lora_A.weight`, dtype, shape: [a.rank, l.in], data: () => a.A });
     tensors.push({ name: `${PEFT_PREFIX}${l.name}.lora_B.weight`, dtype, shape: [l.out, a.rank], data: () => a.B });
   }
-  ctx.begin(tensors.length + 1);
+  return tensors;
+}
+
+/** adapter_config.json + adapter_model.safetensors into `dir`, naming `basePath` as the base model. Returns export.json facts. */
+export function writeAdapter(ctx: FormatContext, dir: string, basePath: string): Record<string, unknown> {
+  const { source } = ctx;
+  const ranks = new Map(source.linears.map((l) => [l.name, source.adapters.get(l.name)!.rank]));
+  const kindOf = new Map(source.linears.map((l) => [l.name, l.kind as string]));
+  const config = peftConfig(ranks, (name) => kindOf.get(name)!, basePath);
+  const tensors = adapterTensors(ctx);
   writeSafetensorsFile(join(dir, 'adapter_model.safetensors'), tensors, { format: 'pt' }, (name) => ctx.step(name));
   writeJsonFile(join(dir, 'adapter_config.json'), config);
   ctx.step('adapter_config.json');
-  Object.assign(ctx.notes, {
-    base: 'the compressed model of this run (export it with --format compressed); the adapter corrects W_c, not the original weights',
-    r: config.r,
-    per_linear_ranks: Object.keys(config.rank_pattern).length > 0,
-    adapted_linears: tensors.length / 2,
-    dtype,
-  });
+  return { r: config.r, per_linear_ranks: Object.keys(config.rank_pattern).length > 0, adapted_linears: tensors.length / 2, adapter_dtype: tensors[0]?.dtype };
 }

@@ -11,10 +11,10 @@ export function readmeText(format: ExportFormat, variant: string, run: string, m
       return (
         head +
         'A LoRA adapter in PEFT\'s layout (`adapter_config.json`, `adapter_model.safetensors`), scaling lora_alpha / r = 1.\n\n' +
-        '**It corrects the compressed model, not the original.** Load it on top of the compressed base of the same run\n' +
-        '(`npx eora export RUN --variant compressed --format compressed --out BASE`; its `gptq/` folder for GPTQ loaders):\n\n' +
-        '```python\nfrom transformers import AutoModelForCausalLM\nfrom peft import PeftModel\n' +
-        "base = AutoModelForCausalLM.from_pretrained('BASE')\nmodel = PeftModel.from_pretrained(base, 'THIS_FOLDER')\n```\n"
+        '**It corrects the compressed model, not the original**, so the compressed model W_c of the same run is in `base/` ' +
+        '(the same files as a `compressed` export) and `base_model_name_or_path` names it:\n\n' +
+        `\`\`\`python\nfrom peft import AutoPeftModelForCausalLM\nmodel = AutoPeftModelForCausalLM.from_pretrained('THIS_FOLDER')  # loads ${String((notes.base as { base_model_name_or_path?: string } | undefined)?.base_model_name_or_path ?? 'base/')} + the adapter\n\`\`\`\n\n` +
+        'If you move the folder, load the base yourself: `PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(\'THIS_FOLDER/base\'), \'THIS_FOLDER\')`.\n'
       );
     case 'merged':
       return head + `A plain Hugging Face checkpoint with W_c + B·A merged into every adapted linear (${String(notes.dtype)}). Load it like any Llama checkpoint (\`AutoModelForCausalLM.from_pretrained\`, or \`npx eora ppl THIS_FOLDER\`).\n`;
@@ -24,7 +24,12 @@ export function readmeText(format: ExportFormat, variant: string, run: string, m
         `The compressed weights W_c, dequantized, as a plain Hugging Face checkpoint (${String(notes.dtype)}).\n\n` +
         (gptq?.written
           ? `\`gptq/\` holds the same weights packed as a GPTQ checkpoint (${gptq.bits}-bit, group size ${gptq.group_size}, checkpoint_format ${gptq.checkpoint_format}, scales ${gptq.scales}) for AutoGPTQ / GPTQModel / transformers.\n`
-          : `No packed GPTQ checkpoint: ${gptq?.reason ?? 'not applicable'}.\n`)
+          : `No packed GPTQ checkpoint: ${gptq?.reason ?? 'not applicable'}.\n`) +
+        (notes.adapter
+          ? `\n\`adapter/\` holds the ${variant} adapter (PEFT layout, scaling 1); its \`base_model_name_or_path\` is this folder, so\n\n` +
+            "```python\nfrom peft import AutoPeftModelForCausalLM\nmodel = AutoPeftModelForCausalLM.from_pretrained('THIS_FOLDER/adapter')  # W_c + B·A\n```\n\n" +
+            'loads the compensated model. This folder alone (without `adapter/`) is the compressed model before compensation.\n'
+          : '')
       );
     case 'onnx':
       return (

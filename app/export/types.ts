@@ -29,6 +29,8 @@ export interface ExportOptions {
 /** What one format writes into the (temp) folder it is given. */
 export interface FormatContext {
   dir: string;
+  /** The absolute path the export folder will have once written (dir is its temp twin): what configs name. */
+  target: string;
   source: VariantSource;
   model: Model;
   options: ExportOptions;

@@ -15,12 +15,13 @@ export const exportCommand: Command = {
   help: `Usage: eora export RUN_DIR --variant NAME --format peft|merged|compressed|onnx --out DIR
                    [--dtype f16|bf16|f32] [--shard-mb N] [--force] [--json]
 
-  peft        adapter_config.json + adapter_model.safetensors (PEFT LoRA, scaling 1); it
-              corrects the COMPRESSED model: export --format compressed as its base
+  peft        adapter_config.json + adapter_model.safetensors (PEFT LoRA, scaling 1) and
+              DIR/base/: the compressed model it corrects, which base_model_name_or_path names
   merged      Hugging Face checkpoint with W_c + B·A merged (config, tokenizer, safetensors)
   compressed  the compressed model W_c (dequantized checkpoint) and, for 2/3/4/8-bit runs,
               DIR/gptq/: the packed GPTQ checkpoint (qweight, qzeros, scales, g_idx,
-              quantize_config.json) for AutoGPTQ / GPTQModel / transformers
+              quantize_config.json) for AutoGPTQ / GPTQModel / transformers; with an
+              adapter variant also DIR/adapter/, its PEFT adapter on top of DIR
   onnx        model.onnx + model.onnx.data: input_ids → logits; 4-bit linears as
               com.microsoft::MatMulNBits with the exact codes, adapters as two small MatMuls
 
@@ -78,7 +79,8 @@ Options:
     const gptq = summary.notes.gptq as { written: boolean; reason?: string; checkpoint_format?: string } | undefined;
     if (gptq) lines.push(gptq.written ? `  packed GPTQ checkpoint in gptq/ (${gptq.checkpoint_format})` : `  no packed GPTQ checkpoint: ${gptq.reason}`);
     if (summary.notes.float_reason) lines.push(`  float linears: ${String(summary.notes.float_reason)}`);
-    if (format === 'peft') lines.push('  apply it on top of the compressed model (eora export … --format compressed)');
+    if (format === 'peft') lines.push('  the adapter, on top of the compressed model in base/ (base_model_name_or_path)');
+    if (summary.notes.adapter) lines.push('  its PEFT adapter in adapter/, on top of this folder (base_model_name_or_path)');
     io.stdout(lines.join('\n') + '\n');
     return 0;
   },

@@ -132,7 +132,9 @@ class Runs {
   async runJob<M extends JobKind>(kind: M, params: Params<M>, title: string, dir: string | null): Promise<Result<M> | null> {
     if (this.job?.state === 'running' || this.job?.state === 'cancelling') throw new Error('another job is running; cancel it first');
     const controller = new AbortController();
-    const job: Job = { kind, title, dir, planned: plannedStages(kind, params), stages: {}, times: {}, log: [{ at: time(), text: `${title}: started` }], state: 'running', error: null, started: Date.now(), attached: false };
+    // A resume of the run the last job wrote continues its log (what happened before is why it is resumed).
+    const earlier = kind === 'experiment.resume' && this.job?.dir === dir ? [...this.job.log, { at: time(), text: '──── resumed ────' }] : [];
+    const job: Job = { kind, title, dir, planned: plannedStages(kind, params), stages: {}, times: {}, log: [...earlier, { at: time(), text: `${title}: started` }].slice(-400), state: 'running', error: null, started: Date.now(), attached: false };
     const result = await this.#follow(job, () => controller.abort(), (onProgress) =>
       engine.call(kind as Method, params as Params<Method>, { signal: controller.signal, waitForStop: true, onProgress }),
     );
@@ -182,7 +184,7 @@ class Runs {
     try {
       const result = await call((progress) => {
         const line = `${progress.stage}${progress.label ? ` · ${progress.label}` : ''}`;
-        const log = line !== lastLine ? [...job.log, { at: time(), text: `${line} (${progress.done}/${progress.total})` }].slice(-200) : job.log;
+        const log = line !== lastLine ? [...job.log, { at: time(), text: `${line} (${progress.done}/${progress.total})` }].slice(-400) : job.log;
         lastLine = line;
         update({ stages: { ...job.stages, [progress.stage]: progress }, times: nextTimes(job.times, progress, Date.now()), log });
       });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cumulativeEnergy, energyShare, errorAt, normalizedEigenvalues, splitLinearName } from './spectrum.js';
+import { cumulativeEnergy, energyShare, errorAt, heatLevel, logTickLabel, normalizedEigenvalues, parseRank, splitLinearName, summedCurve } from './spectrum.js';
 
 describe('spectrum helpers', () => {
   it('normalizes eigenvalues by the trace', () => {
@@ -24,14 +24,62 @@ describe('spectrum helpers', () => {
     }
   });
 
-  it('reads err(r), clamping past the curve', () => {
-    expect(errorAt([1, 0.5, 0.25], 1)).toBe(0.5);
-    expect(errorAt([1, 0.5, 0.25], 99)).toBe(0.25);
-    expect(errorAt([1, 0.5], -3)).toBe(1);
-  });
 
   it('splits linear names into layer and module', () => {
     expect(splitLinearName('model.layers.12.self_attn.q_proj')).toEqual({ layer: 12, module: 'q_proj' });
     expect(splitLinearName('model.layers.0.mlp.down_proj')).toEqual({ layer: 0, module: 'down_proj' });
+  });
+
+  it('ranks: integers 1…r_max only, each wrong input with its own message', () => {
+    expect(parseRank('16', 128)).toEqual({ rank: 16, error: null });
+    expect(parseRank(' 128 ', 128)).toEqual({ rank: 128, error: null });
+    expect(parseRank('', 128).error).toBe('Enter a rank from 1 to 128.');
+    expect(parseRank('-3', 128).error).toBe("Rank must be from 1 to 128 (this run's largest rank, r_max), not -3.");
+    expect(parseRank('0', 128).error).toMatch(/from 1 to 128/);
+    expect(parseRank('1000', 128).error).toMatch(/not 1000/);
+    expect(parseRank('2.5', 128).error).toBe('Rank must be a whole number from 1 to 128, not "2.5".');
+    expect(parseRank('abc', 128).rank).toBeNull();
+  });
+
+  it('errorAt never clamps: a rank past the curve has no value', () => {
+    expect(errorAt([0.5, 0.3, 0.1], 2)).toBe(0.1);
+    expect(errorAt([0.5, 0.3, 0.1], 3)).toBeNaN();
+    expect(errorAt([0.5, 0.3, 0.1], -1)).toBeNaN();
+    expect(errorAt([0.5, 0.3, 0.1], 1.5)).toBeNaN();
+  });
+
+  it('summedCurve adds the curves rank by rank, to the shortest', () => {
+    expect(summedCurve([[1, 0.5, 0.25], [2, 1]])).toEqual([3, 1.5]);
+    expect(summedCurve([])).toEqual([]);
+    // Property: the sum at r is at least each curve at r (errors are non-negative).
+    const curves = Array.from({ length: 5 }, () => Array.from({ length: 9 }, () => Math.random()));
+    const sum = summedCurve(curves);
+    for (let r = 0; r < 9; r++) for (const c of curves) expect(sum[r]).toBeGreaterThanOrEqual(c[r]);
+  });
+
+  it('log ticks read 1e-7, 2e-7, 0.01, 0.05, 1, 100 and nothing else', () => {
+    expect(logTickLabel(1e-7)).toBe('1e-7');
+    expect(logTickLabel(0.0000001)).toBe('1e-7');
+    expect(logTickLabel(0.001)).toBe('1e-3');
+    expect(logTickLabel(0.01)).toBe('0.01');
+    expect(logTickLabel(0.1)).toBe('0.1');
+    expect(logTickLabel(1)).toBe('1');
+    expect(logTickLabel(1000)).toBe('1000');
+    expect(logTickLabel(1e5)).toBe('1e5');
+    expect(logTickLabel(2e-7)).toBe('2e-7');
+    expect(logTickLabel(5e-4)).toBe('5e-4');
+    expect(logTickLabel(0.05)).toBe('0.05');
+    expect(logTickLabel(200)).toBe('200');
+    expect(logTickLabel(3e-7)).toBe('');
+    expect(logTickLabel(0.07)).toBe('');
+    expect(logTickLabel(0)).toBe('');
+  });
+
+  it('heatLevel: log position in [lo, hi], the same for a value whatever else is shown', () => {
+    expect(heatLevel(1e-3, 1e-3, 1e-1)).toBe(0);
+    expect(heatLevel(1e-1, 1e-3, 1e-1)).toBe(1);
+    expect(heatLevel(1e-2, 1e-3, 1e-1)).toBeCloseTo(0.5, 12);
+    expect(heatLevel(1e-5, 1e-3, 1e-1)).toBe(0);
+    expect(heatLevel(NaN, 1e-3, 1e-1)).toBe(0);
   });
 });

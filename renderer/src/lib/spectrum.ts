@@ -21,14 +21,57 @@ export function cumulativeEnergy(singularValues: readonly number[]): number[] {
   return share.map((s) => (sum += s));
 }
 
-/** err(r) at rank r, clamped to the curve's last rank (a layer narrower than r stops there). */
+/** err(r) at integer rank r; NaN where the curve has no such rank (never clamped: a wrong number is worse than none). */
 export function errorAt(curve: readonly number[], rank: number): number {
-  if (curve.length === 0) return NaN;
-  return curve[Math.max(0, Math.min(curve.length - 1, Math.round(rank)))];
+  return Number.isInteger(rank) && rank >= 0 && rank < curve.length ? curve[rank] : NaN;
+}
+
+/** The rank a field holds, or what is wrong with it ("" included): an integer 1…rMax. */
+export function parseRank(text: string, rMax: number): { rank: number; error: null } | { rank: null; error: string } {
+  const trimmed = text.trim();
+  if (trimmed === '') return { rank: null, error: `Enter a rank from 1 to ${rMax}.` };
+  const value = Number(trimmed);
+  if (!Number.isInteger(value)) return { rank: null, error: `Rank must be a whole number from 1 to ${rMax}, not "${trimmed}".` };
+  if (value < 1 || value > rMax) return { rank: null, error: `Rank must be from 1 to ${rMax} (this run's largest rank, r_max), not ${value}.` };
+  return { rank: value, error: null };
+}
+
+/** Σ_l err_l(r) for r = 0…(shortest curve − 1), summed in float64. */
+export function summedCurve(curves: readonly (readonly number[])[]): number[] {
+  if (curves.length === 0) return [];
+  const n = Math.min(...curves.map((c) => c.length));
+  return Array.from({ length: n }, (_, r) => curves.reduce((sum, c) => sum + c[r], 0));
+}
+
+/** A log axis tick: "1e-7", "2e-7", "5e-7", "0.01", "0.02", "1", "100" at 1, 2 and 5 × 10^k, "" between (no 0.00000010). */
+export function logTickLabel(value: number): string {
+  if (!(value > 0)) return '';
+  const exponent = Math.floor(Math.log10(value) + 1e-9);
+  const mantissa = Math.round((value / 10 ** exponent) * 1e6) / 1e6;
+  if (mantissa !== 1 && mantissa !== 2 && mantissa !== 5) return '';
+  if (exponent >= -2 && exponent <= 3) return String(Number((mantissa * 10 ** exponent).toFixed(Math.max(0, -exponent))));
+  return `${mantissa}e${exponent}`;
+}
+
+/** Where `value` sits between lo and hi on a log scale, in [0, 1] (one scale for every heatmap selection). */
+export function heatLevel(value: number, lo: number, hi: number): number {
+  if (!(value > 0) || !(lo > 0) || !(hi > lo)) return value > 0 && hi > 0 ? 1 : 0;
+  return Math.min(1, Math.max(0, Math.log(value / lo) / Math.log(hi / lo)));
 }
 
 /** "model.layers.3.self_attn.q_proj" → {layer: 3, module: "q_proj"}. */
 export function splitLinearName(name: string): { layer: number; module: string } {
   const match = /layers\.(\d+)\.(?:[a-z_]+\.)?([A-Za-z0-9_]+)$/.exec(name);
   return match ? { layer: Number(match[1]), module: match[2] } : { layer: -1, module: name };
+}
+
+/** How a compensation method is named in legends. */
+export function methodLabel(method: string): string {
+  return method === 'svd' ? 'SVD of ΔW' : method === 'scaled-svd' ? 'scaled SVD' : method === 'eora' ? 'EoRA (eigenspace-projected)' : method;
+}
+
+const METHOD_COLOURS: Record<string, string> = { svd: '#b5654a', eora: '#2f5fa8', 'scaled-svd': '#5a8f3c' };
+
+export function methodColour(method: string): string {
+  return METHOD_COLOURS[method] ?? '#555';
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Progress } from '../../../app/contract/index.js';
-import { closeTimes, nextTimes, plannedStages, stageRows } from './stages.js';
+import { closeTimes, nextTimes, plannedStages, stageRows, remaining } from './stages.js';
 
 const p = (stage: string, done: number, total: number): Progress => ({ stage, done, total });
 const all = ['compress', 'compensate', 'evaluate', 'samples'];
@@ -55,5 +55,18 @@ describe('stage times', () => {
     t = nextTimes(t, p('evaluate', 0, 6), 950);
     expect(t.compensate).toEqual({ start: 300, end: 900 });
     expect(closeTimes(t, 2000).evaluate).toEqual({ start: 950, end: 2000 });
+  });
+
+  it('a resume says the stages before the one it reports first were done earlier', () => {
+    const reported = { evaluate: { stage: 'evaluate', done: 1, total: 4 } };
+    const rows = stageRows(['compress', 'compensate', 'evaluate', 'samples'], reported, {}, 'running', true);
+    expect(rows.map((r) => r.status)).toEqual(['earlier', 'earlier', 'running', 'pending']);
+  });
+
+  it('remaining: the running stage’s ETA and the stages still to come', () => {
+    const reported = { compress: { stage: 'compress', done: 4, total: 4 }, compensate: { stage: 'compensate', done: 3, total: 14, eta_s: 12.5 } };
+    const rows = stageRows(['compress', 'compensate', 'evaluate', 'samples'], reported, {}, 'running');
+    expect(remaining(rows)).toEqual({ eta_s: 12.5, stagesAfter: 2 });
+    expect(remaining(stageRows(['compress'], { compress: { stage: 'compress', done: 4, total: 4 } }, {}, 'done'))).toEqual({ eta_s: null, stagesAfter: 0 });
   });
 });

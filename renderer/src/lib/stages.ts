@@ -2,7 +2,7 @@
 // pending, running, done (with its duration) or passed over. Pure: the view only draws rows.
 import type { Progress } from '../../../app/contract/index.js';
 
-export type StageStatus = 'pending' | 'running' | 'stopped' | 'done' | 'skipped';
+export type StageStatus = 'pending' | 'running' | 'stopped' | 'done' | 'earlier' | 'skipped';
 
 /** When the window first saw a stage report, and when it saw it finished (ms since the epoch). */
 export interface StageTimes {
@@ -37,15 +37,16 @@ export function plannedStages(kind: string, params: unknown): string[] {
 /**
  * Planned stages first (in order), then any other stage the engine reported. A stage is done when
  * its count is full, a later stage has reported, or the job finished; one never reported is
- * pending until a later stage reports (then it was skipped: not in this job, or done before a resume).
+ * pending until a later stage reports; then, in a resume, it was done earlier (a resume reruns
+ * nothing finished), else skipped.
  */
-export function stageRows(planned: string[], reported: Record<string, Progress>, times: Record<string, StageTimes>, state: JobState): StageRow[] {
+export function stageRows(planned: string[], reported: Record<string, Progress>, times: Record<string, StageTimes>, state: JobState, resumed = false): StageRow[] {
   const names = [...planned, ...Object.keys(reported).filter((name) => !planned.includes(name))];
   const lastReported = names.reduce((last, name, i) => (name in reported ? i : last), -1);
   return names.map((name, i): StageRow => {
     const progress = reported[name] ?? null;
     const passed = i < lastReported || state === 'done';
-    if (!progress) return { name, status: passed ? 'skipped' : 'pending', progress: null, seconds: null };
+    if (!progress) return { name, status: passed ? (resumed ? 'earlier' : 'skipped') : 'pending', progress: null, seconds: null };
     const full = progress.total > 0 && progress.done >= progress.total;
     const done = full || passed;
     const t = times[name];
@@ -69,4 +70,14 @@ export function nextTimes(times: Record<string, StageTimes>, progress: Progress,
 /** Ends every stage still open (the job finished). */
 export function closeTimes(times: Record<string, StageTimes>, now: number): Record<string, StageTimes> {
   return Object.fromEntries(Object.entries(times).map(([name, t]) => [name, t.end === undefined ? { ...t, end: now } : t]));
+}
+
+/**
+ * What is left of the job, as far as it can be known: the running stage's ETA, and how many
+ * stages after it have not reported yet (their length is unknown until they start).
+ */
+export function remaining(rows: readonly StageRow[]): { eta_s: number | null; stagesAfter: number } {
+  const i = rows.findIndex((r) => r.status === 'running');
+  if (i < 0) return { eta_s: null, stagesAfter: 0 };
+  return { eta_s: rows[i].progress?.eta_s ?? null, stagesAfter: rows.slice(i + 1).filter((r) => r.status === 'pending').length };
 }

@@ -29,8 +29,8 @@ export const views: View[] = Object.entries(modules)
   })
   .sort((a, b) => a.order - b.order);
 
-/** The view a hash names, or the first view. */
+/** The view a hash names ("#/spectra?run=…" names spectra), or the first view. */
 export function viewForHash(hash: string): View {
-  const id = hash.replace(/^#\/?/, '');
+  const id = hash.replace(/^#\/?/, '').split('?')[0];
   return views.find((v) => v.id === id) ?? views[0];
 }
