@@ -61,7 +61,10 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
   if (perm) W = permuteColumns(W, out, n, perm);
 
   const groupBuffer = new Float64Array(out * g); // [out, g]: current values of a group being entered
-  const loss = yield* obsSweep(W, out, n, prepared.Hinv, options.blockSize ?? DEFAULT_BLOCK_SIZE, (j, w, q, view) => {
+  const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+  // A dynamic group that starts inside a block reads up to g − 1 columns past its end.
+  const lookahead = grouped && !options.staticGroups && Math.min(blockSize, n) % g !== 0 ? g : 0;
+  const loss = yield* obsSweep(W, out, n, prepared.Hinv, blockSize, (j, w, q, view) => {
     const col = perm ? perm[j] : j; // original column
     // Dynamic groups live in sweep order; static ones (and per channel) in original order.
     const group = !grouped ? 0 : options.staticGroups ? Math.floor(col / g) : Math.floor(j / g);
@@ -70,7 +73,7 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
       quantizer.fit(group, groupBuffer, g, 0, g);
     }
     for (let r = 0; r < out; r++) q[r] = quantizer.quantizeAt(r, col, group, w[r]);
-  });
+  }, lookahead);
 
   // g_idx only where groups are not consecutive columns: act-order with dynamic groups.
   let gIdx: Int32Array | undefined;
