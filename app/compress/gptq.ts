@@ -72,7 +72,7 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
       view.current(j, j + g, groupBuffer);
       quantizer.fit(group, groupBuffer, g, 0, g);
     }
-    for (let r = 0; r < out; r++) q[r] = quantizer.quantizeAt(r, col, group, w[r]);
+    quantizer.quantizeColumn(col, group, w, q);
   }, lookahead);
 
   // g_idx only where groups are not consecutive columns: act-order with dynamic groups.

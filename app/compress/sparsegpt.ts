@@ -95,10 +95,8 @@ export function* sparsegptSteps(layer: LinearWeight, prepared: PreparedHessian, 
       quantizer.fit(j / g, groupBuffer, g, 0, g);
     }
     const group = grouped ? Math.floor(j / g) : 0;
-    for (let r = 0; r < out; r++) {
-      const kept = mask[r * n + j] ? w[r] : 0;
-      q[r] = quantizer ? quantizer.quantizeAt(r, j, group, kept) : kept;
-    }
+    for (let r = 0; r < out; r++) q[r] = mask[r * n + j] ? w[r] : 0;
+    if (quantizer) quantizer.quantizeColumn(j, group, q, q);
   }, lookahead);
 
   if (quantizer) {
