@@ -1,26 +1,30 @@
 // Drives a GPTQ/SparseGPT sweep (sweep.ts) with its block and sub-block steps as onnxruntime
 // Gemms, so that JS keeps only the O(out·n·16) rank-1 updates inside sub-blocks and the rounding.
 //
-//   block loads, left-looking:  window = W₀[:, c0:c1]ᵀ − U[0:c0, c0:c1]ᵀ · E[0:c0]
+//   block loads, left-looking:  panel = W₀[:, c0:c1]ᵀ − U[0:c0, c0:c1]ᵀ · E[0:c0]
 //     E: [n, out] float32, the scaled errors of every decided column, appended at each block end.
 //     Σ over blocks ≈ out·n² flops, the bulk of the sweep (69 GFLOP at 4096²). Left-looking
 //     rather than updating all of W[:, i2:] after each block (right-looking): each product
-//     writes only the [b, out] window, already in the sweep's transposed layout, instead of
+//     writes only the [b, out] panel, already in the sweep's transposed layout, instead of
 //     an [out, n − i2] update that JS then subtracts from W (most of the old driver's time);
 //     W itself stays the original W₀ right of the block.
-//   sub-block updates:          window[c0:c1] −= U[e0:e1, c0:c1]ᵀ · Err[e0:e1]   (K = 16)
+//   sub-block updates:          panel[c0:c1] −= U[e0:e1, c0:c1]ᵀ · Err[e0:e1]   (K = 16)
 //     ≈ out·n·B/2 flops, which in JS ran at well under 1 GFLOP/s.
 //
 // Precision: operands are rounded to float32 and the products accumulate in float32 (≈ √K·6e-8
-// relative, K ≤ n); the window, the rank-1 updates inside sub-blocks and W₀ stay float64. The
+// relative, K ≤ n); the panel, the rank-1 updates inside sub-blocks and W₀ stay float64. The
 // products only correct weights that are then rounded to a grid of 2^bits levels, so a code can
 // only change where a weight sits within ~1e-7 of a rounding boundary (ort-sweep.test.ts
 // measures how many do against the float64 sweep).
 import { matmulF32 } from '../onnx/matmul.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
-import { applyStep, transposeIn, type Sweep, type WindowLoad, type WindowUpdate } from './sweep.js';
+import { applyStep, transposeIn, type Sweep, type PanelLoad, type PanelUpdate } from './sweep.js';
 
-/** Below this many columns the float64 JS sweep is faster than the round trips (same cut as ort-factor.ts). */
+/**
+ * On the CPU, below this many columns the float64 JS sweep is faster than the round trips (same
+ * cut as ort-factor.ts). On a GPU every size runs its steps on the device, so that a --device
+ * run exercises them even on the bundled model.
+ */
 export const ORT_SWEEP_MIN_COLUMNS = 1024;
 
 export interface SweepStats {
@@ -29,7 +33,7 @@ export interface SweepStats {
   updates: number;
 }
 
-export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minColumns = ORT_SWEEP_MIN_COLUMNS, stats?: SweepStats): Promise<T> {
+export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minColumns = cache.device === 'cpu' ? ORT_SWEEP_MIN_COLUMNS : 0, stats?: SweepStats): Promise<T> {
   let errors: Float32Array | null = null; // E: [n, out], rows of decided columns
   for (;;) {
     const step = steps.next();
@@ -40,8 +44,8 @@ export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minCo
       continue;
     }
     const t0 = performance.now();
-    if (s.kind === 'load') await loadWindow(cache, s, errors);
-    else if (s.kind === 'window') await updateWindow(cache, s);
+    if (s.kind === 'load') await loadPanel(cache, s, errors);
+    else if (s.kind === 'update') await updatePanel(cache, s);
     else {
       // The block's errors join E; W[:, i2:] is left as W₀ (the loads subtract E's products).
       errors ??= new Float32Array(s.n * s.out);
@@ -51,18 +55,18 @@ export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minCo
   }
 }
 
-async function loadWindow(cache: SessionCache, { W, out, n, U, c0, c1, window }: WindowLoad, errors: Float32Array | null): Promise<void> {
+async function loadPanel(cache: SessionCache, { W, out, n, U, c0, c1, panel }: PanelLoad, errors: Float32Array | null): Promise<void> {
   const w = c1 - c0;
-  transposeIn(W, n, c0, w, out, window); // W₀ right of the block
+  transposeIn(W, n, c0, w, out, panel); // W₀ right of the block
   if (c0 === 0) return;
   if (!errors) throw new Error('sweep: a block was loaded before the errors of the previous ones arrived');
   const u = new Float32Array(c0 * w); // [c0, w] = U[0:c0, c0:c1]
   for (let k = 0; k < c0; k++) u.set(U.subarray(k * n + c0, k * n + c1), k * w);
   const update = await matmulF32(cache, u, [c0, w], errors.subarray(0, c0 * out), [c0, out], { transA: true }); // [w, out]
-  for (let i = 0; i < w * out; i++) window[i] -= update[i];
+  for (let i = 0; i < w * out; i++) panel[i] -= update[i];
 }
 
-async function updateWindow(cache: SessionCache, { out, n, U, Err, i1, e0, e1, c0, c1, window }: WindowUpdate): Promise<void> {
+async function updatePanel(cache: SessionCache, { out, n, U, Err, i1, e0, e1, c0, c1, panel }: PanelUpdate): Promise<void> {
   const k = e1 - e0;
   const w = c1 - c0;
   const err = Float32Array.from(Err.subarray((e0 - i1) * out, (e1 - i1) * out)); // [k, out]
@@ -70,5 +74,5 @@ async function updateWindow(cache: SessionCache, { out, n, U, Err, i1, e0, e1, c
   for (let e = 0; e < k; e++) u.set(U.subarray((e0 + e) * n + c0, (e0 + e) * n + c1), e * w);
   const update = await matmulF32(cache, u, [k, w], err, [k, out], { transA: true }); // [w, out]
   const at = (c0 - i1) * out;
-  for (let i = 0; i < w * out; i++) window[at + i] -= update[i];
+  for (let i = 0; i < w * out; i++) panel[at + i] -= update[i];
 }

@@ -8,17 +8,17 @@
 //   column     — inside a sub-block of 16 columns, each error reaches the sub-block's later
 //                columns at once (rank-1 updates, O(out·16) per column; the only per-column
 //                update work, JS);
-//   sub-block  — its 16 errors reach the rest of the block window together: a [·, 16]·[16, out]
-//                product (a WindowUpdate step);
+//   sub-block  — its 16 errors reach the rest of the block panel together: a [·, 16]·[16, out]
+//                product (a PanelUpdate step);
 //   block      — the block's errors reach everything right of it (a TrailingUpdate step), and
-//                the next block is loaded up to date (a WindowLoad step).
+//                the next block is loaded up to date (a PanelLoad step).
 // Which products run where is the driver's choice: runSweep applies every step in float64 JS
 // (exactly the column-by-column rule's operations, in its order per element); ort-sweep.ts
 // turns the sub-block and block steps into onnxruntime Gemms, which is where the O(out·n²)
 // and O(out·n·B) work of wide layers belongs.
 //
 // W is [out, n] row-major; the block (plus a lookahead, see obsSweep) is worked on transposed
-// in `window`: [columns, out], so a column is a contiguous row and every update is contiguous.
+// in `panel`: [columns, out], so a column is a contiguous row and every update is contiguous.
 
 export interface SweepView {
   /** Start and end (exclusive) of the current block. */
@@ -43,8 +43,8 @@ export const DEFAULT_BLOCK_SIZE = 128;
 /** Columns whose rank-1 updates are applied eagerly to each other (see obsSweep). */
 export const SUB_BLOCK = 16;
 
-/** At each block start: window[c − c0] = column c of W for c ∈ [c0, c1), with the errors of every column left of c0 applied. */
-export interface WindowLoad {
+/** At each block start: panel[c − c0] = column c of W for c ∈ [c0, c1), with the errors of every column left of c0 applied. */
+export interface PanelLoad {
   readonly kind: 'load';
   /** [out, n]: columns < c0 hold final values, columns ≥ c0 whatever the driver left there. */
   readonly W: Float64Array;
@@ -55,27 +55,27 @@ export interface WindowLoad {
   readonly c0: number;
   readonly c1: number;
   /** [≥ c1 − c0, out], filled by the driver. */
-  readonly window: Float64Array;
+  readonly panel: Float64Array;
 }
 
-/** After each sub-block: window[c − i1] −= Σ_{e ∈ [e0, e1)} U[e, c] · Err[e − i1] for c ∈ [c0, c1). */
-export interface WindowUpdate {
-  readonly kind: 'window';
+/** After each sub-block: panel[c − i1] −= Σ_{e ∈ [e0, e1)} U[e, c] · Err[e − i1] for c ∈ [c0, c1). */
+export interface PanelUpdate {
+  readonly kind: 'update';
   readonly out: number;
   readonly n: number;
   readonly U: Float64Array;
   /** [≥ e1 − i1, out]: the block's scaled errors, row e − i1 for column e. */
   readonly Err: Float64Array;
-  /** The block's first column: row 0 of both Err and window. */
+  /** The block's first column: row 0 of both Err and panel. */
   readonly i1: number;
   readonly e0: number;
   readonly e1: number;
   readonly c0: number;
   readonly c1: number;
-  readonly window: Float64Array;
+  readonly panel: Float64Array;
 }
 
-/** At the end of block [i1, i2): W[:, i2:] −= Errᵀ · U[i1:i2, i2:], Err: [i2 − i1, out], before any later WindowLoad. */
+/** At the end of block [i1, i2): W[:, i2:] −= Errᵀ · U[i1:i2, i2:], Err: [i2 − i1, out], before any later PanelLoad. */
 export interface TrailingUpdate {
   readonly kind: 'trailing';
   /** [out, n], updated in place by the JS driver. */
@@ -90,7 +90,7 @@ export interface TrailingUpdate {
   readonly i2: number;
 }
 
-export type SweepStep = WindowLoad | WindowUpdate | TrailingUpdate;
+export type SweepStep = PanelLoad | PanelUpdate | TrailingUpdate;
 
 /** A sweep in progress: yields the steps a driver must apply, returns the method's result. */
 export type Sweep<T> = Generator<SweepStep, T, void>;
@@ -106,16 +106,16 @@ export function runSweep<T>(steps: Sweep<T>): T {
 
 /** One step in float64 JS: right-looking, W always up to date. */
 export function applyStep(step: SweepStep): void {
-  if (step.kind === 'load') transposeIn(step.W, step.n, step.c0, step.c1 - step.c0, step.out, step.window);
-  else if (step.kind === 'window') applyWindowUpdate(step);
+  if (step.kind === 'load') transposeIn(step.W, step.n, step.c0, step.c1 - step.c0, step.out, step.panel);
+  else if (step.kind === 'update') applyPanelUpdate(step);
   else applyTrailingUpdate(step);
 }
 
-function applyWindowUpdate({ out, n, U, Err, i1, e0, e1, c0, c1, window }: WindowUpdate): void {
-  // Column by column, each row touched once per sub-block: the window does not fit in cache at
+function applyPanelUpdate({ out, n, U, Err, i1, e0, e1, c0, c1, panel }: PanelUpdate): void {
+  // Column by column, each row touched once per sub-block: the panel does not fit in cache at
   // LLM widths, the sub-block's errors do.
   for (let c = c0; c < c1; c++) {
-    for (let e = e0; e < e1; e++) axpy(window, (c - i1) * out, Err, (e - i1) * out, -U[e * n + c], out);
+    for (let e = e0; e < e1; e++) axpy(panel, (c - i1) * out, Err, (e - i1) * out, -U[e * n + c], out);
   }
 }
 
@@ -144,12 +144,12 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
   if (!(Number.isInteger(blockSize) && blockSize > 0)) throw new RangeError(`block size must be a positive integer, got ${blockSize}`);
   if (!(Number.isInteger(lookahead) && lookahead >= 0)) throw new RangeError(`lookahead must be a non-negative integer, got ${lookahead}`);
   const B = Math.min(blockSize, n);
-  const window = new Float64Array(Math.min(B + lookahead, n) * out); // [B + lookahead, out]: the block's current columns and those ahead
+  const panel = new Float64Array(Math.min(B + lookahead, n) * out); // [B + lookahead, out]: the block's current columns and those ahead
   const Err = new Float64Array(B * out); // [B, out]: the block's scaled errors
   const q = new Float64Array(out);
   let loss = 0;
 
-  let windowEnd = 0; // columns [i1, windowEnd) are in the window
+  let panelEnd = 0; // columns [i1, panelEnd) are in the panel
   let done = 0; // columns of the current block already decided
   let sub0 = 0; // the sub-block being decided: block-relative [sub0, sub1)
   let sub1 = 0;
@@ -160,7 +160,7 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
       const { i1 } = view;
       if (c0 < i1 + done) throw new RangeError(`sweep: column ${c0} was already decided`);
       const end = Math.min(c1, n);
-      if (end > windowEnd) throw new RangeError(`sweep: column ${end - 1} is past the lookahead (the window ends at ${windowEnd})`);
+      if (end > panelEnd) throw new RangeError(`sweep: column ${end - 1} is past the lookahead (the panel ends at ${panelEnd})`);
       const width = c1 - c0;
       for (let c = c0; c < end; c++) {
         // Up to date, except that columns past the current sub-block still await the updates
@@ -168,7 +168,7 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
         const src = (c - i1) * out;
         const from = c - i1 >= sub1 ? sub0 : done;
         for (let r = 0; r < out; r++) {
-          let v = window[src + r];
+          let v = panel[src + r];
           for (let k = from; k < done; k++) v -= Err[k * out + r] * U[(i1 + k) * n + c];
           dst[r * width + (c - c0)] = v;
         }
@@ -181,9 +181,9 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
     const b = i2 - i1;
     view.i1 = i1;
     view.i2 = i2;
-    windowEnd = Math.min(i2 + lookahead, n);
+    panelEnd = Math.min(i2 + lookahead, n);
     done = sub0 = sub1 = 0;
-    yield { kind: 'load', W, out, n, U, c0: i1, c1: windowEnd, window };
+    yield { kind: 'load', W, out, n, U, c0: i1, c1: panelEnd, panel };
     for (let s0 = 0; s0 < b; s0 += SUB_BLOCK) {
       const s1 = Math.min(s0 + SUB_BLOCK, b);
       sub0 = s0;
@@ -192,7 +192,7 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
         const j = i1 + i;
         const Ujj = U[j * n + j];
         done = i;
-        const w = window.subarray(i * out, (i + 1) * out);
+        const w = panel.subarray(i * out, (i + 1) * out);
         rule(j, w, q, view);
         const err = Err.subarray(i * out, (i + 1) * out);
         for (let r = 0; r < out; r++) {
@@ -201,13 +201,13 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
           loss += (d * d) / (Ujj * Ujj) / 2;
           w[r] = q[r];
         }
-        for (let k = i + 1; k < s1; k++) axpy(window, k * out, Err, i * out, -U[j * n + i1 + k], out);
+        for (let k = i + 1; k < s1; k++) axpy(panel, k * out, Err, i * out, -U[j * n + i1 + k], out);
       }
       done = s1;
       sub0 = sub1 = s1;
-      if (i1 + s1 < windowEnd) yield { kind: 'window', out, n, U, Err, i1, e0: i1 + s0, e1: i1 + s1, c0: i1 + s1, c1: windowEnd, window };
+      if (i1 + s1 < panelEnd) yield { kind: 'update', out, n, U, Err, i1, e0: i1 + s0, e1: i1 + s1, c0: i1 + s1, c1: panelEnd, panel };
     }
-    transposeOut(window, b, out, W, n, i1);
+    transposeOut(panel, b, out, W, n, i1);
     if (i2 < n) yield { kind: 'trailing', W, out, n, U, Err, i1, i2 };
   }
   return loss;
