@@ -34,7 +34,8 @@ export interface SweepStats {
 }
 
 export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minColumns = cache.device === 'cpu' ? ORT_SWEEP_MIN_COLUMNS : 0, stats?: SweepStats): Promise<T> {
-  let errors: Float32Array | null = null; // E: [n, out], rows of decided columns
+  let errors: Float32Array | null = null; // E: [n, out], the scaled errors of decided columns
+  let written = 0; // rows [0, written) of E are filled
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
@@ -44,32 +45,39 @@ export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minCo
       continue;
     }
     const t0 = performance.now();
-    if (s.kind === 'load') await loadPanel(cache, s, errors);
-    else if (s.kind === 'update') await updatePanel(cache, s);
+    errors ??= new Float32Array(s.n * s.out);
+    if (s.kind === 'load') await loadPanel(cache, s, errors.subarray(0, written * s.out));
     else {
-      // The block's errors join E; W[:, i2:] is left as W₀ (the loads subtract E's products).
-      errors ??= new Float32Array(s.n * s.out);
-      errors.set(s.Err.subarray(0, (s.i2 - s.i1) * s.out), s.i1 * s.out);
+      // A sub-block's (or, at a block end, the rest of the block's) errors join E, where the
+      // sub-block update reads them; W[:, i2:] stays W₀ (the loads subtract E's products).
+      const end = s.kind === 'update' ? s.e1 : s.i2;
+      errors.set(s.Err.subarray((written - s.i1) * s.out, (end - s.i1) * s.out), written * s.out);
+      written = end;
+      if (s.kind === 'update') await updatePanel(cache, s, errors.subarray(s.e0 * s.out, s.e1 * s.out));
     }
     if (stats) (stats.updateMs += performance.now() - t0), stats.updates++;
   }
 }
 
-async function loadPanel(cache: SessionCache, { W, out, n, U, c0, c1, panel }: PanelLoad, errors: Float32Array | null): Promise<void> {
+/** panel = W₀[:, c0:c1]ᵀ − U[0:c0, c0:c1]ᵀ · E[0:c0], E: [c0, out]. */
+async function loadPanel(cache: SessionCache, { W, out, n, U, c0, c1, panel }: PanelLoad, errors: Float32Array): Promise<void> {
   const w = c1 - c0;
-  transposeIn(W, n, c0, w, out, panel); // W₀ right of the block
-  if (c0 === 0) return;
-  if (!errors) throw new Error('sweep: a block was loaded before the errors of the previous ones arrived');
+  if (c0 === 0) return transposeIn(W, n, c0, w, out, panel);
+  if (errors.length !== c0 * out) throw new Error(`sweep: block at column ${c0} loaded with the errors of ${errors.length / out} columns`);
   const u = new Float32Array(c0 * w); // [c0, w] = U[0:c0, c0:c1]
   for (let k = 0; k < c0; k++) u.set(U.subarray(k * n + c0, k * n + c1), k * w);
-  const update = await matmulF32(cache, u, [c0, w], errors.subarray(0, c0 * out), [c0, out], { transA: true }); // [w, out]
-  for (let i = 0; i < w * out; i++) panel[i] -= update[i];
+  const update = await matmulF32(cache, u, [c0, w], errors, [c0, out], { transA: true }); // [w, out]
+  // W₀'s columns transposed and the product subtracted in one pass, in tiles of rows (as transposeIn).
+  for (let r0 = 0; r0 < out; r0 += 32) {
+    const r1 = Math.min(r0 + 32, out);
+    for (let k = 0; k < w; k++) for (let r = r0; r < r1; r++) panel[k * out + r] = W[r * n + c0 + k] - update[k * out + r];
+  }
 }
 
-async function updatePanel(cache: SessionCache, { out, n, U, Err, i1, e0, e1, c0, c1, panel }: PanelUpdate): Promise<void> {
+/** panel[c0:c1] −= U[e0:e1, c0:c1]ᵀ · err, err: [e1 − e0, out] (float32, from E). */
+async function updatePanel(cache: SessionCache, { out, n, U, i1, e0, e1, c0, c1, panel }: PanelUpdate, err: Float32Array): Promise<void> {
   const k = e1 - e0;
   const w = c1 - c0;
-  const err = Float32Array.from(Err.subarray((e0 - i1) * out, (e1 - i1) * out)); // [k, out]
   const u = new Float32Array(k * w); // [k, w] = U[e0:e1, c0:c1]
   for (let e = 0; e < k; e++) u.set(U.subarray((e0 + e) * n + c0, (e0 + e) * n + c1), e * w);
   const update = await matmulF32(cache, u, [k, w], err, [k, out], { transA: true }); // [w, out]
