@@ -52,16 +52,28 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
   const g = grouped ? options.groupSize : n; // columns per group
   const { perm, invPerm } = prepared;
 
-  let W = toFloat64(layer.w); // [out, n]
-  zeroDeadColumns(W, out, prepared);
-  // Grids fixed before the sweep: per channel (one group spanning all of W), or static groups.
-  if (!grouped || options.staticGroups) {
-    for (let group = 0; group < quantizer.nGroups; group++) quantizer.fit(group, W, n, group * g, (group + 1) * g);
+  let W: Float64Array; // [out, n], columns in sweep order
+  if (perm && !options.staticGroups) {
+    // Widened and permuted in one pass (each copy of an LLM-sized W is 100+ MB); a per-channel
+    // grid is a row's min and max, which the column order does not change.
+    W = permuteColumns(layer.w, out, n, perm);
+    zeroDeadColumns(W, out, { n, dead: Uint8Array.from(perm, (c) => prepared.dead[c]) });
+    if (!grouped) quantizer.fit(0, W, n, 0, n);
+  } else {
+    W = toFloat64(layer.w);
+    zeroDeadColumns(W, out, prepared);
+    // Grids fixed before the sweep: per channel (one group spanning all of W), or static groups.
+    if (!grouped || options.staticGroups) {
+      for (let group = 0; group < quantizer.nGroups; group++) quantizer.fit(group, W, n, group * g, (group + 1) * g);
+    }
+    if (perm) W = permuteColumns(W, out, n, perm);
   }
-  if (perm) W = permuteColumns(W, out, n, perm);
 
   const groupBuffer = new Float64Array(out * g); // [out, g]: current values of a group being entered
-  const loss = yield* obsSweep(W, out, n, prepared.Hinv, options.blockSize ?? DEFAULT_BLOCK_SIZE, (j, w, q, view) => {
+  const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+  // A dynamic group that starts inside a block reads up to g − 1 columns past its end.
+  const lookahead = grouped && !options.staticGroups && Math.min(blockSize, n) % g !== 0 ? g : 0;
+  const loss = yield* obsSweep(W, out, n, prepared.Hinv, blockSize, (j, w, q, view) => {
     const col = perm ? perm[j] : j; // original column
     // Dynamic groups live in sweep order; static ones (and per channel) in original order.
     const group = !grouped ? 0 : options.staticGroups ? Math.floor(col / g) : Math.floor(j / g);
@@ -69,8 +81,8 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
       view.current(j, j + g, groupBuffer);
       quantizer.fit(group, groupBuffer, g, 0, g);
     }
-    for (let r = 0; r < out; r++) q[r] = quantizer.quantizeAt(r, col, group, w[r]);
-  });
+    quantizer.quantizeColumn(col, group, w, q);
+  }, lookahead);
 
   // g_idx only where groups are not consecutive columns: act-order with dynamic groups.
   let gIdx: Int32Array | undefined;

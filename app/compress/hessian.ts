@@ -98,8 +98,8 @@ export function prepareHessian(moment: SecondMoment, n: number, options: Hessian
   return { n, Hinv: U.data, dead, perm, invPerm, damp };
 }
 
-/** W[:, i] := 0 for dead columns; W: [rows, n] in original column order. */
-export function zeroDeadColumns(W: Float64Array, rows: number, prepared: PreparedHessian): void {
+/** W[:, i] := 0 for dead columns; W: [rows, n] in the order of `dead` (original columns). */
+export function zeroDeadColumns(W: Float64Array, rows: number, prepared: Pick<PreparedHessian, 'n' | 'dead'>): void {
   const { n, dead } = prepared;
   for (let i = 0; i < n; i++) {
     if (!dead[i]) continue;
@@ -107,8 +107,8 @@ export function zeroDeadColumns(W: Float64Array, rows: number, prepared: Prepare
   }
 }
 
-/** Column j of the result is column perm[j] of W: [rows, n]. */
-export function permuteColumns(W: Float64Array, rows: number, n: number, perm: Int32Array): Float64Array {
+/** Column j of the result is column perm[j] of W: [rows, n] (float32 input is widened on the way). */
+export function permuteColumns(W: Float64Array | Float32Array, rows: number, n: number, perm: Int32Array): Float64Array {
   const out = new Float64Array(rows * n);
   for (let r = 0; r < rows; r++) {
     const base = r * n;

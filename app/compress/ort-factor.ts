@@ -36,12 +36,17 @@ export interface OrtFactorOptions {
 }
 
 export const DEFAULT_LEAF_SIZE = 256;
+/**
+ * On a GPU every size goes through the device (no minimum size) with smaller float64 leaves, so
+ * that a --device run exercises the device's Gemms even on the bundled model's 128-wide layers.
+ */
+export const DEVICE_LEAF_SIZE = 64;
 
 /** V: [n, n] upper triangular with H⁻¹ = Vᵀ·V, for H: [n, n] SPD (reads the upper triangle); Gemms in ORT. */
 export async function ortUpperCholeskyOfInverse(cache: SessionCache, H: Matrix, options: OrtFactorOptions = {}): Promise<Matrix> {
   const n = H.rows;
   if (H.cols !== n) throw new RangeError(`ortUpperCholeskyOfInverse: matrix is [${H.rows}, ${H.cols}], not square`);
-  const leaf = options.leafSize ?? DEFAULT_LEAF_SIZE;
+  const leaf = options.leafSize ?? (cache.device === 'cpu' ? DEFAULT_LEAF_SIZE : DEVICE_LEAF_SIZE);
   if (!(Number.isInteger(leaf) && leaf >= 1)) throw new RangeError(`leafSize must be a positive integer, got ${leaf}`);
   const V = new Float64Array(n * n);
   await factor(cache, H.data, n, 0, n, leaf, V);
@@ -105,11 +110,11 @@ function block32(a: Float64Array, n: number, r0: number, c0: number, rows: numbe
 /**
  * prepareHessian with the O(n³) factor in onnxruntime: the same H (dead columns, act-order,
  * dampening), the same PreparedHessian, Hinv from ortUpperCholeskyOfInverse. `options.factor`
- * is ignored. Below `minSize` (default 1024) the float64 JS factor is used as is: it is
- * exact and fast enough there.
+ * is ignored. Below `minSize` (default 1024 on the CPU, 0 on a GPU) the float64 JS factor is
+ * used as is: it is exact and fast enough there.
  */
 export async function prepareHessianOrt(cache: SessionCache, moment: SecondMoment, n: number, options: Omit<HessianOptions, 'factor'> & OrtFactorOptions & { minSize?: number } = {}): Promise<PreparedHessian> {
-  if (n < (options.minSize ?? 1024)) return prepareHessian(moment, n, { percdamp: options.percdamp, actOrder: options.actOrder });
+  if (n < (options.minSize ?? (cache.device === 'cpu' ? 1024 : 0))) return prepareHessian(moment, n, { percdamp: options.percdamp, actOrder: options.actOrder });
   let captured: Matrix | undefined;
   // The capturing factor hands H back as a placeholder of the right shape; replaced below.
   const prepared = prepareHessian(moment, n, { percdamp: options.percdamp, actOrder: options.actOrder, factor: (H) => (captured = H) });

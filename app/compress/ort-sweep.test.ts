@@ -1,7 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { matmulF32 } from '../onnx/matmul.js';
+import { DeviceError } from '../onnx/runtime.js';
 import { SessionCache } from '../onnx/sessionCache.js';
 import { gptqSteps, gptqWithHessian } from './gptq.js';
 import { prepareHessian } from './hessian.js';
+import { prepareHessianOrt } from './ort-factor.js';
 import { runSweepOrt } from './ort-sweep.js';
 import { sparsegptSteps, sparsegptWithHessian } from './sparsegpt.js';
 import { sameFloats, correlatedMoment, randomLayer } from './testing/layers.js';
@@ -41,6 +44,41 @@ describe('runSweepOrt: lazy block updates as onnxruntime Gemms', () => {
     const ort = await runSweepOrt(cache, sparsegptSteps(layer, prepared, options), 0);
     expect(fractionEqual(ort.mask, js.mask)).toBeGreaterThan(0.999);
     expect(Math.abs(ort.loss - js.loss) / js.loss).toBeLessThan(1e-4);
+  });
+
+  it('SparseGPT 50 % + w3g48 in blocks of 100 (groups crossing block ends): identical mask, loss within 1e-4', async () => {
+    const layer = randomLayer(64, n, 7);
+    const prepared = prepareHessian(moment, n, {});
+    const options = { sparsity: { kind: 'unstructured', p: 0.5 } as const, quant: { bits: 3, groupSize: 48, sym: false }, blockSize: 100 };
+    const js = sparsegptWithHessian(layer, prepared, options);
+    const ort = await runSweepOrt(cache, sparsegptSteps(layer, prepared, options), 0);
+    expect(fractionEqual(ort.mask, js.mask)).toBeGreaterThan(0.999);
+    expect(fractionEqual(ort.quant!.codes, js.quant!.codes)).toBeGreaterThan(0.999);
+    expect(Math.abs(ort.loss - js.loss) / js.loss).toBeLessThan(1e-4);
+  });
+
+  it('on a GPU device a 128-column layer factors and sweeps there too: DeviceError when it cannot start, never a silent CPU run', async () => {
+    const gpu = new SessionCache('webgpu');
+    try {
+      const started = await matmulF32(gpu, new Float32Array(4), [2, 2], new Float32Array(4), [2, 2]).then(
+        () => true,
+        (error: unknown) => (expect(error).toBeInstanceOf(DeviceError), false),
+      );
+      const small = correlatedMoment(128, 3);
+      const layer = randomLayer(16, 128, 6);
+      const options = { bits: 4, groupSize: -1, sym: false };
+      const factored = prepareHessianOrt(gpu, small, 128);
+      if (!started) {
+        await expect(factored).rejects.toThrow(DeviceError);
+        await expect(runSweepOrt(gpu, gptqSteps(layer, prepareHessian(small, 128), options))).rejects.toThrow('device webgpu is not available');
+        return;
+      }
+      const js = gptqWithHessian(layer, prepareHessian(small, 128), options);
+      const ort = await runSweepOrt(gpu, gptqSteps(layer, await factored, options));
+      expect(fractionEqual(ort.quant!.codes, js.quant!.codes)).toBeGreaterThan(0.99);
+    } finally {
+      await gpu.release();
+    }
   });
 
   it('below minColumns it is the JS sweep, bit for bit', async () => {

@@ -9,6 +9,29 @@ describe('quantizer', () => {
     expect([0.5, 1.5, 2.5, -1.5, -2.5, 2.4999, 2.5001].map(roundHalfEven)).toEqual([0, 2, 2, -2, -2, 2, 3]);
   });
 
+  it('quantizeColumn gives the codes and values of quantizeAt: ties, clamped outliers, signed zeros, huge values', () => {
+    const out = 64;
+    for (const sym of [false, true]) {
+      const quantizer = new GroupQuantizer({ bits: 3, groupSize: 4, sym }, out, 8);
+      const fitted = Float64Array.from({ length: out * 8 }, (_, i) => Math.sin(i * 1.7) * (1 + (i % 5)));
+      quantizer.fit(1, fitted, 8, 4, 8);
+      const reference = new GroupQuantizer(quantizer.config, out, 8);
+      reference.fit(1, fitted, 8, 4, 8);
+      const w = new Float64Array(out);
+      for (let r = 0; r < out; r++) {
+        const scale = quantizer.scales[r * 2 + 1];
+        // Exact half steps (ties), ±0, values far outside the grid, and ordinary values.
+        w[r] = [scale * (r - 32 + 0.5), r % 2 ? -0 : 0, 1e300 * (r % 2 ? -1 : 1), Math.cos(r) * 3][r % 4];
+      }
+      const q = new Float64Array(out);
+      quantizer.quantizeColumn(6, 1, w, q);
+      for (let r = 0; r < out; r++) {
+        expect(Object.is(q[r], reference.quantizeAt(r, 6, 1, w[r])), `row ${r}, w = ${w[r]}`).toBe(true);
+        expect(quantizer.codes[r * 8 + 6]).toBe(reference.codes[r * 8 + 6]);
+      }
+    }
+  });
+
   it('matches hand-computed asymmetric 2-bit values', () => {
     // xmin = −1, xmax = 2 → s = 3/3 = 1, z = 1; x/s + z with halves to even: −1→0, 0→1, 0.5→0+1, 1.5→2+1, 2→3.
     const result = rtn({ w: Float32Array.from([-1, 0, 0.5, 1.5, 2]), out: 1, in: 5 }, { bits: 2, groupSize: -1, sym: false });

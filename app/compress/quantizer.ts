@@ -27,6 +27,9 @@ export function groupCount(config: QuantConfig, inFeatures: number): number {
   return config.groupSize === -1 ? 1 : inFeatures / config.groupSize;
 }
 
+const ROUNDER = 1.5 * 2 ** 52; // x + ROUNDER − ROUNDER rounds x to an integer, ties to even, for |x| < 2⁵¹
+const ROUND_LIMIT = 2 ** 51;
+
 /** torch.round: halves go to the even neighbour. */
 export function roundHalfEven(x: number): number {
   let r = Math.round(x); // halves go up
@@ -113,6 +116,26 @@ export class GroupQuantizer {
     const code = quantizeCode(x, scale, zero, this.maxq);
     this.codes[r * this.inFeatures + col] = code;
     return dequantizeValue(code, scale, zero);
+  }
+
+  /**
+   * quantizeAt for a whole column, the sweep's inner loop: q[r] = the dequantized code of w[r] on
+   * row r's grid of `group`, for every row. Same codes and values as quantizeAt; the rounding is
+   * the float64 add-and-subtract of 1.5·2⁵² (ties to even), about half the cost of Math.round
+   * plus its tie check.
+   */
+  quantizeColumn(col: number, group: number, w: Float64Array, q: Float64Array): void {
+    const { scales, zeros, codes, maxq, nGroups, inFeatures } = this;
+    for (let r = 0, slot = group, at = col; r < this.out; r++, slot += nGroups, at += inFeatures) {
+      const scale = scales[slot];
+      const zero = zeros[slot];
+      const x = w[r] / scale;
+      // Exact for |x| < 2⁵¹; beyond, the grid clamps anyway, but keep roundHalfEven's result.
+      let c = (Math.abs(x) < ROUND_LIMIT ? x + ROUNDER - ROUNDER : roundHalfEven(x)) + zero;
+      c = c < 0 ? 0 : c > maxq ? maxq : c;
+      codes[at] = c;
+      q[r] = Math.fround(scale * (c - zero)); // dequantizeValue, inlined
+    }
   }
 
   state(gIdx?: Int32Array): QuantState {

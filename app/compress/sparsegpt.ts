@@ -67,6 +67,9 @@ export function* sparsegptSteps(layer: LinearWeight, prepared: PreparedHessian, 
   const nmScores = new Float64Array(out * m); // [out, M]
   const groupBuffer = new Float64Array(grouped ? out * g : 0); // [out, g]
 
+  // N:M windows and dynamic groups that start inside a block read past its end.
+  const B = Math.min(blockSize, n);
+  const lookahead = Math.max(m > 0 && B % m !== 0 ? m : 0, grouped && B % g !== 0 ? g : 0);
   const loss = yield* obsSweep(W, out, n, Hinv, blockSize, (j, w, q, view) => {
     if (blockScores && j === view.i1) {
       const { i1, i2 } = view;
@@ -92,11 +95,9 @@ export function* sparsegptSteps(layer: LinearWeight, prepared: PreparedHessian, 
       quantizer.fit(j / g, groupBuffer, g, 0, g);
     }
     const group = grouped ? Math.floor(j / g) : 0;
-    for (let r = 0; r < out; r++) {
-      const kept = mask[r * n + j] ? w[r] : 0;
-      q[r] = quantizer ? quantizer.quantizeAt(r, j, group, kept) : kept;
-    }
-  });
+    for (let r = 0; r < out; r++) q[r] = mask[r * n + j] ? w[r] : 0;
+    if (quantizer) quantizer.quantizeColumn(j, group, q, q);
+  }, lookahead);
 
   if (quantizer) {
     const quant = quantizer.state();

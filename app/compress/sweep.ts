@@ -4,18 +4,21 @@
 //
 //   err = (w_j − q_j) / U_jj,   W[:, k] −= err · U[j, k]   for k > j
 //
-// Lazy batch updates (GPTQ §"Lazy Batch-Updates"): inside a block [i1, i2) the rank-1 updates
-// touch only the block's columns; the block's errors Err: [i2 − i1, out] reach the rest at once,
-//   W[:, i2:] −= Errᵀ · U[i1:i2, i2:],
-// which yields the same result as the column-by-column rule with better memory locality.
+// Blocked without changing the arithmetic (GPTQ §"Lazy Batch-Updates"), on three levels:
+//   column     — inside a sub-block of 16 columns, each error reaches the sub-block's later
+//                columns at once (rank-1 updates, O(out·16) per column; the only per-column
+//                update work, JS);
+//   sub-block  — its 16 errors reach the rest of the block panel together: a [·, 16]·[16, out]
+//                product (a PanelUpdate step);
+//   block      — the block's errors reach everything right of it (a TrailingUpdate step), and
+//                the next block is loaded up to date (a PanelLoad step).
+// Which products run where is the driver's choice: runSweep applies every step in float64 JS
+// (exactly the column-by-column rule's operations, in its order per element); ort-sweep.ts
+// turns the sub-block and block steps into onnxruntime Gemms, which is where the O(out·n²)
+// and O(out·n·B) work of wide layers belongs.
 //
-// W is [out, n] row-major; the block is worked on transposed (see obsSweep), so every inner
-// loop runs contiguously.
-//
-// The sweep is a generator: at the end of each block it yields that lazy update (a
-// TrailingUpdate) and resumes once the driver has applied it. runSweep applies them in float64
-// JS; ort-sweep.ts applies them as onnxruntime Gemms, which is where the O(out·n²) work of
-// wide layers belongs. The per-column work inside a block stays JS either way (O(out·n·B)).
+// W is [out, n] row-major; the block (plus a lookahead, see obsSweep) is worked on transposed
+// in `panel`: [columns, out], so a column is a contiguous row and every update is contiguous.
 
 export interface SweepView {
   /** Start and end (exclusive) of the current block. */
@@ -23,9 +26,9 @@ export interface SweepView {
   readonly i2: number;
   /**
    * Up-to-date values of columns [c0, c1) of W, c0 ≥ the column being decided, into dst: [out, c1 − c0].
-   * Columns past the block still await this block's lazy update; it is applied here on the fly,
-   * so a rule looking ahead (a quantization group or N:M window crossing i2) sees what the
-   * column-by-column rule would.
+   * Columns past the current sub-block still await its decided columns' updates; they are applied
+   * here on the fly, so a rule looking ahead (a quantization group or N:M window) sees what the
+   * column-by-column rule would. Columns past the block must lie within the sweep's lookahead.
    */
   current(c0: number, c1: number, dst: Float64Array): void;
 }
@@ -38,11 +41,44 @@ export type ColumnRule = (j: number, w: Float64Array, q: Float64Array, view: Swe
 
 export const DEFAULT_BLOCK_SIZE = 128;
 /** Columns whose rank-1 updates are applied eagerly to each other (see obsSweep). */
-const SUB_BLOCK = 16;
+export const SUB_BLOCK = 16;
 
-/** Asked at the end of block [i1, i2): W[:, i2:] −= Errᵀ · U[i1:i2, i2:], Err: [i2 − i1, out]. */
+/** At each block start: panel[c − c0] = column c of W for c ∈ [c0, c1), with the errors of every column left of c0 applied. */
+export interface PanelLoad {
+  readonly kind: 'load';
+  /** [out, n]: columns < c0 hold final values, columns ≥ c0 whatever the driver left there. */
+  readonly W: Float64Array;
+  readonly out: number;
+  readonly n: number;
+  /** [n, n] upper. */
+  readonly U: Float64Array;
+  readonly c0: number;
+  readonly c1: number;
+  /** [≥ c1 − c0, out], filled by the driver. */
+  readonly panel: Float64Array;
+}
+
+/** After each sub-block: panel[c − i1] −= Σ_{e ∈ [e0, e1)} U[e, c] · Err[e − i1] for c ∈ [c0, c1). */
+export interface PanelUpdate {
+  readonly kind: 'update';
+  readonly out: number;
+  readonly n: number;
+  readonly U: Float64Array;
+  /** [≥ e1 − i1, out]: the block's scaled errors, row e − i1 for column e. */
+  readonly Err: Float64Array;
+  /** The block's first column: row 0 of both Err and panel. */
+  readonly i1: number;
+  readonly e0: number;
+  readonly e1: number;
+  readonly c0: number;
+  readonly c1: number;
+  readonly panel: Float64Array;
+}
+
+/** At the end of block [i1, i2): W[:, i2:] −= Errᵀ · U[i1:i2, i2:], Err: [i2 − i1, out], before any later PanelLoad. */
 export interface TrailingUpdate {
-  /** [out, n], updated in place. */
+  readonly kind: 'trailing';
+  /** [out, n], updated in place by the JS driver. */
   readonly W: Float64Array;
   readonly out: number;
   readonly n: number;
@@ -54,19 +90,36 @@ export interface TrailingUpdate {
   readonly i2: number;
 }
 
-/** A sweep in progress: yields the lazy updates, returns the method's result. */
-export type Sweep<T> = Generator<TrailingUpdate, T, void>;
+export type SweepStep = PanelLoad | PanelUpdate | TrailingUpdate;
 
-/** Runs a sweep to completion with the lazy updates in float64 JS. */
+/** A sweep in progress: yields the steps a driver must apply, returns the method's result. */
+export type Sweep<T> = Generator<SweepStep, T, void>;
+
+/** Runs a sweep to completion with every step in float64 JS. */
 export function runSweep<T>(steps: Sweep<T>): T {
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
-    applyTrailingUpdate(step.value);
+    applyStep(step.value);
   }
 }
 
-export function applyTrailingUpdate({ W, out, n, U, Err, i1, i2 }: TrailingUpdate): void {
+/** One step in float64 JS: right-looking, W always up to date. */
+export function applyStep(step: SweepStep): void {
+  if (step.kind === 'load') transposeIn(step.W, step.n, step.c0, step.c1 - step.c0, step.out, step.panel);
+  else if (step.kind === 'update') applyPanelUpdate(step);
+  else applyTrailingUpdate(step);
+}
+
+function applyPanelUpdate({ out, n, U, Err, i1, e0, e1, c0, c1, panel }: PanelUpdate): void {
+  // Column by column, each row touched once per sub-block: the panel does not fit in cache at
+  // LLM widths, the sub-block's errors do.
+  for (let c = c0; c < c1; c++) {
+    for (let e = e0; e < e1; e++) axpy(panel, (c - i1) * out, Err, (e - i1) * out, -U[e * n + c], out);
+  }
+}
+
+function applyTrailingUpdate({ W, out, n, U, Err, i1, i2 }: TrailingUpdate): void {
   for (let r = 0; r < out; r++) {
     const row = r * n;
     for (let k = 0; k < i2 - i1; k++) {
@@ -83,18 +136,20 @@ export function applyTrailingUpdate({ W, out, n, U, Err, i1, i2 }: TrailingUpdat
  * Returns Σ (w − q)² / U_jj² / 2 over all replaced weights, the OBS estimate of the added loss.
  * Drive it with runSweep (JS) or runSweepOrt; methods compose it with `yield*`.
  *
- * The current block lives transposed in `block`: [B, out], so a column is a contiguous row and
- * each rank-1 update inside the block is a contiguous axpy over `out` (the [out, B] slice of a
- * row-major W would be touched with stride n: several times slower at LLM sizes).
+ * `lookahead`: how many columns past a block's end the rule may read through view.current (a
+ * quantization group or N:M window that does not start on a block boundary); they are loaded
+ * and kept up to date with the block. On return W holds the replaced values q.
  */
-export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Array, blockSize: number, rule: ColumnRule): Sweep<number> {
+export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Array, blockSize: number, rule: ColumnRule, lookahead = 0): Sweep<number> {
   if (!(Number.isInteger(blockSize) && blockSize > 0)) throw new RangeError(`block size must be a positive integer, got ${blockSize}`);
+  if (!(Number.isInteger(lookahead) && lookahead >= 0)) throw new RangeError(`lookahead must be a non-negative integer, got ${lookahead}`);
   const B = Math.min(blockSize, n);
-  const block = new Float64Array(B * out); // [B, out]: the block's current columns
+  const panel = new Float64Array(Math.min(B + lookahead, n) * out); // [B + lookahead, out]: the block's current columns and those ahead
   const Err = new Float64Array(B * out); // [B, out]: the block's scaled errors
   const q = new Float64Array(out);
   let loss = 0;
 
+  let panelEnd = 0; // columns [i1, panelEnd) are in the panel
   let done = 0; // columns of the current block already decided
   let sub0 = 0; // the sub-block being decided: block-relative [sub0, sub1)
   let sub1 = 0;
@@ -102,26 +157,19 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
     i1: 0,
     i2: 0,
     current(c0: number, c1: number, dst: Float64Array): void {
-      const { i1, i2 } = view;
+      const { i1 } = view;
       if (c0 < i1 + done) throw new RangeError(`sweep: column ${c0} was already decided`);
       const end = Math.min(c1, n);
+      if (end > panelEnd) throw new RangeError(`sweep: column ${end - 1} is past the lookahead (the panel ends at ${panelEnd})`);
       const width = c1 - c0;
       for (let c = c0; c < end; c++) {
-        if (c < i2) {
-          // In the block: up to date, except that columns past the current sub-block still
-          // await the updates of its decided columns [sub0, done).
-          const src = (c - i1) * out;
-          const from = c - i1 >= sub1 ? sub0 : done;
-          for (let r = 0; r < out; r++) {
-            let v = block[src + r];
-            for (let k = from; k < done; k++) v -= Err[k * out + r] * U[(i1 + k) * n + c];
-            dst[r * width + (c - c0)] = v;
-          }
-          continue;
-        }
+        // Up to date, except that columns past the current sub-block still await the updates
+        // of its decided columns [sub0, done).
+        const src = (c - i1) * out;
+        const from = c - i1 >= sub1 ? sub0 : done;
         for (let r = 0; r < out; r++) {
-          let v = W[r * n + c];
-          for (let k = 0; k < done; k++) v -= Err[k * out + r] * U[(i1 + k) * n + c];
+          let v = panel[src + r];
+          for (let k = from; k < done; k++) v -= Err[k * out + r] * U[(i1 + k) * n + c];
           dst[r * width + (c - c0)] = v;
         }
       }
@@ -133,7 +181,9 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
     const b = i2 - i1;
     view.i1 = i1;
     view.i2 = i2;
-    transposeIn(W, n, i1, b, out, block);
+    panelEnd = Math.min(i2 + lookahead, n);
+    done = sub0 = sub1 = 0;
+    yield { kind: 'load', W, out, n, U, c0: i1, c1: panelEnd, panel };
     for (let s0 = 0; s0 < b; s0 += SUB_BLOCK) {
       const s1 = Math.min(s0 + SUB_BLOCK, b);
       sub0 = s0;
@@ -142,7 +192,7 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
         const j = i1 + i;
         const Ujj = U[j * n + j];
         done = i;
-        const w = block.subarray(i * out, (i + 1) * out);
+        const w = panel.subarray(i * out, (i + 1) * out);
         rule(j, w, q, view);
         const err = Err.subarray(i * out, (i + 1) * out);
         for (let r = 0; r < out; r++) {
@@ -151,34 +201,28 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
           loss += (d * d) / (Ujj * Ujj) / 2;
           w[r] = q[r];
         }
-        for (let k = i + 1; k < s1; k++) axpy(block, k * out, err, -U[j * n + i1 + k], out);
+        for (let k = i + 1; k < s1; k++) axpy(panel, k * out, Err, i * out, -U[j * n + i1 + k], out);
       }
-      // The sub-block's errors reach the rest of the block column by column, each column's
-      // row touched once per sub-block (not once per decided column): the block does not fit
-      // in cache at LLM widths, the sub-block's errors do. Same operations, same order per
-      // element as the column-by-column rule.
-      for (let k = s1; k < b; k++) {
-        for (let i = s0; i < s1; i++) axpy(block, k * out, Err.subarray(i * out, (i + 1) * out), -U[(i1 + i) * n + i1 + k], out);
-      }
+      done = s1;
+      sub0 = sub1 = s1;
+      if (i1 + s1 < panelEnd) yield { kind: 'update', out, n, U, Err, i1, e0: i1 + s0, e1: i1 + s1, c0: i1 + s1, c1: panelEnd, panel };
     }
-    done = b;
-    transposeOut(block, b, out, W, n, i1);
-    // Lazy batch update of everything right of the block, by the driver.
-    if (i2 < n) yield { W, out, n, U, Err, i1, i2 };
+    transposeOut(panel, b, out, W, n, i1);
+    if (i2 < n) yield { kind: 'trailing', W, out, n, U, Err, i1, i2 };
   }
   return loss;
 }
 
-/** y[at : at + n] += a·x[0 : n] (a = 0 skipped: pruned columns and zero factor entries). */
-function axpy(y: Float64Array, at: number, x: Float64Array, a: number, n: number): void {
+/** y[at : at + n] += a·x[from : from + n] (a = 0 skipped: pruned columns and zero factor entries). */
+function axpy(y: Float64Array, at: number, x: Float64Array, from: number, a: number, n: number): void {
   if (a === 0) return;
-  for (let r = 0; r < n; r++) y[at + r] += a * x[r];
+  for (let r = 0; r < n; r++) y[at + r] += a * x[from + r];
 }
 
 const TILE = 32; // rows per tile of the transposes: 32 rows × the block's columns stay in L1
 
 /** block [b, out] = W[:, i1 : i1 + b]ᵀ (W: [out, n]). */
-function transposeIn(W: Float64Array, n: number, i1: number, b: number, out: number, block: Float64Array): void {
+export function transposeIn(W: Float64Array, n: number, i1: number, b: number, out: number, block: Float64Array): void {
   for (let r0 = 0; r0 < out; r0 += TILE) {
     const r1 = Math.min(r0 + TILE, out);
     for (let k = 0; k < b; k++) for (let r = r0; r < r1; r++) block[k * out + r] = W[r * n + i1 + k];

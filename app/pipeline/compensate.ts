@@ -21,6 +21,7 @@ import { adapterProduct, type Adapter, type SigmaSplit } from '../compensate/ada
 import { quantizeAdapter } from '../compensate/adapter-quant.js';
 import { allocateRanks, uniformAllocation, type Allocation, type BudgetLayer } from '../compensate/budget.js';
 import { decomposeLayer, type Method } from '../compensate/decomposition.js';
+import { ortProducts } from '../compensate/ort-products.js';
 import { outputEnergy, float64Products } from '../compensate/products.js';
 import { gramOf } from '../forward/calibration.js';
 import { ModelRunner } from '../forward/runner.js';
@@ -29,6 +30,7 @@ import { linears } from '../model/inspect.js';
 import { openModel, resourcesPath } from '../model/open.js';
 import type { LinearInfo } from '../model/types.js';
 import type { Device } from '../onnx/runtime.js';
+import { SessionCache } from '../onnx/sessionCache.js';
 import { modelFingerprint, RunError, RunFolder } from '../run/run.js';
 import { TensorFile, writeSafetensors, type TensorToWrite } from '../run/safetensors-writer.js';
 import { budgetVariantName } from '../run/metrics.js';
@@ -204,6 +206,7 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
   const calibration = TensorFile.open(run.path('calibration.safetensors'));
   mkdirSync(run.path('spectra'), { recursive: true });
   const states: LinearState[] = [];
+  const sessions = options.device === 'cpu' ? null : new SessionCache(options.device); // on a GPU the decompositions' products run there; float64 JS on the CPU
   try {
     for (const [i, info] of all.entries()) {
       options.signal?.throwIfAborted();
@@ -217,7 +220,7 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
       if (top > Math.min(info.out, info.in) || (rMax !== undefined && top > rMax)) {
         throw new RunError(`rank ${top} exceeds what ${info.name} [${info.out}, ${info.in}] allows${rMax !== undefined ? ` with --r-max ${options.rMax}` : ''}`);
       }
-      const d = await decomposeLayer({ W: fromArray(info.out, info.in, W), Wc: fromArray(info.out, info.in, Wc), C }, { methods: options.methods, rMax, signal: options.signal });
+      const d = await decomposeLayer({ W: fromArray(info.out, info.in, W), Wc: fromArray(info.out, info.in, Wc), C }, { methods: options.methods, rMax, signal: options.signal, products: sessions ? ortProducts(sessions) : undefined });
       const state: LinearState = { info, W, Wc, full: {}, curves: {}, C };
       const spectra: Record<string, unknown> = {
         name: info.name,
@@ -249,6 +252,7 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
   } finally {
     compressed.close();
     calibration.close();
+    await sessions?.release();
   }
   return states;
 }
