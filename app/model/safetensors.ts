@@ -37,6 +37,8 @@ export interface StoredTensor {
 export interface TensorStore {
   readonly tensors: ReadonlyMap<string, StoredTensor>;
   read(name: string): Float32Array;
+  /** Rows [start, start + count) of a tensor (along its first axis) as float32, reading only their bytes. */
+  readRows(name: string, start: number, count: number): Float32Array;
   close(): void;
 }
 
@@ -67,6 +69,12 @@ export class SafetensorsFile implements TensorStore {
     const tensor = this.tensors.get(name);
     if (!tensor) throw new ModelError(this.file, `has no tensor named "${name}"`);
     return readAsFloat32(this.reader, tensor);
+  }
+
+  readRows(name: string, start: number, count: number): Float32Array {
+    const tensor = this.tensors.get(name);
+    if (!tensor) throw new ModelError(this.file, `has no tensor named "${name}"`);
+    return readAsFloat32(this.reader, rowRange(tensor, start, count));
   }
 
   close(): void {
@@ -170,6 +178,19 @@ function checkOverlaps(file: string, tensors: StoredTensor[], dataStart: number)
       throw new ModelError(file, `tensors "${a.name}" ${range(a)} and "${b.name}" ${range(b)} overlap`);
     }
   }
+}
+
+/**
+ * The byte range of rows [start, start + count) of a stored tensor, as a StoredTensor of its own
+ * (shape [count, ...rest]): an embedding lookup or a chunk of lm_head reads only those bytes.
+ */
+export function rowRange(tensor: StoredTensor, start: number, count: number): StoredTensor {
+  const rows = tensor.shape[0] ?? 1;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > rows) {
+    throw new ModelError(tensor.file, `tensor "${tensor.name}": rows [${start}, ${start + count}) are outside its ${rows} rows`);
+  }
+  const rowBytes = rows === 0 ? 0 : tensor.byteLength / rows;
+  return { ...tensor, shape: [count, ...tensor.shape.slice(1)], offset: tensor.offset + start * rowBytes, byteLength: count * rowBytes };
 }
 
 /** Reads a stored tensor's bytes and converts F32/F16/BF16 to float32. */
