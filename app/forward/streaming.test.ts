@@ -32,8 +32,8 @@ describe('ModelRunner streaming', () => {
       const tokens = Int32Array.from({ length: 2 * 9 }, (_, i) => (i * 17 + 3) % 61);
       const targets = Int32Array.from(tokens, (_, i) => (i * 29 + 1) % 61);
       const dims = [2, 9] as const;
-      expect(relativeError(await streaming.forwardLogits(tokens, dims), [Array.from(await resident.forwardLogits(tokens, dims))])).toBeLessThan(1e-6);
-      expect(relativeError(await streaming.forwardLastLogits(tokens, dims), [Array.from(await resident.forwardLastLogits(tokens, dims))])).toBeLessThan(1e-6);
+      expect(relativeError(await streaming.forwardLogits(tokens, dims), [Float64Array.from(await resident.forwardLogits(tokens, dims))])).toBeLessThan(1e-6);
+      expect(relativeError(await streaming.forwardLastLogits(tokens, dims), [Float64Array.from(await resident.forwardLastLogits(tokens, dims))])).toBeLessThan(1e-6);
       const nllS = await streaming.forwardNll(tokens, targets, dims);
       const nllR = await resident.forwardNll(tokens, targets, dims);
       for (let i = 0; i < nllR.length; i++) expect(Math.abs(nllS[i] - nllR[i])).toBeLessThan(1e-6 * Math.max(1, Math.abs(nllR[i])));
