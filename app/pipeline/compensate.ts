@@ -212,7 +212,7 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
       const W = readW(weight);
       const Wc = compressed.f32(weight);
       const C = fromArray(info.in, info.in, calibration.f64(`model.layers.${info.layer}.${gramOf[info.kind]}`));
-      weightAccount.hold('compensate linear', [W, Wc, C.data]);
+      weightAccount.hold('compensate linear', [W, Wc]); // C is calibration state, not weights (README: memory model)
       const rMax = options.rMax === undefined ? undefined : Math.min(options.rMax, info.out, info.in);
       const top = ranks[ranks.length - 1] ?? 0;
       if (top > Math.min(info.out, info.in) || (rMax !== undefined && top > rMax)) {
