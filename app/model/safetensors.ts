@@ -207,10 +207,15 @@ export function readAsFloat32(reader: BinaryReader, tensor: StoredTensor): Float
     return out;
   }
   if (tensor.dtype === 'F16' || tensor.dtype === 'BF16') {
-    const bytes = reader.bytes(tensor.offset, tensor.byteLength);
-    const view = new DataView(bytes.buffer);
-    const halves = new Uint16Array(count);
-    for (let i = 0; i < count; i++) halves[i] = view.getUint16(2 * i, true);
+    let halves: Uint16Array;
+    if (HOST_IS_LITTLE_ENDIAN) {
+      halves = new Uint16Array(count); // the LE file bytes are the halves: read straight into them
+      reader.readInto(new Uint8Array(halves.buffer), tensor.offset);
+    } else {
+      const view = new DataView(reader.bytes(tensor.offset, tensor.byteLength).buffer);
+      halves = new Uint16Array(count);
+      for (let i = 0; i < count; i++) halves[i] = view.getUint16(2 * i, true);
+    }
     return tensor.dtype === 'F16' ? f16ToF32(halves) : bf16ToF32(halves);
   }
   throw new ModelError(tensor.file, `tensor "${tensor.name}" has dtype ${tensor.dtype}; only F32, F16 and BF16 can be read`);
