@@ -73,7 +73,7 @@ export async function benchScale(options: ScaleOptions, print: (line: string) =>
         const perLayer = manifest.stages.compress?.layer_seconds ?? [];
         const meanLayer = perLayer.reduce((a, b) => a + b, 0) / Math.max(1, perLayer.length);
         row('compress gptq:w4g128, 8×256', c, `   ${meanLayer.toFixed(1)} s/layer`);
-        row('compensate eora r16,64', await step(['compensate', run, '--method', 'eora', '--ranks', '16,64', '--eval-tokens', '0', '--quiet']));
+        row('compensate eora r16,64 (r_max 64)', await step(['compensate', run, '--method', 'eora', '--ranks', '16,64', '--r-max', '64', '--eval-tokens', '0', '--quiet']));
       }
       if (!options.keep) rmSync(dir, { recursive: true, force: true });
     }
