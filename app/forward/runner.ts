@@ -315,7 +315,8 @@ export class ModelRunner {
     const rowsOut = mode === 'last' ? B : B * T; // rows of the [rows, V] result (logits modes)
     const out = mode === 'nll' ? null : new Float32Array(rowsOut * V);
     const lse = mode === 'nll' ? new Float64Array(B * T).fill(-Infinity) : null; // running log Σ exp over chunks
-    const picked = mode === 'nll' ? new Float64Array(B * T) : null;
+    const lseTarget = mode === 'nll' ? new Float64Array(B * T) : null; // lse of the chunk holding the target
+    const logp = mode === 'nll' ? new Float64Array(B * T) : null; // the target's log-softmax within that chunk
     const local = mode === 'nll' ? new Int32Array(B * T) : null;
     for (let v0 = 0; v0 < V; v0 += chunkRows) {
       const Vc = Math.min(chunkRows, V - v0);
@@ -333,17 +334,20 @@ export class ModelRunner {
         continue;
       }
       const chunkLse = floatData(result.lse, 'lse');
-      const chunkPicked = floatData(result.picked, 'picked');
+      const chunkLogp = floatData(result.logp, 'logp');
       for (let i = 0; i < lse!.length; i++) {
         const a = lse![i];
         const b = chunkLse[i];
         const hi = Math.max(a, b);
         lse![i] = hi === -Infinity ? hi : hi + Math.log1p(Math.exp(Math.min(a, b) - hi));
-        if (targets![i] >= v0 && targets![i] < v0 + Vc) picked![i] = chunkPicked[i];
+        if (targets![i] >= v0 && targets![i] < v0 + Vc) {
+          lseTarget![i] = b;
+          logp![i] = chunkLogp[i];
+        }
       }
     }
     if (out) return out;
-    return Float32Array.from(lse!, (l, i) => l - picked![i]);
+    return Float32Array.from(lse!, (l, i) => l - lseTarget![i] - logp![i]);
   }
 
   /** tokens [B, T] → hidden state after the last block, [B, T, d] (before the final norm). */
