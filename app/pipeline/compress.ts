@@ -20,6 +20,7 @@
 // written under partial/, so a stopped run resumes at the next block and gives bit-identical
 // results (everything downstream depends only on that hidden state and the original weights).
 import { rmSync, mkdirSync, existsSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { calibrationSet, type CalibrationSet } from '../calibrate/data.js';
 import { gptqSteps, sparsegptSteps, compressLinear, linearMetrics, parseMethod, formatMethod, CompressError, type CompressResult, type MethodSpec, type SecondMoment } from '../compress/index.js';
 import { GramAccumulator, gramOf, type GramName } from '../forward/calibration.js';
@@ -116,10 +117,24 @@ export function resolveMethod(quant: string, prune: string): MethodSpec {
   return { method: 'sparsegpt', sparsity: p.sparsity, quant: q.quant, percdamp: q.percdamp, blockSize: q.blockSize };
 }
 
+/**
+ * The calibration activations, a block's input and output [N, L, d] float32, stay resident
+ * for the whole stage (there is no disk spill): refuse up front, naming the numbers, when they
+ * would take more than half the machine's memory instead of failing hours in.
+ */
+export function checkActivationMemory(samples: number, seqLen: number, hidden: number, memory = totalmem()): void {
+  const bytes = 2 * samples * seqLen * hidden * 4;
+  if (bytes > memory / 2) {
+    const gb = (b: number) => (b / 1024 ** 3).toFixed(1);
+    throw new CompressError(`calibration activations need ${gb(bytes)} GiB (2 × ${samples} samples × ${seqLen} tokens × d ${hidden} × 4 bytes), more than half of this machine's ${gb(memory)} GiB; lower --samples or --seq-len`);
+  }
+}
+
 /** Compresses `model` into the run folder `options.out`, resuming a stopped run of the same config. */
 export async function runCompress(model: Model, options: CompressOptions): Promise<CompressSummary> {
   const started = performance.now();
   const spec = resolveMethod(options.quant, options.prune);
+  checkActivationMemory(options.samples, options.seqLen, model.config.hidden_size);
   const calib = calibrationSet(options.calibFile, model.tokenizer, { samples: options.samples, seqLen: options.seqLen, seed: options.seed, template: options.template });
   const evalConfig: EvalConfig | null =
     options.evalTokens > 0 ? { file: options.evalFile, tokens: options.evalTokens, seq_len: options.evalSeqLen ?? Math.min(model.config.max_position_embeddings, 512) } : null;

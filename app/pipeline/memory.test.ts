@@ -13,7 +13,7 @@ import { ModelRunner } from '../forward/runner.js';
 import { openModel, resourcesPath } from '../model/open.js';
 import { writeRandomCheckpoint, type RandomShape } from '../model/random-checkpoint.js';
 import { runCompensate } from './compensate.js';
-import { runCompress } from './compress.js';
+import { checkActivationMemory, runCompress } from './compress.js';
 
 const shape: RandomShape = { architecture: 'LlamaForCausalLM', hidden: 64, intermediate: 160, layers: 12, heads: 4, kvHeads: 2, vocab: 2048, tied: false, bias: false, ropeTheta: 10000, maxPositions: 128 };
 const d = shape.hidden;
@@ -72,5 +72,10 @@ describe('memory model: resident weight bytes stay below two blocks', () => {
     expect(compensated.methods[1].ranks[0].ppl).not.toBeNull();
     expect(weightAccount.peak, JSON.stringify(weightAccount.peakHeld)).toBeLessThan(bound(200));
     expect(weightAccount.resident).toBe(0);
+  });
+
+  it('refuses calibration activations beyond half the memory, naming the sizes', () => {
+    expect(() => checkActivationMemory(128, 2048, 4096, 12 * 1024 ** 3)).toThrow("calibration activations need 8.0 GiB (2 × 128 samples × 2048 tokens × d 4096 × 4 bytes), more than half of this machine's 12.0 GiB");
+    expect(() => checkActivationMemory(8, 256, 4096, 16 * 1024 ** 3)).not.toThrow();
   });
 });
