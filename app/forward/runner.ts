@@ -3,17 +3,13 @@
 // head session. Embedding lookup happens here in TS (copying B·T rows is cheaper than feeding
 // a [V, d] matrix to a Gather node).
 //
-// Memory (the README's memory model; every array is reported to forward/memory.ts): weights
-// stream. A block's tensors are read when the block runs and dropped when the next one is
-// loaded (an LRU of one block); the embedding gathers only the rows of the tokens it embeds
-// (Model.readRows); the head runs lm_head in row-chunks (graphs/headGraph.ts) with a running
-// log-sum-exp, so no [V, d] float32 matrix is resident. A model small enough for
-// `weightAccount.cacheBytes` (the bundled one) is read once and kept instead.
-//
-// Substitutions: `setWeight` holds a tensor (a compressed linear of the block being worked
-// on; `releaseLayer` drops them); `setWeightSource` provides substitutes lazily, tensor by
-// tensor, as blocks load (a variant's W_c + B·A read from the run folder), so evaluating a
-// variant substitutes one block at a time. Runs are sequential: one call at a time.
+// Memory: weights stream through weight-store.ts (one block resident, embedding rows read by
+// row) and the head runs lm_head in row-chunks (graphs/headGraph.ts) with a running
+// log-sum-exp, so no [V, d] float32 matrix is resident. `setWeight` substitutes a tensor (a
+// compressed linear of the block being worked on; `releaseLayer` drops it);
+// `setWeightSource` provides substitutes lazily as blocks load (a variant's W_c + B·A read
+// from the run folder), so evaluating a variant substitutes one block at a time. Runs are
+// sequential: one call at a time.
 //
 // `setAdapter` attaches a low-rank adapter to a linear, applied unmerged (W·x + B·(A·x), as
 // deployed): a layer with adapters runs the block graph variant with `<kind>.lora_A/B` inputs
@@ -24,10 +20,10 @@ import { SessionCache } from '../onnx/sessionCache.js';
 import type { GramStats } from './calibration.js';
 import { buildBlockGraph, gramOutputs } from './graphs/blockGraph.js';
 import { buildHeadGraph, headChunkSignature } from './graphs/headGraph.js';
-import { weightAccount, type WeightAccount } from './memory.js';
 import { RopeTables } from './rope.js';
 import { blockShape, blockSignature, headShape, LINEAR_KINDS, loraKinds, type BlockShape, type BlockVariant, type HeadMode, type HeadShape } from './shape.js';
-import { blockTensorSpecs, checkLength, headTensorSpecs, layerPrefix, readChecked } from './weights.js';
+import { blockTensorSpecs, checkLength, headTensorSpecs, layerPrefix } from './weights.js';
+import { WeightStore, type WeightSource } from './weight-store.js';
 
 /** [B, T]: batch size and sequence length of a row-major token array. */
 export type TokenDims = readonly [batch: number, seq: number];
@@ -68,10 +64,7 @@ export interface LinearAdapter {
   B: Float32Array;
 }
 
-/** A substitute for a checkpoint tensor (HF name), or undefined to read the checkpoint's. */
-export type WeightSource = (name: string) => Float32Array | undefined;
-
-let runnerCount = 0;
+export type { WeightSource } from './weight-store.js';
 
 export interface RunnerOptions {
   /** Default 'cpu'. Ignored when `sessions` is given (the cache fixes the device). */
@@ -87,14 +80,7 @@ export class ModelRunner {
   readonly head: HeadShape;
   private readonly rope: RopeTables;
   private readonly dims = new Map<string, number[]>(); // HF tensor name → dims the config implies
-  private readonly overrides = new Map<string, Float32Array>(); // setWeight: HF tensor name → data
-  private source: WeightSource | null = null;
-  private readonly blocks = new Map<number, Map<string, Float32Array>>(); // LRU (insertion order) of loaded blocks
-  private readonly small = new Map<string, Float32Array>(); // embedding, head, final norm when the model is kept resident
-  private readonly label = `runner#${++runnerCount}`;
-  private readonly account: WeightAccount = weightAccount;
-  /** The whole model fits weightAccount.cacheBytes: read once, keep every block. */
-  private readonly keepAll: boolean;
+  private readonly store: WeightStore;
   private readonly adapters = new Map<number, Map<LinearKind, LinearAdapter>>(); // layer → kind → adapter
 
   private constructor(
@@ -111,9 +97,7 @@ export class ModelRunner {
     }
     for (const { tensor, dims } of headTensorSpecs(this.head, this.config.tie_word_embeddings)) this.dims.set(tensor, dims);
     this.dims.set('model.embed_tokens.weight', [this.head.vocab, this.head.hidden]);
-    let total = 0;
-    for (const dims of this.dims.values()) total += 4 * dims.reduce((a, b) => a * b, 1);
-    this.keepAll = total <= this.account.cacheBytes;
+    this.store = new WeightStore(model, this.dims, this.block, this.head, this.config.tie_word_embeddings);
   }
 
   /** Checks every tensor's shape against the config and builds the plain-forward sessions. */
@@ -139,9 +123,7 @@ export class ModelRunner {
     const dims = this.dims.get(name);
     if (!dims) throw new Error(`setWeight: ${name} is not a tensor the forward pass uses`);
     checkLength(this.model.path, name, data, dims);
-    this.overrides.set(name, data);
-    this.dropCached(name);
-    this.account.hold(`${this.label} substitutions`, [...this.overrides.values()]);
+    this.store.setWeight(name, data);
   }
 
   /**
@@ -150,21 +132,17 @@ export class ModelRunner {
    * returns is held only while its block is loaded.
    */
   setWeightSource(source: WeightSource | null): void {
-    this.source = source;
-    this.clearCache();
+    this.store.setSource(source);
   }
 
   /** Drops the setWeight substitutions and cached tensors of `layer` (a finished block). */
   releaseLayer(layer: number): void {
-    const prefix = layerPrefix(layer);
-    for (const name of [...this.overrides.keys()]) if (name.startsWith(prefix)) this.overrides.delete(name);
-    this.account.hold(`${this.label} substitutions`, [...this.overrides.values()]);
-    this.dropBlock(layer);
+    this.store.releaseLayer(layer);
   }
 
   /** A block tensor as the forward pass would use it now (substitution or checkpoint), through the block cache. */
   blockTensor(layer: number, tensor: string): Float32Array {
-    const data = this.blockWeights(layer).get(layerPrefix(layer) + tensor);
+    const data = this.store.blockWeights(layer).get(layerPrefix(layer) + tensor);
     if (!data) throw new Error(`blockTensor: ${tensor} is not a tensor of a decoder block`);
     return data;
   }
@@ -214,38 +192,23 @@ export class ModelRunner {
 
   /** Drops substitutions, the weight source and cached reads; the checkpoint is read again on next use. */
   resetWeights(): void {
-    this.overrides.clear();
-    this.account.release(`${this.label} substitutions`);
-    this.source = null;
-    this.clearCache();
+    this.store.reset();
   }
 
   /** Embedding rows for tokens [B, T] → hidden [B, T, d]. */
   embed(tokens: Int32Array, dims: TokenDims): Float32Array {
     checkTokens(tokens, dims, this.head.vocab);
     const d = this.head.hidden;
-    const name = 'model.embed_tokens.weight';
     const hidden = new Float32Array(tokens.length * d);
-    const whole = this.overrides.get(name) ?? (this.keepAll ? this.smallTensor(name) : null);
+    const whole = this.store.wholeEmbedding();
     if (whole) {
       for (let i = 0; i < tokens.length; i++) hidden.set(whole.subarray(tokens[i] * d, tokens[i] * d + d), i * d);
       return hidden;
     }
     // Only the distinct rows, read in runs of consecutive ids: [n, d] instead of [V, d].
-    const ids = [...new Set(tokens)].sort((a, b) => a - b);
-    const rowOf = new Map<number, Float32Array>();
-    const reads: Float32Array[] = [];
-    for (let i = 0; i < ids.length; ) {
-      let j = i + 1;
-      while (j < ids.length && ids[j] === ids[j - 1] + 1) j++;
-      const rows = this.readRows(name, ids[i], j - i);
-      reads.push(rows);
-      for (let k = i; k < j; k++) rowOf.set(ids[k], rows.subarray((k - i) * d, (k - i + 1) * d));
-      i = j;
-    }
-    this.account.hold(`${this.label} embedding rows`, reads);
+    const rowOf = this.store.embeddingRows([...new Set(tokens)].sort((a, b) => a - b));
     for (let i = 0; i < tokens.length; i++) hidden.set(rowOf.get(tokens[i])!, i * d);
-    this.account.release(`${this.label} embedding rows`);
+    this.store.releaseRows();
     return hidden;
   }
 
@@ -310,8 +273,8 @@ export class ModelRunner {
     const [normSpec, headSpec] = headTensorSpecs(this.head, this.config.tie_word_embeddings);
     const session = await this.headSession(mode);
     const x = floatTensor(hidden, [B, T, d]);
-    const norm = floatTensor(this.smallTensor(normSpec.tensor), normSpec.dims);
-    const chunkRows = this.headChunkRows();
+    const norm = floatTensor(this.store.smallTensor(normSpec.tensor), normSpec.dims);
+    const chunkRows = this.store.headChunkRows();
     const rowsOut = mode === 'last' ? B : B * T; // rows of the [rows, V] result (logits modes)
     const out = mode === 'nll' ? null : new Float32Array(rowsOut * V);
     const lse = mode === 'nll' ? new Float64Array(B * T).fill(-Infinity) : null; // running log Σ exp over chunks
@@ -320,14 +283,14 @@ export class ModelRunner {
     const local = mode === 'nll' ? new Int32Array(B * T) : null;
     for (let v0 = 0; v0 < V; v0 += chunkRows) {
       const Vc = Math.min(chunkRows, V - v0);
-      const rows = this.headRows(headSpec.tensor, v0, Vc); // [Vc, d]
+      const rows = this.store.headRows(headSpec.tensor, v0, Vc); // [Vc, d]
       const feeds: Feeds = { x, norm, lm_head: floatTensor(rows, [Vc, d]) };
       if (local) {
         for (let i = 0; i < local.length; i++) local[i] = Math.min(Math.max(targets![i] - v0, 0), Vc - 1);
         feeds.targets = int32Tensor(local, dims);
       }
       const result = await session.run(feeds);
-      this.account.release(`${this.label} lm_head chunk`);
+      this.store.releaseRows();
       if (out) {
         const logits = floatData(result.logits, `${mode} output`); // [rows, Vc]
         for (let r = 0; r < rowsOut; r++) out.set(logits.subarray(r * Vc, (r + 1) * Vc), r * V + v0);
@@ -378,9 +341,7 @@ export class ModelRunner {
 
   /** Releases the sessions (when this runner created them) and the weights it holds. */
   async release(): Promise<void> {
-    this.resetWeights();
-    this.small.clear();
-    this.account.release(`${this.label} resident`);
+    this.store.release();
     this.adapters.clear();
     if (this.ownsSessions) await this.sessions.release();
   }
@@ -401,7 +362,7 @@ export class ModelRunner {
       cos: floatTensor(cos, [T, hd]),
       sin: floatTensor(sin, [T, hd]),
     };
-    const weights = this.blockWeights(layer);
+    const weights = this.store.blockWeights(layer);
     for (const { input, tensor, dims } of blockTensorSpecs(this.block)) feeds[input] = floatTensor(weights.get(layerPrefix(layer) + tensor)!, dims);
     for (const a of this.adapters.get(layer)?.values() ?? []) {
       feeds[`${a.kind}.lora_A`] = floatTensor(a.A, [a.rank, a.in]);
@@ -412,91 +373,6 @@ export class ModelRunner {
 
   private headSession(mode: HeadMode): Promise<Session> {
     return this.sessions.get(headChunkSignature(this.head, mode), () => buildHeadGraph(this.head, mode));
-  }
-
-  /** The tensors of block `layer` (substitutions first, then the source, then the checkpoint), loaded on first use. */
-  private blockWeights(layer: number): Map<string, Float32Array> {
-    const cached = this.blocks.get(layer);
-    if (cached) {
-      this.blocks.delete(layer); // most recently used goes last
-      this.blocks.set(layer, cached);
-      return cached;
-    }
-    if (!this.keepAll) for (const old of [...this.blocks.keys()]) this.dropBlock(old); // one block resident while streaming
-    const prefix = layerPrefix(layer);
-    const block = new Map<string, Float32Array>();
-    for (const { tensor, dims } of blockTensorSpecs(this.block)) {
-      const name = prefix + tensor;
-      const data = this.overrides.get(name) ?? this.fromSource(name, dims) ?? readChecked(this.model, name, dims);
-      block.set(name, data);
-    }
-    this.blocks.set(layer, block);
-    this.account.hold(`${this.label} block ${layer}`, [...block.values()]);
-    return block;
-  }
-
-  private fromSource(name: string, dims: readonly number[]): Float32Array | undefined {
-    const data = this.source?.(name);
-    if (data) checkLength(this.model.path, name, data, dims);
-    return data;
-  }
-
-  private dropBlock(layer: number): void {
-    this.blocks.delete(layer);
-    this.account.release(`${this.label} block ${layer}`);
-  }
-
-  private clearCache(): void {
-    for (const layer of [...this.blocks.keys()]) this.dropBlock(layer);
-    this.small.delete('model.embed_tokens.weight');
-    this.small.delete('lm_head.weight');
-    this.account.hold(`${this.label} resident`, [...this.small.values()]);
-  }
-
-  /** A substitution of `name` invalidates whatever cached copy the forward would use. */
-  private dropCached(name: string): void {
-    const layer = /^model\.layers\.(\d+)\./.exec(name)?.[1];
-    if (layer !== undefined) this.dropBlock(Number(layer));
-    else if (this.small.delete(name)) this.account.hold(`${this.label} resident`, [...this.small.values()]);
-  }
-
-  /** A non-block tensor kept whole (the final norm; the embedding and head of a model kept resident). */
-  private smallTensor(name: string): Float32Array {
-    let data = this.overrides.get(name) ?? this.small.get(name);
-    if (!data) {
-      data = readChecked(this.model, name, this.dims.get(name)!);
-      this.small.set(name, data);
-      this.account.hold(`${this.label} resident`, [...this.small.values()]);
-    }
-    return data;
-  }
-
-  /** lm_head rows per head-graph call: all of them when the model is kept resident or lm_head is substituted. */
-  private headChunkRows(): number {
-    const tensor = headTensorSpecs(this.head, this.config.tie_word_embeddings)[1].tensor;
-    if (this.keepAll || this.overrides.has(tensor)) return this.head.vocab;
-    return Math.max(1, Math.min(this.head.vocab, Math.floor(this.account.headChunkBytes / (4 * this.head.hidden))));
-  }
-
-  /** lm_head rows [v0, v0 + count) as float32 [count, d]; a streamed chunk is accounted until the head call releases it. */
-  private headRows(tensor: string, v0: number, count: number): Float32Array {
-    const d = this.head.hidden;
-    const whole = this.overrides.get(tensor) ?? (this.keepAll ? this.smallTensor(tensor) : null);
-    if (whole) return count === this.head.vocab ? whole : whole.subarray(v0 * d, (v0 + count) * d);
-    const rows = this.readRows(tensor, v0, count);
-    this.account.hold(`${this.label} lm_head chunk`, [rows]);
-    return rows;
-  }
-
-  /** Rows of a [rows, d] checkpoint tensor, reading only their bytes where the reader can. */
-  private readRows(name: string, start: number, count: number): Float32Array {
-    const d = this.dims.get(name)![1];
-    if (this.model.readRows) {
-      const rows = this.model.readRows(name, start, count);
-      checkLength(this.model.path, `${name} rows [${start}, ${start + count})`, rows, [count, d]);
-      return rows;
-    }
-    return readChecked(this.model, name, this.dims.get(name)!).slice(start * d, (start + count) * d);
   }
 
   /** Config vs tensor index, before any data is read: every tensor present with the implied shape. */
