@@ -69,7 +69,7 @@ export async function benchForward(device: Device, report: (row: BenchRow) => vo
 }
 
 /** The best float32 Gemm rate over the block's three product shapes, x [M, K] · W[N, K]ᵀ. */
-async function matmulFloor(sessions: SessionCache): Promise<BenchRow> {
+export async function matmulFloor(sessions: SessionCache): Promise<BenchRow> {
   let best: BenchRow | null = null;
   const M = 512;
   for (const [K, N] of [

@@ -6,20 +6,26 @@ import { SessionCache } from '../onnx/sessionCache.js';
 import { benchEora } from './eora.js';
 import { benchForward, type BenchRow } from './forward.js';
 import { benchGptq } from './gptq.js';
+import { benchScale } from './scale.js';
 
 const usage = `Usage: npm run bench -- forward|gptq|eora [--device cpu|cuda|webgpu] [--json]
+       npm run bench -- scale [--dir D] [--shapes llama-3.2-1b,llama-3-8b,qwen2.5-1.5b] [--layers N] [--skip-compress] [--keep]
 
 forward   MatMul floor, the bundled model (forward + NLL, generation) and one synthetic
           7B-shape decoder block: tokens/s, GFLOP/s and the fraction of the MatMul floor.
 gptq      GPTQ on 1024², 4096² and 11008×4096 layers: Hinv factor (ORT) and column sweep (JS)
           seconds against the float32 MatMul floor (text only; --json is ignored).
 eora      EoRA decomposition to r_max 256 on 4096² and 11008×4096 layers with ORT products,
-          against the MatMul floor and numpy's eigh + svd when python3 has numpy.`;
+          against the MatMul floor and numpy's eigh + svd when python3 has numpy.
+scale     random-weight bf16 checkpoints of real shapes (default llama-3.2-1b): seconds and
+          peak RSS of inspect, ppl on 512 tokens, compress (gptq:w4g128, 8×256) and compensate
+          (eora r16,64) as child processes; ppl against the MatMul floor. --layers overrides
+          the layer count (8 vs 32 of one width: the peak should not grow). Needs out/app built.`;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { device: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { device: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, dir: { type: 'string' }, shapes: { type: 'string' }, layers: { type: 'string' }, 'skip-compress': { type: 'boolean' }, keep: { type: 'boolean' } } });
   } catch (error) {
     process.stderr.write(`eora-bench: ${(error as Error).message}\n${usage}\n`);
     return 2;
@@ -28,6 +34,16 @@ export async function main(argv: string[]): Promise<number> {
   if (parsed.values.help || which === undefined) {
     process.stdout.write(usage + '\n');
     return which === undefined && !parsed.values.help ? 2 : 0;
+  }
+  if (which === 'scale') {
+    const v = parsed.values;
+    const layers = v.layers === undefined ? undefined : Number(v.layers);
+    if (layers !== undefined && !(Number.isInteger(layers) && layers >= 1)) {
+      process.stderr.write(`eora-bench: --layers must be a positive integer, got ${v.layers}\n`);
+      return 2;
+    }
+    await benchScale({ dir: v.dir, shapes: (v.shapes ?? 'llama-3.2-1b').split(','), layers, skipCompress: v['skip-compress'] === true, keep: v.keep === true }, (line) => process.stdout.write(line + '\n'));
+    return 0;
   }
   if (which === 'gptq' || which === 'eora') {
     const device = parseDevice(parsed.values.device ?? 'cpu');

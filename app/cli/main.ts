@@ -10,8 +10,9 @@ import { exportCommand, importGptqCommand } from './commands/export.js';
 import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
 import { showCommand } from './commands/show.js';
+import { makeRandomModelCommand } from './commands/make-random-model.js';
 
-export const commands: Command[] = [inspectCommand, pplCommand, generateCommand, compressCommand, compensateCommand, exportCommand, importGptqCommand, runCommand, runsCommand, showCommand, serveCommand];
+export const commands: Command[] = [inspectCommand, pplCommand, generateCommand, compressCommand, compensateCommand, exportCommand, importGptqCommand, runCommand, runsCommand, showCommand, serveCommand, makeRandomModelCommand];
 
 const processIO: CliIO = {
   stdout: (text) => process.stdout.write(text),

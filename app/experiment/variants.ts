@@ -6,7 +6,8 @@
 //   eora-budget-<P>          W_c + B·A with per-linear ranks allocated under P adapter parameters
 //
 // Adapters are merged (W_c + B·A formed in float64, stored float32) from the adapter files as
-// written, so what is scored is exactly what an export ships.
+// written, so what is scored is exactly what an export ships. Weights stream: the runner asks
+// for a linear's W_c (+ B·A) when its block loads, read from the run folder tensor by tensor.
 import { existsSync } from 'node:fs';
 import type { Adapter } from '../compensate/adapter.js';
 import type { ModelRunner } from '../forward/runner.js';
@@ -14,7 +15,7 @@ import { fromArray } from '../linalg/matrix.js';
 import { linears } from '../model/inspect.js';
 import type { Model } from '../model/types.js';
 import { merged } from '../pipeline/compensate.js';
-import { loadCompressed } from '../pipeline/compress.js';
+import { readRunTensor } from '../pipeline/compress.js';
 import { budgetVariantName, rankVariantName } from '../run/metrics.js';
 import { RunError, type RunFolder } from '../run/run.js';
 import { TensorFile } from '../run/safetensors-writer.js';
@@ -42,45 +43,66 @@ export function plannedVariants(config: ExperimentConfig): VariantPlan[] {
 
 export const adapterPlan = (name: string): VariantPlan => ({ name, adapter: `adapters/${name}.safetensors` });
 
-/** Puts a variant's weights into `runner`; `compressed` caches W_c across calls. */
+/** Puts a variant's weights into `runner` as a weight source reading the run folder block by block. */
 export class VariantLoader {
-  private wc: Map<string, Float32Array> | null = null;
-
   constructor(
     private readonly run: RunFolder,
     private readonly model: Model,
   ) {}
 
-  compressed(): Map<string, Float32Array> {
-    return (this.wc ??= loadCompressed(this.run).weights);
-  }
-
   /** Returns the adapter's parameter count Σ r_l·(in_l + out_l), null without adapter. */
   load(runner: ModelRunner, plan: VariantPlan): number | null {
     runner.resetWeights();
     if (plan.name === 'original') return null;
-    const wc = this.compressed();
+    const compressed = this.run.path('compressed.safetensors');
+    const all = linears(this.model);
+    const names = new Set(all.map((l) => `${l.name}.weight`));
+    const probe = TensorFile.open(compressed); // every W_c is there before the first block runs
+    try {
+      for (const weight of names) if (!probe.has(weight)) throw new RunError(`${compressed}: has no tensor ${weight}`);
+    } finally {
+      probe.close();
+    }
     if (plan.adapter === null) {
-      for (const [name, data] of wc) runner.setWeight(name, data);
+      runner.setWeightSource((name) => (names.has(name) ? readRunTensor(compressed, name) : undefined));
       return null;
     }
+    const adapterPath = plan.adapter;
+    const ranks = adapterRanks(this.run, adapterPath);
     let params = 0;
-    const adapters = readAdapterFile(this.run, plan.adapter);
-    for (const l of linears(this.model)) {
-      const weight = `${l.name}.weight`;
-      const Wc = wc.get(weight);
-      if (!Wc) throw new RunError(`${this.run.path('compressed.safetensors')}: has no tensor ${weight}`);
-      const adapter = adapters.get(l.name);
-      if (!adapter) throw new RunError(`${this.run.path(plan.adapter)}: has no adapter for ${l.name}`);
-      runner.setWeight(weight, merged(Wc, adapter));
-      params += adapter.rank * (l.in + l.out);
+    for (const l of all) {
+      const rank = ranks.get(l.name);
+      if (rank === undefined) throw new RunError(`${this.run.path(adapterPath)}: has no adapter for ${l.name}`);
+      params += rank * (l.in + l.out);
     }
+    runner.setWeightSource((name) => {
+      if (!names.has(name)) return undefined;
+      const linear = name.slice(0, -'.weight'.length);
+      return merged(readRunTensor(compressed, name), readAdapterFile(this.run, adapterPath, linear).get(linear)!);
+    });
     return params;
   }
 }
 
+/** linear name → rank of each adapter in a PEFT-style file (shapes only). */
+export function adapterRanks(run: RunFolder, relative: string): Map<string, number> {
+  const path = run.path(relative);
+  if (!existsSync(path)) throw new RunError(`${path}: missing (rerun the experiment to recreate it)`);
+  const file = TensorFile.open(path);
+  try {
+    const ranks = new Map<string, number>();
+    for (const name of file.file.tensors.keys()) {
+      const m = /^(.*)\.lora_A\.weight$/.exec(name);
+      if (m) ranks.set(m[1], file.shape(name)[0]);
+    }
+    return ranks;
+  } finally {
+    file.close();
+  }
+}
+
 /** linear name → adapter (float64 factors) from a PEFT-style file: `<linear>.lora_A.weight` [r, in], `.lora_B.weight` [out, r]. */
-export function readAdapterFile(run: RunFolder, relative: string): Map<string, Adapter> {
+export function readAdapterFile(run: RunFolder, relative: string, only?: string): Map<string, Adapter> {
   const path = run.path(relative);
   if (!existsSync(path)) throw new RunError(`${path}: missing (rerun the experiment to recreate it)`);
   const file = TensorFile.open(path);
@@ -89,7 +111,7 @@ export function readAdapterFile(run: RunFolder, relative: string): Map<string, A
     const split = (file.metadata.split ?? 'B') as Adapter['split'];
     for (const name of file.file.tensors.keys()) {
       const m = /^(.*)\.lora_A\.weight$/.exec(name);
-      if (!m) continue;
+      if (!m || (only !== undefined && m[1] !== only)) continue;
       const [r, inDim] = file.shape(name);
       const bName = `${m[1]}.lora_B.weight`;
       const [outDim, rB] = file.shape(bName);

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import type { CompressResult, QuantState } from '../compress/types.js';
 import { SafetensorsFile } from '../model/safetensors.js';
 import { ModelError } from '../model/types.js';
-import type { TensorToWrite } from '../run/safetensors-writer.js';
+import { valuesOf, type TensorToWrite } from '../run/safetensors-writer.js';
 import { writeSafetensorsFile, type OutTensor } from './safetensors-out.js';
 
 export const QUANT_FILE = 'quantized.safetensors';
@@ -48,9 +48,9 @@ export function quantTensors(name: string, result: CompressResult): TensorToWrit
 /** Writes quantized.safetensors atomically from quantTensors' output: codes as U8, g_idx as I32. */
 export function writeQuantFile(path: string, tensors: readonly TensorToWrite[]): void {
   const out: OutTensor[] = tensors.map((t) => {
-    if (t.name.endsWith('.qcodes')) return { name: t.name, dtype: 'U8', shape: t.shape, data: () => Uint8Array.from(t.data) };
-    if (t.name.endsWith('.g_idx')) return { name: t.name, dtype: 'I32', shape: t.shape, data: () => Int32Array.from(t.data) };
-    return { name: t.name, dtype: 'F32', shape: t.shape, data: () => Float32Array.from(t.data) };
+    if (t.name.endsWith('.qcodes')) return { name: t.name, dtype: 'U8', shape: t.shape, data: () => Uint8Array.from(valuesOf(t)) };
+    if (t.name.endsWith('.g_idx')) return { name: t.name, dtype: 'I32', shape: t.shape, data: () => Int32Array.from(valuesOf(t)) };
+    return { name: t.name, dtype: 'F32', shape: t.shape, data: () => Float32Array.from(valuesOf(t)) };
   });
   const temp = `${path}.tmp-${process.pid}`;
   try {

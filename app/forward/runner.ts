@@ -3,8 +3,13 @@
 // head session. Embedding lookup happens here in TS (copying B·T rows is cheaper than feeding
 // a [V, d] matrix to a Gather node).
 //
-// Weights are read once per tensor and kept; `setWeight` substitutes a tensor (a compressed or
-// compensated linear) without rebuilding anything. Runs are sequential: one call at a time.
+// Memory: weights stream through weight-store.ts (one block resident, embedding rows read by
+// row) and the head runs lm_head in row-chunks (graphs/headGraph.ts) with a running
+// log-sum-exp, so no [V, d] float32 matrix is resident. `setWeight` substitutes a tensor (a
+// compressed linear of the block being worked on; `releaseLayer` drops it);
+// `setWeightSource` provides substitutes lazily as blocks load (a variant's W_c + B·A read
+// from the run folder), so evaluating a variant substitutes one block at a time. Runs are
+// sequential: one call at a time.
 //
 // `setAdapter` attaches a low-rank adapter to a linear, applied unmerged (W·x + B·(A·x), as
 // deployed): a layer with adapters runs the block graph variant with `<kind>.lora_A/B` inputs
@@ -14,10 +19,11 @@ import { floatData, floatTensor, int32Tensor, type Device, type Feeds, type Sess
 import { SessionCache } from '../onnx/sessionCache.js';
 import type { GramStats } from './calibration.js';
 import { buildBlockGraph, gramOutputs } from './graphs/blockGraph.js';
-import { buildHeadGraph } from './graphs/headGraph.js';
+import { buildHeadGraph, headChunkSignature } from './graphs/headGraph.js';
 import { RopeTables } from './rope.js';
-import { blockShape, blockSignature, headShape, headSignature, LINEAR_KINDS, loraKinds, type BlockShape, type BlockVariant, type HeadMode, type HeadShape } from './shape.js';
-import { blockTensorSpecs, checkLength, headTensorSpecs, layerPrefix, readChecked } from './weights.js';
+import { blockShape, blockSignature, headShape, LINEAR_KINDS, loraKinds, type BlockShape, type BlockVariant, type HeadMode, type HeadShape } from './shape.js';
+import { blockTensorSpecs, checkLength, headTensorSpecs, layerPrefix } from './weights.js';
+import { WeightStore, type WeightSource } from './weight-store.js';
 
 /** [B, T]: batch size and sequence length of a row-major token array. */
 export type TokenDims = readonly [batch: number, seq: number];
@@ -58,6 +64,8 @@ export interface LinearAdapter {
   B: Float32Array;
 }
 
+export type { WeightSource } from './weight-store.js';
+
 export interface RunnerOptions {
   /** Default 'cpu'. Ignored when `sessions` is given (the cache fixes the device). */
   device?: Device;
@@ -72,7 +80,7 @@ export class ModelRunner {
   readonly head: HeadShape;
   private readonly rope: RopeTables;
   private readonly dims = new Map<string, number[]>(); // HF tensor name → dims the config implies
-  private readonly weights = new Map<string, Float32Array>(); // HF tensor name → data (read or substituted)
+  private readonly store: WeightStore;
   private readonly adapters = new Map<number, Map<LinearKind, LinearAdapter>>(); // layer → kind → adapter
 
   private constructor(
@@ -89,6 +97,7 @@ export class ModelRunner {
     }
     for (const { tensor, dims } of headTensorSpecs(this.head, this.config.tie_word_embeddings)) this.dims.set(tensor, dims);
     this.dims.set('model.embed_tokens.weight', [this.head.vocab, this.head.hidden]);
+    this.store = new WeightStore(model, this.dims, this.block, this.head, this.config.tie_word_embeddings);
   }
 
   /** Checks every tensor's shape against the config and builds the plain-forward sessions. */
@@ -114,7 +123,28 @@ export class ModelRunner {
     const dims = this.dims.get(name);
     if (!dims) throw new Error(`setWeight: ${name} is not a tensor the forward pass uses`);
     checkLength(this.model.path, name, data, dims);
-    this.weights.set(name, data);
+    this.store.setWeight(name, data);
+  }
+
+  /**
+   * Substitutes tensors lazily: `source(name)` is asked for each tensor as its block loads
+   * (setWeight still wins); undefined keeps the checkpoint's. null removes the source. What it
+   * returns is held only while its block is loaded.
+   */
+  setWeightSource(source: WeightSource | null): void {
+    this.store.setSource(source);
+  }
+
+  /** Drops the setWeight substitutions and cached tensors of `layer` (a finished block). */
+  releaseLayer(layer: number): void {
+    this.store.releaseLayer(layer);
+  }
+
+  /** A block tensor as the forward pass would use it now (substitution or checkpoint), through the block cache. */
+  blockTensor(layer: number, tensor: string): Float32Array {
+    const data = this.store.blockWeights(layer).get(layerPrefix(layer) + tensor);
+    if (!data) throw new Error(`blockTensor: ${tensor} is not a tensor of a decoder block`);
+    return data;
   }
 
   /**
@@ -160,18 +190,25 @@ export class ModelRunner {
     return count;
   }
 
-  /** Drops substitutions and cached reads; the checkpoint is read again on next use. */
+  /** Drops substitutions, the weight source and cached reads; the checkpoint is read again on next use. */
   resetWeights(): void {
-    this.weights.clear();
+    this.store.reset();
   }
 
   /** Embedding rows for tokens [B, T] → hidden [B, T, d]. */
   embed(tokens: Int32Array, dims: TokenDims): Float32Array {
     checkTokens(tokens, dims, this.head.vocab);
     const d = this.head.hidden;
-    const table = this.weight('model.embed_tokens.weight'); // [V, d]
     const hidden = new Float32Array(tokens.length * d);
-    for (let i = 0; i < tokens.length; i++) hidden.set(table.subarray(tokens[i] * d, tokens[i] * d + d), i * d);
+    const whole = this.store.wholeEmbedding();
+    if (whole) {
+      for (let i = 0; i < tokens.length; i++) hidden.set(whole.subarray(tokens[i] * d, tokens[i] * d + d), i * d);
+      return hidden;
+    }
+    // Only the distinct rows, read in runs of consecutive ids: [n, d] instead of [V, d].
+    const rowOf = this.store.embeddingRows([...new Set(tokens)].sort((a, b) => a - b));
+    for (let i = 0; i < tokens.length; i++) hidden.set(rowOf.get(tokens[i])!, i * d);
+    this.store.releaseRows();
     return hidden;
   }
 
@@ -227,17 +264,53 @@ export class ModelRunner {
 
   /** Final norm + lm_head on hidden [B, T, d]. Mode 'nll' needs targets [B, T]. */
   async runHead(hidden: Float32Array, dims: TokenDims, mode: HeadMode, targets?: Int32Array): Promise<Float32Array> {
-    const feeds: Feeds = { x: floatTensor(hidden, [dims[0], dims[1], this.head.hidden]) };
-    for (const { input, tensor, dims: wDims } of headTensorSpecs(this.head, this.config.tie_word_embeddings)) {
-      feeds[input] = floatTensor(this.weight(tensor), wDims);
-    }
+    const [B, T] = dims;
+    const { hidden: d, vocab: V } = this.head;
     if (mode === 'nll') {
       if (!targets) throw new Error('runHead: mode nll needs targets');
-      checkTokens(targets, dims, this.head.vocab);
-      feeds.targets = int32Tensor(targets, dims);
+      checkTokens(targets, dims, V);
     }
-    const out = await (await this.headSession(mode)).run(feeds);
-    return floatData(mode === 'nll' ? out.nll : out.logits, `${mode} output`);
+    const [normSpec, headSpec] = headTensorSpecs(this.head, this.config.tie_word_embeddings);
+    const session = await this.headSession(mode);
+    const x = floatTensor(hidden, [B, T, d]);
+    const norm = floatTensor(this.store.smallTensor(normSpec.tensor), normSpec.dims);
+    const chunkRows = this.store.headChunkRows();
+    const rowsOut = mode === 'last' ? B : B * T; // rows of the [rows, V] result (logits modes)
+    const out = mode === 'nll' ? null : new Float32Array(rowsOut * V);
+    const lse = mode === 'nll' ? new Float64Array(B * T).fill(-Infinity) : null; // running log Σ exp over chunks
+    const lseTarget = mode === 'nll' ? new Float64Array(B * T) : null; // lse of the chunk holding the target
+    const logp = mode === 'nll' ? new Float64Array(B * T) : null; // the target's log-softmax within that chunk
+    const local = mode === 'nll' ? new Int32Array(B * T) : null;
+    for (let v0 = 0; v0 < V; v0 += chunkRows) {
+      const Vc = Math.min(chunkRows, V - v0);
+      const rows = this.store.headRows(headSpec.tensor, v0, Vc); // [Vc, d]
+      const feeds: Feeds = { x, norm, lm_head: floatTensor(rows, [Vc, d]) };
+      if (local) {
+        for (let i = 0; i < local.length; i++) local[i] = Math.min(Math.max(targets![i] - v0, 0), Vc - 1);
+        feeds.targets = int32Tensor(local, dims);
+      }
+      const result = await session.run(feeds);
+      this.store.releaseRows();
+      if (out) {
+        const logits = floatData(result.logits, `${mode} output`); // [rows, Vc]
+        for (let r = 0; r < rowsOut; r++) out.set(logits.subarray(r * Vc, (r + 1) * Vc), r * V + v0);
+        continue;
+      }
+      const chunkLse = floatData(result.lse, 'lse');
+      const chunkLogp = floatData(result.logp, 'logp');
+      for (let i = 0; i < lse!.length; i++) {
+        const a = lse![i];
+        const b = chunkLse[i];
+        const hi = Math.max(a, b);
+        lse![i] = hi === -Infinity ? hi : hi + Math.log1p(Math.exp(Math.min(a, b) - hi));
+        if (targets![i] >= v0 && targets![i] < v0 + Vc) {
+          lseTarget![i] = b;
+          logp![i] = chunkLogp[i];
+        }
+      }
+    }
+    if (out) return out;
+    return Float32Array.from(lse!, (l, i) => l - lseTarget![i] - logp![i]);
   }
 
   /** tokens [B, T] → hidden state after the last block, [B, T, d] (before the final norm). */
@@ -268,7 +341,7 @@ export class ModelRunner {
 
   /** Releases the sessions (when this runner created them) and the weights it holds. */
   async release(): Promise<void> {
-    this.weights.clear();
+    this.store.release();
     this.adapters.clear();
     if (this.ownsSessions) await this.sessions.release();
   }
@@ -289,7 +362,8 @@ export class ModelRunner {
       cos: floatTensor(cos, [T, hd]),
       sin: floatTensor(sin, [T, hd]),
     };
-    for (const { input, tensor, dims } of blockTensorSpecs(this.block)) feeds[input] = floatTensor(this.weight(layerPrefix(layer) + tensor), dims);
+    const weights = this.store.blockWeights(layer);
+    for (const { input, tensor, dims } of blockTensorSpecs(this.block)) feeds[input] = floatTensor(weights.get(layerPrefix(layer) + tensor)!, dims);
     for (const a of this.adapters.get(layer)?.values() ?? []) {
       feeds[`${a.kind}.lora_A`] = floatTensor(a.A, [a.rank, a.in]);
       feeds[`${a.kind}.lora_B`] = floatTensor(a.B, [a.out, a.rank]);
@@ -298,16 +372,7 @@ export class ModelRunner {
   }
 
   private headSession(mode: HeadMode): Promise<Session> {
-    return this.sessions.get(headSignature(this.head, mode), () => buildHeadGraph(this.head, mode));
-  }
-
-  private weight(name: string): Float32Array {
-    let data = this.weights.get(name);
-    if (!data) {
-      data = readChecked(this.model, name, this.dims.get(name)!);
-      this.weights.set(name, data);
-    }
-    return data;
+    return this.sessions.get(headChunkSignature(this.head, mode), () => buildHeadGraph(this.head, mode));
   }
 
   /** Config vs tensor index, before any data is read: every tensor present with the implied shape. */

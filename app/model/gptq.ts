@@ -203,6 +203,10 @@ export function openGptq(dir: string): GptqModel {
         const storedName = stored.has(name) ? name : 'model.embed_tokens.weight';
         return store.read(storedName);
       },
+      readRows(name: string, start: number, count: number): Float32Array {
+        if (!tensors.has(name) || LINEAR.exec(name)?.[1]) return this.readTensor(name).slice(start * tensors.get(name)!.shape[1], (start + count) * tensors.get(name)!.shape[1]);
+        return store.readRows(stored.has(name) ? name : 'model.embed_tokens.weight', start, count);
+      },
       close: () => store.close(),
     };
   } catch (error) {

@@ -137,6 +137,11 @@ export function openHuggingFace(dir: string): Model {
         if (!tensor) throw new ModelError(basename(dir), `has no tensor named "${name}"`);
         return store.read(tensor.name);
       },
+      readRows(name: string, start: number, count: number): Float32Array {
+        const tensor = stored.get(name);
+        if (!tensor) throw new ModelError(basename(dir), `has no tensor named "${name}"`);
+        return store.readRows(tensor.name, start, count);
+      },
       close: () => store.close(),
     };
   } catch (error) {

@@ -121,6 +121,16 @@ export function openLlama2c(path: string, options: { tokenizer?: string } = {}):
         const data = readFloats(reader, slot.offset, slot.shape.reduce((a, b) => a * b, 1));
         return slot.permuteHeads ? permuteToRotateHalf(data, slot.permuteHeads, slot.shape[1]) : data;
       },
+      readRows(name: string, start: number, count: number): Float32Array {
+        const slot = slots.get(name);
+        if (!slot) throw new ModelError(reader.file, `has no tensor named "${name}"`);
+        const rows = slot.shape[0];
+        if (slot.permuteHeads || slot.shape.length !== 2) return this.readTensor(name).slice(start * slot.shape[1], (start + count) * slot.shape[1]);
+        if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > rows) {
+          throw new ModelError(reader.file, `tensor "${name}": rows [${start}, ${start + count}) are outside its ${rows} rows`);
+        }
+        return readFloats(reader, slot.offset + 4 * start * slot.shape[1], count * slot.shape[1]);
+      },
       close: () => reader.close(),
     };
   } catch (error) {

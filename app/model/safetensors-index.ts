@@ -56,6 +56,12 @@ export class ShardedSafetensors implements TensorStore {
     return this.shards.get(tensor.file)!.read(name);
   }
 
+  readRows(name: string, start: number, count: number): Float32Array {
+    const tensor = this.tensors.get(name);
+    if (!tensor) throw new ModelError(INDEX_FILE, `has no tensor named "${name}"`);
+    return this.shards.get(tensor.file)!.readRows(name, start, count);
+  }
+
   close(): void {
     for (const store of this.shards.values()) store.close();
   }

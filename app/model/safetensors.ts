@@ -37,6 +37,8 @@ export interface StoredTensor {
 export interface TensorStore {
   readonly tensors: ReadonlyMap<string, StoredTensor>;
   read(name: string): Float32Array;
+  /** Rows [start, start + count) of a tensor (along its first axis) as float32, reading only their bytes. */
+  readRows(name: string, start: number, count: number): Float32Array;
   close(): void;
 }
 
@@ -67,6 +69,12 @@ export class SafetensorsFile implements TensorStore {
     const tensor = this.tensors.get(name);
     if (!tensor) throw new ModelError(this.file, `has no tensor named "${name}"`);
     return readAsFloat32(this.reader, tensor);
+  }
+
+  readRows(name: string, start: number, count: number): Float32Array {
+    const tensor = this.tensors.get(name);
+    if (!tensor) throw new ModelError(this.file, `has no tensor named "${name}"`);
+    return readAsFloat32(this.reader, rowRange(tensor, start, count));
   }
 
   close(): void {
@@ -172,6 +180,19 @@ function checkOverlaps(file: string, tensors: StoredTensor[], dataStart: number)
   }
 }
 
+/**
+ * The byte range of rows [start, start + count) of a stored tensor, as a StoredTensor of its own
+ * (shape [count, ...rest]): an embedding lookup or a chunk of lm_head reads only those bytes.
+ */
+export function rowRange(tensor: StoredTensor, start: number, count: number): StoredTensor {
+  const rows = tensor.shape[0] ?? 1;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 || start + count > rows) {
+    throw new ModelError(tensor.file, `tensor "${tensor.name}": rows [${start}, ${start + count}) are outside its ${rows} rows`);
+  }
+  const rowBytes = rows === 0 ? 0 : tensor.byteLength / rows;
+  return { ...tensor, shape: [count, ...tensor.shape.slice(1)], offset: tensor.offset + start * rowBytes, byteLength: count * rowBytes };
+}
+
 /** Reads a stored tensor's bytes and converts F32/F16/BF16 to float32. */
 export function readAsFloat32(reader: BinaryReader, tensor: StoredTensor): Float32Array {
   const count = tensor.byteLength / ITEM_SIZE[tensor.dtype];
@@ -186,10 +207,15 @@ export function readAsFloat32(reader: BinaryReader, tensor: StoredTensor): Float
     return out;
   }
   if (tensor.dtype === 'F16' || tensor.dtype === 'BF16') {
-    const bytes = reader.bytes(tensor.offset, tensor.byteLength);
-    const view = new DataView(bytes.buffer);
-    const halves = new Uint16Array(count);
-    for (let i = 0; i < count; i++) halves[i] = view.getUint16(2 * i, true);
+    let halves: Uint16Array;
+    if (HOST_IS_LITTLE_ENDIAN) {
+      halves = new Uint16Array(count); // the LE file bytes are the halves: read straight into them
+      reader.readInto(new Uint8Array(halves.buffer), tensor.offset);
+    } else {
+      const view = new DataView(reader.bytes(tensor.offset, tensor.byteLength).buffer);
+      halves = new Uint16Array(count);
+      for (let i = 0; i < count; i++) halves[i] = view.getUint16(2 * i, true);
+    }
     return tensor.dtype === 'F16' ? f16ToF32(halves) : bf16ToF32(halves);
   }
   throw new ModelError(tensor.file, `tensor "${tensor.name}" has dtype ${tensor.dtype}; only F32, F16 and BF16 can be read`);

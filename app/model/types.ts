@@ -67,6 +67,8 @@ export interface Model {
   tensors: Map<string, TensorInfo>;
   /** Reads one tensor from disk as float32 (F16/BF16 converted). Throws ModelError. */
   readTensor(name: string): Float32Array;
+  /** Rows [start, start + count) of a tensor (first axis) as float32, reading only those bytes; absent: callers slice readTensor. */
+  readRows?(name: string, start: number, count: number): Float32Array;
   tokenizer: Tokenizer;
   /** Releases file handles. */
   close(): void;

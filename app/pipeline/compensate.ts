@@ -14,9 +14,13 @@
 //                                         the first method's first rank also scored with the adapters
 //                                         unmerged (W_c·x + B·(A·x), as deployed): `unmerged_ppl`
 //
-// Memory: per linear and method only the rank-rMax adapter is kept (the rank-r adapter is its
-// first r columns of B and rows of A, whatever the Σ split: adapter.ts scales per direction).
-import { mkdirSync } from 'node:fs';
+// Memory: one linear at a time. Its W (model), W_c (compressed.safetensors) and C
+// (calibration.safetensors) are read, decomposed and dropped; the rank-rMax adapter per method
+// goes to decompositions/ at once (the rank-r adapter is its first r columns of B and rows of
+// A, whatever the Σ split: adapter.ts scales per direction), and only the err(r) curves stay.
+// Adapter files are written tensor by tensor from decompositions/, and every variant is scored
+// with its W_c + B·A formed when the runner loads that block.
+import { mkdirSync, rmSync } from 'node:fs';
 import { adapterProduct, type Adapter, type SigmaSplit } from '../compensate/adapter.js';
 import { quantizeAdapter } from '../compensate/adapter-quant.js';
 import { allocateRanks, uniformAllocation, type Allocation, type BudgetLayer } from '../compensate/budget.js';
@@ -24,6 +28,7 @@ import { decomposeLayer, type Method } from '../compensate/decomposition.js';
 import { ortProducts } from '../compensate/ort-products.js';
 import { outputEnergy, float64Products } from '../compensate/products.js';
 import { gramOf } from '../forward/calibration.js';
+import { weightAccount } from '../forward/memory.js';
 import { ModelRunner } from '../forward/runner.js';
 import { fromArray, subtract, zeros, type Matrix } from '../linalg/matrix.js';
 import { linears } from '../model/inspect.js';
@@ -35,6 +40,7 @@ import { modelFingerprint, RunError, RunFolder } from '../run/run.js';
 import { TensorFile, writeSafetensors, type TensorToWrite } from '../run/safetensors-writer.js';
 import { budgetVariantName } from '../run/metrics.js';
 import { moduleRanks, type ModuleSelection } from '../contract/modules.js';
+import { readRunTensor } from './compress.js';
 import { firstText, heldOutPrefix, readMetrics, readText, recordVariants, scoreVariant, type EvalConfig, type VariantMetrics } from './evaluate.js';
 
 export interface CompensateOptions {
@@ -98,16 +104,16 @@ export interface CompensateSummary {
   seconds: number;
 }
 
+/** What stays in memory per linear after its decomposition: the err(r) curves (the adapters are in decompositions/). */
 interface LinearState {
   info: LinearInfo;
-  /** [out, in] original, as stored in float32. */
-  W: Float32Array;
-  Wc: Float32Array;
-  /** Rank-rMax adapter per method (prefixes give every lower rank). */
-  full: Partial<Record<Method, Adapter>>;
+  /** Rank of the stored rank-r_max adapter. */
+  rMax: number;
   curves: Partial<Record<Method, Float64Array>>;
-  C: Matrix;
 }
+
+/** A variant's adapter of one linear. */
+type AdapterOf = (info: LinearInfo) => Adapter;
 
 export const DEFAULT_EVAL_TOKENS = 20_000;
 
@@ -128,22 +134,24 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
     moduleRanks(linears(model).map((l) => ({ name: l.name, maxRank: Infinity })), options.modules); // a pattern typo fails before the decompositions
     const states = await decomposeAll(run, linears(model), (name) => model.readTensor(name), options, split, ranks);
     writeDecompositions(run, states, options.methods, split);
+    const full = fullAdapters(run, split);
+    const readW = (name: string) => model.readTensor(name);
     // Module selection: unchosen linears get rank 0 (no adapter), rank_pattern sets others' ranks.
-    const rankOf = moduleRanks(states.map((s) => ({ name: s.info.name, maxRank: Math.min(...options.methods.map((m) => s.full[m]!.rank)) })), options.modules);
+    const rankOf = moduleRanks(states.map((s) => ({ name: s.info.name, maxRank: s.rMax })), options.modules);
 
     // Adapters per method and rank, and their output errors.
     mkdirSync(run.path('adapters'), { recursive: true });
     const quantize = (a: Adapter) => (options.adapterBits ? quantizeAdapter(a, { bits: options.adapterBits, groupSize: options.adapterGroupSize ?? 128 }) : a);
-    const variants = new Map<string, Map<string, Adapter>>(); // variant → linear → adapter
+    const variants = new Map<string, AdapterOf>(); // variant → its adapter of a linear
     const adapterInfo = new Map<string, { adapter: string; adapter_params: number }>();
     const methods: MethodSummary[] = [];
     for (const method of options.methods) {
       const rows: RankSummary[] = [];
       for (const r of ranks) {
-        const adapters = new Map(states.map((s) => [s.info.name, quantize(prefix(s.full[method]!, rankOf(s.info.name, r)))]));
-        const error = options.adapterBits ? await meanQuantizedError(states, adapters) : mean(states.map((s) => s.curves[method]![rankOf(s.info.name, r)]));
+        const adapters = memoized((info) => quantize(prefix(full(method, info), rankOf(info.name, r))));
+        const error = options.adapterBits ? await meanQuantizedError(run, readW, states, adapters) : mean(states.map((s) => s.curves[method]![rankOf(s.info.name, r)]));
         const name = `${method}-r${r}`;
-        writeAdapters(run, name, states, adapters, { method, rank: String(r), split, bits: String(options.adapterBits ?? 32) });
+        writeAdapterFile(run, name, states, adapters, (info) => rankOf(info.name, r), { method, rank: String(r), split, bits: String(options.adapterBits ?? 32) });
         variants.set(name, adapters);
         adapterInfo.set(name, { adapter: `adapters/${name}.safetensors`, adapter_params: params(states, (s) => rankOf(s.info.name, r)) });
         rows.push({ rank: r, mean_rel_output_error: error, adapter_params: params(states, (s) => rankOf(s.info.name, r)), ppl: null });
@@ -158,10 +166,10 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
       const allocation = allocateRanks(layers, budgetParams);
       const perRank = layers.reduce((sum, l) => sum + (l.error.length > 1 ? l.in + l.out : 0), 0);
       const uniform = uniformAllocation(layers, Math.floor(budgetParams / perRank));
-      const adapters = new Map(states.map((s, l) => [s.info.name, quantize(prefix(s.full.eora!, allocation.ranks[l]))]));
       const ranksByLinear = Object.fromEntries(states.map((s, l) => [s.info.name, allocation.ranks[l]]));
+      const adapters = memoized((info) => quantize(prefix(full('eora', info), ranksByLinear[info.name])));
       const name = budgetVariantName('eora', budgetParams);
-      writeAdapters(run, name, states, adapters, { method: 'eora', budget: String(budgetParams), ranks: JSON.stringify(ranksByLinear), split, bits: String(options.adapterBits ?? 32) });
+      writeAdapterFile(run, name, states, adapters, (info) => ranksByLinear[info.name], { method: 'eora', budget: String(budgetParams), ranks: JSON.stringify(ranksByLinear), split, bits: String(options.adapterBits ?? 32) });
       variants.set(name, adapters);
       adapterInfo.set(name, { adapter: `adapters/${name}.safetensors`, adapter_params: allocation.parameters });
       budgets.push({
@@ -169,7 +177,7 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
         budget: budgetParams,
         adapter_params: allocation.parameters,
         strategy: allocation.strategy,
-        mean_rel_output_error: options.adapterBits ? await meanQuantizedError(states, adapters) : allocation.objective / states.length,
+        mean_rel_output_error: options.adapterBits ? await meanQuantizedError(run, readW, states, adapters) : allocation.objective / states.length,
         uniform: { rank_parameters: uniform.parameters, mean_rel_output_error: uniform.objective / states.length },
         ranks: ranksByLinear,
         ppl: null,
@@ -182,7 +190,7 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
     let ppl: CompensateSummary['ppl'] = null;
     if (evalConfig) {
       const unmergedVariant = options.methods.length && ranks.length ? `${options.methods[0]}-r${ranks[0]}` : undefined;
-      const scored = await scoreAll(model, states, variants, evalConfig, options, unmergedVariant);
+      const scored = await scoreAll(model, run, states, variants, evalConfig, options, unmergedVariant);
       recordVariants(run, evalConfig, Object.fromEntries(Object.entries(scored).map(([name, v]) => [name, { ...v, ...adapterInfo.get(name) }])));
       for (const m of methods) for (const row of m.ranks) row.ppl = scored[`${m.method}-r${row.rank}`].ppl;
       if (unmergedVariant) methods[0].ranks[0].unmerged_ppl = scored[unmergedVariant]?.unmerged_ppl ?? null;
@@ -205,6 +213,7 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
   const compressed = TensorFile.open(run.path('compressed.safetensors'));
   const calibration = TensorFile.open(run.path('calibration.safetensors'));
   mkdirSync(run.path('spectra'), { recursive: true });
+  mkdirSync(run.path('decompositions', 'partial'), { recursive: true });
   const states: LinearState[] = [];
   const sessions = options.device === 'cpu' ? null : new SessionCache(options.device); // on a GPU the decompositions' products run there; float64 JS on the CPU
   try {
@@ -215,13 +224,15 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
       const W = readW(weight);
       const Wc = compressed.f32(weight);
       const C = fromArray(info.in, info.in, calibration.f64(`model.layers.${info.layer}.${gramOf[info.kind]}`));
+      weightAccount.hold('compensate linear', [W, Wc]); // C is calibration state, not weights (README: memory model)
       const rMax = options.rMax === undefined ? undefined : Math.min(options.rMax, info.out, info.in);
       const top = ranks[ranks.length - 1] ?? 0;
       if (top > Math.min(info.out, info.in) || (rMax !== undefined && top > rMax)) {
         throw new RunError(`rank ${top} exceeds what ${info.name} [${info.out}, ${info.in}] allows${rMax !== undefined ? ` with --r-max ${options.rMax}` : ''}`);
       }
       const d = await decomposeLayer({ W: fromArray(info.out, info.in, W), Wc: fromArray(info.out, info.in, Wc), C }, { methods: options.methods, rMax, signal: options.signal, products: sessions ? ortProducts(sessions) : undefined });
-      const state: LinearState = { info, W, Wc, full: {}, curves: {}, C };
+      const state: LinearState = { info, rMax: d.rMax, curves: {} };
+      const partial: TensorToWrite[] = [];
       const spectra: Record<string, unknown> = {
         name: info.name,
         out: info.out,
@@ -235,7 +246,9 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
       };
       for (const method of options.methods) {
         const m = d.methods[method]!;
-        state.full[method] = d.adapterAt(method, d.rMax, split);
+        const a = d.adapterAt(method, d.rMax, split);
+        partial.push({ name: `${method}.lora_A.weight`, dtype: 'F64', shape: [a.rank, info.in], data: Float64Array.from(a.A.data) });
+        partial.push({ name: `${method}.lora_B.weight`, dtype: 'F64', shape: [info.out, a.rank], data: Float64Array.from(a.B.data) });
         state.curves[method] = m.curves.output;
         (spectra.methods as Record<string, unknown>)[method] = {
           singular_values: Array.from(m.singularValues),
@@ -246,6 +259,8 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
         };
       }
       run.writeJson(`spectra/${info.name}.json`, spectra);
+      writeSafetensors(run.path('decompositions', 'partial', `${info.name}.safetensors`), partial, { split });
+      weightAccount.release('compensate linear');
       states.push(state);
     }
     options.onProgress?.({ phase: 'decompose', done: all.length, total: all.length, label: 'done' });
@@ -266,40 +281,93 @@ export function prefix(full: Adapter, r: number): Adapter {
   return { B: b, A: { rows: r, cols: A.cols, data: A.data.slice(0, r * A.cols) }, rank: r, split: full.split };
 }
 
-/** The rank-rMax adapter of every linear per method, float64, so any later rank or budget is a prefix of it. */
+/**
+ * The rank-rMax adapter of every linear per method, float64, so any later rank or budget is a
+ * prefix of it: decompositions/<method>.safetensors, copied tensor by tensor from the
+ * per-linear files decomposeAll wrote; then those are removed.
+ */
 function writeDecompositions(run: RunFolder, states: LinearState[], methods: readonly Method[], split: SigmaSplit): void {
-  mkdirSync(run.path('decompositions'), { recursive: true });
+  const partial = (s: LinearState) => run.path('decompositions', 'partial', `${s.info.name}.safetensors`);
   for (const method of methods) {
     const tensors: TensorToWrite[] = [];
     for (const s of states) {
-      const a = s.full[method]!;
-      tensors.push({ name: `${s.info.name}.lora_A.weight`, dtype: 'F64', shape: [a.rank, s.info.in], data: Float64Array.from(a.A.data) });
-      tensors.push({ name: `${s.info.name}.lora_B.weight`, dtype: 'F64', shape: [s.info.out, a.rank], data: Float64Array.from(a.B.data) });
+      for (const factor of ['lora_A', 'lora_B']) {
+        const file = TensorFile.open(partial(s));
+        const shape = file.shape(`${method}.${factor}.weight`);
+        file.close();
+        tensors.push({ name: `${s.info.name}.${factor}.weight`, dtype: 'F64', shape, data: () => readF64(partial(s), `${method}.${factor}.weight`) });
+      }
     }
     writeSafetensors(run.path('decompositions', `${method}.safetensors`), tensors, { method, split, content: 'rank-r_max adapter per linear; the rank-r adapter is the first r rows of A and columns of B' });
   }
+  rmSync(run.path('decompositions', 'partial'), { recursive: true, force: true });
+}
+
+function readF64(path: string, name: string): Float64Array {
+  const file = TensorFile.open(path);
+  try {
+    return file.f64(name);
+  } finally {
+    file.close();
+  }
+}
+
+/** The rank-rMax adapter of a linear for a method, read from decompositions/<method>.safetensors. */
+function fullAdapters(run: RunFolder, split: SigmaSplit): (method: Method, info: LinearInfo) => Adapter {
+  return (method, info) => {
+    const path = run.path('decompositions', `${method}.safetensors`);
+    const A = readF64(path, `${info.name}.lora_A.weight`);
+    const B = readF64(path, `${info.name}.lora_B.weight`);
+    const rank = A.length / info.in;
+    return { A: fromArray(rank, info.in, A), B: fromArray(info.out, rank, B), rank, split };
+  };
+}
+
+/** Remembers the last linear's adapter: a file's A and B, and a variant's error and scoring, ask for it in turn. */
+function memoized(of: AdapterOf): AdapterOf {
+  let last: { name: string; adapter: Adapter } | null = null;
+  return (info) => {
+    if (last?.name !== info.name) last = { name: info.name, adapter: of(info) };
+    return last.adapter;
+  };
 }
 
 export function writeAdapters(run: RunFolder, variant: string, states: readonly { info: LinearInfo }[], adapters: Map<string, Adapter>, metadata: Record<string, string>): void {
+  writeAdapterFile(run, variant, states, (info) => adapters.get(info.name)!, (info) => adapters.get(info.name)!.rank, metadata);
+}
+
+/** adapters/<variant>.safetensors, F32, one linear's adapter made at a time. */
+function writeAdapterFile(run: RunFolder, variant: string, states: readonly { info: LinearInfo }[], adapterOf: AdapterOf, rankOf: (info: LinearInfo) => number, metadata: Record<string, string>): void {
   const tensors: TensorToWrite[] = [];
-  for (const s of states) {
-    const a = adapters.get(s.info.name)!;
-    tensors.push({ name: `${s.info.name}.lora_A.weight`, dtype: 'F32', shape: [a.rank, s.info.in], data: Float32Array.from(a.A.data) });
-    tensors.push({ name: `${s.info.name}.lora_B.weight`, dtype: 'F32', shape: [s.info.out, a.rank], data: Float32Array.from(a.B.data) });
+  for (const { info } of states) {
+    const r = rankOf(info);
+    tensors.push({ name: `${info.name}.lora_A.weight`, dtype: 'F32', shape: [r, info.in], data: () => Float32Array.from(adapterOf(info).A.data) });
+    tensors.push({ name: `${info.name}.lora_B.weight`, dtype: 'F32', shape: [info.out, r], data: () => Float32Array.from(adapterOf(info).B.data) });
   }
   writeSafetensors(run.path('adapters', `${variant}.safetensors`), tensors, metadata);
 }
 
-/** Exact mean relative output error of (possibly quantized) adapters: tr(R·C·Rᵀ)/tr(W·C·Wᵀ), R = ΔW − B·A. */
-async function meanQuantizedError(states: LinearState[], adapters: Map<string, Adapter>): Promise<number> {
+/**
+ * Exact mean relative output error of (possibly quantized) adapters: tr(R·C·Rᵀ)/tr(W·C·Wᵀ),
+ * R = ΔW − B·A; W, W_c and C read again one linear at a time.
+ */
+async function meanQuantizedError(run: RunFolder, readW: (name: string) => Float32Array, states: LinearState[], adapterOf: AdapterOf): Promise<number> {
   const errors: number[] = [];
-  for (const s of states) {
-    const W = fromArray(s.info.out, s.info.in, s.W);
-    const dW = subtract(W, fromArray(s.info.out, s.info.in, s.Wc));
-    const a = adapters.get(s.info.name)!;
-    const residual = a.rank === 0 ? dW : subtract(dW, adapterProduct(a));
-    const energy = await outputEnergy(float64Products, W, s.C);
-    errors.push((await outputEnergy(float64Products, residual, s.C)) / (energy > 0 ? energy : 1));
+  const compressed = TensorFile.open(run.path('compressed.safetensors'));
+  const calibration = TensorFile.open(run.path('calibration.safetensors'));
+  try {
+    for (const { info } of states) {
+      const W = fromArray(info.out, info.in, readW(`${info.name}.weight`));
+      const dW = subtract(W, fromArray(info.out, info.in, compressed.f32(`${info.name}.weight`)));
+      const C = fromArray(info.in, info.in, calibration.f64(`model.layers.${info.layer}.${gramOf[info.kind]}`));
+      const a = adapterOf(info);
+      const residual = a.rank === 0 ? dW : subtract(dW, adapterProduct(a));
+      const energy = await outputEnergy(float64Products, W, C);
+      errors.push((await outputEnergy(float64Products, residual, C)) / (energy > 0 ? energy : 1));
+    }
+  } finally {
+    compressed.close();
+    calibration.close();
   }
   return mean(errors);
 }
@@ -322,8 +390,9 @@ function evalConfigOf(run: RunFolder, maxPositions: number, options: CompensateO
  */
 async function scoreAll(
   model: Awaited<ReturnType<typeof openModel>>,
+  run: RunFolder,
   states: LinearState[],
-  variants: Map<string, Map<string, Adapter>>,
+  variants: Map<string, AdapterOf>,
   config: EvalConfig,
   options: CompensateOptions,
   unmergedVariant?: string,
@@ -332,22 +401,29 @@ async function scoreAll(
   const runner = await ModelRunner.create(model, { device: options.device });
   const scored: Record<string, VariantMetrics & { unmerged_ppl?: number }> = {};
   const total = variants.size + 2;
+  // W_c (+ B·A) of a linear, made when the runner loads its block: one block substituted at a time.
+  const compressed = run.path('compressed.safetensors');
+  const byWeight = new Map(states.map((s) => [`${s.info.name}.weight`, s.info]));
+  const wc = (name: string) => (byWeight.has(name) ? readRunTensor(compressed, name) : undefined);
   try {
     options.onProgress?.({ phase: 'eval', done: 0, total, label: 'original' });
     scored.original = await scoreVariant(runner, text, config, options.signal);
-    for (const s of states) runner.setWeight(`${s.info.name}.weight`, s.Wc);
+    runner.setWeightSource(wc);
     options.onProgress?.({ phase: 'eval', done: 1, total, label: 'compressed' });
     scored.compressed = await scoreVariant(runner, text, config, options.signal);
     let done = 2;
-    for (const [name, adapters] of variants) {
+    for (const [name, adapterOf] of variants) {
       options.onProgress?.({ phase: 'eval', done: done++, total, label: name });
-      for (const s of states) runner.setWeight(`${s.info.name}.weight`, merged(s.Wc, adapters.get(s.info.name)!));
+      runner.setWeightSource((weight) => {
+        const info = byWeight.get(weight);
+        return info ? merged(readRunTensor(compressed, weight), adapterOf(info)) : undefined;
+      });
       scored[name] = await scoreVariant(runner, text, config, options.signal);
       if (name === unmergedVariant) {
         options.onProgress?.({ phase: 'eval', done: done - 1, total, label: `${name} (unmerged)` });
+        runner.setWeightSource(wc);
         for (const s of states) {
-          const a = adapters.get(s.info.name)!;
-          runner.setWeight(`${s.info.name}.weight`, s.Wc);
+          const a = adapterOf(s.info);
           runner.setAdapter(s.info.name, Float32Array.from(a.A.data), Float32Array.from(a.B.data), a.rank);
         }
         try {

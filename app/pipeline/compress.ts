@@ -12,13 +12,20 @@
 //
 // Per block: C = Σ x xᵀ per input group (float64 sums of the block graph's XᵀX), one prepared
 // Hessian shared by the linears of a group (q/k/v; gate/up), compress, setWeight, re-run.
+// Memory: one block's weights (the runner's cache) and its compressed copy; a finished block's
+// W_c goes to partial/ and is dropped (runner.releaseLayer), and compressed.safetensors is
+// assembled from partial/ tensor by tensor. The calibration activations, [N, L, d] float32 in
+// and out of the current block, are the other large resident (README "Memory model").
 // After each block a checkpoint (W_c, C, metrics, and the next block's input hidden state) is
 // written under partial/, so a stopped run resumes at the next block and gives bit-identical
 // results (everything downstream depends only on that hidden state and the original weights).
 import { rmSync, mkdirSync, existsSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { calibrationSet, type CalibrationSet } from '../calibrate/data.js';
 import { gptqSteps, sparsegptSteps, compressLinear, linearMetrics, parseMethod, formatMethod, CompressError, type CompressResult, type MethodSpec, type SecondMoment } from '../compress/index.js';
 import { GramAccumulator, gramOf, type GramName } from '../forward/calibration.js';
+import { weightAccount } from '../forward/memory.js';
+import { layerPrefix } from '../forward/weights.js';
 import { ModelRunner } from '../forward/runner.js';
 import { prepareHessianOrt } from '../compress/ort-factor.js';
 import { runSweepOrt } from '../compress/ort-sweep.js';
@@ -26,6 +33,7 @@ import { linears } from '../model/inspect.js';
 import type { LinearInfo, LinearKind, Model } from '../model/types.js';
 import type { Device } from '../onnx/runtime.js';
 import { TensorFile, writeSafetensors, type TensorToWrite } from '../run/safetensors-writer.js';
+import type { WeightSource } from '../forward/runner.js';
 import { RunError, RunFolder } from '../run/run.js';
 import { isQuantTensor, QUANT_FILE, quantTensors, writeQuantFile } from '../export/quant-state.js';
 import { heldOutPrefix, readText, recordVariants, scoreVariant, type EvalConfig, type VariantMetrics } from './evaluate.js';
@@ -109,10 +117,24 @@ export function resolveMethod(quant: string, prune: string): MethodSpec {
   return { method: 'sparsegpt', sparsity: p.sparsity, quant: q.quant, percdamp: q.percdamp, blockSize: q.blockSize };
 }
 
+/**
+ * The calibration activations, a block's input and output [N, L, d] float32, stay resident
+ * for the whole stage (there is no disk spill): refuse up front, naming the numbers, when they
+ * would take more than half the machine's memory instead of failing hours in.
+ */
+export function checkActivationMemory(samples: number, seqLen: number, hidden: number, memory = totalmem()): void {
+  const bytes = 2 * samples * seqLen * hidden * 4;
+  if (bytes > memory / 2) {
+    const gb = (b: number) => (b / 1024 ** 3).toFixed(1);
+    throw new CompressError(`calibration activations need ${gb(bytes)} GiB (2 × ${samples} samples × ${seqLen} tokens × d ${hidden} × 4 bytes), more than half of this machine's ${gb(memory)} GiB; lower --samples or --seq-len`);
+  }
+}
+
 /** Compresses `model` into the run folder `options.out`, resuming a stopped run of the same config. */
 export async function runCompress(model: Model, options: CompressOptions): Promise<CompressSummary> {
   const started = performance.now();
   const spec = resolveMethod(options.quant, options.prune);
+  checkActivationMemory(options.samples, options.seqLen, model.config.hidden_size);
   const calib = calibrationSet(options.calibFile, model.tokenizer, { samples: options.samples, seqLen: options.seqLen, seed: options.seed, template: options.template });
   const evalConfig: EvalConfig | null =
     options.evalTokens > 0 ? { file: options.evalFile, tokens: options.evalTokens, seq_len: options.evalSeqLen ?? Math.min(model.config.max_position_embeddings, 512) } : null;
@@ -151,7 +173,7 @@ export async function runCompress(model: Model, options: CompressOptions): Promi
     const records = compressed.records;
 
     let ppl: CompressSummary['ppl'] = null;
-    if (evalConfig) ppl = await evaluateCompressed(run, runner, compressed.weights, evalConfig, options);
+    if (evalConfig) ppl = await evaluateCompressed(run, runner, evalConfig, options);
 
     const errors = records.map((r) => r.rel_output_error).filter((e): e is number => e !== null);
     return {
@@ -173,9 +195,8 @@ const layerFile = (layer: number) => `layer-${String(layer).padStart(4, '0')}`;
 const gramKey = (layer: number, gram: GramName) => `model.layers.${layer}.${gram}`;
 const weightKey = (linear: LinearInfo) => `${linear.name}.weight`;
 
-/** The compressed weights (HF name → W_c) and the per-linear records of a finished stage. */
+/** The per-linear records of a finished stage (W_c stays in compressed.safetensors: see compressedSource). */
 interface Compressed {
-  weights: Map<string, Float32Array>;
   records: LinearRecord[];
 }
 
@@ -222,6 +243,7 @@ async function compressLayers(run: RunFolder, runner: ModelRunner, spec: MethodS
     const info = new Map(byLayer.get(layer)!.map((l) => [l.kind, l]));
     const moments = new Map<GramName, SecondMoment>();
     const results = new Map<LinearKind, CompressResult>();
+    const metrics = new Map<LinearKind, LinearRecord>();
     const records: LinearRecord[] = [];
     const groups = options.activations === 'sequential' ? SEQUENTIAL_GROUPS : [ALL_LINEARS];
     let next: Float32Array | null = null;
@@ -231,16 +253,16 @@ async function compressLayers(run: RunFolder, runner: ModelRunner, spec: MethodS
       const out = await pass(layer, hidden, acc);
       if (options.activations === 'original') next = out; // original weights: this pass is the block's output
       for (const gram of new Set(group.map((k) => gramOf[k]))) moments.set(gram, { C: acc.sums[gram], nTokens: acc.tokens });
-      for (const [kind, result] of await compressGroup(spec, group.map((k) => info.get(k)!), runner, moments)) results.set(kind, result);
+      for (const [kind, { result, record }] of await compressGroup(spec, group.map((k) => info.get(k)!), runner, moments)) {
+        results.set(kind, result);
+        metrics.set(kind, record);
+      }
+      weightAccount.hold('compress W_c', [...results.values()].map((r) => r.wc));
       if (options.activations === 'sequential') for (const kind of group) runner.setWeight(weightKey(info.get(kind)!), results.get(kind)!.wc);
     }
     if (next === null) next = await pass(layer, hidden, null);
 
-    for (const kind of ALL_LINEARS) {
-      const l = info.get(kind)!;
-      const m = linearMetrics({ w: runner.model.readTensor(weightKey(l)), out: l.out, in: l.in }, results.get(kind)!, moments.get(gramOf[kind]));
-      records.push({ name: l.name, layer, kind, out: l.out, in: l.in, rel_weight_error: m.relWeightError, rel_output_error: m.relOutputError, sparsity: m.sparsity, bits_per_weight: m.bitsPerWeight });
-    }
+    for (const kind of ALL_LINEARS) records.push(metrics.get(kind)!);
     // Checkpoint: this layer's W_c, C and metrics, then the next block's input, then run.json.
     const tensors: TensorToWrite[] = ALL_LINEARS.map((kind) => {
       const l = info.get(kind)!;
@@ -260,6 +282,8 @@ async function compressLayers(run: RunFolder, runner: ModelRunner, spec: MethodS
     stage.layers_done = layer + 1;
     (stage.layer_seconds ??= []).push((performance.now() - t0) / 1000);
     run.save();
+    runner.releaseLayer(layer); // its W_c is on disk now
+    weightAccount.release('compress W_c');
     hidden = next;
     options.onProgress?.({ phase: 'layers', done: layer + 1, total: config.num_layers });
     options.onLayerDone?.(layer);
@@ -268,9 +292,13 @@ async function compressLayers(run: RunFolder, runner: ModelRunner, spec: MethodS
   return assemble(run, byLayer);
 }
 
-/** Compresses one group of linears sharing an input; GPTQ/SparseGPT share one prepared Hessian. */
-async function compressGroup(spec: MethodSpec, group: LinearInfo[], runner: ModelRunner, moments: Map<GramName, SecondMoment>): Promise<Map<LinearKind, CompressResult>> {
-  const results = new Map<LinearKind, CompressResult>();
+/**
+ * Compresses one group of linears sharing an input; GPTQ/SparseGPT share one prepared Hessian.
+ * W comes from the runner's block cache (no second copy) and the metrics are taken while it is
+ * at hand.
+ */
+async function compressGroup(spec: MethodSpec, group: LinearInfo[], runner: ModelRunner, moments: Map<GramName, SecondMoment>): Promise<Map<LinearKind, { result: CompressResult; record: LinearRecord }>> {
+  const results = new Map<LinearKind, { result: CompressResult; record: LinearRecord }>();
   const moment = moments.get(gramOf[group[0].kind])!;
   const n = group[0].in;
   // From n = 1024 on, the O(n³) inverse-Cholesky factor runs as blocked onnxruntime Gemms
@@ -282,18 +310,23 @@ async function compressGroup(spec: MethodSpec, group: LinearInfo[], runner: Mode
         ? await prepareHessianOrt(runner.sessions, moment, n, { percdamp: spec.percdamp })
         : null;
   for (const l of group) {
-    const layer = { w: runner.model.readTensor(weightKey(l)), out: l.out, in: l.in };
+    const layer = { w: runner.blockTensor(l.layer, weightKey(l).slice(layerPrefix(l.layer).length)), out: l.out, in: l.in };
     let result: CompressResult;
     // The sweeps' lazy block updates run as ORT Gemms from n = 1024 on (compress/ort-sweep.ts).
     if (spec.method === 'gptq') result = await runSweepOrt(runner.sessions, gptqSteps(layer, prepared!, { ...spec.quant, actOrder: spec.actOrder, staticGroups: spec.staticGroups, percdamp: spec.percdamp, blockSize: spec.blockSize }));
     else if (spec.method === 'sparsegpt') result = await runSweepOrt(runner.sessions, sparsegptSteps(layer, prepared!, { sparsity: spec.sparsity, quant: spec.quant, percdamp: spec.percdamp, blockSize: spec.blockSize }));
     else result = compressLinear(spec, layer, moment);
-    results.set(l.kind, result);
+    const m = linearMetrics(layer, result, moment);
+    const record = { name: l.name, layer: l.layer, kind: l.kind, out: l.out, in: l.in, rel_weight_error: m.relWeightError, rel_output_error: m.relOutputError, sparsity: m.sparsity, bits_per_weight: m.bitsPerWeight };
+    results.set(l.kind, { result, record });
   }
   return results;
 }
 
-/** partial/ → compressed.safetensors, calibration.safetensors, layers.json; then partial/ is removed. */
+/**
+ * partial/ → compressed.safetensors, calibration.safetensors, layers.json; then partial/ is
+ * removed. Tensor by tensor: each is read from its layer file when the writer reaches it.
+ */
 function assemble(run: RunFolder, byLayer: Map<number, LinearInfo[]>): Compressed {
   const weights: TensorToWrite[] = [];
   const grams: TensorToWrite[] = [];
@@ -305,52 +338,68 @@ function assemble(run: RunFolder, byLayer: Map<number, LinearInfo[]>): Compresse
     for (const layer of [...byLayer.keys()].sort((a, b) => a - b)) {
       const file = TensorFile.open(run.path('partial', `${layerFile(layer)}.safetensors`));
       opened.push(file);
-      for (const l of byLayer.get(layer)!) weights.push({ name: weightKey(l), dtype: 'F32', shape: [l.out, l.in], data: file.f32(weightKey(l)) });
-      for (const name of file.file.tensors.keys()) if (isQuantTensor(name)) quant.push({ name, dtype: 'F32', shape: file.shape(name), data: file.f32(name) });
+      for (const l of byLayer.get(layer)!) weights.push({ name: weightKey(l), dtype: 'F32', shape: [l.out, l.in], data: () => file.f32(weightKey(l)) });
+      for (const name of file.file.tensors.keys()) if (isQuantTensor(name)) quant.push({ name, dtype: 'F32', shape: file.shape(name), data: () => file.f32(name) });
       for (const gram of GRAMS) {
         const key = gramKey(layer, gram);
-        grams.push({ name: key, dtype: 'F64', shape: file.shape(key), data: file.f64(key) });
+        grams.push({ name: key, dtype: 'F64', shape: file.shape(key), data: () => file.f64(key) });
         metadata[`${key}.tokens`] = file.metadata[`${key}.tokens`];
       }
       records.push(...run.readJson<LinearRecord[]>(`partial/${layerFile(layer)}.json`)!);
     }
+    writeSafetensors(run.path('compressed.safetensors'), weights, { format: 'pt', source: 'eora compress' });
+    writeSafetensors(run.path('calibration.safetensors'), grams, { ...metadata, content: 'C = sum over calibration tokens of x x^T per layer input group (attn_in: q/k/v, o_in: o, mlp_in: gate/up, down_in: down)' });
+    if (quant.length > 0) writeQuantFile(run.path(QUANT_FILE), quant);
   } finally {
     for (const f of opened) f.close();
   }
-  writeSafetensors(run.path('compressed.safetensors'), weights, { format: 'pt', source: 'eora compress' });
-  writeSafetensors(run.path('calibration.safetensors'), grams, { ...metadata, content: 'C = sum over calibration tokens of x x^T per layer input group (attn_in: q/k/v, o_in: o, mlp_in: gate/up, down_in: down)' });
-  if (quant.length > 0) writeQuantFile(run.path(QUANT_FILE), quant);
   run.writeJson('layers.json', records);
   rmSync(run.path('partial'), { recursive: true, force: true });
-  return { weights: new Map(weights.map((t) => [t.name, t.data as Float32Array])), records };
+  return { records };
 }
 
-/** A finished run's W_c and per-linear records. */
+/** A finished run's per-linear records. */
 export function loadCompressed(run: RunFolder): Compressed {
-  const file = run.path('compressed.safetensors');
-  if (!existsSync(file)) throw new RunError(`${run.dir}: run.json says compression is done but compressed.safetensors is missing`);
-  const stored = TensorFile.open(file);
-  const weights = new Map<string, Float32Array>();
+  if (!existsSync(run.path('compressed.safetensors'))) throw new RunError(`${run.dir}: run.json says compression is done but compressed.safetensors is missing`);
+  return { records: run.readJson<LinearRecord[]>('layers.json') ?? [] };
+}
+
+/** One tensor of a run file as float32, opening the file for this read only (its header is small next to a tensor). */
+export function readRunTensor(path: string, name: string): Float32Array {
+  const file = TensorFile.open(path);
   try {
-    for (const name of stored.file.tensors.keys()) weights.set(name, stored.f32(name));
+    return file.f32(name);
   } finally {
-    stored.close();
+    file.close();
   }
-  return { weights, records: run.readJson<LinearRecord[]>('layers.json') ?? [] };
+}
+
+/**
+ * W_c of a finished run as a ModelRunner weight source: each linear is read from
+ * compressed.safetensors when its block loads, so a variant is substituted one block at a time.
+ * `close` releases the file.
+ */
+export function compressedSource(run: RunFolder): { source: WeightSource; has: (name: string) => boolean; read: (name: string) => Float32Array; close: () => void } {
+  const path = run.path('compressed.safetensors');
+  if (!existsSync(path)) throw new RunError(`${run.dir}: run.json says compression is done but compressed.safetensors is missing`);
+  const file = TensorFile.open(path);
+  const read = (name: string) => file.f32(name);
+  return { source: (name) => (file.has(name) ? read(name) : undefined), has: (name) => file.has(name), read, close: () => file.close() };
 }
 
 /** Perplexity of the original and the compressed model. */
-async function evaluateCompressed(run: RunFolder, runner: ModelRunner, weights: Map<string, Float32Array>, config: EvalConfig, options: CompressOptions): Promise<{ original: number; compressed: number }> {
+async function evaluateCompressed(run: RunFolder, runner: ModelRunner, config: EvalConfig, options: CompressOptions): Promise<{ original: number; compressed: number }> {
   const text = heldOutPrefix(readText(config.file), runner.model.tokenizer, config.tokens);
   const t0 = performance.now();
   run.startStage('evaluate');
   let o: VariantMetrics;
   let c: VariantMetrics;
+  const wc = compressedSource(run);
   try {
     runner.resetWeights();
     options.onProgress?.({ phase: 'eval', variant: 'original', done: 0, total: 2 });
     o = await scoreVariant(runner, text, config, options.signal);
-    for (const [name, data] of weights) runner.setWeight(name, data);
+    runner.setWeightSource(wc.source);
     options.onProgress?.({ phase: 'eval', variant: 'compressed', done: 1, total: 2 });
     c = await scoreVariant(runner, text, config, options.signal);
     options.onProgress?.({ phase: 'eval', variant: 'compressed', done: 2, total: 2 });
@@ -358,6 +407,9 @@ async function evaluateCompressed(run: RunFolder, runner: ModelRunner, weights: 
   } catch (error) {
     run.finishStage('evaluate', options.signal?.aborted ? 'stopped' : 'failed', (performance.now() - t0) / 1000);
     throw error;
+  } finally {
+    runner.resetWeights();
+    wc.close();
   }
   run.finishStage('evaluate', 'done', (performance.now() - t0) / 1000);
   return { original: o.ppl, compressed: c.ppl };

@@ -8,36 +8,41 @@
 // but refuses F64 (the forward pass never needs it). The calibration statistics are float64
 // sums, so `readFloat64` takes the validated offsets from SafetensorsFile's header and reads
 // the bytes itself — the file stays a standard safetensors file that numpy/torch can open.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { HOST_IS_LITTLE_ENDIAN } from '../model/binary.js';
 import { SafetensorsFile } from '../model/safetensors.js';
 import { ModelError } from '../model/types.js';
-import { writeFileAtomic } from './atomic.js';
+
+export type TensorData = Float32Array | Float64Array;
 
 export interface TensorToWrite {
   name: string;
   dtype: 'F32' | 'F64';
   shape: number[];
-  data: Float32Array | Float64Array;
+  /** The values, or a function called once when its bytes are due (the file is written tensor by tensor). */
+  data: TensorData | (() => TensorData);
 }
 
-/** Writes a safetensors file atomically. Names must be unique and not `__metadata__`. */
+/** A tensor's values, calling its producer when it has one. */
+export const valuesOf = (t: Pick<TensorToWrite, 'data'>): TensorData => (typeof t.data === 'function' ? t.data() : t.data);
+
+let counter = 0;
+
+/**
+ * Writes a safetensors file atomically (temp sibling, fsync, rename), tensor by tensor: a
+ * producer's data is made, written and dropped before the next, so a whole run's W_c never
+ * sits in memory. Names must be unique and not `__metadata__`.
+ */
 export function writeSafetensors(path: string, tensors: readonly TensorToWrite[], metadata: Record<string, string> = {}): void {
   if (!HOST_IS_LITTLE_ENDIAN) throw new Error('writeSafetensors: big-endian hosts are not supported');
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
-  const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const t of tensors) {
     if (t.name === '__metadata__' || Object.hasOwn(header, t.name)) throw new Error(`writeSafetensors: duplicate or reserved tensor name "${t.name}"`);
-    const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count !== t.data.length) throw new Error(`writeSafetensors: ${t.name} has ${t.data.length} values, shape [${t.shape.join(', ')}] needs ${count}`);
-    const expected = t.dtype === 'F32' ? Float32Array : Float64Array;
-    const data = t.data instanceof expected ? t.data : expected.from(t.data);
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
-    chunks.push(bytes);
-    offset += bytes.byteLength;
+    const bytes = t.shape.reduce((a, b) => a * b, 1) * (t.dtype === 'F32' ? 4 : 8);
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   let json = JSON.stringify(header);
   const pad = (8 - (Buffer.byteLength(json) % 8)) % 8;
@@ -45,7 +50,38 @@ export function writeSafetensors(path: string, tensors: readonly TensorToWrite[]
   const headerBytes = Buffer.from(json, 'utf8');
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(headerBytes.byteLength));
-  writeFileAtomic(path, [prefix, headerBytes, ...chunks]);
+  const temp = `${path}.tmp-${process.pid}-${counter++}`;
+  const fd = openSync(temp, 'w');
+  try {
+    writeAll(fd, prefix);
+    writeAll(fd, headerBytes);
+    for (const t of tensors) writeAll(fd, tensorBytes(t));
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(temp, path);
+  } catch (error) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}
+
+function tensorBytes(t: TensorToWrite): Uint8Array {
+  const values = valuesOf(t);
+  const count = t.shape.reduce((a, b) => a * b, 1);
+  if (count !== values.length) throw new Error(`writeSafetensors: ${t.name} has ${values.length} values, shape [${t.shape.join(', ')}] needs ${count}`);
+  const expected = t.dtype === 'F32' ? Float32Array : Float64Array;
+  const data = values instanceof expected ? values : expected.from(values);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
 }
 
 /** A safetensors file of the run, read back through the model reader's validated header. */

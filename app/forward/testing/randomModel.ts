@@ -112,6 +112,12 @@ export function randomModel(options: RandomLlama = {}): Model {
       if (!values) throw new Error(`random model: no tensor ${name}`);
       return values;
     },
+    readRows(name, start, count) {
+      const values = data.get(name);
+      if (!values) throw new Error(`random model: no tensor ${name}`);
+      const width = plan.get(name === 'lm_head.weight' && config.tie_word_embeddings ? 'model.embed_tokens.weight' : name)!.shape[1];
+      return values.slice(start * width, (start + count) * width);
+    },
     tokenizer: charTokenizer(config.vocab_size),
     close() {},
   };

@@ -1,0 +1,188 @@
+// Where the forward pass's weights come from, and how long they stay (the README's memory
+// model; every array is reported to forward/memory.ts). A block's tensors are read when the
+// block runs and dropped when the next one loads (an LRU of one block); the embedding gathers
+// only the rows it needs (Model.readRows); lm_head is served in row-chunks. A model whose
+// float32 weights fit `weightAccount.cacheBytes` (the bundled one) is read once and kept.
+//
+// Substitutions: `setWeight` holds a tensor until `releaseLayer`/`reset`; a weight source
+// provides substitutes lazily as blocks load (a variant's W_c + B·A read from the run folder).
+import type { Model } from '../model/types.js';
+import { weightAccount, type WeightAccount } from './memory.js';
+import type { BlockShape, HeadShape } from './shape.js';
+import { blockTensorSpecs, checkLength, headTensorSpecs, layerPrefix, readChecked } from './weights.js';
+
+/** A substitute for a checkpoint tensor (HF name), or undefined to read the checkpoint's. */
+export type WeightSource = (name: string) => Float32Array | undefined;
+
+let storeCount = 0;
+
+export class WeightStore {
+  private readonly overrides = new Map<string, Float32Array>(); // setWeight: HF tensor name → data
+  private source: WeightSource | null = null;
+  private readonly blocks = new Map<number, Map<string, Float32Array>>(); // LRU (insertion order) of loaded blocks
+  private readonly small = new Map<string, Float32Array>(); // final norm; embedding and head when kept resident
+  private readonly label = `weights#${++storeCount}`;
+  private readonly account: WeightAccount = weightAccount;
+  /** The whole model fits weightAccount.cacheBytes: read once, keep every block. */
+  readonly keepAll: boolean;
+
+  constructor(
+    private readonly model: Model,
+    /** HF tensor name → the dims the config implies. */
+    private readonly dims: ReadonlyMap<string, number[]>,
+    private readonly block: BlockShape,
+    private readonly head: HeadShape,
+    private readonly tied: boolean,
+  ) {
+    let total = 0;
+    for (const d of dims.values()) total += 4 * d.reduce((a, b) => a * b, 1);
+    this.keepAll = total <= this.account.cacheBytes;
+  }
+
+  /** Holds `data` for `name` (checked against the config's dims by the caller) until releaseLayer or reset. */
+  setWeight(name: string, data: Float32Array): void {
+    this.overrides.set(name, data);
+    this.dropCached(name);
+    this.account.hold(`${this.label} substitutions`, [...this.overrides.values()]);
+  }
+
+  setSource(source: WeightSource | null): void {
+    this.source = source;
+    this.clearCache();
+  }
+
+  releaseLayer(layer: number): void {
+    const prefix = layerPrefix(layer);
+    for (const name of [...this.overrides.keys()]) if (name.startsWith(prefix)) this.overrides.delete(name);
+    this.account.hold(`${this.label} substitutions`, [...this.overrides.values()]);
+    this.dropBlock(layer);
+  }
+
+  /** Drops substitutions, the source and cached reads. */
+  reset(): void {
+    this.overrides.clear();
+    this.account.release(`${this.label} substitutions`);
+    this.source = null;
+    this.clearCache();
+  }
+
+  /** Drops everything, the final norm included. */
+  release(): void {
+    this.reset();
+    this.small.clear();
+    this.account.release(`${this.label} resident`);
+  }
+
+  /** The whole [V, d] embedding when it is substituted or kept resident; null when it streams by row. */
+  wholeEmbedding(): Float32Array | null {
+    const name = 'model.embed_tokens.weight';
+    return this.overrides.get(name) ?? (this.keepAll ? this.smallTensor(name) : null);
+  }
+
+  /** Rows of the embedding for the sorted distinct `ids`: id → [d] row, accounted until `releaseRows`. */
+  embeddingRows(ids: readonly number[]): Map<number, Float32Array> {
+    const d = this.head.hidden;
+    const rowOf = new Map<number, Float32Array>();
+    const reads: Float32Array[] = [];
+    for (let i = 0; i < ids.length; ) {
+      let j = i + 1;
+      while (j < ids.length && ids[j] === ids[j - 1] + 1) j++; // one read per run of consecutive ids
+      const rows = this.readRows('model.embed_tokens.weight', ids[i], j - i);
+      reads.push(rows);
+      for (let k = i; k < j; k++) rowOf.set(ids[k], rows.subarray((k - i) * d, (k - i + 1) * d));
+      i = j;
+    }
+    this.account.hold(`${this.label} embedding rows`, reads);
+    return rowOf;
+  }
+
+  releaseRows(): void {
+    this.account.release(`${this.label} embedding rows`);
+    this.account.release(`${this.label} lm_head chunk`);
+  }
+
+  /** The tensors of block `layer` (substitutions first, then the source, then the checkpoint), loaded on first use. */
+  blockWeights(layer: number): Map<string, Float32Array> {
+    const cached = this.blocks.get(layer);
+    if (cached) {
+      this.blocks.delete(layer); // most recently used goes last
+      this.blocks.set(layer, cached);
+      return cached;
+    }
+    if (!this.keepAll) for (const old of [...this.blocks.keys()]) this.dropBlock(old); // one block resident while streaming
+    const prefix = layerPrefix(layer);
+    const block = new Map<string, Float32Array>();
+    for (const { tensor, dims } of blockTensorSpecs(this.block)) {
+      const name = prefix + tensor;
+      const data = this.overrides.get(name) ?? this.fromSource(name, dims) ?? readChecked(this.model, name, dims);
+      block.set(name, data);
+    }
+    this.blocks.set(layer, block);
+    this.account.hold(`${this.label} block ${layer}`, [...block.values()]);
+    return block;
+  }
+
+  private fromSource(name: string, dims: readonly number[]): Float32Array | undefined {
+    const data = this.source?.(name);
+    if (data) checkLength(this.model.path, name, data, dims);
+    return data;
+  }
+
+  private dropBlock(layer: number): void {
+    this.blocks.delete(layer);
+    this.account.release(`${this.label} block ${layer}`);
+  }
+
+  private clearCache(): void {
+    for (const layer of [...this.blocks.keys()]) this.dropBlock(layer);
+    this.small.delete('model.embed_tokens.weight');
+    this.small.delete('lm_head.weight');
+    this.account.hold(`${this.label} resident`, [...this.small.values()]);
+  }
+
+  /** A substitution of `name` invalidates whatever cached copy the forward would use. */
+  private dropCached(name: string): void {
+    const layer = /^model\.layers\.(\d+)\./.exec(name)?.[1];
+    if (layer !== undefined) this.dropBlock(Number(layer));
+    else if (this.small.delete(name)) this.account.hold(`${this.label} resident`, [...this.small.values()]);
+  }
+
+  /** A non-block tensor kept whole (the final norm; the embedding and head of a model kept resident). */
+  smallTensor(name: string): Float32Array {
+    let data = this.overrides.get(name) ?? this.small.get(name);
+    if (!data) {
+      data = readChecked(this.model, name, this.dims.get(name)!);
+      this.small.set(name, data);
+      this.account.hold(`${this.label} resident`, [...this.small.values()]);
+    }
+    return data;
+  }
+
+  /** lm_head rows per head-graph call: all of them when the model is kept resident or lm_head is substituted. */
+  headChunkRows(): number {
+    const tensor = headTensorSpecs(this.head, this.tied)[1].tensor;
+    if (this.keepAll || this.overrides.has(tensor)) return this.head.vocab;
+    return Math.max(1, Math.min(this.head.vocab, Math.floor(this.account.headChunkBytes / (4 * this.head.hidden))));
+  }
+
+  /** lm_head rows [v0, v0 + count) as float32 [count, d]; a streamed chunk is accounted until the head call releases it. */
+  headRows(tensor: string, v0: number, count: number): Float32Array {
+    const d = this.head.hidden;
+    const whole = this.overrides.get(tensor) ?? (this.keepAll ? this.smallTensor(tensor) : null);
+    if (whole) return count === this.head.vocab ? whole : whole.subarray(v0 * d, (v0 + count) * d);
+    const rows = this.readRows(tensor, v0, count);
+    this.account.hold(`${this.label} lm_head chunk`, [rows]);
+    return rows;
+  }
+
+  /** Rows of a [rows, d] checkpoint tensor, reading only their bytes where the reader can. */
+  private readRows(name: string, start: number, count: number): Float32Array {
+    const d = this.dims.get(name)![1];
+    if (this.model.readRows) {
+      const rows = this.model.readRows(name, start, count);
+      checkLength(this.model.path, `${name} rows [${start}, ${start + count})`, rows, [count, d]);
+      return rows;
+    }
+    return readChecked(this.model, name, this.dims.get(name)!).slice(start * d, (start + count) * d);
+  }
+}
