@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allocateRanks, type BudgetLayer } from '../../../app/contract/rank-budget.js';
-import { allocatedCurve, allocationFile, restrict, uniformCurve, withEdits } from './rank-explorer.js';
+import { allocatedCurve, allocationFile, budgetSamples, restrict, uniformCurve, withEdits } from './rank-explorer.js';
 
 const curve = (scale: number) => [1, 0.5, 0.3, 0.2, 0.1].map((e) => e * scale);
 const layers: BudgetLayer[] = [
@@ -31,6 +31,15 @@ describe('rank explorer numbers', () => {
       expect(p.x).toBeLessThanOrEqual(uniform[i].x);
       expect(p.y).toBeLessThanOrEqual(uniform[i].y + 1e-12);
     });
+  });
+
+  it('budget samples: all sizes when few, else `max` spread from first to last', () => {
+    expect(budgetSamples([0, 10, 20], 12)).toEqual([0, 10, 20]);
+    const sizes = Array.from({ length: 129 }, (_, r) => r * 100);
+    const picked = budgetSamples(sizes, 12);
+    expect(picked).toHaveLength(12);
+    expect(picked[0]).toBe(0);
+    expect(picked.at(-1)).toBe(12800);
   });
 
   it('edits override ranks, capped to the curve; the file lists every rank and PEFT fields', () => {

@@ -23,6 +23,17 @@ export function uniformCurve(layers: readonly BudgetLayer[], rMax: number): Pare
   });
 }
 
+/**
+ * Up to `max` of the uniform curve's sizes, spread evenly from the first to the last: the
+ * allocator is far dearer than a uniform cut (one allocateRanks call took ~0.85 s for a 7B shape,
+ * 224 linears, r_max 256), so the allocated curve is sampled.
+ */
+export function budgetSamples(sizes: readonly number[], max = 12): number[] {
+  if (sizes.length <= max) return [...sizes];
+  const picks = Array.from({ length: max }, (_, i) => sizes[Math.round((i * (sizes.length - 1)) / (max - 1))]);
+  return [...new Set(picks)];
+}
+
 /** The budget allocator at each given budget: (parameters used, predicted Σ err). */
 export function allocatedCurve(layers: readonly BudgetLayer[], budgets: readonly number[]): ParetoPoint[] {
   return budgets.map((b) => {
