@@ -167,6 +167,22 @@ test('Try the model runs the open run’s variants side by side with the origina
   await shots(app, testInfo, 'try-variants');
 });
 
+test('New run uses the model the header shows (opened in the Inspector)', async ({ app }) => {
+  const other = join(process.cwd(), 'resources/models/stories260k/stories260K.bin');
+  await app.getByLabel('Model path').fill(other);
+  await app.getByRole('button', { name: 'Open', exact: true }).click();
+  await expect(app.getByTestId('open-model')).toContainText('stories260K.bin');
+  await app.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'New run', exact: true }).click();
+  await app.getByLabel('Start from').selectOption('e2e-small');
+  await expect(app.getByLabel('Model')).toHaveValue(other);
+  // Back to the bundled model: the form follows, leaving the field to its bundled default.
+  await app.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Inspector', exact: true }).click();
+  await app.getByRole('button', { name: 'Bundled model' }).click();
+  await expect(app.getByTestId('open-model')).toContainText('tinystories-656k');
+  await app.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'New run', exact: true }).click();
+  await expect(app.getByLabel('Model')).toHaveValue('');
+});
+
 test.describe('failed runs', () => {
 // Opening a run that failed before run.json is answered with an error (HTTP 500), which Chromium logs.
 test.use({ expectedConsoleErrors: [/status of 500/] });

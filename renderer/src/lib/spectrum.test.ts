@@ -73,6 +73,9 @@ describe('spectrum helpers', () => {
     expect(logTickLabel(3e-7)).toBe('');
     expect(logTickLabel(0.07)).toBe('');
     expect(logTickLabel(0)).toBe('');
+    // On an axis of many decades only the powers of ten.
+    expect(logTickLabel(2e-7, 5)).toBe('');
+    expect(logTickLabel(1e-7, 5)).toBe('1e-7');
   });
 
   it('heatLevel: log position in [lo, hi], the same for a value whatever else is shown', () => {

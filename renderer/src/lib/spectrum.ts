@@ -43,12 +43,15 @@ export function summedCurve(curves: readonly (readonly number[])[]): number[] {
   return Array.from({ length: n }, (_, r) => curves.reduce((sum, c) => sum + c[r], 0));
 }
 
-/** A log axis tick: "1e-7", "2e-7", "5e-7", "0.01", "0.02", "1", "100" at 1, 2 and 5 × 10^k, "" between (no 0.00000010). */
-export function logTickLabel(value: number): string {
+/**
+ * A log axis tick: "1e-7", "0.01", "1", "100" at powers of ten and, on an axis spanning at most
+ * `midUpTo` decades, "2e-7", "5e-7", "0.02" at 2 and 5 × 10^k too; "" elsewhere (no 0.00000010).
+ */
+export function logTickLabel(value: number, decades = 0, midUpTo = 2): string {
   if (!(value > 0)) return '';
   const exponent = Math.floor(Math.log10(value) + 1e-9);
   const mantissa = Math.round((value / 10 ** exponent) * 1e6) / 1e6;
-  if (mantissa !== 1 && mantissa !== 2 && mantissa !== 5) return '';
+  if (mantissa !== 1 && (decades > midUpTo || (mantissa !== 2 && mantissa !== 5))) return '';
   if (exponent >= -2 && exponent <= 3) return String(Number((mantissa * 10 ** exponent).toFixed(Math.max(0, -exponent))));
   return `${mantissa}e${exponent}`;
 }

@@ -7,6 +7,13 @@ export function logAxis(title: string): ScaleOptions<'logarithmic'> {
   return {
     type: 'logarithmic',
     title: { display: true, text: title },
-    ticks: { callback: (value) => logTickLabel(Number(value)), autoSkip: false },
+    // 2 and 5 × 10^k are labelled only on a short axis; a long one would crowd them.
+    ticks: {
+      callback: (value, _index, ticks) => {
+        const values = ticks.map((t) => t.value).filter((v) => v > 0);
+        return logTickLabel(Number(value), Math.log10(Math.max(...values) / Math.min(...values)));
+      },
+      autoSkip: false,
+    },
   } as ScaleOptions<'logarithmic'>;
 }
