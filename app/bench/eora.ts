@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decomposeLayer } from '../compensate/decomposition.js';
 import { ortProducts } from '../compensate/ort-products.js';
-import type { Products } from '../compensate/products.js';
+import type { ProductOptions, Products } from '../compensate/products.js';
 import type { Matrix } from '../linalg/matrix.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
 import { correlatedC, gaussianF32, secs, squareMatmulFloor } from './linalg-common.js';
@@ -42,9 +42,9 @@ function countingProducts(inner: Products): Products & { flops: number; ms: numb
     precision: inner.precision, // the subspace iteration's stopping test scales with it
     flops: 0,
     ms: 0,
-    async matmul(a: Matrix, b: Matrix) {
+    async matmul(a: Matrix, b: Matrix, options?: ProductOptions) {
       const t0 = performance.now();
-      const c = await inner.matmul(a, b);
+      const c = await inner.matmul(a, b, options);
       counted.ms += performance.now() - t0;
       counted.flops += 2 * a.rows * a.cols * b.cols;
       return c;
