@@ -36,7 +36,7 @@ export interface RandomizedOptions {
   maxIterations?: number;
   /**
    * Relative precision wanted of every returned value (default 1e-3: what a log-scale plot of a
-   * spectrum needs). Stop once each θᵢ (i < k) is estimated within tolerance·θᵢ of λᵢ.
+   * spectrum needs). Stop once each θᵢ (i < k) is estimated within tolerance·θᵢ / SAFETY of λᵢ.
    * Ritz values rise monotonically and geometrically, θᵢ⁽ᵠ⁾ ≈ λᵢ − a·ρᵠ, so from two successive
    * changes δ, δ' the remaining gap is ≈ δ·ρ/(1 − ρ) with ρ = δ/δ' (Aitken); a bare "changed by
    * < tol" test would stop early on slowly converging tails, where ρ is close to 1. A value also
@@ -79,9 +79,9 @@ export interface PartialEigen {
   iterations: number;
   converged: boolean;
   /**
-   * Estimated relative error of the values: max over i < k of |λᵢ − θᵢ|/θᵢ (the Aitken
-   * estimate; values below 1e-12·θ₁ ignored; Infinity when the iteration stopped at
-   * maxIterations before any estimate existed).
+   * Stated relative error of the values: max over i < k of |λᵢ − θᵢ|/θᵢ, SAFETY × the Aitken
+   * estimate (values below 1e-12·θ₁ ignored; Infinity when the iteration stopped at
+   * maxIterations before any estimate existed). The tests hold the actual error below it.
    */
   precision: number;
 }
@@ -94,8 +94,9 @@ export const oversampleFor = (k: number) => Math.max(DEFAULT_OVERSAMPLE, Math.ce
 const NOISE = 1e-12;
 /**
  * Aitken's estimate assumes one geometric rate; early on the fast components dominate the
- * changes and it can run low. The error test asks the estimate to be SAFETY times below the
- * 0.1 % bound, the promise made to users (the tests check it against exact optima).
+ * changes and it runs low (measured: up to 3.6× on a C with condition number ≫ 1e16). Both
+ * tests ask SAFETY × the estimate to meet their bound, and the stated precision is that
+ * product; the tests check both against exact optima.
  */
 const SAFETY = 4;
 
@@ -136,14 +137,14 @@ export async function subspaceEigen(apply: (Y: Matrix) => Promise<Matrix>, d: nu
     // b = d: Q spans everything, Rayleigh–Ritz is the exact eigendecomposition.
     const gaps = b === d ? current.map((v) => jitter * v) : estimatedGaps(current, delta, change, jitter);
     const top = Math.max(theta[0], 0);
-    const valuesDone = gaps.subarray(0, k).every((g, i) => !(theta[i] > NOISE * top) || g <= tolerance * theta[i]);
+    const valuesDone = gaps.subarray(0, k).every((g, i) => !(theta[i] > NOISE * top) || SAFETY * g <= tolerance * theta[i]);
     // A prefix settled at the rounding level (g = jitter·S_r) passes: float32 cannot do better.
     const errorDone = trace === undefined || gaps.subarray(k).every((g, r) => g <= errorTolerance * Math.max(trace - current[k + r], 0) / SAFETY + jitter * current[k + r]);
     const converged = b === d || (valuesDone && errorDone);
     if (converged || iteration >= maxIterations) {
       const vectors = await block.matmul(Q, firstColumns(V, k));
       let worst = 0;
-      for (let i = 0; i < k; i++) if (theta[i] > NOISE * top) worst = Math.max(worst, gaps[i] / theta[i]);
+      for (let i = 0; i < k; i++) if (theta[i] > NOISE * top) worst = Math.max(worst, (SAFETY * gaps[i]) / theta[i]);
       return { values: Float64Array.from(theta.subarray(0, k), (v) => Math.max(v, 0)), vectors, iterations: iteration, converged, precision: worst };
     }
     previous = current;
