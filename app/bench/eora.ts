@@ -2,15 +2,18 @@
 // in onnxruntime (compensate/ort-products.ts), against the float32 MatMul floor, and — when
 // python3 has numpy — the published path in numpy (eigh(C), ΔW·Q·Λ^½, svd) on the same matrices.
 // Time is split into the ORT products (counted FLOPs) and everything else (float64 JS: the
-// subspace iteration's Cholesky-QR and Rayleigh–Ritz, conversions).
+// subspace iteration's Cholesky-QR and Rayleigh–Ritz, conversions). Accuracy: σ² and C's
+// eigenvalues against numpy's, and err(r) — the returned basis' output error — against
+// numpy's exact optimum at several ranks. The SVD method's basis is timed on its own line.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decomposeLayer } from '../compensate/decomposition.js';
 import { ortProducts } from '../compensate/ort-products.js';
-import type { Products } from '../compensate/products.js';
-import type { Matrix } from '../linalg/matrix.js';
+import { svdBasis } from '../compensate/svd.js';
+import type { ProductOptions, Products } from '../compensate/products.js';
+import { subtract, type Matrix } from '../linalg/matrix.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
 import { correlatedC, gaussianF32, secs, squareMatmulFloor } from './linalg-common.js';
 
@@ -34,6 +37,8 @@ t2 = time.perf_counter()
 s = np.linalg.svd(Y, full_matrices=False, compute_uv=True)[1]
 t3 = time.perf_counter()
 print(f"{t3 - t0} {t1 - t0} {t2 - t1} {t3 - t2} " + " ".join(repr(float(v)) for v in s[:r] ** 2))
+print(" ".join(repr(float(v)) for v in lam[::-1][:r]))
+print(repr(float(np.sum(s ** 2))))
 `;
 
 function countingProducts(inner: Products): Products & { flops: number; ms: number } {
@@ -42,9 +47,9 @@ function countingProducts(inner: Products): Products & { flops: number; ms: numb
     precision: inner.precision, // the subspace iteration's stopping test scales with it
     flops: 0,
     ms: 0,
-    async matmul(a: Matrix, b: Matrix) {
+    async matmul(a: Matrix, b: Matrix, options?: ProductOptions) {
       const t0 = performance.now();
-      const c = await inner.matmul(a, b);
+      const c = await inner.matmul(a, b, options);
       counted.ms += performance.now() - t0;
       counted.flops += 2 * a.rows * a.cols * b.cols;
       return c;
@@ -76,10 +81,15 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
     const d = await decomposeLayer({ W, Wc, C: { rows: n, cols: n, data: C } }, { rMax, methods: ['eora'], products });
     const ms = performance.now() - t0;
     const eora = d.methods.eora!;
+    const t1 = performance.now();
+    const svd = await svdBasis(subtract(W, Wc), { rMax, products: ortProducts(cache) });
+    const svdMs = performance.now() - t1;
     const floorSeconds = products.flops / (floor.gflops * 1e9);
     print(`  ours (${d.path}, ${products.name}): ${secs(ms)} total — C spectrum ${secs(d.milliseconds.spectrum)}, EoRA basis + curves ${secs(eora.milliseconds)} (${eora.basis.iterations ?? '-'} subspace iterations)`);
     print(`    ORT products: ${(products.flops / 1e9).toFixed(0)} GFLOP in ${secs(products.ms)} (incl. float64↔float32 conversion; ${(products.flops / (products.ms / 1000) / 1e9).toFixed(1)} GFLOP/s); the rest (float64 JS) ${secs(ms - products.ms)}`);
     print(`    ratio to the MatMul floor: ${(ms / 1000 / floorSeconds).toFixed(1)}× the ${floorSeconds.toFixed(2)} s its products would take at floor speed`);
+    print(`    C spectrum: ${d.covariance.iterations ?? '-'} iterations, stated precision ${d.covariance.precision.toExponential(1)}; EoRA σᵢ stated precision ${eora.precision.toExponential(1)}`);
+    print(`  SVD decomposition (svdBasis of ΔW, same r_max): ${secs(svdMs)} (${svd.iterations ?? '-'} subspace iterations, σᵢ² stated precision ${svd.precision.toExponential(1)})`);
     print(`    σ₁² = ${eora.basis.sigma2[0].toExponential(4)}, σ²_${rMax} = ${eora.basis.sigma2[rMax - 1].toExponential(4)}; output error at r = ${rMax}: ${eora.curves.output[rMax].toExponential(3)} (r = 0: ${eora.curves.output[0].toExponential(3)})`);
     if (hasNumpy) {
       const dir = mkdtempSync(join(tmpdir(), 'eora-bench-'));
@@ -91,11 +101,26 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
         if (run.status !== 0) {
           print(`  numpy: failed (${run.error?.message ?? run.stderr.trim().split('\n').pop()})`);
         } else {
-          const [total, eigh, scale, svd, ...s2] = run.stdout.trim().split(' ').map(Number);
+          const [line, lamLine, traceLine] = run.stdout.trim().split('\n');
+          const [total, eigh, scale, svdSeconds, ...s2] = line.split(' ').map(Number);
+          const lam = lamLine.split(' ').map(Number);
           let worst = 0;
           for (let i = 0; i < Math.min(64, s2.length); i++) worst = Math.max(worst, Math.abs(eora.basis.sigma2[i] - s2[i]) / s2[i]);
-          print(`  numpy float64 eigh + svd: ${total.toFixed(2)} s (eigh ${eigh.toFixed(2)}, ΔW·Q·Λ^½ ${scale.toFixed(2)}, svd ${svd.toFixed(2)}); ours / numpy = ${(ms / 1000 / total).toFixed(2)}`);
+          print(`  numpy float64 eigh + svd: ${total.toFixed(2)} s (eigh ${eigh.toFixed(2)}, ΔW·Q·Λ^½ ${scale.toFixed(2)}, svd ${svdSeconds.toFixed(2)}); ours / numpy = ${(ms / 1000 / total).toFixed(2)}`);
           print(`    top-64 σ² agreement with numpy: max relative difference ${worst.toExponential(2)}; at i = ${rMax}: ${(Math.abs(eora.basis.sigma2[rMax - 1] - s2[rMax - 1]) / s2[rMax - 1]).toExponential(2)}`);
+          let worstC = 0;
+          for (let i = 0; i < rMax; i++) worstC = Math.max(worstC, Math.abs(d.covariance.values[i] - lam[i]) / lam[i]);
+          print(`    top-${rMax} C eigenvalue agreement with numpy eigh: max relative difference ${worstC.toExponential(2)} (stated ${d.covariance.precision.toExponential(1)})`);
+          // err(r) = tr(M) − Σ_{i≤r} sᵢ² is numpy's exact optimum; ours is the error of the
+          // returned basis (curves.output × tr(W·C·Wᵀ)); > 0 means ours is above the optimum.
+          const traceM = Number(traceLine);
+          const parts: string[] = [];
+          let optimum = traceM;
+          for (let r = 1; r <= rMax; r++) {
+            optimum -= s2[r - 1];
+            if ([8, 16, 32, 64, 128, 256].includes(r)) parts.push(`r = ${r}: ${((eora.curves.output[r] * d.energies.output) / optimum - 1).toExponential(2)}`);
+          }
+          print(`    err(r) vs numpy's exact optimum (ours / optimum − 1): ${parts.join(', ')}`);
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -14,15 +14,18 @@
 import { choleskyQR2 } from '../linalg/cholesky-qr.js';
 import { symmetricEigen, type SymmetricEigen } from '../linalg/eigen.js';
 import { gram, transpose, zeros, type Matrix } from '../linalg/matrix.js';
-import type { Products } from './products.js';
+import { innerProduct, type Products } from './products.js';
 import { firstColumns, oversampleFor, subspaceEigen, type RandomizedOptions } from './randomized.js';
 
 export type Weight =
   | { kind: 'identity' }
   /** s: [in], L = diag(s), C_w = diag(s²). */
   | { kind: 'diagonal'; s: Float64Array }
-  /** C: [in, in] PSD; eigen (C = QΛQᵀ) is only needed by the in-space path and reused if given. */
-  | { kind: 'full'; C: Matrix; eigen?: SymmetricEigen };
+  /**
+   * C: [in, in] PSD; eigen (C = QΛQᵀ) is only needed by the in-space path and reused if given;
+   * trace = tr(ΔW·C·ΔWᵀ) if the caller has it (the randomized path's error test needs it).
+   */
+  | { kind: 'full'; C: Matrix; eigen?: SymmetricEigen; trace?: number };
 
 export interface LowRankBasis {
   /** [out, rMax] orthonormal columns, by decreasing σᵢ²; a dropped direction is a zero column. */
@@ -32,8 +35,10 @@ export interface LowRankBasis {
   /** [rMax, in] K = Uᵀ·ΔW: A before the Σ split; B·A = U_r·K_r. */
   K: Matrix;
   path: 'out-space' | 'in-space' | 'randomized';
-  /** Subspace iterations (randomized path only). */
+  /** Subspace iterations: applications of M (randomized path only). */
   iterations?: number;
+  /** Estimated relative precision of sigma2 (see PartialEigen.precision; dense: rounding of M). */
+  precision: number;
 }
 
 /**
@@ -52,7 +57,7 @@ export async function denseBasis(dW: Matrix, weight: Weight, rMax: number, produ
     // Out-space: eigen of M: [out, out] directly; U comes out orthonormal, no division.
     const M = weight.kind === 'full' ? await products.matmul(await products.matmul(dW, weight.C), transpose(dW)) : outerGram(await scaledColumns(dW, weight, products));
     const { values, vectors } = symmetricEigen(M);
-    return finish(firstColumns(vectors, rMax), values.slice(0, rMax), dW, products, 'out-space');
+    return finish(firstColumns(vectors, rMax), values.slice(0, rMax), dW, products, 'out-space', denseValuePrecision(values, rMax, inDim, products));
   }
   // In-space (out > in): M has rank ≤ in, so solve the in×in problem instead:
   // Y = ΔW·L: [out, in], N = YᵀY: [in, in] = V·Σ²·Vᵀ, and Y·V_r = U_r·Σ_r (columns orthogonal
@@ -62,25 +67,52 @@ export async function denseBasis(dW: Matrix, weight: Weight, rMax: number, produ
   const { values, vectors } = symmetricEigen(gram(Y));
   const sigma2 = values.slice(0, rMax);
   const Bt = await products.matmul(Y, firstColumns(vectors, rMax)); // [out, rMax] = U_r·Σ_r
-  return finish(Bt, sigma2, dW, products, 'in-space', true);
+  return finish(Bt, sigma2, dW, products, 'in-space', denseValuePrecision(values, rMax, out, products), true);
 }
 
-/** Large layers: M is applied as ΔW·(C_w·(ΔWᵀ·Y)), never formed; see randomized.ts. */
+/**
+ * Large layers: M is applied as ΔW·(C_w·(ΔWᵀ·Y)), never formed — no factorization or inverse
+ * of C, so a singular C needs no guard — and iterated only until every prefix's error
+ * tr(M) − Σ_{i≤r} θᵢ is within 0.1 % of the optimum and each σᵢ² within 1e-3 (randomized.ts).
+ */
 export async function randomizedBasis(dW: Matrix, weight: Weight, rMax: number, products: Products, options: RandomizedOptions = {}): Promise<LowRankBasis> {
   const { rows: out, cols: inDim } = dW;
   checkRank(rMax, out, inDim);
-  const dWt = transpose(dW); // [in, out]
+  const reuse = { reuseA: true } as const; // ΔW and C are applied unchanged every step
   const apply = async (Yb: Matrix) => {
-    const T = await products.matmul(dWt, Yb); // [in, b]
-    const CT = weight.kind === 'full' ? await products.matmul(weight.C, T) : weight.kind === 'diagonal' ? scaleRowsSquared(T, weight.s) : T;
-    return products.matmul(dW, CT); // [out, b]
+    const T = await products.matmul(dW, Yb, { ...reuse, transA: true }); // [in, b] = ΔWᵀ·Y
+    const CT = weight.kind === 'full' ? await products.matmul(weight.C, T, reuse) : weight.kind === 'diagonal' ? scaleRowsSquared(T, weight.s) : T;
+    return products.matmul(dW, CT, reuse); // [out, b]
   };
-  const { values, vectors, iterations } = await subspaceEigen(apply, out, rMax, { products, ...options });
-  return { ...(await finish(vectors, values, dW, products, 'randomized')), iterations };
+  const trace = await traceOfM(dW, weight, products);
+  const { values, vectors, iterations, precision } = await subspaceEigen(apply, out, rMax, { products, trace, ...options });
+  return { ...(await finish(vectors, values, dW, products, 'randomized', precision)), iterations };
+}
+
+/** tr(M) = tr(ΔW·C_w·ΔWᵀ): Σ of squared entries weighted by C_w (full: tr(ΔW·C·ΔWᵀ), given or computed). */
+async function traceOfM(dW: Matrix, weight: Weight, products: Products): Promise<number> {
+  if (weight.kind === 'full') return weight.trace ?? innerProduct(await products.matmul(dW, weight.C), dW);
+  const { rows: out, cols: inDim } = dW;
+  let t = 0;
+  for (let i = 0; i < out; i++)
+    for (let j = 0; j < inDim; j++) t += dW.data[i * inDim + j] ** 2 * (weight.kind === 'diagonal' ? weight.s[j] ** 2 : 1);
+  return t;
+}
+
+/**
+ * Dense eigenvalues of M carry an absolute error ≈ n·u·σ₁² (u: the products' unit roundoff),
+ * so relative to σᵢ² that is n·u·σ₁²/σᵢ² — reported for the kept ones (σᵢ² > DROP·σ₁²).
+ */
+function denseValuePrecision(values: Float64Array, rMax: number, n: number, products: Products): number {
+  const u = Math.max(products.precision ?? 2 ** -53, 2 ** -53);
+  const top = Math.max(values[0] ?? 0, 0);
+  let worst = 0;
+  for (let i = 0; i < rMax; i++) if (values[i] > DROP * top) worst = Math.max(worst, (n * u * top) / values[i]);
+  return Math.min(worst, 1);
 }
 
 /** Applies the drop rule, normalizes in-space columns U_r·Σ_r → U_r, and forms K = Uᵀ·ΔW. */
-async function finish(U: Matrix, sigma2: Float64Array, dW: Matrix, products: Products, path: LowRankBasis['path'], scaledBySigma = false): Promise<LowRankBasis> {
+async function finish(U: Matrix, sigma2: Float64Array, dW: Matrix, products: Products, path: LowRankBasis['path'], precision: number, scaledBySigma = false): Promise<LowRankBasis> {
   const { rows: out } = U;
   const r = sigma2.length;
   const floor = DROP * Math.max(sigma2[0] ?? 0, 0);
@@ -96,8 +128,8 @@ async function finish(U: Matrix, sigma2: Float64Array, dW: Matrix, products: Pro
   if (scaledBySigma && kept > 0) Uk = choleskyQR2(Uk).Q;
   const Ufull = zeros(out, r);
   for (let i = 0; i < out; i++) for (let j = 0; j < kept; j++) Ufull.data[i * r + j] = Uk.data[i * kept + j];
-  const K = await products.matmul(transpose(Ufull), dW); // [rMax, in]
-  return { U: Ufull, sigma2: s2, K, path };
+  const K = await products.matmul(Ufull, dW, { transA: true }); // [rMax, in] = Uᵀ·ΔW
+  return { U: Ufull, sigma2: s2, K, path, precision };
 }
 
 /** Y = ΔW·L for identity / diagonal weights, ΔW·Q·Λ^½ for the full one. [out, in]. */

@@ -35,6 +35,8 @@ export interface MethodDecomposition {
   basis: LowRankBasis;
   /** [rMax] σᵢ, descending: ΔW's singular values (svd), of ΔW·S (scaled-svd), of ΔW·Q·Λ^½ (eora). */
   singularValues: Float64Array;
+  /** Estimated relative precision of singularValues (half that of σᵢ², basis.precision). */
+  precision: number;
   curves: ErrorCurves;
   /** EoRA only: [rMax + 1] (tr(M) − Σ_{i≤r} σᵢ²) / tr(W·C·Wᵀ), the published closed form. */
   predictedOutput?: Float64Array;
@@ -80,7 +82,7 @@ export async function decomposeLayer(layer: LayerInput, options: DecomposeOption
   const fit: Record<Method, () => Promise<LowRankBasis>> = {
     svd: () => svdBasis(dW, basisOptions),
     'scaled-svd': () => scaledSvdBasis(dW, C, basisOptions),
-    eora: () => eoraBasis(dW, C, { ...basisOptions, eigenC: covariance.eigen }),
+    eora: () => eoraBasis(dW, C, { ...basisOptions, eigenC: covariance.eigen, traceM: energies.errorOutput }),
   };
   const methods: Partial<Record<Method, MethodDecomposition>> = {};
   for (const method of options.methods ?? allMethods) {
@@ -88,7 +90,7 @@ export async function decomposeLayer(layer: LayerInput, options: DecomposeOption
     options.signal?.throwIfAborted();
     const basis = await fit[method]();
     const curves = await errorCurves(basis, C, energies, products);
-    const decomposition: MethodDecomposition = { basis, singularValues: basis.sigma2.map(Math.sqrt), curves, milliseconds: 0 };
+    const decomposition: MethodDecomposition = { basis, singularValues: basis.sigma2.map(Math.sqrt), precision: basis.precision / 2, curves, milliseconds: 0 };
     if (method === 'eora') decomposition.predictedOutput = predicted(basis.sigma2, energies);
     decomposition.milliseconds = performance.now() - t0;
     methods[method] = decomposition;

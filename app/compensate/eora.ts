@@ -29,10 +29,13 @@ import type { Matrix } from '../linalg/matrix.js';
 import { lowRankBasis, type BasisOptions, type LowRankBasis, type Weight } from './basis.js';
 import { float64Products } from './products.js';
 
-/** C: [in, in]; eigen (C = QΛQᵀ) is reused by the in-space path if the caller already has it. */
-export const eoraWeight = (C: Matrix, eigen?: SymmetricEigen): Weight => ({ kind: 'full', C, eigen });
+/**
+ * C: [in, in]; eigen (C = QΛQᵀ) is reused by the in-space path if the caller already has it;
+ * traceM = tr(ΔW·C·ΔWᵀ) saves the randomized path an [out, in]·[in, in] product.
+ */
+export const eoraWeight = (C: Matrix, eigen?: SymmetricEigen, traceM?: number): Weight => ({ kind: 'full', C, eigen, trace: traceM });
 
 /** ΔW: [out, in], C = X·Xᵀ: [in, in]. √sigma2 are the singular values of ΔW·Q·Λ^½. */
-export function eoraBasis(dW: Matrix, C: Matrix, options: BasisOptions & { eigenC?: SymmetricEigen } = {}): Promise<LowRankBasis> {
-  return lowRankBasis(dW, eoraWeight(C, options.eigenC), options, options.products ?? float64Products);
+export function eoraBasis(dW: Matrix, C: Matrix, options: BasisOptions & { eigenC?: SymmetricEigen; traceM?: number } = {}): Promise<LowRankBasis> {
+  return lowRankBasis(dW, eoraWeight(C, options.eigenC, options.traceM), options, options.products ?? float64Products);
 }

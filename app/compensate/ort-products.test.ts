@@ -32,7 +32,7 @@ describe('ortProducts', () => {
     expect(maxRelativeError(c.data, gemm(a, b).data)).toBeLessThan(1e-5);
   });
 
-  it('decomposeLayer [256, 384]: top spectra agree with float64Products to 1e-4 relative', async () => {
+  it('decomposeLayer [256, 384]: top spectra agree with float64Products within their stated precision, curves within 0.1 %', async () => {
     const layer = randomLayer({ out: 256, in: 384, tokens: 1024, seed: 11, errorDecay: 0.98 });
     // 'randomized-blocks': the subspace iteration's block products (Qᵀ·Z, Z·V, Cholesky-QR
     // Grams and R⁻¹) in float32 too, as they are from d = 1024 on.
@@ -41,12 +41,17 @@ describe('ortProducts', () => {
       const options = { rMax: 64, path, cTop: 32, randomized: variant === 'randomized-blocks' ? { blockProductsFrom: 1 } : undefined } as const;
       const want = await decomposeLayer(layer, { ...options, products: float64Products });
       const got = await decomposeLayer(layer, { ...options, products });
-      expect(relative(got.covariance.values, want.covariance.values, 32), `${variant}: C`).toBeLessThan(1e-4);
+      // Each side is as precise as it states (randomized: ≤ 1e-3); float32 adds ~1e-5.
+      const float32 = 1e-4;
+      expect(relative(got.covariance.values, want.covariance.values, 32), `${variant}: C`).toBeLessThan(got.covariance.precision + want.covariance.precision + float32);
       for (const method of ['svd', 'scaled-svd', 'eora'] as const) {
+        const [g, w] = [got.methods[method]!, want.methods[method]!];
         const top = 32;
-        expect(relative(got.methods[method]!.singularValues, want.methods[method]!.singularValues, top), `${variant}: ${method}`).toBeLessThan(1e-4);
-        // Error curves at ranks well above the float32 noise floor.
-        expect(relative(got.methods[method]!.curves.output, want.methods[method]!.curves.output, top), `${variant}: ${method} curve`).toBeLessThan(1e-4);
+        expect(relative(g.singularValues, w.singularValues, top), `${variant}: ${method}`).toBeLessThan(g.precision + w.precision + float32);
+        // Error curves at ranks well above the float32 noise floor: each within 0.1 % of the
+        // optimum for its own objective (EoRA, scaled SVD: output), first-order for SVD's.
+        const bound = method === 'svd' ? 1e-2 : 2e-3 + float32;
+        expect(relative(g.curves.output, w.curves.output, top), `${variant}: ${method} curve`).toBeLessThan(bound);
       }
     }
   });

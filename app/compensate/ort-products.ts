@@ -17,16 +17,28 @@
 import type { Matrix } from '../linalg/matrix.js';
 import { matmulF32 } from '../onnx/matmul.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
-import type { Products } from './products.js';
+import type { ProductOptions, Products } from './products.js';
 
 export function ortProducts(cache: SessionCache): Products {
+  // float32 copies of reused operators (reuseA), keyed by their float64 storage: converting a
+  // 4096² ΔW costs ~30 ms, as much as a [4096, 4096]·[4096, 32] product, and happened twice per
+  // subspace iteration. Weak keys: a copy lives exactly as long as the caller's matrix.
+  const resident = new WeakMap<Float64Array, Float32Array>();
+  const float32Of = (a: Matrix, reuse: boolean) => {
+    if (!reuse) return Float32Array.from(a.data);
+    let copy = resident.get(a.data);
+    if (!copy) resident.set(a.data, (copy = Float32Array.from(a.data)));
+    return copy;
+  };
   return {
     name: `onnxruntime-float32 (${cache.device})`,
     precision: 2 ** -24,
-    async matmul(a: Matrix, b: Matrix): Promise<Matrix> {
-      if (a.cols !== b.rows) throw new RangeError(`matmul: [${a.rows}, ${a.cols}] · [${b.rows}, ${b.cols}]`);
-      const c = await matmulF32(cache, Float32Array.from(a.data), [a.rows, a.cols], Float32Array.from(b.data), [b.rows, b.cols]);
-      return { rows: a.rows, cols: b.cols, data: Float64Array.from(c) };
+    async matmul(a: Matrix, b: Matrix, options: ProductOptions = {}): Promise<Matrix> {
+      const transA = options.transA === true;
+      const [m, k] = transA ? [a.cols, a.rows] : [a.rows, a.cols];
+      if (k !== b.rows) throw new RangeError(`matmul: [${a.rows}, ${a.cols}]${transA ? 'ᵀ' : ''} · [${b.rows}, ${b.cols}]`);
+      const c = await matmulF32(cache, float32Of(a, options.reuseA === true), [a.rows, a.cols], Float32Array.from(b.data), [b.rows, b.cols], { transA });
+      return { rows: m, cols: b.cols, data: Float64Array.from(c) };
     },
   };
 }

@@ -7,7 +7,7 @@
 // [d, b] block products (Rayleigh quotients Qᵀ·Z, Cholesky-QR Grams) through `matmul` when
 // d ≥ 1024 — accurate to ~1e-6 relative there, see randomized.ts.
 import { gemm } from '../linalg/gemm.js';
-import type { Matrix } from '../linalg/matrix.js';
+import { transpose, type Matrix } from '../linalg/matrix.js';
 
 export interface Products {
   readonly name: string;
@@ -17,11 +17,26 @@ export interface Products {
    * has to tolerate (randomized.ts).
    */
   readonly precision?: number;
-  /** c: [m, n] = a: [m, k] · b: [k, n]. */
-  matmul(a: Matrix, b: Matrix): Promise<Matrix>;
+  /** c: [m, n] = op(a)·b: [k, n], op(a) = a: [m, k], or aᵀ for a stored [k, m] with transA. */
+  matmul(a: Matrix, b: Matrix, options?: ProductOptions): Promise<Matrix>;
 }
 
-export const float64Products: Products = { name: 'js-float64', precision: 2 ** -53, matmul: async (a, b) => gemm(a, b) };
+export interface ProductOptions {
+  /** Use aᵀ (a stored [k, m]): ΔWᵀ·Y and Qᵀ·Z without materializing a transpose. */
+  transA?: boolean;
+  /**
+   * a is an operator applied many times unchanged (ΔW, C in subspace iteration): an
+   * implementation may keep a converted copy (ORT: float32) for as long as a.data lives.
+   * The caller promises not to mutate a.data afterwards.
+   */
+  reuseA?: boolean;
+}
+
+export const float64Products: Products = {
+  name: 'js-float64',
+  precision: 2 ** -53,
+  matmul: async (a, b, options) => gemm(options?.transA ? transpose(a) : a, b),
+};
 
 /** Σᵢⱼ aᵢⱼ·bᵢⱼ in float64 (so tr(A·C·Aᵀ) = ⟨A·C, A⟩ without forming the [m, m] product). */
 export function innerProduct(a: Matrix, b: Matrix): number {

@@ -17,6 +17,14 @@ export interface CovarianceSpectrum {
   /** [top] largest eigenvalues of C, descending (negative rounding clamped to 0). */
   values: Float64Array;
   traceC: number;
+  /**
+   * Estimated relative precision of `values` (max over i of |λᵢ − reported|/λᵢ, values above
+   * 1e-12·λ₁): the randomized path stops at 1e-3 — a plot's need, not float32's limit; dense:
+   * the float64 eigensolver's n·u·λ₁/λᵢ.
+   */
+  precision: number;
+  /** Subspace iterations: applications of C (randomized path only). */
+  iterations?: number;
   /** The full dense eigendecomposition when it was computed (reused by EoRA's in-space path). */
   eigen?: SymmetricEigen;
 }
@@ -26,10 +34,13 @@ export async function covarianceSpectrum(C: Matrix, top: number, dense: boolean,
   const traceC = trace(C);
   if (dense) {
     const eigen = symmetricEigen(C);
-    return { values: Float64Array.from(eigen.values.subarray(0, top), (v) => Math.max(v, 0)), traceC, eigen };
+    const values = Float64Array.from(eigen.values.subarray(0, top), (v) => Math.max(v, 0));
+    let precision = 0;
+    for (const v of values) if (v > 1e-12 * values[0]) precision = Math.max(precision, (C.rows * 2 ** -53 * values[0]) / v);
+    return { values, traceC, precision, eigen };
   }
-  const { values } = await subspaceEigen((Y) => products.matmul(C, Y), C.rows, top, { products, ...options });
-  return { values, traceC };
+  const { values, precision, iterations } = await subspaceEigen((Y) => products.matmul(C, Y, { reuseA: true }), C.rows, top, { products, ...options });
+  return { values, traceC, precision, iterations };
 }
 
 export interface ErrorCurves {

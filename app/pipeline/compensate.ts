@@ -242,6 +242,7 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
         energies: d.energies,
         c_eigenvalues: Array.from(d.covariance.values),
         c_trace: d.covariance.traceC,
+        c_precision: d.covariance.precision, // estimated relative precision of c_eigenvalues (compensate/spectrum.ts)
         methods: {},
       };
       for (const method of options.methods) {
@@ -252,6 +253,7 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
         state.curves[method] = m.curves.output;
         (spectra.methods as Record<string, unknown>)[method] = {
           singular_values: Array.from(m.singularValues),
+          precision: m.precision, // of singular_values, relative
           rel_output_error: Array.from(m.curves.output),
           rel_frobenius_error: Array.from(m.curves.frobenius),
           ...(m.predictedOutput ? { predicted_rel_output_error: Array.from(m.predictedOutput) } : {}),
