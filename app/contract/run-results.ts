@@ -115,6 +115,8 @@ export interface MethodSpectrum {
   /** [r_max + 1] relative output error at rank r. */
   rel_output_error: number[];
   rel_frobenius_error: number[];
+  /** Stated relative precision of singular_values (0: exact dense path; null: unknown, older runs). */
+  precision?: number | null;
 }
 
 export interface Spectrum {
@@ -125,6 +127,8 @@ export interface Spectrum {
   /** C's eigenvalues, descending (the top ones), and its trace. */
   c_eigenvalues: number[];
   c_trace: number;
+  /** Stated relative precision of c_eigenvalues (0: exact dense path; null: unknown, older runs). */
+  c_precision?: number | null;
   methods: Record<string, MethodSpectrum>;
 }
 

@@ -143,7 +143,7 @@ function checkSpectrum(file: string, value: unknown): Spectrum {
   for (const [method, m] of Object.entries(s.methods)) {
     if (!Array.isArray(m.singular_values) || !Array.isArray(m.rel_output_error)) throw new Error(`${file}: methods.${method} lacks singular_values or rel_output_error`);
   }
-  return { name: s.name, out: s.out, in: s.in, r_max: s.r_max, c_eigenvalues: s.c_eigenvalues, c_trace: s.c_trace, methods: s.methods };
+  return { name: s.name, out: s.out, in: s.in, r_max: s.r_max, c_eigenvalues: s.c_eigenvalues, c_trace: s.c_trace, c_precision: typeof s.c_precision === 'number' ? s.c_precision : null, methods: s.methods };
 }
 
 export async function readSpectrum(dir: string, linear: string): Promise<Spectrum> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cumulativeEnergy, energyShare, errorAt, heatLevel, logTickLabel, normalizedEigenvalues, parseRank, splitLinearName, summedCurve } from './spectrum.js';
+import { cumulativeEnergy, energyShare, errorAt, heatLevel, logTickLabel, normalizedEigenvalues, parseRank, precisionNote, splitLinearName, summedCurve } from './spectrum.js';
 
 describe('spectrum helpers', () => {
   it('normalizes eigenvalues by the trace', () => {
@@ -84,5 +84,15 @@ describe('spectrum helpers', () => {
     expect(heatLevel(1e-2, 1e-3, 1e-1)).toBeCloseTo(0.5, 12);
     expect(heatLevel(1e-5, 1e-3, 1e-1)).toBe(0);
     expect(heatLevel(NaN, 1e-3, 1e-1)).toBe(0);
+  });
+});
+
+describe('precisionNote', () => {
+  it('says exact, a stated bound, or nothing', () => {
+    expect(precisionNote('Eigenvalues', 0)).toBe('Eigenvalues: exact (dense float64 decomposition).');
+    expect(precisionNote('Eigenvalues', 9.4e-4)).toBe('Eigenvalues: within 9e-4 relative (randomized subspace iteration, stopped at plotting precision).');
+    expect(precisionNote('σ', Number.POSITIVE_INFINITY)).toMatch(/before its precision could be estimated/);
+    expect(precisionNote('σ', null)).toBeNull();
+    expect(precisionNote('σ', undefined)).toBeNull();
   });
 });

@@ -78,3 +78,15 @@ const METHOD_COLOURS: Record<string, string> = { svd: '#b5654a', eora: '#2f5fa8'
 export function methodColour(method: string): string {
   return METHOD_COLOURS[method] ?? '#555';
 }
+
+/**
+ * How precise a plotted spectrum is, in words: the engine states each spectrum's relative
+ * precision (0 on the exact dense path, an estimate from the randomized iteration on large
+ * layers, which stops at what a plot needs rather than at float32's limit). Null: not stated.
+ */
+export function precisionNote(what: string, precision: number | null | undefined): string | null {
+  if (precision === null || precision === undefined) return null;
+  if (precision === 0) return `${what}: exact (dense float64 decomposition).`;
+  if (!Number.isFinite(precision)) return `${what}: the iteration stopped before its precision could be estimated; read the curve's shape, not single values.`;
+  return `${what}: within ${precision.toExponential(0)} relative (randomized subspace iteration, stopped at plotting precision).`;
+}
