@@ -61,7 +61,8 @@ describe('malformed WebSocket frames', () => {
     }
     const response = await job;
     expect(response.status).toBe(200);
-    expect({ ...(await response.json()).result, seconds: 0 }).toEqual({ ...alone, seconds: 0 });
+    const { result } = (await response.json()) as { result: object };
+    expect({ ...result, seconds: 0 }).toEqual({ ...(alone as object), seconds: 0 });
     // The other connection is untouched and still gets progress.
     expect(listener.readyState).toBe(WebSocket.OPEN);
     expect(events.some((e) => e.id === 'frames-job')).toBe(true);
