@@ -3,10 +3,11 @@
 // and deletion limited to real run folders.
 import { isActive } from './active.js';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readMetricsFile } from '../run/metrics.js';
 import { RunError, RunFolder, type StageName } from '../run/run.js';
+import { writerAlive, type RunWriter } from '../run/writer.js';
 
 export type RunStatus = 'done' | 'running' | 'stopped' | 'failed' | 'corrupt';
 
@@ -85,19 +86,17 @@ export function statusOf(run: RunFolder): { status: RunStatus; error?: string } 
   const failed = records.find((r) => r.status === 'failed');
   if (failed) return { status: 'failed', error: `${failed.name}: ${failed.error ?? 'failed'}` };
   if (records.length > 0 && records.every((r) => r.status === 'done')) return { status: 'done' };
-  const pid = (run.manifest.records?.process as { pid?: number } | undefined)?.pid;
-  // Our own pid: alive only while this engine still works on it (active.ts); else the process test.
-  const alive = records.some((r) => r.status === 'running') && (pid === undefined || (pid === process.pid ? isActive(run.dir) : processAlive(pid)));
-  return { status: alive ? 'running' : 'stopped' };
+  return { status: records.some((r) => r.status === 'running') && writing(run) ? 'running' : 'stopped' };
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/**
+ * Whether some process is still writing the run. Our own pid: only while this engine still
+ * works on it (active.ts); else the recorded writer (pid + host + process start) must be alive.
+ */
+function writing(run: RunFolder): boolean {
+  const writer = run.manifest.records?.process as Partial<RunWriter> | undefined;
+  if (writer?.pid === process.pid && (writer.host === undefined || writer.host === hostname())) return isActive(run.dir);
+  return writerAlive(writer);
 }
 
 function createdOf(dir: string): string | null {

@@ -21,6 +21,7 @@ import { join, resolve } from 'node:path';
 import { engineVersion } from '../paths.js';
 import type { Model } from '../model/types.js';
 import { writeJsonAtomic } from './atomic.js';
+import { currentWriter } from './writer.js';
 
 export const RUN_FORMAT = 'eora-run';
 export const RUN_FORMAT_VERSION = 1;
@@ -144,6 +145,8 @@ export class RunFolder {
     stage.status = 'running';
     stage.started ??= new Date().toISOString();
     delete stage.error;
+    // Who writes it now, so that a killed writer's run reads 'stopped' (writer.ts).
+    this.manifest.records.process = { ...(this.manifest.records.process as object | undefined), ...currentWriter() };
     this.save();
   }
 
