@@ -82,6 +82,7 @@ export function createHandlers(config: WorkerConfig): Handlers {
         signal: context.signal,
         onProgress: (done, total) => context.progress({ stage: 'scoring', done, total }),
       });
+      if (!Number.isFinite(result.ppl)) throw new Error(`perplexity of ${source} is ${result.ppl} (mean NLL ${result.nll}): the model's outputs are not finite`);
       return { model: runner.model.path, text: source, tokens: result.tokens, nll: result.nll, ppl: result.ppl, seconds: result.seconds };
     },
 

@@ -58,6 +58,7 @@ Options:
     try {
       const result = await perplexity(runner, text, { seqLen, stride, maxTokens, source: file, onProgress: (done, total) => bar.update(done, total) });
       bar.finish();
+      if (!Number.isFinite(result.ppl)) throw new Error(`perplexity of ${file} is ${result.ppl} (mean NLL ${result.nll}): the model's outputs are not finite`);
       const window = seqLen ?? Math.min(model.config.max_position_embeddings, 512);
       if (args.values.json) {
         io.stdout(JSON.stringify({ model: model.path, text: file, device, seq_len: window, stride: stride ?? window, ...result }, null, 2) + '\n');
