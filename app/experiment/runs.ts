@@ -2,11 +2,11 @@
 // folder (a corrupt or missing run.json / metrics.json is a 'corrupt' row with the reason),
 // and deletion limited to real run folders.
 import { isActive } from './active.js';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readMetricsFile } from '../run/metrics.js';
-import { RunError, RunFolder, type StageName } from '../run/run.js';
+import { foreignEntries, RunError, RunFolder, type StageName } from '../run/run.js';
 import { writerAlive, type RunWriter } from '../run/writer.js';
 
 export type RunStatus = 'done' | 'running' | 'stopped' | 'failed' | 'corrupt';
@@ -107,9 +107,22 @@ function createdOf(dir: string): string | null {
   }
 }
 
-/** Deletes a run folder; refuses anything without a valid run.json (never a random folder). */
+/**
+ * Deletes a run folder: only what the workbench wrote (run.ts RUN_FILES / RUN_FOLDERS), then the
+ * empty folder. Refuses anything without a valid run.json, a folder holding any other file
+ * (listed, nothing removed), and a run a job is writing.
+ */
 export function deleteRun(dir: string): void {
   const run = RunFolder.open(dir); // throws RunError when not a run folder
-  if (statusOf(run).status === 'running') throw new RunError(`${run.dir}: the run is still running; stop it first`);
-  rmSync(run.dir, { recursive: true, force: true });
+  if (isActive(run.dir) || statusOf(run).status === 'running') throw new RunError(`${run.dir}: the run is in use by a job; stop it first`);
+  const foreign = foreignEntries(run.dir);
+  if (foreign.length > 0) {
+    const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} in all)` : '');
+    throw new RunError(`${run.dir}: not deleted: it holds files the workbench did not write (${shown}); move them out first`);
+  }
+  for (const entry of readdirSync(run.dir)) {
+    if (entry !== 'run.json') rmSync(join(run.dir, entry), { recursive: true, force: true });
+  }
+  rmSync(run.path('run.json'), { force: true }); // last: a half-deleted folder still reads as a run
+  rmdirSync(run.dir);
 }

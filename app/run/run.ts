@@ -16,7 +16,7 @@
 //
 // Every file is written atomically (atomic.ts): an interrupted run never leaves a torn file.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { engineVersion } from '../paths.js';
 import type { Model } from '../model/types.js';
@@ -53,6 +53,29 @@ export interface RunManifest {
   /** Facts recorded along the way (calibration windows, …). */
   records: Record<string, unknown>;
   stages: Partial<Record<StageName, StageRecord>>;
+}
+
+/** The files and folders the workbench writes at the top of a run folder (see above). */
+export const RUN_FILES = ['run.json', 'compressed.safetensors', 'calibration.safetensors', 'quantized.safetensors', 'layers.json', 'metrics.json', 'samples.json'];
+export const RUN_FOLDERS = ['decompositions', 'spectra', 'adapters', 'partial'];
+/** Inside RUN_FOLDERS: safetensors and JSON files, and atomic.ts's temp siblings of either. */
+const RUN_FOLDER_FILE = /^[^/\\]+\.(safetensors|json)(\.tmp-\d+-\d+)?$/;
+
+/** Top-level entries of `dir` the workbench did not write (a temp sibling of a run file counts as ours). */
+export function foreignEntries(dir: string): string[] {
+  const foreign: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const base = entry.name.replace(/\.tmp-\d+-\d+$/, '');
+    if (entry.isFile() && RUN_FILES.includes(base)) continue;
+    if (entry.isDirectory() && RUN_FOLDERS.includes(entry.name)) {
+      for (const inner of readdirSync(join(dir, entry.name), { withFileTypes: true })) {
+        if (!inner.isFile() || !RUN_FOLDER_FILE.test(inner.name)) foreign.push(`${entry.name}/${inner.name}`);
+      }
+      continue;
+    }
+    foreign.push(entry.name);
+  }
+  return foreign.sort();
 }
 
 /** A run folder problem (missing files, config mismatch); the message names the folder. */
@@ -114,6 +137,13 @@ export class RunFolder {
         throw new RunError(`${abs} holds a run with a different configuration; choose another --out (or delete the folder)`);
       }
       return { run, resumed: true };
+    }
+    if (existsSync(abs)) {
+      const found = readdirSync(abs);
+      if (found.length > 0) {
+        const shown = found.slice(0, 5).join(', ') + (found.length > 5 ? `, … (${found.length} entries)` : '');
+        throw new RunError(`${abs} is not empty and holds no run (found ${shown}); choose an empty or new folder`);
+      }
     }
     mkdirSync(abs, { recursive: true });
     const manifest: RunManifest = {
