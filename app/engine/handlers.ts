@@ -3,10 +3,9 @@ import { listSupportedBackends } from '../onnx/runtime.js';
 import type { HostMethod, Method, ParsedParams, Result } from '../contract/index.js';
 import type { JobContext } from '../jobs/context.js';
 import type { WorkerConfig } from '../jobs/messages.js';
-import { readFile } from 'node:fs/promises';
 import { perplexity } from '../eval/perplexity.js';
 import { generate } from '../generate/generate.js';
-import { describeFsError } from '../model/binary.js';
+import { readBoundedText } from '../model/validate.js';
 import { bundledModelPath, resourcesPath } from '../model/open.js';
 import { linears, linearStats, summarizeModel, weightHistogram } from '../model/inspect.js';
 import { ModelCache } from './models.js';
@@ -70,9 +69,7 @@ export function createHandlers(config: WorkerConfig): Handlers {
 
     async 'model.perplexity'({ model: path, text: file, seqLen, stride, maxTokens }, context) {
       const source = file ?? resourcesPath('data', 'tinystories', 'validation.txt');
-      const text = await readFile(source, 'utf8').catch((error: unknown) => {
-        throw new Error(`${source}: ${describeFsError(error)}`);
-      });
+      const text = readBoundedText(source); // refuses /dev/zero, FIFOs, and text over the cap
       const runner = await models.runner(path);
       const result = await perplexity(runner, text, {
         seqLen,

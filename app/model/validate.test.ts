@@ -62,6 +62,14 @@ describe('non-finite weights', () => {
   });
 });
 
+describe('unbounded text inputs', () => {
+  it('eora ppl --text /dev/zero fails at once naming the file (exit 1)', async () => {
+    const { code, stderr } = await runCli(['ppl', '--text', '/dev/zero']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('/dev/zero: is a device, not a regular text file');
+  });
+});
+
 describe('absurd config sizes', () => {
   for (const layers of [1e9, 3e6, 3]) {
     it(`num_hidden_layers ${layers} is refused against the tensor index before anything is built`, async () => {

@@ -2,6 +2,8 @@
 // silent NaN result: a config's sizes are checked against the weight files' tensor index
 // before anything sized by the config is built, and every tensor read is checked for
 // non-finite values before its first use.
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { describeFsError } from './binary.js';
 import { ModelError, type Model } from './types.js';
 
 /**
@@ -41,4 +43,60 @@ export function requireFinite(values: Float32Array, tensor: string, file: string
 export function withFiniteReads(model: Model): Model {
   const read = model.readTensor.bind(model);
   return Object.assign(model, { readTensor: (name: string) => requireFinite(read(name), name, model.path) });
+}
+
+/** The cap on a text input (calibration text, evaluation text): far above any real one, far below memory. */
+export const MAX_TEXT_BYTES = 1 << 30;
+
+/** A text input that cannot be read; `problem` is the message without the file. */
+export class TextFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+    this.name = 'TextFileError';
+  }
+}
+
+/**
+ * Reads a UTF-8 text file in bounded chunks. Refuses what is not a regular file (/dev/zero, a
+ * FIFO, a socket: they never end or block the reader) and files over `maxBytes`, saying the cap.
+ * Opened non-blocking so that opening a FIFO with no writer returns at once.
+ */
+export function readBoundedText(file: string, maxBytes = MAX_TEXT_BYTES): string {
+  return readBoundedBytes(file, maxBytes).toString('utf8');
+}
+
+/** readBoundedText's bytes, undecoded (for hashing the exact file). */
+export function readBoundedBytes(file: string, maxBytes = MAX_TEXT_BYTES): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw new TextFileError(file, describeFsError(error));
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) {
+      const kind = stat.isDirectory() ? 'a directory' : stat.isFIFO() ? 'a FIFO (named pipe)' : stat.isCharacterDevice() || stat.isBlockDevice() ? 'a device' : stat.isSocket() ? 'a socket' : 'not a regular file';
+      throw new TextFileError(file, `is ${kind}, not a regular text file`);
+    }
+    const cap = `${maxBytes.toLocaleString('en-US')} bytes`;
+    if (stat.size > maxBytes) throw new TextFileError(file, `is ${stat.size.toLocaleString('en-US')} bytes, over the ${cap} cap for text inputs`);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const chunk = Buffer.allocUnsafe(16 << 20);
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      total += n;
+      // The size can grow while we read (a file still being written): the cap holds anyway.
+      if (total > maxBytes) throw new TextFileError(file, `grew past the ${cap} cap for text inputs while being read`);
+      chunks.push(Buffer.from(chunk.subarray(0, n)));
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
+  }
 }
