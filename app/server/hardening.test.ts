@@ -65,7 +65,7 @@ describe('malformed WebSocket frames', () => {
     expect({ ...result, seconds: 0 }).toEqual({ ...(alone as object), seconds: 0 });
     // The other connection is untouched and still gets progress.
     expect(listener.readyState).toBe(WebSocket.OPEN);
-    expect(events.some((e) => e.id === 'frames-job')).toBe(true);
+    await expect.poll(() => events.some((e) => e.id === 'frames-job'), { timeout: 240_000 }).toBe(true); // another connection than the response
     listener.close();
     expect((await post('/api/call', infoCall, bearer)).status).toBe(200);
   });
