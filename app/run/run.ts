@@ -16,12 +16,12 @@
 //
 // Every file is written atomically (atomic.ts): an interrupted run never leaves a torn file.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { engineVersion } from '../paths.js';
 import type { Model } from '../model/types.js';
 import { writeJsonAtomic } from './atomic.js';
-import { currentWriter } from './writer.js';
+import { currentWriter, pidAlive } from './writer.js';
 
 export const RUN_FORMAT = 'eora-run';
 export const RUN_FORMAT_VERSION = 1;
@@ -136,6 +136,7 @@ export class RunFolder {
       if (JSON.stringify(run.manifest.config) !== JSON.stringify(config)) {
         throw new RunError(`${abs} holds a run with a different configuration; choose another --out (or delete the folder)`);
       }
+      run.removeStaleTemps();
       return { run, resumed: true };
     }
     if (existsSync(abs)) {
@@ -160,6 +161,23 @@ export class RunFolder {
     const run = new RunFolder(abs, manifest);
     run.save();
     return { run, resumed: false };
+  }
+
+  /**
+   * Removes atomic.ts temp files (`NAME.tmp-PID-N`) left by a killed writer: ours are renamed
+   * or removed before a write returns, so any other process's temp here is stale once that
+   * process is gone. Called when a run is resumed.
+   */
+  removeStaleTemps(): void {
+    for (const folder of ['', ...RUN_FOLDERS]) {
+      const dir = join(this.dir, folder);
+      if (!existsSync(dir)) continue;
+      for (const name of readdirSync(dir)) {
+        const match = /\.tmp-(\d+)-\d+$/.exec(name);
+        if (!match || Number(match[1]) === process.pid || pidAlive(Number(match[1]))) continue;
+        rmSync(join(dir, name), { force: true });
+      }
+    }
   }
 
   save(): void {

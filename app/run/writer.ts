@@ -31,7 +31,8 @@ export function currentWriter(): RunWriter {
   return { pid: process.pid, host: hostname(), ...(start === undefined ? {} : { proc_start: start }) };
 }
 
-function processExists(pid: number): boolean {
+/** Whether a process with this pid exists on this host (EPERM: it exists, owned by another user). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -48,7 +49,7 @@ function processExists(pid: number): boolean {
 export function writerAlive(writer: Partial<RunWriter> | undefined): boolean {
   if (!writer || typeof writer.pid !== 'number') return false;
   if (typeof writer.host === 'string' && writer.host !== hostname()) return true;
-  if (!processExists(writer.pid)) return false;
+  if (!pidAlive(writer.pid)) return false;
   if (typeof writer.proc_start !== 'number') return true;
   const now = procStart(writer.pid);
   return now === undefined || now === writer.proc_start; // a different start time: the pid was reused
