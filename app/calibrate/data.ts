@@ -10,9 +10,9 @@
 // (app/linalg/random.ts), so the same (file, N, L, seed) always gives the same windows; the
 // starts are returned to be recorded in the run.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { rng } from '../linalg/random.js';
 import { describeFsError } from '../model/binary.js';
+import { readBoundedBytes, TextFileError } from '../model/validate.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 
 export type CalibrationFormat = 'text' | 'jsonl';
@@ -109,9 +109,9 @@ export function calibrationSet(file: string, tokenizer: Tokenizer, options: Cali
   if (!Number.isSafeInteger(seqLen) || seqLen < 1) throw new RangeError(`seqLen must be a positive integer, got ${seqLen}`);
   let bytes: Buffer;
   try {
-    bytes = readFileSync(file);
+    bytes = readBoundedBytes(file); // refuses /dev/zero, FIFOs, and text over the cap
   } catch (error) {
-    throw new CalibrationError(file, describeFsError(error));
+    throw new CalibrationError(file, error instanceof TextFileError ? error.problem : describeFsError(error));
   }
   const docs = readDocuments(file, bytes.toString('utf8'), options.template);
   if (docs.length === 0) throw new CalibrationError(file, 'the calibration file is empty (no text to calibrate on)');

@@ -3,11 +3,37 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Defaults, Validation } from '../contract/index.js';
-import { ExperimentError, issuesOf, parseExperiment } from '../experiment/config.js';
-import { bundledModelPath, resourcesPath } from '../model/open.js';
+import { checkAgainstModel, ExperimentError, issuesOf, parseExperiment, type ConfigIssue, type ExperimentConfig } from '../experiment/config.js';
+import { bundledModelPath, openModel, resourcesPath } from '../model/open.js';
+
+/**
+ * The config's problems against its model (sequence lengths, ranks, group sizes, memory):
+ * config.ts checkAgainstModel on the model's config, opened without reading weights.
+ */
+export async function modelIssues(config: ExperimentConfig): Promise<ConfigIssue[]> {
+  let model;
+  try {
+    model = await openModel(config.model);
+  } catch (error) {
+    return [{ path: 'model', message: (error as Error).message }];
+  }
+  try {
+    return checkAgainstModel(config, model.config);
+  } finally {
+    model.close();
+  }
+}
+
+/** Throws an ExperimentError naming the first field checkAgainstModel refuses (for `eora run` and experiment.start). */
+export async function requireFitsModel(config: ExperimentConfig, label: string): Promise<void> {
+  const issues = await modelIssues(config);
+  if (issues.length === 0) return;
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+  throw new ExperimentError(`${label}: ${issues[0]!.path}: ${issues[0]!.message}${more}`);
+}
 
 /** Every problem of `config`, one per field, with the engine's own messages; never throws. */
-export function validateExperiment(config: unknown): Validation {
+export async function validateExperiment(config: unknown): Promise<Validation> {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
     return { ok: false, issues: [{ path: '', message: 'expected an object with "compression" and other sections' }] };
   }
@@ -15,8 +41,8 @@ export function validateExperiment(config: unknown): Validation {
   if (issues.length > 0) return { ok: false, issues };
   // The schema passed; the method grammar and the paths are checked by the full parse.
   try {
-    parseExperiment(config, 'config');
-    return { ok: true, issues: [] };
+    const issues = await modelIssues(parseExperiment(config, 'config'));
+    return { ok: issues.length === 0, issues };
   } catch (error) {
     if (!(error instanceof ExperimentError)) throw error;
     const match = /^config: ([A-Za-z0-9_.[\]]+): (.*)$/s.exec(error.message);

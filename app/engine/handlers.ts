@@ -3,10 +3,9 @@ import { listSupportedBackends } from '../onnx/runtime.js';
 import type { HostMethod, Method, ParsedParams, Result } from '../contract/index.js';
 import type { JobContext } from '../jobs/context.js';
 import type { WorkerConfig } from '../jobs/messages.js';
-import { readFile } from 'node:fs/promises';
 import { perplexity } from '../eval/perplexity.js';
 import { generate } from '../generate/generate.js';
-import { describeFsError } from '../model/binary.js';
+import { readBoundedText } from '../model/validate.js';
 import { bundledModelPath, resourcesPath } from '../model/open.js';
 import { linears, linearStats, summarizeModel, weightHistogram } from '../model/inspect.js';
 import { ModelCache } from './models.js';
@@ -74,9 +73,7 @@ export function createHandlers(config: WorkerConfig): Handlers {
 
     async 'model.perplexity'({ model: path, text: file, seqLen, stride, maxTokens }, context) {
       const source = file ?? resourcesPath('data', 'tinystories', 'validation.txt');
-      const text = await readFile(source, 'utf8').catch((error: unknown) => {
-        throw new Error(`${source}: ${describeFsError(error)}`);
-      });
+      const text = readBoundedText(source); // refuses /dev/zero, FIFOs, and text over the cap
       const runner = await models.runner(path);
       const result = await perplexity(runner, text, {
         seqLen,
@@ -86,6 +83,7 @@ export function createHandlers(config: WorkerConfig): Handlers {
         signal: context.signal,
         onProgress: (done, total) => context.progress({ stage: 'scoring', done, total }),
       });
+      if (!Number.isFinite(result.ppl)) throw new Error(`perplexity of ${source} is ${result.ppl} (mean NLL ${result.nll}): the model's outputs are not finite`);
       return { model: runner.model.path, text: source, tokens: result.tokens, nll: result.nll, ppl: result.ppl, seconds: result.seconds };
     },
 

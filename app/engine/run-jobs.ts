@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Exported, JobOutcome, ParsedParams, VariantAdded } from '../contract/index.js';
 import { addVariant } from '../experiment/add-variant.js';
 import { parseExperiment } from '../experiment/config.js';
+import { requireFitsModel } from './experiments.js';
 import { exportVariant } from '../export/index.js';
 import { clearFailure, recordFailure } from '../experiment/failure.js';
 import { runExperiment, type ExperimentProgress } from '../experiment/run.js';
@@ -44,6 +45,7 @@ export function runJobs(_config: WorkerConfig) {
 
     async 'experiment.start'({ config, dir }: ParsedParams<'experiment.start'>, context: JobContext): Promise<JobOutcome> {
       const parsed = parseExperiment(config, 'experiment');
+      await requireFitsModel(parsed, 'experiment'); // before any work: lengths, ranks, group sizes, memory
       const out = resolve(dir ?? newRunDir(defaultRunsRoot()));
       await keepingFailure(out, parsed, context, () => runExperiment(parsed, out, { signal: context.signal, onProgress: reporter(context) }));
       return outcome(out);

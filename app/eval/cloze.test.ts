@@ -71,7 +71,7 @@ describe('the bundled cloze task', () => {
     expect(file.split('\n').filter(Boolean)).toHaveLength(400);
   });
 
-  it('uses only text after the first 20,000 tokens that perplexity scores', { timeout: 60_000 }, () => {
+  it('uses only text after the first 20,000 tokens that perplexity scores', { timeout: 300_000 }, () => {
     const tokenizer = HfTokenizer.fromDirectory(bundledModelPath());
     const all = paragraphs(source);
     // The character where paragraph `fromParagraph` starts: exactly that many paragraphs precede it.

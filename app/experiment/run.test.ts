@@ -40,7 +40,7 @@ let metrics: RunMetrics;
 beforeAll(async () => {
   await runExperiment(config, out, { onProgress: (e) => events.push(e) });
   metrics = readMetricsFile(out);
-}, 120_000);
+}, 300_000);
 
 const withoutSeconds = (v: VariantEntry) => JSON.parse(JSON.stringify(v, (k, x) => (k === 'seconds' ? undefined : x)));
 

@@ -2,12 +2,13 @@
 // folder (a corrupt or missing run.json / metrics.json is a 'corrupt' row with the reason),
 // and deletion limited to real run folders.
 import { isActive } from './active.js';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readMetricsFile } from '../run/metrics.js';
 import { FAILURE_FILE, readFailure } from './failure.js';
-import { RunError, RunFolder, type StageName } from '../run/run.js';
+import { foreignEntries, RunError, RunFolder, type StageName } from '../run/run.js';
+import { writerAlive, type RunWriter } from '../run/writer.js';
 
 export type RunStatus = 'done' | 'running' | 'stopped' | 'failed' | 'corrupt';
 
@@ -94,21 +95,21 @@ export function statusOf(run: RunFolder): { status: RunStatus; error?: string } 
   const failed = records.find((r) => r.status === 'failed');
   if (failed) return { status: 'failed', error: `${failed.name}: ${failed.error ?? 'failed'}` };
   if (records.length > 0 && records.every((r) => r.status === 'done')) return { status: 'done' };
-  const pid = (run.manifest.records?.process as { pid?: number } | undefined)?.pid;
-  // Our own pid: alive exactly while this engine works on it (active.ts), also before its first
-  // stage starts (a starting run is not 'stopped'); another process: a running stage and the process test.
-  const running = records.some((r) => r.status === 'running');
-  const alive = pid === process.pid ? isActive(run.dir) : running && (pid === undefined || processAlive(pid));
-  return { status: alive ? 'running' : 'stopped' };
+  // Our own runs read 'running' exactly while this engine works on them (active.ts), also before
+  // their first stage starts (a starting run is not 'stopped'); another process's run needs a
+  // running stage and its recorded writer alive.
+  const running = own(run) ? isActive(run.dir) : records.some((r) => r.status === 'running') && writerAlive(writerOf(run));
+  return { status: running ? 'running' : 'stopped' };
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+function writerOf(run: RunFolder): Partial<RunWriter> | undefined {
+  return run.manifest.records?.process as Partial<RunWriter> | undefined;
+}
+
+/** Whether this process recorded itself as the run's writer. */
+function own(run: RunFolder): boolean {
+  const writer = writerOf(run);
+  return writer?.pid === process.pid && (writer.host === undefined || writer.host === hostname());
 }
 
 function createdOf(dir: string): string | null {
@@ -119,13 +120,30 @@ function createdOf(dir: string): string | null {
   }
 }
 
-/** Deletes a run folder; refuses anything without a valid run.json (never a random folder). */
+/**
+ * Deletes a run folder: only what the workbench wrote (run.ts RUN_FILES / RUN_FOLDERS), then the
+ * empty folder. Refuses anything without a valid run.json, a folder holding any other file
+ * (listed, nothing removed), and a run a job is writing.
+ */
 export function deleteRun(dir: string): void {
   if (!existsSync(join(dir, 'run.json')) && existsSync(join(dir, FAILURE_FILE)) && !isActive(dir)) {
-    rmSync(dir, { recursive: true, force: true }); // a run that failed before it started: only failed.json and partial files
+    // A run that failed before it wrote run.json: only its failed.json goes, never anything else.
+    const foreign = readdirSync(dir).filter((entry) => entry !== FAILURE_FILE);
+    if (foreign.length > 0) throw new RunError(`${dir}: not deleted: it holds files the workbench did not write (${foreign.slice(0, 5).join(', ')}); move them out first`);
+    rmSync(join(dir, FAILURE_FILE));
+    rmdirSync(dir);
     return;
   }
   const run = RunFolder.open(dir); // throws RunError when not a run folder
-  if (statusOf(run).status === 'running') throw new RunError(`${run.dir}: the run is still running; stop it first`);
-  rmSync(run.dir, { recursive: true, force: true });
+  if (isActive(run.dir) || statusOf(run).status === 'running') throw new RunError(`${run.dir}: the run is in use by a job; stop it first`);
+  const foreign = foreignEntries(run.dir);
+  if (foreign.length > 0) {
+    const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} in all)` : '');
+    throw new RunError(`${run.dir}: not deleted: it holds files the workbench did not write (${shown}); move them out first`);
+  }
+  for (const entry of readdirSync(run.dir)) {
+    if (entry !== 'run.json') rmSync(join(run.dir, entry), { recursive: true, force: true });
+  }
+  rmSync(run.path('run.json'), { force: true }); // last: a half-deleted folder still reads as a run
+  rmdirSync(run.dir);
 }

@@ -34,6 +34,7 @@ export async function writeFolderAtomically(outDir: string, force: boolean, fill
   const target = resolve(outDir);
   checkTarget(target, force);
   mkdirSync(dirname(target), { recursive: true });
+  removeStaleSiblings(target);
   const temp = join(dirname(target), `.${basename(target)}.partial-${process.pid}-${counter++}`);
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp);
@@ -57,4 +58,27 @@ export async function writeFolderAtomically(outDir: string, force: boolean, fill
   }
   if (aside) rmSync(aside, { recursive: true, force: true });
   return target;
+}
+
+/** Whether process `pid` is alive (EPERM: alive, someone else's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes `.partial-PID-N` / `.old-PID-N` siblings of `target` left by a killed export (their
+ * PID is gone): the next export to the same place cleans up after it (issue #16 item 9).
+ */
+export function removeStaleSiblings(target: string): void {
+  const pattern = new RegExp(`^\\.${basename(target).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(partial|old)-(\\d+)-\\d+$`);
+  for (const name of readdirSync(dirname(target))) {
+    const pid = Number(pattern.exec(name)?.[2]);
+    if (!pid || pid === process.pid || alive(pid)) continue;
+    rmSync(join(dirname(target), name), { recursive: true, force: true });
+  }
 }

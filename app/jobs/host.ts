@@ -2,6 +2,8 @@
 // Requests are validated here, before they cross to the worker. Cancel asks the worker to stop
 // at its next checkpoint; if it has not answered within `hardCancelMs` (it may be inside a long
 // onnxruntime run), the worker is terminated and a fresh one started, so cancel always works.
+// Quick reads (list/open runs, inspect, validate) run in a second worker of their own, so they
+// never queue behind a long job (issue #15 item 8).
 import { Worker } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +27,15 @@ export interface CallOptions {
   id?: string;
 }
 
+/** Reads that must answer while a job runs: they go to the `reads` worker, everything else to `jobs`. */
+export const QUICK_READS: ReadonlySet<string> = new Set([
+  'engine.info', 'defaults', 'runs.list', 'runs.open', 'run.spectrum', 'run.curves',
+  'model.inspect', 'model.histogram', 'experiment.validate',
+]);
+type Lane = 'jobs' | 'reads';
+
 interface Pending {
+  lane: Lane;
   cancelFlag: Int32Array;
   resolve(value: unknown): void;
   reject(error: ContractError): void;
@@ -40,7 +50,7 @@ export interface EngineHostOptions {
 }
 
 export class EngineHost {
-  private worker!: Worker;
+  private readonly workers = new Map<Lane, Worker>();
   private readonly pending = new Map<string, Pending>();
   /** Calls following another one (jobs.attach), by their own id: cancel stops the following. */
   private readonly attached = new Map<string, AbortController>();
@@ -50,19 +60,26 @@ export class EngineHost {
   readonly jobs = new JobRegistry();
 
   constructor(private readonly options: EngineHostOptions) {
-    this.start();
+    this.start('jobs');
   }
 
-  private start() {
+  /** The worker of `lane`, started on first use (the reads worker only when a read comes). */
+  private worker(lane: Lane): Worker {
+    return this.workers.get(lane) ?? this.start(lane);
+  }
+
+  private start(lane: Lane): Worker {
     const file = this.options.workerFile ?? join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
-    this.worker = new Worker(file, { workerData: this.options.config });
-    this.worker.on('message', (message: FromWorker) => this.onMessage(message));
-    this.worker.on('error', (error) => this.failAll({ code: 'engine', message: `engine worker crashed: ${error.message}` }));
-    this.worker.on('exit', (code) => {
+    const worker = new Worker(file, { workerData: this.options.config });
+    this.workers.set(lane, worker);
+    worker.on('message', (message: FromWorker) => this.onMessage(message));
+    worker.on('error', (error) => this.failAll(lane, { code: 'engine', message: `engine worker crashed: ${error.message}` }));
+    worker.on('exit', (code) => {
       if (this.closed) return;
-      this.failAll({ code: 'engine', message: `engine worker exited (code ${code})` });
-      this.start();
+      this.failAll(lane, { code: 'engine', message: `engine worker exited (code ${code})` });
+      this.start(lane);
     });
+    return worker;
   }
 
   private onMessage(message: FromWorker) {
@@ -76,9 +93,13 @@ export class EngineHost {
     else pending.reject(new ContractError(response.error.code, response.error.message));
   }
 
-  private failAll(error: WireError) {
-    for (const pending of this.pending.values()) pending.reject(new ContractError(error.code, error.message));
-    this.pending.clear();
+  /** Fails every call in flight on `lane` (all lanes when none is given). */
+  private failAll(lane: Lane | undefined, error: WireError) {
+    for (const [id, pending] of this.pending) {
+      if (lane && pending.lane !== lane) continue;
+      this.pending.delete(id);
+      pending.reject(new ContractError(error.code, error.message));
+    }
   }
 
   /** Validates and runs one call in the worker. Rejects with ContractError. */
@@ -103,8 +124,9 @@ export class EngineHost {
     };
     const call = new Promise((resolve, reject) => {
       const cancelFlag = new Int32Array(new SharedArrayBuffer(4));
-      this.pending.set(id, { cancelFlag, resolve, reject, onProgress });
-      this.post({ type: 'call', id, method, params, cancelFlag });
+      const lane: Lane = QUICK_READS.has(method) ? 'reads' : 'jobs';
+      this.pending.set(id, { lane, cancelFlag, resolve, reject, onProgress });
+      this.worker(lane).postMessage({ type: 'call', id, method, params, cancelFlag } satisfies ToWorker);
       options.signal?.addEventListener('abort', () => this.cancel(id), { once: true });
     });
     call.then(
@@ -128,13 +150,13 @@ export class EngineHost {
     const pending = this.pending.get(id);
     if (!pending) return;
     Atomics.store(pending.cancelFlag, 0, 1);
-    this.post({ type: 'cancel', id });
+    this.worker(pending.lane).postMessage({ type: 'cancel', id } satisfies ToWorker);
     const timer = setTimeout(() => {
       if (!this.pending.has(id)) return;
       // The worker is stuck in native code: replace it. Other calls in flight fail too.
       this.pending.delete(id);
       pending.reject(new ContractError('cancelled', 'cancelled'));
-      this.replaceWorker();
+      this.replaceWorker(pending.lane);
     }, this.options.hardCancelMs ?? 2000);
     timer.unref();
   }
@@ -144,21 +166,21 @@ export class EngineHost {
    * one, failing the calls it still had: waiting for its 'exit' would let a call posted in
    * between go to the dying worker and be lost.
    */
-  private replaceWorker() {
-    const old = this.worker;
+  private replaceWorker(lane: Lane) {
+    const old = this.worker(lane);
     old.removeAllListeners();
-    this.failAll({ code: 'engine', message: 'the engine was restarted to stop a cancelled call' });
-    this.start();
+    this.failAll(lane, { code: 'engine', message: 'the engine was restarted to stop a cancelled call' });
+    this.start(lane);
     void old.terminate();
+    this.replaced.push(old);
   }
 
-  private post(message: ToWorker) {
-    this.worker.postMessage(message);
-  }
+  /** Workers terminated by a hard cancel (kept so tests can check their threads are gone). */
+  readonly replaced: Worker[] = [];
 
   async close() {
     this.closed = true;
-    this.failAll({ code: 'engine', message: 'the engine is closing' });
-    await this.worker.terminate();
+    this.failAll(undefined, { code: 'engine', message: 'the engine is closing' });
+    await Promise.all([...this.workers.values()].map((worker) => worker.terminate()));
   }
 }

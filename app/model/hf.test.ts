@@ -89,7 +89,7 @@ describe('corrupt Hugging Face directories', () => {
     ['intermediate_size disagrees', (c) => (c.intermediate_size = 512),
       'model.safetensors: tensor model.layers.0.mlp.gate_proj.weight has shape [384,128] but config.json implies [512,128]'],
     ['more layers than stored', (c) => (c.num_hidden_layers = 3),
-      'model.safetensors: tensor model.layers.2.input_layernorm.weight is missing (config.json implies [128])'],
+      'model.safetensors: config.json sets num_hidden_layers 3 but the weights hold tensors for 2 layers'],
     ['untied but only lm_head stored', (c) => (c.tie_word_embeddings = false),
       'model.safetensors: tensor model.embed_tokens.weight is missing (config.json implies [2048,128])'],
     ['Qwen2 without biases', (c) => (c.architectures = ['Qwen2ForCausalLM']),

@@ -9,6 +9,7 @@ import { describe, readJsonObject, type JsonObject } from './json.js';
 import { SafetensorsFile, type StoredTensor, type TensorStore } from './safetensors.js';
 import { INDEX_FILE, ShardedSafetensors } from './safetensors-index.js';
 import { ModelError, type Architecture, type Model, type ModelConfig, type TensorDtype, type TensorInfo } from './types.js';
+import { checkLayerCount } from './validate.js';
 
 export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM'];
 
@@ -115,6 +116,7 @@ export function openHuggingFace(dir: string): Model {
   const store = openWeights(dir);
   try {
     const weightsFile = store instanceof SafetensorsFile ? store.file : INDEX_FILE;
+    checkLayerCount(config.num_layers, store.tensors.keys(), weightsFile); // before anything is sized by the config
     const stored = resolveNames(store.tensors, config, weightsFile);
     const tensors = new Map<string, TensorInfo>();
     for (const [name, tensor] of stored) tensors.set(name, { name, dtype: tensor.dtype as TensorDtype, shape: tensor.shape });

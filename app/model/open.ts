@@ -9,6 +9,7 @@ import { isGptqCheckpoint, openGptq } from './gptq.js';
 import { openHuggingFace } from './hf.js';
 import { openLlama2c } from './llama2c.js';
 import { ModelError, type Model } from './types.js';
+import { withFiniteReads } from './validate.js';
 
 const PACKAGE_NAME = 'eora-workbench';
 const NOT_A_MODEL = 'not a model: expected a Hugging Face directory with config.json or a llama2.c .bin file';
@@ -18,6 +19,10 @@ const NOT_A_MODEL = 'not a model: expected a Hugging Face directory with config.
  * path itself name the whole path (the user typed it); errors inside a model name the file.
  */
 export async function openModel(path?: string): Promise<Model> {
+  return withFiniteReads(await openAny(path)); // NaN/Inf weights: an error naming the tensor (validate.ts)
+}
+
+async function openAny(path?: string): Promise<Model> {
   const target = resolve(path ?? bundledModelPath());
   let isDirectory: boolean;
   try {

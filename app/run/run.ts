@@ -16,11 +16,12 @@
 //
 // Every file is written atomically (atomic.ts): an interrupted run never leaves a torn file.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { engineVersion } from '../paths.js';
 import type { Model } from '../model/types.js';
 import { writeJsonAtomic } from './atomic.js';
+import { currentWriter, pidAlive } from './writer.js';
 
 export const RUN_FORMAT = 'eora-run';
 export const RUN_FORMAT_VERSION = 1;
@@ -52,6 +53,29 @@ export interface RunManifest {
   /** Facts recorded along the way (calibration windows, …). */
   records: Record<string, unknown>;
   stages: Partial<Record<StageName, StageRecord>>;
+}
+
+/** The files and folders the workbench writes at the top of a run folder (see above). */
+export const RUN_FILES = ['run.json', 'compressed.safetensors', 'calibration.safetensors', 'quantized.safetensors', 'layers.json', 'metrics.json', 'samples.json'];
+export const RUN_FOLDERS = ['decompositions', 'spectra', 'adapters', 'partial'];
+/** Inside RUN_FOLDERS: safetensors and JSON files, and atomic.ts's temp siblings of either. */
+const RUN_FOLDER_FILE = /^[^/\\]+\.(safetensors|json)(\.tmp-\d+-\d+)?$/;
+
+/** Top-level entries of `dir` the workbench did not write (a temp sibling of a run file counts as ours). */
+export function foreignEntries(dir: string): string[] {
+  const foreign: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const base = entry.name.replace(/\.tmp-\d+-\d+$/, '');
+    if (entry.isFile() && RUN_FILES.includes(base)) continue;
+    if (entry.isDirectory() && RUN_FOLDERS.includes(entry.name)) {
+      for (const inner of readdirSync(join(dir, entry.name), { withFileTypes: true })) {
+        if (!inner.isFile() || !RUN_FOLDER_FILE.test(inner.name)) foreign.push(`${entry.name}/${inner.name}`);
+      }
+      continue;
+    }
+    foreign.push(entry.name);
+  }
+  return foreign.sort();
 }
 
 /** A run folder problem (missing files, config mismatch); the message names the folder. */
@@ -112,7 +136,15 @@ export class RunFolder {
       if (JSON.stringify(run.manifest.config) !== JSON.stringify(config)) {
         throw new RunError(`${abs} holds a run with a different configuration; choose another --out (or delete the folder)`);
       }
+      run.removeStaleTemps();
       return { run, resumed: true };
+    }
+    if (existsSync(abs)) {
+      const found = readdirSync(abs);
+      if (found.length > 0) {
+        const shown = found.slice(0, 5).join(', ') + (found.length > 5 ? `, … (${found.length} entries)` : '');
+        throw new RunError(`${abs} is not empty and holds no run (found ${shown}); choose an empty or new folder`);
+      }
     }
     mkdirSync(abs, { recursive: true });
     const manifest: RunManifest = {
@@ -131,6 +163,23 @@ export class RunFolder {
     return { run, resumed: false };
   }
 
+  /**
+   * Removes atomic.ts temp files (`NAME.tmp-PID-N`) left by a killed writer: ours are renamed
+   * or removed before a write returns, so any other process's temp here is stale once that
+   * process is gone. Called when a run is resumed.
+   */
+  removeStaleTemps(): void {
+    for (const folder of ['', ...RUN_FOLDERS]) {
+      const dir = join(this.dir, folder);
+      if (!existsSync(dir)) continue;
+      for (const name of readdirSync(dir)) {
+        const match = /\.tmp-(\d+)-\d+$/.exec(name);
+        if (!match || Number(match[1]) === process.pid || pidAlive(Number(match[1]))) continue;
+        rmSync(join(dir, name), { force: true });
+      }
+    }
+  }
+
   save(): void {
     writeJsonAtomic(this.path('run.json'), this.manifest);
   }
@@ -144,6 +193,8 @@ export class RunFolder {
     stage.status = 'running';
     stage.started ??= new Date().toISOString();
     delete stage.error;
+    // Who writes it now, so that a killed writer's run reads 'stopped' (writer.ts).
+    this.manifest.records.process = { ...(this.manifest.records.process as object | undefined), ...currentWriter() };
     this.save();
   }
 

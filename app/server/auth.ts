@@ -35,6 +35,19 @@ export function authorize(request: IncomingMessage, url: URL, token: string): 'q
   return null;
 }
 
+/**
+ * Cross-site request protection (Jupyter's and VS Code's rule): a browser always sends Origin on
+ * POSTs and WebSocket upgrades, so a present Origin must be our own. Other pages on 127.0.0.1
+ * (other ports) are same-site and get our SameSite cookie, so the cookie alone proves nothing.
+ * An absent Origin means a non-browser client, which must then present the token itself
+ * (header or query), not a cookie.
+ */
+export function originAllowed(request: IncomingMessage, port: number, credential: 'query' | 'header' | 'cookie'): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return credential !== 'cookie';
+  return origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
+}
+
 export function hostAllowed(request: IncomingMessage, port: number): boolean {
   const host = request.headers.host;
   return host === `127.0.0.1:${port}` || host === `localhost:${port}`;

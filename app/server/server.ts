@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ContractError, parseCallRequest, toWireError, type CallResponse, type ProgressEvent } from '../contract/index.js';
 import type { EngineHost } from '../jobs/host.js';
-import { authorize, cookieName, hostAllowed, newToken } from './auth.js';
+import { authorize, cookieName, hostAllowed, newToken, originAllowed } from './auth.js';
 import { serveStatic } from './static.js';
 
 export interface ServerOptions {
@@ -23,6 +23,8 @@ export interface RunningServer {
 }
 
 const maxBody = 1 << 20;
+/** Deeper JSON than any contract call needs; refused before parsing so no parser or validator recurses on it. */
+const maxJsonDepth = 64;
 
 const statusOf: Record<string, number> = { invalid_params: 400, unknown_method: 404, cancelled: 409, unauthorized: 401, engine: 500 };
 
@@ -38,9 +40,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   async function handleApi(request: IncomingMessage, response: ServerResponse, path: string) {
     if (request.method !== 'POST') return send(response, 405, { ok: false, error: { code: 'invalid_params', message: 'use POST' } });
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json') {
+      return send(response, 415, { ok: false, error: { code: 'invalid_params', message: `${path}: Content-Type must be application/json (got ${JSON.stringify(type || 'none')})` } });
+    }
     let envelope;
     try {
-      envelope = parseCallRequest(JSON.parse(await readBody(request)));
+      const body = await readBody(request);
+      if (jsonDepth(body) > maxJsonDepth) throw new ContractError('invalid_params', `${path}: request body nested deeper than ${maxJsonDepth} levels`);
+      envelope = parseCallRequest(JSON.parse(body));
     } catch (error) {
       return send(response, 400, { ok: false, error: { code: 'invalid_params', message: (error as Error).message } });
     }
@@ -65,6 +73,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (!credential) {
       return send(response, 401, { ok: false, error: { code: 'unauthorized', message: 'missing or wrong token: open the URL printed by `eora serve`' } });
     }
+    if (request.method !== 'GET' && request.method !== 'HEAD' && !originAllowed(request, port, credential)) {
+      return send(response, 403, { ok: false, error: { code: 'unauthorized', message: `foreign Origin ${JSON.stringify(request.headers.origin ?? null)} refused` } });
+    }
     if (credential === 'query') {
       response.setHeader('Set-Cookie', `${cookieName}=${token}; HttpOnly; SameSite=Strict; Path=/`);
     }
@@ -79,14 +90,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   server.on('upgrade', (request, socket, head) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname !== '/api/events' || !hostAllowed(request, port) || !authorize(request, url, token)) {
+    const credential = authorize(request, url, token);
+    if (url.pathname !== '/api/events' || !hostAllowed(request, port) || !credential) {
       socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
+      return;
+    }
+    if (!originAllowed(request, port, credential)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
       sockets.add(ws);
       ws.on('close', () => sockets.delete(ws));
+      // A malformed frame (too big, bad UTF-8, unmasked, bad opcode/close code/RSV bits): `ws`
+      // has already started the closing handshake with the right code (1002/1007/1009) and
+      // ends only this connection. Without a listener the error would be uncaught and kill
+      // the server with every job in it.
+      ws.on('error', () => sockets.delete(ws));
     });
+  });
+  // Errors on a raw socket before the upgrade completes (client reset) must not kill us either.
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+    else socket.destroy();
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -112,6 +138,23 @@ function send(response: ServerResponse, status: number, body: CallResponse) {
   if (response.headersSent) return;
   response.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
   response.end(JSON.stringify(body));
+}
+
+/** Maximum nesting of [ and { outside strings, by one linear scan. */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
 }
 
 function readBody(request: IncomingMessage): Promise<string> {

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { perplexity } from '../../eval/perplexity.js';
 import { ModelRunner } from '../../forward/runner.js';
-import { describeFsError } from '../../model/binary.js';
+import { readBoundedText } from '../../model/validate.js';
 import { openModel, resourcesPath } from '../../model/open.js';
 import { deviceOption, intOption, stringOption, type Command } from '../args.js';
 import { progressBar } from '../progress.js';
@@ -43,12 +42,7 @@ Options:
     const stride = intOption(args, 'stride', { min: 1 });
     const maxTokens = intOption(args, 'max-tokens', { min: 2 });
     const device = deviceOption(args);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new Error(`${file}: ${describeFsError(error)}`);
-    }
+    const text = readBoundedText(file); // refuses /dev/zero, FIFOs, and text over the cap
     const model = await openModel(args.positionals[0]);
     const runner = await ModelRunner.create(model, { device }).catch((error) => {
       model.close();
@@ -58,6 +52,7 @@ Options:
     try {
       const result = await perplexity(runner, text, { seqLen, stride, maxTokens, source: file, onProgress: (done, total) => bar.update(done, total) });
       bar.finish();
+      if (!Number.isFinite(result.ppl)) throw new Error(`perplexity of ${file} is ${result.ppl} (mean NLL ${result.nll}): the model's outputs are not finite`);
       const window = seqLen ?? Math.min(model.config.max_position_embeddings, 512);
       if (args.values.json) {
         io.stdout(JSON.stringify({ model: model.path, text: file, device, seq_len: window, stride: stride ?? window, ...result }, null, 2) + '\n');

@@ -1,4 +1,5 @@
 import { basename, extname, join } from 'node:path';
+import { requireFitsModel } from '../../engine/experiments.js';
 import { parseExperimentFile } from '../../experiment/config.js';
 import { runExperiment, type ExperimentStage } from '../../experiment/run.js';
 import { defaultRunsRoot } from '../../experiment/runs.js';
@@ -38,6 +39,7 @@ Options:
       throw new UsageError('EXPERIMENT file is required (e.g. resources/experiments/default.json)');
     }
     const config = parseExperimentFile(file);
+    await requireFitsModel(config, file); // before any work: lengths, ranks, group sizes, memory
     if (stringOption(args, 'device') !== undefined) config.device = deviceOption(args);
     const out = stringOption(args, 'out') ?? join(defaultRunsRoot(), basename(file, extname(file)));
     const quiet = args.values.quiet === true || args.values.json === true;

@@ -1,10 +1,11 @@
-import { defaultRunsRoot, listRuns } from '../../experiment/runs.js';
+import { resolve } from 'node:path';
+import { defaultRunsRoot, deleteRun, listRuns } from '../../experiment/runs.js';
 import { stringOption, type Command } from '../args.js';
 
 export const runsCommand: Command = {
   name: 'runs',
   summary: 'list the run folders under the runs root with their status',
-  help: `Usage: eora runs [--root DIR] [--json]
+  help: `Usage: eora runs [--root DIR] [--json] [--delete RUN_DIR]
 
 Lists every run folder under the runs root, newest first: status (done, running, stopped,
 failed, or corrupt with the reason), model, compression method, creation time. A broken
@@ -17,10 +18,19 @@ The runs root is DIR, else $EORA_RUNS_DIR, else the user's data folder + eora-wo
 Options:
   --root DIR   the folder holding run folders
   --json       print [{dir, name, status, model, method, created, error?}]
+  --delete RUN_DIR
+               delete one run folder: only the files the workbench wrote; refused while
+               the run is being written or when the folder holds other files
   -h, --help`,
-  options: { root: { type: 'string' }, json: { type: 'boolean' } },
+  options: { root: { type: 'string' }, json: { type: 'boolean' }, delete: { type: 'string' } },
   maxPositionals: 0,
   async run(args, io) {
+    const doomed = stringOption(args, 'delete');
+    if (doomed !== undefined) {
+      deleteRun(resolve(doomed));
+      io.stdout(`deleted ${resolve(doomed)}\n`);
+      return 0;
+    }
     const root = stringOption(args, 'root') ?? defaultRunsRoot();
     const rows = listRuns(root);
     if (args.values.json) {

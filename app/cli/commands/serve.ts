@@ -5,6 +5,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { deviceOption, intOption, stringOption, UsageError, type Command } from '../args.js';
 
+const shutdownGraceMs = 1000;
+
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'the headless workbench: the UI and the engine on http://127.0.0.1',
@@ -35,8 +37,20 @@ Options:
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
-    await server.close();
-    await engine.close();
+    // Exit within 2 s whatever the engine is doing: a worker inside a long onnxruntime run (or a
+    // blocked file system call) ignores terminate() until it returns, and would keep the process
+    // alive. A second signal exits at once.
+    const now = () => process.exit(0);
+    process.once('SIGINT', now);
+    process.once('SIGTERM', now);
+    const stopped = await Promise.race([
+      Promise.all([server.close(), engine.close()]).then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), shutdownGraceMs).unref()),
+    ]);
+    if (!stopped) {
+      io.stderr(`eora serve: the engine did not stop within ${shutdownGraceMs} ms; exiting anyway\n`);
+      process.exit(0);
+    }
     return 0;
   },
 };

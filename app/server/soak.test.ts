@@ -1,0 +1,78 @@
+// Soak: 200 mixed valid and invalid requests and 50 malformed WebSocket frames, in a bounded
+// loop, while a small job runs. The server stays up and the job's result equals running it alone.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EngineHost } from '../jobs/host.js';
+import { testEngine } from '../testing/engine.js';
+import { startServer, type RunningServer } from './server.js';
+import { closeCode, malformedFrames, rawUpgrade } from './testing/raw.js';
+
+const token = 'soak-token-0123456789abcdef';
+let engine: EngineHost;
+let server: RunningServer;
+
+beforeAll(async () => {
+  const ui = mkdtempSync(join(tmpdir(), 'eora-ui-'));
+  writeFileSync(join(ui, 'index.html'), '<!doctype html><title>ui</title>');
+  engine = testEngine();
+  server = await startServer({ engine, rendererDir: ui, token });
+});
+
+afterAll(async () => {
+  await server.close();
+  await engine.close();
+});
+
+const json = { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` };
+const info = (id: string) => JSON.stringify({ id, method: 'engine.info', params: {} });
+
+/** Request i of the mix: [what, init, expected status]. */
+function request(i: number): [string, RequestInit & { path?: string }, number] {
+  switch (i % 10) {
+    case 0: return ['valid call', { method: 'POST', headers: json, body: info(`ok${i}`) }, 200];
+    case 1: return ['invalid params', { method: 'POST', headers: json, body: JSON.stringify({ id: `p${i}`, method: 'model.histogram', params: { linear: 'x', bins: 0 } }) }, 400];
+    case 2: return ['unknown method', { method: 'POST', headers: json, body: JSON.stringify({ id: `u${i}`, method: 'rm.rf', params: {} }) }, 404];
+    case 3: return ['not JSON', { method: 'POST', headers: json, body: '{"id": ' }, 400];
+    case 4: return ['text/plain', { method: 'POST', headers: { ...json, 'Content-Type': 'text/plain' }, body: info(`t${i}`) }, 415];
+    case 5: return ['foreign Origin', { method: 'POST', headers: { ...json, Origin: 'http://evil.example' }, body: info(`o${i}`) }, 403];
+    case 6: return ['no token', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: info(`n${i}`) }, 401];
+    case 7: return ['deep JSON', { method: 'POST', headers: json, body: `{"id":"d${i}","method":"engine.info","params":${'['.repeat(5000)}${']'.repeat(5000)}}` }, 400];
+    case 8: return ['GET on the API', { method: 'GET', headers: json }, 405];
+    default: return ['cancel of nothing', { method: 'POST', headers: json, body: JSON.stringify({ id: `c${i}`, method: 'cancel', params: null }), path: '/api/cancel' }, 200];
+  }
+}
+
+describe('server soak', () => {
+  it('survives 200 mixed requests and 50 malformed frames during a job, whose result is unchanged', async () => {
+    const job = { seqLen: 32, maxTokens: 128 };
+    const alone = (await engine.call('model.perplexity', job)) as { ppl: number; nll: number; tokens: number };
+    const base = `http://127.0.0.1:${server.port}`;
+    const running = fetch(`${base}/api/call`, { method: 'POST', headers: json, body: JSON.stringify({ id: 'soak-job', method: 'model.perplexity', params: job }) });
+
+    const frames = malformedFrames(4096);
+    const statuses: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const [what, init, expected] = request(i);
+      const response = await fetch(`${base}${init.path ?? '/api/call'}`, init);
+      await response.arrayBuffer();
+      if (response.status !== expected) statuses.push(`${i} ${what}: ${response.status}, expected ${expected}`);
+      if (i % 4 === 0) {
+        const bad = frames[(i / 4) % frames.length]!;
+        const { status, raw } = await rawUpgrade(server.port, `/api/events?token=${token}`);
+        expect(status).toBe(101);
+        raw.socket.write(bad.bytes);
+        await raw.ended;
+        if (closeCode(raw.received()) !== bad.code) statuses.push(`frame ${bad.name}: close ${closeCode(raw.received())}, expected ${bad.code}`);
+      }
+    }
+    expect(statuses).toEqual([]);
+
+    const response = await running;
+    expect(response.status).toBe(200);
+    const { result } = (await response.json()) as { result: typeof alone };
+    expect([result.ppl, result.nll, result.tokens]).toEqual([alone.ppl, alone.nll, alone.tokens]);
+    expect((await fetch(`${base}/api/call`, { method: 'POST', headers: json, body: info('after') })).status).toBe(200);
+  });
+});
