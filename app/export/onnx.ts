@@ -125,7 +125,7 @@ async function writeOnnx(ctx: FormatContext, store: QuantStore | null): Promise<
       bias: model.tensors.has(biasName) ? () => model.readTensor(biasName) : null,
     });
   }
-  const { cos, sin } = new RopeTables(c.head_dim, c.rope_theta).get(c.max_position_embeddings);
+  const { cos, sin } = new RopeTables(c.head_dim, c.rope_theta, c.rope_scaling).get(c.max_position_embeddings);
   const { bytes, weights } = buildFullModelGraph({ config: c, tensor: (name) => model.readTensor(name), linear: (name) => plans.get(name)!, cos, sin });
   ctx.begin(weights.size + 1);
   const graph = fromBinary(ModelProtoSchema, bytes);
