@@ -82,6 +82,8 @@ export function packNbits(q: QuantState, out: number, inDim: number, layout: Nbi
 }
 
 export async function exportOnnx(ctx: FormatContext): Promise<void> {
+  // onnx-graph.ts has no per-head q/k norm yet: refuse rather than write a graph that ignores them.
+  if (ctx.model.config.qk_norm) throw new Error(`ONNX export: ${ctx.model.config.architecture} (per-head q/k RMSNorm) is not supported yet; use the merged, compressed or PEFT export`);
   const store = QuantStore.open(ctx.source.run.dir);
   try {
     await writeOnnx(ctx, store);

@@ -7,6 +7,10 @@ import { openModel } from '../model/open.js';
 import { errorOf, tempDir } from '../model/testing/fixtures.js';
 import { hfConfigJson, writeHfFolder } from '../model/testing/hfFolder.js';
 import { parseHfConfig } from '../model/hf.js';
+import { summarizeModel } from '../model/inspect.js';
+import { writeHfCheckpoint } from '../export/hf-checkpoint.js';
+import type { FormatContext } from '../export/types.js';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { Model } from '../model/types.js';
 import { SessionCache } from '../onnx/sessionCache.js';
 import { inverseFrequencies } from './rope.js';
@@ -37,7 +41,7 @@ const TEXT = 'Once upon a time the little cat sat on the warm mat and looked at 
 /** Writes `options`' random model as an HF folder and opens it with the real reader. */
 async function onDisk(label: string, options: RandomLlama): Promise<Model> {
   const dir = `${temp.dir}/${label.replace(/\W+/g, '_')}`;
-  (await import('node:fs')).mkdirSync(dir);
+  mkdirSync(dir);
   writeHfFolder(randomModel({ vocab: 300, layers: 2, ...options }), dir);
   return openModel(dir);
 }
@@ -101,6 +105,40 @@ describe('model families vs the float64 reference', () => {
     const plain = await nllOf({});
     expect(Math.abs((await nllOf({ ropeScaling: llama3 })) - plain)).toBeGreaterThan(1e-3);
     expect(Math.abs((await nllOf({ ropeScaling: { kind: 'linear', factor: 4 } })) - plain)).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('inspect and export of the new families', () => {
+  it('the summary names the family, the RoPE scaling and the norms', async () => {
+    const model = await onDisk('summary qwen3', { qwen3: true, heads: 2, kvHeads: 1, headDim: 8, hidden: 24, ropeScaling: llama3 });
+    const summary = summarizeModel(model);
+    expect([summary.family, summary.rope, summary.norms]).toEqual([
+      'Qwen3',
+      'llama3 factor 8, low 1, high 4, original 64 (θ 10000)',
+      'RMSNorm (eps 0.000001) before attention and MLP, per-head q/k RMSNorm before RoPE',
+    ]);
+    model.close();
+  });
+
+  it('a checkpoint export of Qwen3 keeps config.json exactly and reloads with the same NLL', async () => {
+    const model = await onDisk('export qwen3', { qwen3: true, heads: 4, kvHeads: 2, headDim: 16, hidden: 48, ropeScaling: llama3, seed: 26 });
+    const out = `${temp.dir}/export_qwen3_out`;
+    mkdirSync(out);
+    const ctx = { model, options: {}, begin: () => {}, step: () => {}, notes: {} } as unknown as FormatContext;
+    writeHfCheckpoint(ctx, out, 'F32', () => null);
+    const config = (dir: string) => JSON.parse(readFileSync(`${dir}/config.json`, 'utf8'));
+    expect(config(out)).toEqual(config(model.path));
+    const reloaded = await openModel(out);
+    const ids = model.tokenizer.encode(TEXT);
+    const nllOf = async (m: Model) => {
+      const runner = await ModelRunner.create(m, { sessions });
+      const nll = await runner.forwardNll(Int32Array.from(ids), Int32Array.from([...ids.slice(1), 0]), [1, ids.length]);
+      await runner.release();
+      return nll.slice(0, -1).reduce((a, b) => a + b, 0);
+    };
+    expect(await nllOf(reloaded)).toBe(await nllOf(model));
+    reloaded.close();
+    model.close();
   });
 });
 
