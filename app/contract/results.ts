@@ -40,6 +40,12 @@ export interface ModelSummary {
   dtype: string;
   parameters: number;
   tokenizer_vocab_size: number;
+  /** e.g. "Qwen3", "Llama" (from the architecture). */
+  family?: string;
+  /** "plain (θ 10000)" or the scaling, e.g. "llama3 factor 8, low 1, high 4, original 8192 (θ 500000)". */
+  rope?: string;
+  /** The RMSNorms of a block, e.g. "RMSNorm (eps 1e-6), per-head q/k RMSNorm". */
+  norms?: string;
   linears: LinearRow[];
 }
 

@@ -82,6 +82,8 @@ export function packNbits(q: QuantState, out: number, inDim: number, layout: Nbi
 }
 
 export async function exportOnnx(ctx: FormatContext): Promise<void> {
+  // onnx-graph.ts has no per-head q/k norm yet: refuse rather than write a graph that ignores them.
+  if (ctx.model.config.qk_norm) throw new Error(`ONNX export: ${ctx.model.config.architecture} (per-head q/k RMSNorm) is not supported yet; use the merged, compressed or PEFT export`);
   const store = QuantStore.open(ctx.source.run.dir);
   try {
     await writeOnnx(ctx, store);
@@ -125,7 +127,7 @@ async function writeOnnx(ctx: FormatContext, store: QuantStore | null): Promise<
       bias: model.tensors.has(biasName) ? () => model.readTensor(biasName) : null,
     });
   }
-  const { cos, sin } = new RopeTables(c.head_dim, c.rope_theta).get(c.max_position_embeddings);
+  const { cos, sin } = new RopeTables(c.head_dim, c.rope_theta, c.rope_scaling).get(c.max_position_embeddings);
   const { bytes, weights } = buildFullModelGraph({ config: c, tensor: (name) => model.readTensor(name), linear: (name) => plans.get(name)!, cos, sin });
   ctx.begin(weights.size + 1);
   const graph = fromBinary(ModelProtoSchema, bytes);

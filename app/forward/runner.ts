@@ -91,7 +91,7 @@ export class ModelRunner {
     this.config = model.config;
     this.block = blockShape(this.config);
     this.head = headShape(this.config);
-    this.rope = new RopeTables(this.block.headDim, this.config.rope_theta);
+    this.rope = new RopeTables(this.block.headDim, this.config.rope_theta, this.config.rope_scaling);
     for (let layer = 0; layer < this.config.num_layers; layer++) {
       for (const { tensor, dims } of blockTensorSpecs(this.block)) this.dims.set(layerPrefix(layer) + tensor, dims);
     }

@@ -11,6 +11,8 @@ export interface BlockShape {
   eps: number; // RMSNorm epsilon
   /** q/k/v projections have biases (Qwen2). */
   bias: boolean;
+  /** Per-head RMSNorm of q and k before RoPE (Qwen3). */
+  qkNorm?: boolean;
 }
 
 export interface HeadShape {
@@ -28,6 +30,7 @@ export function blockShape(config: ModelConfig): BlockShape {
     intermediate: config.intermediate_size,
     eps: config.rms_norm_eps,
     bias: config.attention_bias,
+    qkNorm: config.qk_norm ?? false,
   };
   checkBlockShape(shape);
   return shape;
@@ -66,7 +69,7 @@ export function loraKinds(kinds: Iterable<LinearKind>): LinearKind[] {
 }
 
 export function blockSignature(s: BlockShape, variant: BlockVariant, lora: readonly LinearKind[] = []): string {
-  const base = `llama-block d=${s.hidden} h=${s.heads} kv=${s.kvHeads} hd=${s.headDim} i=${s.intermediate} eps=${s.eps} bias=${+s.bias} ${variant}`;
+  const base = `llama-block d=${s.hidden} h=${s.heads} kv=${s.kvHeads} hd=${s.headDim} i=${s.intermediate} eps=${s.eps} bias=${+s.bias}${s.qkNorm ? ' qknorm' : ''} ${variant}`;
   const kinds = loraKinds(lora);
   return kinds.length ? `${base} lora=${kinds.join(',')}` : base;
 }

@@ -25,6 +25,12 @@ export function blockTensorSpecs(s: BlockShape): { input: string; tensor: string
       { input: 'v_bias', tensor: 'self_attn.v_proj.bias', dims: [kvWidth(s)] },
     );
   }
+  if (s.qkNorm) {
+    specs.push(
+      { input: 'q_norm', tensor: 'self_attn.q_norm.weight', dims: [s.headDim] },
+      { input: 'k_norm', tensor: 'self_attn.k_norm.weight', dims: [s.headDim] },
+    );
+  }
   return specs;
 }
 

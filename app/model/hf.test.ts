@@ -71,14 +71,14 @@ describe('corrupt Hugging Face directories', () => {
   let n = 0;
   const configCases: [string, (c: Record<string, unknown>) => void, string][] = [
     ['unsupported architecture', (c) => (c.architectures = ['GPT2LMHeadModel']),
-      'config.json: unsupported architecture "GPT2LMHeadModel" (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)'],
-    ['no architectures', (c) => delete c.architectures, 'config.json: unsupported architecture nothing (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM)'],
+      'config.json: unsupported architecture "GPT2LMHeadModel" (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)'],
+    ['no architectures', (c) => delete c.architectures, 'config.json: unsupported architecture nothing (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)'],
     ['hidden_size a string', (c) => (c.hidden_size = 'abc'), 'config.json: hidden_size must be a positive integer, got "abc"'],
     ['no intermediate_size', (c) => delete c.intermediate_size, 'config.json: intermediate_size must be a positive integer, got nothing'],
     ['negative eps', (c) => (c.rms_norm_eps = -1), 'config.json: rms_norm_eps must be a positive number, got -1'],
     ['kv heads not dividing heads', (c) => (c.num_key_value_heads = 3), 'config.json: num_key_value_heads 3 does not divide num_attention_heads 8'],
     ['tie_word_embeddings a string', (c) => (c.tie_word_embeddings = 'yes'), 'config.json: tie_word_embeddings must be true or false, got "yes"'],
-    ['rope_scaling', (c) => (c.rope_scaling = { type: 'linear', factor: 2 }), 'config.json: rope_scaling {"type":"linear","factor":2} is not supported (plain RoPE only)'],
+    ['rope_scaling yarn', (c) => (c.rope_scaling = { type: 'yarn', factor: 2 }), 'config.json: rope_scaling kind "yarn" is not supported (supported: llama3, linear; not yet dynamic, yarn, longrope)'],
     ['attention_bias on Llama', (c) => (c.attention_bias = true), 'config.json: attention_bias true is not supported for LlamaForCausalLM (it adds an o_proj bias)'],
     ['hidden_size disagrees with tensors', (c) => (c.hidden_size = 256),
       'model.safetensors: tensor model.embed_tokens.weight has shape [2048,128] but config.json implies [2048,256]'],

@@ -8,10 +8,13 @@ import { HfTokenizer } from '../tokenizer/hf.js';
 import { describe, readJsonObject, type JsonObject } from './json.js';
 import { SafetensorsFile, type StoredTensor, type TensorStore } from './safetensors.js';
 import { INDEX_FILE, ShardedSafetensors } from './safetensors-index.js';
-import { ModelError, type Architecture, type Model, type ModelConfig, type TensorDtype, type TensorInfo } from './types.js';
+import { ModelError, type Architecture, type Model, type ModelConfig, type RopeScaling, type TensorDtype, type TensorInfo } from './types.js';
 import { checkLayerCount } from './validate.js';
 
-export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM'];
+export const SUPPORTED_ARCHITECTURES: readonly Architecture[] = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM', 'Qwen3ForCausalLM'];
+
+/** Mixture-of-experts decoders: their MLP is a router over experts, which no graph here runs yet. */
+const MOE = /moe|mixtral|deepseek|dbrx|jamba|arctic|grok|olmoe|granitemoe|phimoe|jetmoe|minimax|llama4/i;
 
 const CONFIG = 'config.json';
 const EMBED = 'model.embed_tokens.weight';
@@ -22,6 +25,9 @@ const TORCH_DTYPES: Record<string, TensorDtype> = { float32: 'F32', float16: 'F1
 export function parseHfConfig(json: JsonObject): ModelConfig {
   const fail = (problem: string) => new ModelError(CONFIG, problem);
   const architecture = Array.isArray(json.architectures) ? json.architectures[0] : undefined;
+  if (typeof architecture === 'string' && (MOE.test(architecture) || (json.num_experts ?? json.num_local_experts ?? json.n_routed_experts) != null)) {
+    throw fail(`${architecture} is a mixture-of-experts model, which is not supported yet (dense models only: ${SUPPORTED_ARCHITECTURES.join(', ')})`);
+  }
   if (!SUPPORTED_ARCHITECTURES.includes(architecture as Architecture)) {
     throw fail(`unsupported architecture ${describe(architecture)} (supported: ${SUPPORTED_ARCHITECTURES.join(', ')})`);
   }
@@ -60,7 +66,7 @@ export function parseHfConfig(json: JsonObject): ModelConfig {
   const attentionBias = isQwen2 || bool('attention_bias', false);
   if (attentionBias && !isQwen2) throw fail(`attention_bias true is not supported for ${architecture} (it adds an o_proj bias)`);
   if (bool('mlp_bias', false)) throw fail('mlp_bias true is not supported');
-  if (json.rope_scaling != null) throw fail(`rope_scaling ${describe(json.rope_scaling)} is not supported (plain RoPE only)`);
+  if (json.sliding_window != null && bool('use_sliding_window', false)) throw fail('use_sliding_window true is not supported (full attention only)');
   const dtypeName = json.torch_dtype ?? json.dtype; // transformers >= 4.56 writes `dtype`
   return {
     architecture: architecture as Architecture,
@@ -74,12 +80,44 @@ export function parseHfConfig(json: JsonObject): ModelConfig {
     max_position_embeddings: int('max_position_embeddings'),
     rms_norm_eps: positive('rms_norm_eps', 1e-6),
     rope_theta: positive('rope_theta', 10000),
+    rope_scaling: parseRopeScaling(json.rope_scaling, fail),
+    qk_norm: architecture === 'Qwen3ForCausalLM',
     tie_word_embeddings: bool('tie_word_embeddings', false), // LlamaConfig, MistralConfig and Qwen2Config all default to False
     attention_bias: attentionBias,
     bos_token_id: tokenId('bos_token_id'),
     eos_token_id: tokenId('eos_token_id'),
     torch_dtype: (typeof dtypeName === 'string' && TORCH_DTYPES[dtypeName]) || 'F32',
   };
+}
+
+/**
+ * rope_scaling as transformers reads it: `rope_type` (or the legacy `type`) `linear` or
+ * `llama3`; `default` or null is plain RoPE; every other kind is refused by name.
+ */
+function parseRopeScaling(raw: unknown, fail: (problem: string) => ModelError): RopeScaling | null {
+  if (raw == null) return null;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw fail(`rope_scaling must be an object or null, got ${describe(raw)}`);
+  const r = raw as JsonObject;
+  const kind = r.rope_type ?? r.type;
+  const num = (key: string, min = 0): number => {
+    const value = r[key];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= min) throw fail(`rope_scaling.${key} must be a number > ${min}, got ${describe(value)}`);
+    return value;
+  };
+  if (kind === 'default') return null;
+  if (kind === 'linear') return { kind, factor: num('factor', 0) };
+  if (kind === 'llama3') {
+    const scaling = {
+      kind,
+      factor: num('factor', 0),
+      low_freq_factor: num('low_freq_factor'),
+      high_freq_factor: num('high_freq_factor'),
+      original_max_position_embeddings: num('original_max_position_embeddings'),
+    } as const;
+    if (scaling.high_freq_factor <= scaling.low_freq_factor) throw fail(`rope_scaling.high_freq_factor ${scaling.high_freq_factor} must exceed low_freq_factor ${scaling.low_freq_factor}`);
+    return scaling;
+  }
+  throw fail(`rope_scaling kind ${describe(kind)} is not supported (supported: llama3, linear; not yet dynamic, yarn, longrope)`);
 }
 
 /** Every tensor the config implies, with its shape (linear weights are [out, in]). */
@@ -100,6 +138,10 @@ export function expectedTensors(c: ModelConfig): Map<string, number[]> {
       shapes.set(`${p}self_attn.q_proj.bias`, [q]);
       shapes.set(`${p}self_attn.k_proj.bias`, [kv]);
       shapes.set(`${p}self_attn.v_proj.bias`, [kv]);
+    }
+    if (c.qk_norm) {
+      shapes.set(`${p}self_attn.q_norm.weight`, [c.head_dim]);
+      shapes.set(`${p}self_attn.k_norm.weight`, [c.head_dim]);
     }
     shapes.set(`${p}post_attention_layernorm.weight`, [d]);
     shapes.set(`${p}mlp.gate_proj.weight`, [I, d]);

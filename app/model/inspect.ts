@@ -3,7 +3,7 @@
 // loses digits after ~10^7 additions, and a 4096×11008 matrix has 4.5·10^7 weights.
 import { basename } from 'node:path';
 import type { ModelSummary } from '../contract/results.js';
-import { ModelError, type LinearInfo, type LinearKind, type Model } from './types.js';
+import { ModelError, type LinearInfo, type LinearKind, type Model, type ModelConfig } from './types.js';
 
 const ATTENTION: LinearKind[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
 const MLP: LinearKind[] = ['gate_proj', 'up_proj', 'down_proj'];
@@ -50,8 +50,26 @@ export function summarizeModel(model: Model): ModelSummaryData {
     dtype: c.torch_dtype,
     parameters,
     tokenizer_vocab_size: model.tokenizer.vocabSize,
+    family: FAMILY[c.architecture],
+    rope: describeRope(c),
+    norms: `RMSNorm (eps ${c.rms_norm_eps}) before attention and MLP${c.qk_norm ? ', per-head q/k RMSNorm before RoPE' : ''}${c.attention_bias ? '; q/k/v biases' : ''}`,
     linears: linears(model).map((l) => ({ ...l, params: l.out * l.in })),
   };
+}
+
+const FAMILY: Record<ModelConfig['architecture'], string> = {
+  LlamaForCausalLM: 'Llama',
+  MistralForCausalLM: 'Mistral',
+  Qwen2ForCausalLM: 'Qwen2',
+  Qwen3ForCausalLM: 'Qwen3',
+};
+
+function describeRope(c: ModelConfig): string {
+  const s = c.rope_scaling;
+  const theta = `θ ${c.rope_theta}`;
+  if (!s) return `plain (${theta})`;
+  if (s.kind === 'linear') return `linear factor ${s.factor} (${theta})`;
+  return `llama3 factor ${s.factor}, low ${s.low_freq_factor}, high ${s.high_freq_factor}, original ${s.original_max_position_embeddings} (${theta})`;
 }
 
 export interface LinearStats {

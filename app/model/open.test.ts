@@ -113,3 +113,16 @@ describe('inspect', () => {
     model.close();
   });
 });
+
+describe('a llama2.c folder with only its tokenizer (stories15m before provisioning)', () => {
+  test('names the command that provisions the weights', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      copyFileSync(resourcesPath('models', 'stories15m', 'tokenizer.bin'), join(dir, 'tokenizer.bin'));
+      const error = await asyncErrorOf(() => openModel(dir));
+      expect(error.message).toBe(`${dir}: has tokenizer.bin but no checkpoint .bin; for the bundled stories15m run \`node scripts/stories15m.mjs\` (\`npm ci\` runs it), see SOURCE.md`);
+    } finally {
+      cleanup();
+    }
+  });
+});

@@ -44,6 +44,10 @@ async function openAny(path?: string): Promise<Model> {
   if (checkpoints.length > 1) {
     throw new ModelError(target, `${NOT_A_MODEL} (found several .bin files: ${checkpoints.join(', ')}; open one of them)`);
   }
+  if (tokenizers.length > 0) {
+    // The bundled stories15m folder holds only its tokenizer until the weights are provisioned.
+    throw new ModelError(target, `has ${tokenizers[0]} but no checkpoint .bin; for the bundled stories15m run \`node scripts/stories15m.mjs\` (\`npm ci\` runs it), see SOURCE.md`);
+  }
   throw new ModelError(target, NOT_A_MODEL);
 }
 

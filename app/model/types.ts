@@ -5,7 +5,15 @@
 
 import type { Tokenizer } from '../tokenizer/types.js';
 
-export type Architecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM';
+export type Architecture = 'LlamaForCausalLM' | 'MistralForCausalLM' | 'Qwen2ForCausalLM' | 'Qwen3ForCausalLM';
+
+/**
+ * config.json's rope_scaling, normalized: `linear` divides every inverse frequency by factor;
+ * `llama3` (Llama 3.1+) divides only the low frequencies, blending in between (rope.ts).
+ */
+export type RopeScaling =
+  | { kind: 'linear'; factor: number }
+  | { kind: 'llama3'; factor: number; low_freq_factor: number; high_freq_factor: number; original_max_position_embeddings: number };
 
 /** Everything the forward pass needs, normalized across formats. */
 export interface ModelConfig {
@@ -20,6 +28,10 @@ export interface ModelConfig {
   max_position_embeddings: number;
   rms_norm_eps: number;
   rope_theta: number;
+  /** Absent or null: plain RoPE. */
+  rope_scaling?: RopeScaling | null;
+  /** Per-head RMSNorm of q and k before RoPE (Qwen3: self_attn.q_norm / k_norm, [head_dim]). */
+  qk_norm?: boolean;
   /** lm_head shares the embedding matrix. */
   tie_word_embeddings: boolean;
   /** q/k/v projections have biases (Qwen2). */

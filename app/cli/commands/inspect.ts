@@ -34,6 +34,7 @@ Options:
       }
       const lines = [
         `${summary.architecture} (${summary.format}) at ${summary.path}`,
+        `  family ${summary.family}, RoPE ${summary.rope}, ${summary.norms}`,
         `  hidden ${summary.hidden_size}, intermediate ${summary.intermediate_size}, ${summary.num_layers} layers, ` +
           `${summary.num_heads} heads (${summary.num_kv_heads} KV, head_dim ${summary.head_dim})`,
         `  vocab ${summary.vocab_size} (tokenizer ${summary.tokenizer_vocab_size}), max positions ${summary.max_position_embeddings}, ` +

@@ -3,7 +3,8 @@
 //
 // Inputs:  x [B, T, d]; cos, sin [T, hd] (rows for the positions of x);
 //          attn_norm [d]; q_proj [nH·hd, d]; k_proj, v_proj [nKv·hd, d]; (q_bias, k_bias, v_bias);
-//          o_proj [d, nH·hd]; mlp_norm [d]; gate_proj, up_proj [I, d]; down_proj [d, I].
+//          o_proj [d, nH·hd]; mlp_norm [d]; gate_proj, up_proj [I, d]; down_proj [d, I];
+//          (q_norm, k_norm [hd]: Qwen3's per-head RMSNorm of q and k, applied before RoPE).
 // Outputs: y [B, T, d].
 // Variants (separate graphs, so the plain forward stays lean):
 //   stats: + the calibration Gram matrices XᵀX (summed over the batch's B·T tokens, float32)
@@ -47,6 +48,7 @@ export function buildBlockGraph(s: BlockShape, variant: BlockVariant, lora: read
   const b = s.bias
     ? { q: g.input('q_bias', 'float32', [qd]), k: g.input('k_bias', 'float32', [kvd]), v: g.input('v_bias', 'float32', [kvd]) }
     : { q: undefined, k: undefined, v: undefined };
+  const qkNorm = s.qkNorm ? { q: g.input('q_norm', 'float32', [hd]), k: g.input('k_norm', 'float32', [hd]) } : undefined;
   // Adapter inputs per linear kind that has one; `linear` picks the unmerged form for those.
   const adapters = new Map<string, { A: string; B: string }>();
   for (const kind of loraKinds(lora)) {
@@ -69,8 +71,10 @@ export function buildBlockGraph(s: BlockShape, variant: BlockVariant, lora: read
   // Heads as [B, nKv, group, T, hd]: query head j·group + i uses KV head j, as HF's repeat_kv;
   // K and V keep a size-1 group axis that MatMul broadcasts, so they are never copied nH/nKv times.
   const toHeads = (t: string, perKv: number) => transpose(g, reshape(g, t, shapeWith(g, x, 0, 2, [nKv, perKv, hd])), [0, 2, 3, 1, 4]);
-  const q5 = rope(g, toHeads(q, group), cos, sin, hd); // [B, nKv, group, T, hd]
-  let k5 = rope(g, toHeads(k, 1), cos, sin, hd); // [B, nKv, 1, S, hd], S = T (or P + T with a cache)
+  // Qwen3Attention: q_norm/k_norm normalize each head's hd values (last axis) before RoPE.
+  const headNorm = (t: string, weight?: string) => (weight ? rmsNorm(g, t, weight, s.eps) : t);
+  const q5 = rope(g, headNorm(toHeads(q, group), qkNorm?.q), cos, sin, hd); // [B, nKv, group, T, hd]
+  let k5 = rope(g, headNorm(toHeads(k, 1), qkNorm?.k), cos, sin, hd); // [B, nKv, 1, S, hd], S = T (or P + T with a cache)
   let v5 = toHeads(v, 1);
   if (variant === 'cache') {
     const past = (name: string) => g.input(name, 'float32', ['B', nKv, 1, 'P', hd]);

@@ -2,7 +2,7 @@
 // memory, with a fake tokenizer (one token per character). Sizes are scaled so activations
 // stay O(1) through the layers, like a trained model's, so errors are measured on realistic
 // magnitudes rather than on near-zero logits.
-import type { Architecture, Model, ModelConfig, TensorInfo } from '../../model/types.js';
+import type { Architecture, Model, ModelConfig, RopeScaling, TensorInfo } from '../../model/types.js';
 import type { Tokenizer } from '../../tokenizer/types.js';
 import { rng } from '../../linalg/random.js';
 
@@ -18,12 +18,16 @@ export interface RandomLlama {
   bias?: boolean;
   maxPositions?: number;
   seed?: number;
+  /** Qwen3: per-head q_norm/k_norm [head_dim] (hidden may differ from heads · headDim). */
+  qwen3?: boolean;
+  ropeScaling?: RopeScaling;
+  ropeTheta?: number;
 }
 
 export function randomConfig(o: RandomLlama = {}): ModelConfig {
   const heads = o.heads ?? 4;
   const headDim = o.headDim ?? 8;
-  const architecture: Architecture = o.bias ? 'Qwen2ForCausalLM' : 'LlamaForCausalLM';
+  const architecture: Architecture = o.qwen3 ? 'Qwen3ForCausalLM' : o.bias ? 'Qwen2ForCausalLM' : 'LlamaForCausalLM';
   return {
     architecture,
     hidden_size: o.hidden ?? heads * headDim,
@@ -35,7 +39,9 @@ export function randomConfig(o: RandomLlama = {}): ModelConfig {
     vocab_size: o.vocab ?? 97,
     max_position_embeddings: o.maxPositions ?? 64,
     rms_norm_eps: 1e-6,
-    rope_theta: 10000,
+    rope_theta: o.ropeTheta ?? 10000,
+    rope_scaling: o.ropeScaling ?? null,
+    qk_norm: o.qwen3 ?? false,
     tie_word_embeddings: o.tied ?? true,
     attention_bias: o.bias ?? false,
     bos_token_id: 1,
@@ -52,7 +58,7 @@ function tensorPlan(c: ModelConfig): Map<string, { shape: number[]; scale: numbe
   const I = c.intermediate_size;
   const plan = new Map<string, { shape: number[]; scale: number; offset: number }>();
   const linear = (name: string, out: number, inp: number) => plan.set(name, { shape: [out, inp], scale: Math.sqrt(3 / inp), offset: 0 });
-  const norm = (name: string) => plan.set(name, { shape: [d], scale: 0.2, offset: 1 });
+  const norm = (name: string, width = d) => plan.set(name, { shape: [width], scale: 0.2, offset: 1 });
   plan.set('model.embed_tokens.weight', { shape: [c.vocab_size, d], scale: 1, offset: 0 });
   for (let l = 0; l < c.num_layers; l++) {
     const p = `model.layers.${l}.`;
@@ -62,6 +68,10 @@ function tensorPlan(c: ModelConfig): Map<string, { shape: number[]; scale: numbe
     linear(p + 'self_attn.v_proj.weight', kvd, d);
     if (c.attention_bias) {
       for (const [n, w] of [['q', qd], ['k', kvd], ['v', kvd]] as const) plan.set(`${p}self_attn.${n}_proj.bias`, { shape: [w], scale: 0.5, offset: 0 });
+    }
+    if (c.qk_norm) {
+      norm(p + 'self_attn.q_norm.weight', c.head_dim);
+      norm(p + 'self_attn.k_norm.weight', c.head_dim);
     }
     linear(p + 'self_attn.o_proj.weight', d, qd);
     norm(p + 'post_attention_layernorm.weight');

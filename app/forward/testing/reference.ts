@@ -59,8 +59,11 @@ export class ReferenceLlama {
     const group = c.num_heads / c.num_kv_heads;
     const h = this.rmsNorm(x, this.w(p + 'input_layernorm.weight'));
     const bias = (n: string) => (c.attention_bias ? this.w(`${p}self_attn.${n}_proj.bias`) : undefined);
-    const q = this.rope(this.linear(h, p + 'self_attn.q_proj.weight', bias('q')), c.num_heads);
-    const k = this.rope(this.linear(h, p + 'self_attn.k_proj.weight', bias('k')), c.num_kv_heads);
+    // Qwen3Attention: q_norm / k_norm is an RMSNorm over each head's hd values, before RoPE.
+    const headNorm = (x: Rows, name: string): Rows =>
+      c.qk_norm ? x.map((row) => Float64Array.from(this.rmsNorm(chunks(row, hd), this.w(p + name)).flatMap((r) => [...r]))) : x;
+    const q = this.rope(headNorm(this.linear(h, p + 'self_attn.q_proj.weight', bias('q')), 'self_attn.q_norm.weight'), c.num_heads);
+    const k = this.rope(headNorm(this.linear(h, p + 'self_attn.k_proj.weight', bias('k')), 'self_attn.k_norm.weight'), c.num_kv_heads);
     const v = this.linear(h, p + 'self_attn.v_proj.weight', bias('v'));
 
     // eager_attention_forward with repeat_kv: query head hq attends with KV head ⌊hq / group⌋.
@@ -103,21 +106,37 @@ export class ReferenceLlama {
     });
   }
 
-  // apply_rotary_pos_emb: x·cos + rotate_half(x)·sin per head; angle = t·θ^(−2i/hd), i mod hd/2.
+  // apply_rotary_pos_emb: x·cos + rotate_half(x)·sin per head; angle = t·inv_freq[i mod hd/2].
   private rope(x: Rows, heads: number): Rows {
-    const { head_dim: hd, rope_theta: theta } = this.model.config;
+    const { head_dim: hd } = this.model.config;
     const half = hd / 2;
+    const invFreq = Array.from({ length: half }, (_, j) => this.inverseFrequency(j));
     return x.map((row, t) => {
       const out = new Float64Array(row.length);
       for (let h = 0; h < heads; h++) {
         for (let i = 0; i < hd; i++) {
-          const angle = t / theta ** ((2 * (i % half)) / hd);
+          const angle = t * invFreq[i % half];
           const rotated = i < half ? -row[h * hd + i + half] : row[h * hd + i - half];
           out[h * hd + i] = row[h * hd + i] * Math.cos(angle) + rotated * Math.sin(angle);
         }
       }
       return out;
     });
+  }
+
+  // _compute_default_rope_parameters, then _compute_linear_scaling_rope_parameters or
+  // _compute_llama3_parameters (modeling_rope_utils.py), for one frequency j < hd/2.
+  private inverseFrequency(j: number): number {
+    const { head_dim: hd, rope_theta: theta, rope_scaling: scaling } = this.model.config;
+    const base = 1 / theta ** ((2 * j) / hd);
+    if (!scaling) return base;
+    if (scaling.kind === 'linear') return base / scaling.factor;
+    const period = (2 * Math.PI) / base;
+    const original = scaling.original_max_position_embeddings;
+    if (period > original / scaling.low_freq_factor) return base / scaling.factor; // long wavelengths: interpolate
+    if (period < original / scaling.high_freq_factor) return base; // short wavelengths: keep
+    const smooth = (original / period - scaling.low_freq_factor) / (scaling.high_freq_factor - scaling.low_freq_factor);
+    return (1 - smooth) * (base / scaling.factor) + smooth * base;
   }
 
   // nn.Linear: y = x Wᵀ + b, W [out, in].
@@ -144,6 +163,11 @@ export class ReferenceLlama {
     }
     return data;
   }
+}
+
+/** [heads · hd] → [heads][hd]. */
+function chunks(row: Float64Array, width: number): Rows {
+  return Array.from({ length: row.length / width }, (_, h) => row.slice(h * width, (h + 1) * width));
 }
 
 function add(a: Rows, b: Rows): Rows {
