@@ -11,8 +11,9 @@ import { runCommand } from './commands/run.js';
 import { runsCommand } from './commands/runs.js';
 import { showCommand } from './commands/show.js';
 import { makeRandomModelCommand } from './commands/make-random-model.js';
+import { pullCommand } from './commands/pull.js';
 
-export const commands: Command[] = [inspectCommand, pplCommand, generateCommand, compressCommand, compensateCommand, exportCommand, importGptqCommand, runCommand, runsCommand, showCommand, serveCommand, makeRandomModelCommand];
+export const commands: Command[] = [inspectCommand, pplCommand, generateCommand, compressCommand, compensateCommand, exportCommand, importGptqCommand, runCommand, runsCommand, showCommand, serveCommand, makeRandomModelCommand, pullCommand];
 
 const processIO: CliIO = {
   stdout: (text) => process.stdout.write(text),

@@ -7,12 +7,14 @@ import { ContractError } from './errors.js';
 import { jobParams } from './jobs.js';
 import { runParams } from './runs.js';
 
-/** A model on disk: a Hugging Face directory or a llama2.c .bin. Absent = bundled default. */
+/** A model on disk (a Hugging Face directory or a llama2.c .bin) or a hub id ORG/NAME[@rev] in the local cache. Absent = bundled default. */
 const modelPath = z.string().min(1).max(4096).optional();
 
 export const params = {
   /** Engine version, compute devices, the bundled model. */
   'engine.info': z.object({}).strict(),
+  /** Models in the local Hugging Face hub cache (repo id, revision, size), to open by id. */
+  'models.cached': z.object({}).strict(),
   /** Architecture summary plus every linear with its weight statistics. */
   'model.inspect': z.object({ model: modelPath }).strict(),
   /** Histogram of one linear's weights. */

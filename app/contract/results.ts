@@ -74,8 +74,15 @@ export interface Perplexity {
   seconds: number;
 }
 
+/** The local Hugging Face hub cache: one entry per (repo, revision) snapshot holding a model. */
+export interface CachedModels {
+  cache: string;
+  models: { repo: string; revision: string; commit: string; path: string; bytes: number }[];
+}
+
 export interface Results {
   'engine.info': EngineInfo;
+  'models.cached': CachedModels;
   'model.inspect': ModelSummary;
   'model.histogram': Histogram;
   'model.generate': Generation;

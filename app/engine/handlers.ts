@@ -1,4 +1,5 @@
 // The engine's implementation of the contract: one function per method. Runs in the worker.
+import { hubCacheDir, listCachedModels } from '../model/hub.js';
 import { listSupportedBackends } from '../onnx/runtime.js';
 import type { HostMethod, Method, ParsedParams, Result } from '../contract/index.js';
 import type { JobContext } from '../jobs/context.js';
@@ -33,6 +34,10 @@ export function createHandlers(config: WorkerConfig): Handlers {
         bundledModel: bundledModelPath(),
         host: config.host === 'electron' ? 'electron' : 'server',
       };
+    },
+
+    async 'models.cached'() {
+      return { cache: hubCacheDir(), models: listCachedModels() };
     },
 
     async 'model.inspect'({ model: path }, context) {

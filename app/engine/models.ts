@@ -3,6 +3,7 @@
 // shapes, which are the expensive part to recreate. Keyed by resolved path.
 import { resolve } from 'node:path';
 import { ModelRunner } from '../forward/runner.js';
+import { resolveModelPath } from '../model/hub.js';
 import { bundledModelPath, openModel } from '../model/open.js';
 import type { Model } from '../model/types.js';
 import type { Device } from '../onnx/runtime.js';
@@ -14,7 +15,12 @@ export class ModelCache {
   constructor(private readonly device: Device) {}
 
   get(path?: string): Promise<Model> {
-    const key = resolve(path ?? bundledModelPath());
+    let key: string;
+    try {
+      key = modelKey(path);
+    } catch (error) {
+      return Promise.reject(error); // a hub id not in the cache
+    }
     let model = this.models.get(key);
     if (!model) {
       model = openModel(key);
@@ -26,7 +32,12 @@ export class ModelCache {
   }
 
   runner(path?: string): Promise<ModelRunner> {
-    const key = resolve(path ?? bundledModelPath());
+    let key: string;
+    try {
+      key = modelKey(path);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     let runner = this.runners.get(key);
     if (!runner) {
       runner = this.get(key).then((model) => ModelRunner.create(model, { device: this.device }));
@@ -42,4 +53,9 @@ export class ModelCache {
     this.runners.clear();
     this.models.clear();
   }
+}
+
+/** A path or a hub repo id (ORG/NAME[@rev], resolved to its cached snapshot) → the cache key. */
+function modelKey(path?: string): string {
+  return resolve(path === undefined ? bundledModelPath() : resolveModelPath(path));
 }

@@ -4,6 +4,7 @@
 // Relative paths in the file are resolved against the file's folder, so a config and its data
 // can move together; the method specs are checked with the `eora compress` grammar here too.
 import { existsSync, readFileSync } from 'node:fs';
+import { parseRepoId, resolveSnapshot } from '../model/hub.js';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describeFsError } from '../model/binary.js';
@@ -74,7 +75,7 @@ export function parseExperiment(value: unknown, fileLabel: string, baseDir = pro
     if (!existsSync(abs)) throw new ExperimentError(`${fileLabel}: ${field}: ${abs} does not exist`);
     return abs;
   };
-  config.model = at(config.model, 'model');
+  config.model = atModel(config.model, at, fileLabel);
   config.calibration.file = at(config.calibration.file, 'calibration.file');
   config.evaluation.perplexity.forEach((t, i) => (t.file = at(t.file, `evaluation.perplexity[${i}].file`)));
   config.evaluation.tasks.forEach((t, i) => (t.path = at(t.path, `evaluation.tasks[${i}].path`)));
@@ -132,3 +133,20 @@ export function checkAgainstModel(config: ExperimentConfig, model: ModelConfig, 
 }
 
 const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
+
+/** `model` may also be a Hugging Face repo id (ORG/NAME[@rev]): a path on disk wins, else the cached snapshot (its commit folder, so the run records exactly what it used). */
+function atModel(model: string | undefined, at: (path: string | undefined, field: string) => string | undefined, fileLabel: string): string | undefined {
+  if (model === undefined) return undefined;
+  const ref = parseRepoId(model);
+  try {
+    return at(model, 'model');
+  } catch (error) {
+    if (!ref) throw error;
+  }
+  try {
+    return resolveSnapshot(ref);
+  } catch (error) {
+    throw new ExperimentError(`${fileLabel}: model: ${(error as Error).message}`);
+  }
+}
+

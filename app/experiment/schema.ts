@@ -95,7 +95,7 @@ export const experimentSchema = z
   .strictObject({
     /** Free text shown in listings. */
     name: z.string().min(1).optional(),
-    /** A Hugging Face folder or llama2.c .bin; default: the bundled model. */
+    /** A Hugging Face folder, a hub repo id ORG/NAME[@rev] in the local cache, or a llama2.c .bin; default: the bundled model. */
     model: path.optional(),
     device: z.enum(['cpu', 'cuda', 'webgpu'], { error: 'expected "cpu", "cuda" or "webgpu"' }).default('cpu'),
     calibration: calibrationSchema.default({ samples: 128, seq_len: 128, seed: 0, activations: 'sequential' }),

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describeFsError } from './binary.js';
 import { isGptqCheckpoint, openGptq } from './gptq.js';
 import { openHuggingFace } from './hf.js';
+import { resolveModelPath } from './hub.js';
 import { openLlama2c } from './llama2c.js';
 import { ModelError, type Model } from './types.js';
 import { withFiniteReads } from './validate.js';
@@ -23,7 +24,8 @@ export async function openModel(path?: string): Promise<Model> {
 }
 
 async function openAny(path?: string): Promise<Model> {
-  const target = resolve(path ?? bundledModelPath());
+  // A Hugging Face repo id (ORG/NAME[@rev]) opens its cached snapshot; a path on disk wins.
+  const target = resolve(path === undefined ? bundledModelPath() : resolveModelPath(path));
   let isDirectory: boolean;
   try {
     isDirectory = statSync(target).isDirectory();
