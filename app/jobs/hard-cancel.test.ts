@@ -1,0 +1,73 @@
+// Hard cancel (issue #16, #15 item 8): a call that never reaches a checkpoint (a synchronous
+// loop standing in for a long onnxruntime run) is ended by SIGKILL of its engine process. The
+// host lives on, the killed process is gone, the next call is answered, reads never wait.
+import { afterAll, describe, expect, it } from 'vitest';
+import { EngineHost, exited } from './host.js';
+import { TEST_HANG_ENV } from './messages.js';
+import { compiledWorker } from '../testing/engine.js';
+
+const engine = new EngineHost({
+  config: { host: 'server', device: 'cpu' },
+  workerFile: compiledWorker(),
+  hardCancelMs: 500,
+  env: { [TEST_HANG_ENV]: 'model.generate' },
+});
+afterAll(() => engine.close());
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('EngineHost hard cancel', () => {
+  it('kills a blocked engine process, keeps the host, answers the next call', async () => {
+    const before = await engine.call('engine.info', {}); // the jobs lane is up (engine.info goes to reads)
+    expect(before.device).toBe('cpu');
+    const pid = engine.pid('jobs');
+    expect(pid).toBeGreaterThan(0);
+    const stuck = engine.call('model.generate', { prompt: 'x', maxNewTokens: 4 }, { id: 'stuck' });
+    const end = stuck.then(() => null, (e: unknown) => e);
+    // While the jobs process spins, quick reads are still answered by their own process.
+    const summary = await engine.call('model.inspect', {});
+    expect(summary.linears.length).toBeGreaterThan(0);
+    engine.cancel('stuck');
+    expect(await end).toMatchObject({ code: 'cancelled', message: 'cancelled' });
+    const killed = engine.replaced.at(-1)!;
+    expect(killed.pid).toBe(pid);
+    await exited(killed);
+    expect(killed.signalCode).toBe('SIGKILL');
+    expect(isAlive(pid!)).toBe(false);
+    // A fresh engine process answers a real job with values.
+    expect(engine.pid('jobs')).not.toBe(pid);
+    const scored = await engine.call('model.perplexity', { seqLen: 32, maxTokens: 64 });
+    expect(scored.tokens).toBeGreaterThan(1);
+    expect(scored.ppl).toBeGreaterThan(1);
+    expect(scored.ppl).toBe(Math.exp(scored.nll));
+  }, 180_000);
+
+  it('fails the calls of an engine process that dies unexpectedly, and replaces it', async () => {
+    const stuck = engine.call('model.generate', { prompt: 'x', maxNewTokens: 4 });
+    const end = stuck.then(() => null, (e: unknown) => e);
+    const pid = engine.pid('jobs')!;
+    process.kill(pid, 'SIGKILL');
+    expect(await end).toMatchObject({ code: 'engine', message: expect.stringMatching(/engine process died \(SIGKILL\)/) });
+    expect(isAlive(pid)).toBe(false);
+    expect(engine.pid('jobs')).not.toBe(pid);
+    const validation = await engine.call('experiment.validate', { config: { compression: { quant: 'rtn:w4g32' } } });
+    expect(Array.isArray(validation.issues)).toBe(true);
+  }, 180_000);
+
+  it('close() kills every engine process', async () => {
+    const host = new EngineHost({ config: { host: 'server', device: 'cpu' }, workerFile: compiledWorker() });
+    await host.call('model.inspect', {});
+    const pids = [host.pid('jobs')!, host.pid('reads')!];
+    expect(pids.every(isAlive)).toBe(true);
+    await host.close();
+    expect(pids.some(isAlive)).toBe(false);
+    await expect(host.call('engine.info', {})).rejects.toMatchObject({ code: 'engine' });
+  }, 180_000);
+});
