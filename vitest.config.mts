@@ -8,6 +8,7 @@ const slow = [
   'app/cli/**/*.test.ts',
   'app/server/**/*.test.ts',
   'app/jobs/host.test.ts',
+  'app/jobs/hard-cancel.test.ts',
   'app/engine/validation.test.ts',
   'app/pipeline/**/*.test.ts',
   'app/experiment/run.test.ts',

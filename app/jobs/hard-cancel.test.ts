@@ -61,6 +61,31 @@ describe('EngineHost hard cancel', () => {
     expect(Array.isArray(validation.issues)).toBe(true);
   }, 180_000);
 
+  it('kills an engine process that holds onnxruntime sessions without harming the host', async () => {
+    // hardCancelMs 0: the kill lands while the perplexity job is between or inside its
+    // onnxruntime runs, the case that aborted the whole process with worker threads.
+    const host = new EngineHost({ config: { host: 'server', device: 'cpu' }, workerFile: compiledWorker(), hardCancelMs: 0 });
+    try {
+      let first!: () => void;
+      const reported = new Promise<void>((resolve) => (first = resolve));
+      const job = host.call('model.perplexity', { seqLen: 64 }, { id: 'ppl', onProgress: () => first() });
+      const end = job.then(() => null, (e: unknown) => e);
+      await reported;
+      const pid = host.pid('jobs')!;
+      host.cancel('ppl');
+      expect(await end).toMatchObject({ code: 'cancelled' });
+      // The process cannot answer the soft cancel before a 0 ms timer: it is killed.
+      const killed = host.replaced.at(-1)!;
+      expect(killed.pid).toBe(pid);
+      await exited(killed);
+      expect(isAlive(pid)).toBe(false);
+      const scored = await host.call('model.perplexity', { seqLen: 32, maxTokens: 64 });
+      expect(scored.ppl).toBeGreaterThan(1);
+    } finally {
+      await host.close();
+    }
+  }, 180_000);
+
   it('close() kills every engine process', async () => {
     const host = new EngineHost({ config: { host: 'server', device: 'cpu' }, workerFile: compiledWorker() });
     await host.call('model.inspect', {});
