@@ -96,3 +96,43 @@ describe('EngineHost hard cancel', () => {
     await expect(host.call('engine.info', {})).rejects.toMatchObject({ code: 'engine' });
   }, 180_000);
 });
+
+describe('engine processes never outlive their host', () => {
+  // A host process that starts both engine lanes, prints their pids, (on 'exit') sends the jobs
+  // engine a call that blocks it, then dies.
+  async function orphanCheck(death: 'exit' | 'SIGKILL'): Promise<number[]> {
+    const { spawn } = await import('node:child_process');
+    const { pathToFileURL } = await import('node:url');
+    const hostModule = pathToFileURL(compiledWorker().replace(/worker\.js$/, 'host.js')).href;
+    const script = `
+      import { EngineHost } from ${JSON.stringify(hostModule)};
+      const host = new EngineHost({ config: { host: 'server', device: 'cpu' }, workerFile: ${JSON.stringify(compiledWorker())},
+        env: { ${TEST_HANG_ENV}: 'model.generate' } });
+      await host.call('model.inspect', {});
+      console.log(JSON.stringify([host.pid('jobs'), host.pid('reads')]));
+      ${death === 'exit' ? "host.call('model.generate', { prompt: 'x', maxNewTokens: 2 }).catch(() => {});" : ''}
+      process.stdin.once('data', () => ${death === 'exit' ? 'process.exit(0)' : 'undefined'});
+      process.stdin.resume();`;
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const pids = await new Promise<number[]>((resolve) => parent.stdout.once('data', (line: Buffer) => resolve(JSON.parse(String(line)))));
+    const gone = new Promise((resolve) => parent.once('exit', resolve));
+    if (death === 'exit') parent.stdin.write('go\n');
+    else parent.kill('SIGKILL');
+    await gone;
+    return pids;
+  }
+
+  it('kills them when the host process exits (a blocked one would not notice the disconnect)', async () => {
+    const pids = await orphanCheck('exit');
+    expect(pids).toHaveLength(2);
+    await expect.poll(() => pids.filter(isAlive), { timeout: 120_000 }).toEqual([]);
+  }, 180_000);
+
+  it('idle ones exit by themselves when their host is SIGKILLed (IPC disconnect)', async () => {
+    // A child blocked in native code when its host is SIGKILLed exits only once it returns to
+    // its event loop: a known limit (Node has no PR_SET_PDEATHSIG).
+    const pids = await orphanCheck('SIGKILL');
+    expect(pids).toHaveLength(2);
+    await expect.poll(() => pids.filter(isAlive), { timeout: 120_000 }).toEqual([]);
+  }, 180_000);
+});

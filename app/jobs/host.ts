@@ -86,6 +86,8 @@ export class EngineHost {
       execArgv: [],
     });
     this.workers.set(lane, child);
+    liveChildren.add(child);
+    child.once('exit', () => liveChildren.delete(child));
     child.on('message', (message: FromWorker) => this.onMessage(message));
     child.on('error', (error) => {
       // Spawn failed or the channel broke: a dead child also emits 'exit', which replaces it.
@@ -210,6 +212,16 @@ export class EngineHost {
     this.workers.clear();
   }
 }
+
+/**
+ * Engine processes of every host in this process. A child notices its parent's exit through its
+ * IPC channel, but not while it is blocked in native code: on process.exit (serve's shutdown
+ * deadline, the CLI's end) they are killed here, synchronously, so none is left spinning.
+ */
+const liveChildren = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
 
 /** Resolves once `child` has exited (and been reaped), killing it first when asked. */
 export function exited(child: ChildProcess, kill = false): Promise<void> {

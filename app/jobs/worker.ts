@@ -13,6 +13,8 @@ const send = process.send?.bind(process);
 if (!send) throw new Error('app/jobs/worker.js must run as a child process with an IPC channel (child_process.fork)');
 // The host is gone (closed, crashed or killed): no one is left to answer, so stop at once.
 process.on('disconnect', () => process.exit(0));
+// Ctrl+C reaches the whole process group: the host decides (it fails the calls, then kills us).
+process.on('SIGINT', () => {});
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
 const handlers = createHandlers(config);
