@@ -6,9 +6,9 @@ import { defineConfig } from 'vitest/config';
 // `npm run test:unit` (and so `npm test` and .ci/run) runs both.
 const slow = [
   'app/cli/**/*.test.ts',
+  'app/jobs/hard-cancel.test.ts',
   'app/server/**/*.test.ts',
   'app/jobs/host.test.ts',
-  'app/jobs/hard-cancel.test.ts',
   'app/engine/validation.test.ts',
   'app/pipeline/**/*.test.ts',
   'app/experiment/run.test.ts',
