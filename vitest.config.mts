@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
 // `npm run test:unit` (and so `npm test` and .ci/run) runs both.
 const slow = [
   'app/cli/**/*.test.ts',
+  'app/jobs/hard-cancel.test.ts',
   'app/server/**/*.test.ts',
   'app/jobs/host.test.ts',
   'app/engine/{validation,variant-runner,run-failure}.test.ts',

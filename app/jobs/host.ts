@@ -1,10 +1,12 @@
 // EngineHost: the one way a host (headless server, Electron main, tests) talks to the engine.
-// Requests are validated here, before they cross to the worker. Cancel asks the worker to stop
-// at its next checkpoint; if it has not answered within `hardCancelMs` (it may be inside a long
-// onnxruntime run), the worker is terminated and a fresh one started, so cancel always works.
-// Quick reads (list/open runs, inspect, validate) run in a second worker of their own, so they
+// Requests are validated here, before they cross to the engine, which runs in a child process
+// per lane (app/jobs/worker.ts). Cancel asks the engine to stop at its next checkpoint; if it
+// has not answered within `hardCancelMs` (it may be inside a long onnxruntime run), the process
+// is SIGKILLed and a fresh one started: the CPU comes back at once and nothing else dies
+// (terminating a worker thread that held onnxruntime sessions aborted the whole host, #16).
+// Quick reads (list/open runs, inspect, validate) run in a second process of their own, so they
 // never queue behind a long job (issue #15 item 8).
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -36,7 +38,6 @@ type Lane = 'jobs' | 'reads';
 
 interface Pending {
   lane: Lane;
-  cancelFlag: Int32Array;
   resolve(value: unknown): void;
   reject(error: ContractError): void;
   onProgress?: (progress: Progress) => void;
@@ -44,13 +45,15 @@ interface Pending {
 
 export interface EngineHostOptions {
   config: WorkerConfig;
-  /** The compiled worker (out/app/jobs/worker.js). Default: next to this file. */
+  /** The compiled engine entry (out/app/jobs/worker.js). Default: next to this file. */
   workerFile?: string;
   hardCancelMs?: number;
+  /** Extra environment for the engine processes (tests: TEST_HANG_ENV). */
+  env?: Record<string, string>;
 }
 
 export class EngineHost {
-  private readonly workers = new Map<Lane, Worker>();
+  private readonly workers = new Map<Lane, ChildProcess>();
   private readonly pending = new Map<string, Pending>();
   /** Calls following another one (jobs.attach), by their own id: cancel stops the following. */
   private readonly attached = new Map<string, AbortController>();
@@ -63,23 +66,40 @@ export class EngineHost {
     this.start('jobs');
   }
 
-  /** The worker of `lane`, started on first use (the reads worker only when a read comes). */
-  private worker(lane: Lane): Worker {
+  /** The engine process of `lane`, started on first use (the reads one only when a read comes). */
+  private worker(lane: Lane): ChildProcess {
     return this.workers.get(lane) ?? this.start(lane);
   }
 
-  private start(lane: Lane): Worker {
+  /** The pid of `lane`'s engine process, if one runs (tests check a killed one is gone). */
+  pid(lane: Lane): number | undefined {
+    return this.workers.get(lane)?.pid;
+  }
+
+  private start(lane: Lane): ChildProcess {
     const file = this.options.workerFile ?? join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
-    const worker = new Worker(file, { workerData: this.options.config });
-    this.workers.set(lane, worker);
-    worker.on('message', (message: FromWorker) => this.onMessage(message));
-    worker.on('error', (error) => this.failAll(lane, { code: 'engine', message: `engine worker crashed: ${error.message}` }));
-    worker.on('exit', (code) => {
-      if (this.closed) return;
-      this.failAll(lane, { code: 'engine', message: `engine worker exited (code ${code})` });
+    // Under Electron, process.execPath is the Electron binary: it must run the child as Node.
+    const electron = process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {};
+    const child = fork(file, [JSON.stringify(this.options.config)], {
+      serialization: 'advanced',
+      env: { ...process.env, ...electron, ...this.options.env },
+      execArgv: [],
+    });
+    this.workers.set(lane, child);
+    liveChildren.add(child);
+    child.once('exit', () => liveChildren.delete(child));
+    child.on('message', (message: FromWorker) => this.onMessage(message));
+    child.on('error', (error) => {
+      // Spawn failed or the channel broke: a dead child also emits 'exit', which replaces it.
+      if (this.workers.get(lane) === child) this.failAll(lane, { code: 'engine', message: `engine process failed: ${error.message}` });
+    });
+    child.on('exit', (code, signal) => {
+      if (this.closed || this.workers.get(lane) !== child) return;
+      this.workers.delete(lane);
+      this.failAll(lane, { code: 'engine', message: `the engine process died (${signal ?? `exit code ${code}`}); it has been restarted` });
       this.start(lane);
     });
-    return worker;
+    return child;
   }
 
   private onMessage(message: FromWorker) {
@@ -123,10 +143,9 @@ export class EngineHost {
       options.onProgress?.(progress);
     };
     const call = new Promise((resolve, reject) => {
-      const cancelFlag = new Int32Array(new SharedArrayBuffer(4));
       const lane: Lane = QUICK_READS.has(method) ? 'reads' : 'jobs';
-      this.pending.set(id, { lane, cancelFlag, resolve, reject, onProgress });
-      this.worker(lane).postMessage({ type: 'call', id, method, params, cancelFlag } satisfies ToWorker);
+      this.pending.set(id, { lane, resolve, reject, onProgress });
+      this.send(lane, { type: 'call', id, method, params });
       options.signal?.addEventListener('abort', () => this.cancel(id), { once: true });
     });
     call.then(
@@ -149,11 +168,10 @@ export class EngineHost {
     this.attached.get(id)?.abort();
     const pending = this.pending.get(id);
     if (!pending) return;
-    Atomics.store(pending.cancelFlag, 0, 1);
-    this.worker(pending.lane).postMessage({ type: 'cancel', id } satisfies ToWorker);
+    this.send(pending.lane, { type: 'cancel', id });
     const timer = setTimeout(() => {
       if (!this.pending.has(id)) return;
-      // The worker is stuck in native code: replace it. Other calls in flight fail too.
+      // The engine is stuck in native code or a long loop: kill it. Other calls on its lane fail too.
       this.pending.delete(id);
       pending.reject(new ContractError('cancelled', 'cancelled'));
       this.replaceWorker(pending.lane);
@@ -161,26 +179,54 @@ export class EngineHost {
     timer.unref();
   }
 
+  /** Posts to `lane`'s engine; a channel already closed is left to the child's 'exit' handler. */
+  private send(lane: Lane, message: ToWorker) {
+    const child = this.worker(lane);
+    // The callback swallows a send racing a dying child (its exit fails the call instead).
+    if (child.connected) child.send(message, () => {});
+  }
+
   /**
-   * Swaps in a fresh worker at once (calls made from now on go to it) and terminates the old
-   * one, failing the calls it still had: waiting for its 'exit' would let a call posted in
-   * between go to the dying worker and be lost.
+   * Swaps in a fresh engine process at once (calls made from now on go to it) and SIGKILLs the
+   * old one, failing the calls it still had: waiting for its 'exit' would let a call posted in
+   * between go to the dying process and be lost.
    */
   private replaceWorker(lane: Lane) {
     const old = this.worker(lane);
-    old.removeAllListeners();
+    old.removeAllListeners('message');
+    this.workers.delete(lane);
     this.failAll(lane, { code: 'engine', message: 'the engine was restarted to stop a cancelled call' });
     this.start(lane);
-    void old.terminate();
+    old.kill('SIGKILL');
     this.replaced.push(old);
   }
 
-  /** Workers terminated by a hard cancel (kept so tests can check their threads are gone). */
-  readonly replaced: Worker[] = [];
+  /** Engine processes killed by a hard cancel (kept so tests can check they are gone). */
+  readonly replaced: ChildProcess[] = [];
 
+  /** Fails every call, then kills the engine processes and waits until they are gone. */
   async close() {
     this.closed = true;
     this.failAll(undefined, { code: 'engine', message: 'the engine is closing' });
-    await Promise.all([...this.workers.values()].map((worker) => worker.terminate()));
+    await Promise.all([...this.workers.values()].map((child) => exited(child, true)));
+    this.workers.clear();
   }
+}
+
+/**
+ * Engine processes of every host in this process. A child notices its parent's exit through its
+ * IPC channel, but not while it is blocked in native code: on process.exit (serve's shutdown
+ * deadline, the CLI's end) they are killed here, synchronously, so none is left spinning.
+ */
+const liveChildren = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
+/** Resolves once `child` has exited (and been reaped), killing it first when asked. */
+export function exited(child: ChildProcess, kill = false): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  if (kill) child.kill('SIGKILL');
+  return gone;
 }

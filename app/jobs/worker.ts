@@ -1,28 +1,32 @@
-// The engine thread. onnxruntime-node's run() blocks its thread, so all engine work happens
-// here and the host (server event loop, Electron main) only passes messages.
-import { parentPort, workerData } from 'node:worker_threads';
+// The engine process. onnxruntime-node's run() blocks its thread, so all engine work happens
+// here, in a child process of the host (forked with `serialization: 'advanced'`, so typed
+// arrays cross as structured clones), and the host (server event loop, Electron main) only
+// passes messages. A child process, not a worker thread: terminating a thread that holds
+// onnxruntime sessions aborts the whole process, while SIGKILL of a child reclaims its CPU
+// and harms nothing else (issue #16, issue #15 item 8).
 import { ContractError, parseParams, toWireError, type Progress } from '../contract/index.js';
 import { createJobContext } from './context.js';
 import { createHandlers } from '../engine/handlers.js';
-import type { FromWorker, ToWorker, WorkerConfig } from './messages.js';
+import { TEST_HANG_ENV, type FromWorker, type ToWorker, type WorkerConfig } from './messages.js';
 
-const port = parentPort;
-if (!port) throw new Error('app/jobs/worker.js must run as a worker thread');
+const send = process.send?.bind(process);
+if (!send) throw new Error('app/jobs/worker.js must run as a child process with an IPC channel (child_process.fork)');
+// The host is gone (closed, crashed or killed): no one is left to answer, so stop at once.
+process.on('disconnect', () => process.exit(0));
+// Ctrl+C reaches the whole process group: the host decides (it fails the calls, then kills us).
+process.on('SIGINT', () => {});
 
-const config = workerData as WorkerConfig;
+const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
 const handlers = createHandlers(config);
 const inFlight = new Map<string, AbortController>();
-const post = (message: FromWorker) => port.postMessage(message);
+const post = (message: FromWorker) => send(message);
+/** Test-only: a method that blocks this process synchronously, like a long onnxruntime run. */
+const hangOn = process.env[TEST_HANG_ENV];
 
-/**
- * Progress reports double as cancellation points: the shared flag is read here, synchronously,
- * and aborts the call's signal, which the handler's loop checks before its next unit of work.
- * At most one progress message per call every 50 ms, plus the last one.
- */
-function progressReporter(id: string, cancelFlag: Int32Array, controller: AbortController) {
+/** At most one progress message per call every 50 ms, plus the last one. */
+function progressReporter(id: string) {
   let last = 0;
   return (progress: Progress) => {
-    if (Atomics.load(cancelFlag, 0) === 1) controller.abort(new ContractError('cancelled', 'cancelled'));
     const now = Date.now();
     if (now - last < 50 && progress.done < progress.total) return;
     last = now;
@@ -35,7 +39,8 @@ async function handle(message: Extract<ToWorker, { type: 'call' }>) {
   inFlight.set(message.id, controller);
   try {
     const parsed = parseParams(message.method, message.params);
-    const context = createJobContext(progressReporter(message.id, message.cancelFlag, controller), controller.signal);
+    if (hangOn && message.method === hangOn) for (;;); // only SIGKILL ends this
+    const context = createJobContext(progressReporter(message.id), controller.signal);
     // jobs.* are the host's own and never arrive here; anything else without a handler is a bug.
     const handler = (handlers as Partial<Record<string, (p: unknown, c: typeof context) => Promise<unknown>>>)[message.method];
     if (!handler) throw new ContractError('unknown_method', `the engine worker has no handler for "${message.method}"`);
@@ -50,7 +55,10 @@ async function handle(message: Extract<ToWorker, { type: 'call' }>) {
   }
 }
 
-port.on('message', (message: ToWorker) => {
+// Cancel arrives as a message: handlers await `checkpoint()` between units of work, which lets
+// this handler run and abort the call's signal. A call stuck in native code never gets there;
+// the host then kills this process.
+process.on('message', (message: ToWorker) => {
   if (message.type === 'call') void handle(message);
   else inFlight.get(message.id)?.abort(new ContractError('cancelled', 'cancelled'));
 });
