@@ -1,4 +1,4 @@
-// Electron main process: one window, the engine in a worker thread, the contract over IPC.
+// Electron main process: one window, the engine in child processes (app/jobs/host.ts), the contract over IPC.
 // The renderer is sandboxed with context isolation and no Node; it reaches the engine only
 // through the preload's `window.eora` and these handlers, which check the sender and
 // validate every request before the engine sees it.

@@ -1,9 +1,8 @@
-// The run folders this engine instance is working on right now. A run's stage left 'running'
-// in run.json by our own process id says little on its own: the engine worker that ran it may
-// have been replaced after a hard cancel (jobs/host.ts terminates a worker that does not stop
-// in time), leaving the process — and its pid — alive. Module state lives per worker thread,
-// so a replaced worker starts with none, and its runs read as stopped (resumable) at once.
-// It also refuses a second job on a folder this engine is still writing.
+// The run folders this engine process is working on right now, also before their first stage
+// records a writer. Each engine lane is a child process (jobs/host.ts); one that a hard cancel
+// killed takes this set with it, and its runs read as stopped (their writer's pid is dead).
+// Another lane (quick reads) sees a run through its recorded writer instead (experiment/runs.ts).
+// It also refuses a second job on a folder this process is still writing.
 import { resolve } from 'node:path';
 import { RunError } from '../run/run.js';
 
