@@ -35,6 +35,8 @@ export default defineConfig({
     // busy machine (both cores taken by other work) slows tests down without failing them.
     testTimeout: 300_000,
     hookTimeout: 300_000,
+    // expect.poll waits for a state; its default 1 s would be a wall-clock assertion.
+    expect: { poll: { timeout: 300_000 } },
     // onnxruntime uses both cores itself; parallel test files only fight over them.
     fileParallelism: false,
     reporters: ['default', './scripts/vitest-closing-line.ts'],
