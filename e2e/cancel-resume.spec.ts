@@ -6,10 +6,14 @@ import { expect, test } from './fixtures';
 test.use({ expectedConsoleErrors: [/status of 409/] });
 
 test('cancel a running experiment, then resume it to done', async ({ app }, testInfo) => {
-  test.setTimeout(240_000);
+  test.setTimeout(600_000);
   await app.goto(`${app.url().split('#')[0]}#/new-run`);
   await app.getByLabel('Start from').selectOption('e2e-small');
   await app.getByLabel('Name', { exact: true }).fill('cancel and resume');
+  // e2e-small compresses in half a second on a quiet machine, too fast to catch running: a larger
+  // calibration set keeps the compress stage busy for seconds on any machine.
+  await app.getByLabel('Samples').fill('384');
+  await app.getByLabel('Tokens per sample').fill('256');
   await expect(app.getByText('the engine accepts this config')).toBeVisible();
   await app.getByRole('button', { name: 'Start the run' }).click();
 

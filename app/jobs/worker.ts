@@ -19,7 +19,11 @@ process.on('SIGINT', () => {});
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
 const handlers = createHandlers(config);
 const inFlight = new Map<string, AbortController>();
-const post = (message: FromWorker) => send(message);
+// A host gone mid-send (EPIPE) must not crash us with an unhandled 'error': with a callback the
+// error goes there, and 'disconnect' ends this process anyway.
+const post = (message: FromWorker) => {
+  if (process.connected) send(message, undefined, {}, () => {});
+};
 /** Test-only: a method that blocks this process synchronously, like a long onnxruntime run. */
 const hangOn = process.env[TEST_HANG_ENV];
 
