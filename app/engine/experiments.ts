@@ -1,7 +1,7 @@
 // Experiment config checks and the bundled configs, for the New run form.
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Defaults, Validation } from '../contract/index.js';
 import { checkAgainstModel, ExperimentError, issuesOf, parseExperiment, type ConfigIssue, type ExperimentConfig } from '../experiment/config.js';
 import { bundledModelPath, openModel, resourcesPath } from '../model/open.js';
@@ -52,7 +52,12 @@ export async function validateExperiment(config: unknown): Promise<Validation> {
 
 async function readPreset(file: string): Promise<Record<string, unknown>> {
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    const preset = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    // A preset's relative model path is relative to the preset file (as `eora run FILE` reads it),
+    // not to wherever the engine was started (the stories15M presets name ../models/stories15m); a hub
+    // repo id such as Org/Name stays as it is.
+    if (typeof preset.model === 'string' && !isAbsolute(preset.model) && /^\.\.?[\\/]/.test(preset.model)) preset.model = resolve(dirname(file), preset.model);
+    return preset;
   } catch (error) {
     throw new Error(`${file}: ${(error as Error).message}`);
   }
