@@ -5,21 +5,15 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EngineHost } from '../jobs/host.js';
 import { repoFolder } from '../model/hub.js';
-import { testEngine } from '../testing/engine.js';
 import { TINY_DIR } from '../model/testing/fixtures.js';
-import { startServer, type RunningServer } from './server.js';
+import { startTestServer, type TestServer } from './testing/start-test-server.js';
 
-const token = 'test-token-hub-0123456789abcdef';
 const COMMIT = 'd'.repeat(40);
 const root = mkdtempSync(join(tmpdir(), 'eora-hub-server-'));
 const cache = join(root, 'hub');
 const previousCache = process.env.HF_HUB_CACHE;
-let engine: EngineHost;
-let server: RunningServer;
-let base: string;
-let requests = 0;
+let t: TestServer;
 
 beforeAll(async () => {
   const folder = repoFolder('Org/tiny', cache);
@@ -34,31 +28,17 @@ beforeAll(async () => {
   }
   writeFileSync(join(folder, 'refs', 'main'), COMMIT);
   process.env.HF_HUB_CACHE = cache; // the engine worker inherits it
-  const ui = join(root, 'ui');
-  mkdirSync(ui);
-  writeFileSync(join(ui, 'index.html'), '<!doctype html><title>ui</title>');
-  engine = testEngine();
-  server = await startServer({ engine, rendererDir: ui, token });
-  base = `http://127.0.0.1:${server.port}`;
+  t = await startTestServer('test-token-hub-0123456789abcdef');
 });
 
 afterAll(async () => {
-  await server.close();
-  await engine.close();
+  await t.close();
   if (previousCache === undefined) delete process.env.HF_HUB_CACHE;
   else process.env.HF_HUB_CACHE = previousCache;
   rmSync(root, { recursive: true, force: true });
 });
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const call = async (method: string, params: unknown): Promise<any> => {
-  const response = await fetch(`${base}/api/call`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-    body: JSON.stringify({ id: `r${++requests}`, method, params }),
-  });
-  return response.json();
-};
+const call = async (method: string, params: unknown) => (await t.call(method, params)).body;
 
 describe('models from the Hugging Face cache over the server', () => {
   it('models.cached lists the cached repo with its revision, commit and size', async () => {

@@ -1,44 +1,27 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { EngineHost } from '../jobs/host.js';
-import { testEngine } from '../testing/engine.js';
-import { startServer, type RunningServer } from './server.js';
+import { startTestServer, type TestServer } from './testing/start-test-server.js';
 
 const token = 'test-token-0123456789abcdef';
-let engine: EngineHost;
-let server: RunningServer;
-let base: string;
-
-beforeAll(async () => {
-  const ui = mkdtempSync(join(tmpdir(), 'eora-ui-'));
-  writeFileSync(join(ui, 'index.html'), '<!doctype html><title>ui</title>');
-  engine = testEngine();
-  server = await startServer({ engine, rendererDir: ui, token });
-  base = `http://127.0.0.1:${server.port}`;
-});
-
-afterAll(async () => {
-  await server.close();
-  await engine.close();
-});
+let t: TestServer;
+beforeAll(async () => void (t = await startTestServer(token)));
+afterAll(() => t.close());
 
 // Response bodies are checked field by field below.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const json = (response: Response): Promise<any> => response.json();
 
+/** A raw envelope (so tests can send bad ones) with the bearer token unless `headers` say otherwise. */
 const call = (body: unknown, headers: Record<string, string> = { Authorization: `Bearer ${token}` }) =>
-  fetch(`${base}/api/call`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  t.post('/api/call', JSON.stringify(body), { 'Content-Type': 'application/json', ...headers });
 
 describe('headless server', () => {
   it('listens on loopback and prints a URL with the token', () => {
-    expect(server.url).toBe(`http://127.0.0.1:${server.port}/?token=${token}`);
+    expect(t.server.url).toBe(`http://127.0.0.1:${t.port}/?token=${token}`);
   });
 
   it('refuses requests without the token (401), for the page and the API', async () => {
-    expect((await fetch(`${base}/`)).status).toBe(401);
+    expect((await fetch(`${t.base}/`)).status).toBe(401);
     const response = await call({ id: 'a', method: 'engine.info', params: {} }, {});
     expect(response.status).toBe(401);
     expect((await json(response)).error.code).toBe('unauthorized');
@@ -46,17 +29,17 @@ describe('headless server', () => {
   });
 
   it('serves the page with ?token= and sets a cookie that authorizes later requests', async () => {
-    const first = await fetch(`${base}/?token=${token}`);
+    const first = await fetch(`${t.base}/?token=${token}`);
     expect(first.status).toBe(200);
     expect(await first.text()).toContain('<title>ui</title>');
     const cookie = first.headers.get('set-cookie')!;
     expect(cookie).toMatch(/HttpOnly/);
-    const again = await fetch(`${base}/index.html`, { headers: { Cookie: cookie.split(';')[0] } });
+    const again = await fetch(`${t.base}/index.html`, { headers: { Cookie: cookie.split(';')[0] } });
     expect(again.status).toBe(200);
   });
 
   it('does not serve files outside the renderer folder', async () => {
-    const response = await fetch(`${base}/..%2f..%2fetc%2fpasswd`, { headers: { Authorization: `Bearer ${token}` } });
+    const response = await fetch(`${t.base}/..%2f..%2fetc%2fpasswd`, { headers: { Authorization: `Bearer ${token}` } });
     expect(response.status).toBe(404);
   });
 
@@ -83,10 +66,7 @@ describe('headless server', () => {
   });
 
   it('streams progress events over the WebSocket for a call', async () => {
-    const socket = new WebSocket(`ws://127.0.0.1:${server.port}/api/events?token=${token}`);
-    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-    const events: { id: string; progress: { done: number; total: number } }[] = [];
-    socket.on('message', (data) => events.push(JSON.parse(String(data))));
+    const { socket, events } = await t.events<{ id: string; progress: { done: number; total: number } }>();
     const response = await call({ id: 'insp1', method: 'model.inspect', params: {} });
     expect((await json(response)).result.linears).toHaveLength(14);
     // The events travel on another connection than the response: wait for the last one.
@@ -95,10 +75,7 @@ describe('headless server', () => {
   });
 
   it('a second page finds a job (jobs.active), follows its progress by id (jobs.attach) and cancels it by id', async () => {
-    const socket = new WebSocket(`ws://127.0.0.1:${server.port}/api/events?token=${token}`);
-    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-    const events: { id: string; progress: { stage: string } }[] = [];
-    socket.on('message', (data) => events.push(JSON.parse(String(data))));
+    const { socket, events } = await t.events<{ id: string; progress: { stage: string } }>();
     const job = call({ id: 'job9', method: 'model.perplexity', params: { seqLen: 64 } });
     await expect.poll(() => events.some((e) => e.id === 'job9'), { timeout: 240_000 }).toBe(true);
     const active = await json(await call({ id: 'list1', method: 'jobs.active', params: {} }));
@@ -106,11 +83,7 @@ describe('headless server', () => {
     const attached = call({ id: 'page2', method: 'jobs.attach', params: { id: 'job9' } });
     await expect.poll(() => events.some((e) => e.id === 'page2'), { timeout: 240_000 }).toBe(true);
     expect(events.find((e) => e.id === 'page2')!.progress.stage).toBe('scoring');
-    const cancel = await fetch(`${base}/api/cancel`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: JSON.stringify({ id: 'job9', method: 'cancel', params: null }),
-    });
+    const cancel = await t.post('/api/cancel', JSON.stringify({ id: 'job9', method: 'cancel', params: null }));
     expect(cancel.status).toBe(200);
     for (const response of [await attached, await job]) {
       expect(response.status).toBe(409);
@@ -120,7 +93,7 @@ describe('headless server', () => {
   });
 
   it('refuses a WebSocket without the token', async () => {
-    const socket = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`);
+    const socket = new WebSocket(`ws://127.0.0.1:${t.port}/api/events`);
     const outcome = await new Promise((resolve) => {
       socket.once('open', () => resolve('open'));
       socket.once('error', () => resolve('refused'));

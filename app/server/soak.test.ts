@@ -1,35 +1,18 @@
 // Soak: 200 mixed valid and invalid requests and 50 malformed WebSocket frames, in a bounded
 // loop, while a small job runs. The server stays up and the job's result equals running it alone.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EngineHost } from '../jobs/host.js';
-import { testEngine } from '../testing/engine.js';
-import { startServer, type RunningServer } from './server.js';
 import { closeCode, malformedFrames, rawUpgrade } from './testing/raw.js';
+import { startTestServer, type TestServer } from './testing/start-test-server.js';
 
-const token = 'soak-token-0123456789abcdef';
-let engine: EngineHost;
-let server: RunningServer;
+let t: TestServer;
+beforeAll(async () => void (t = await startTestServer('soak-token-0123456789abcdef')));
+afterAll(() => t.close());
 
-beforeAll(async () => {
-  const ui = mkdtempSync(join(tmpdir(), 'eora-ui-'));
-  writeFileSync(join(ui, 'index.html'), '<!doctype html><title>ui</title>');
-  engine = testEngine();
-  server = await startServer({ engine, rendererDir: ui, token });
-});
-
-afterAll(async () => {
-  await server.close();
-  await engine.close();
-});
-
-const json = { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` };
 const info = (id: string) => JSON.stringify({ id, method: 'engine.info', params: {} });
 
 /** Request i of the mix: [what, init, expected status]. */
 function request(i: number): [string, RequestInit & { path?: string }, number] {
+  const json = t.bearer;
   switch (i % 10) {
     case 0: return ['valid call', { method: 'POST', headers: json, body: info(`ok${i}`) }, 200];
     case 1: return ['invalid params', { method: 'POST', headers: json, body: JSON.stringify({ id: `p${i}`, method: 'model.histogram', params: { linear: 'x', bins: 0 } }) }, 400];
@@ -47,9 +30,9 @@ function request(i: number): [string, RequestInit & { path?: string }, number] {
 describe('server soak', () => {
   it('survives 200 mixed requests and 50 malformed frames during a job, whose result is unchanged', async () => {
     const job = { seqLen: 32, maxTokens: 128 };
-    const alone = (await engine.call('model.perplexity', job)) as { ppl: number; nll: number; tokens: number };
-    const base = `http://127.0.0.1:${server.port}`;
-    const running = fetch(`${base}/api/call`, { method: 'POST', headers: json, body: JSON.stringify({ id: 'soak-job', method: 'model.perplexity', params: job }) });
+    const alone = (await t.engine.call('model.perplexity', job)) as { ppl: number; nll: number; tokens: number };
+    const { base, port } = t;
+    const running = t.post('/api/call', JSON.stringify({ id: 'soak-job', method: 'model.perplexity', params: job }));
 
     const frames = malformedFrames(4096);
     const statuses: string[] = [];
@@ -60,7 +43,7 @@ describe('server soak', () => {
       if (response.status !== expected) statuses.push(`${i} ${what}: ${response.status}, expected ${expected}`);
       if (i % 4 === 0) {
         const bad = frames[(i / 4) % frames.length]!;
-        const { status, raw } = await rawUpgrade(server.port, `/api/events?token=${token}`);
+        const { status, raw } = await rawUpgrade(port, `/api/events?token=${t.token}`);
         expect(status).toBe(101);
         raw.socket.write(bad.bytes);
         await raw.ended;
@@ -73,6 +56,6 @@ describe('server soak', () => {
     expect(response.status).toBe(200);
     const { result } = (await response.json()) as { result: typeof alone };
     expect([result.ppl, result.nll, result.tokens]).toEqual([alone.ppl, alone.nll, alone.tokens]);
-    expect((await fetch(`${base}/api/call`, { method: 'POST', headers: json, body: info('after') })).status).toBe(200);
+    expect((await t.post('/api/call', info('after'))).status).toBe(200);
   });
 });
