@@ -1,6 +1,7 @@
 // Argument parsing for every command: node's util.parseArgs in strict mode, plus typed
 // readers for numeric options that say which option was wrong and why.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { MODULE_PRESETS, type ModuleSelection } from '../contract/modules.js';
 import { DeviceError, parseDevice, type Device } from '../onnx/runtime.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -90,4 +91,49 @@ export function deviceOption(args: Parsed): Device {
     if (error instanceof DeviceError) throw new UsageError(`--device: ${error.message}`);
     throw error;
   }
+}
+
+/** The --modules help lines, text starting at `column` as in the command's other options. */
+export function modulesHelp(column: number, what = 'compensation.modules of an experiment file'): string {
+  const pad = ' '.repeat(column);
+  return [
+    `${'  --modules SPEC'.padEnd(column)}which linears get adapters (${what}):`,
+    `${pad}a preset (${Object.keys(MODULE_PRESETS).join(' | ')}) or \`;\`-separated parts include=GLOB[,…]`,
+    `${pad}exclude=GLOB[,…] rank_pattern=GLOB:RANK[,…], e.g.`,
+    `${pad}'include=*.mlp.*;exclude=model.layers.0.*;rank_pattern=down_proj:16'`,
+  ].join('\n');
+}
+
+/**
+ * --modules SPEC → a ModuleSelection (app/contract/modules.ts): a preset name, or parts
+ * `include=…`, `exclude=…`, `rank_pattern=GLOB:RANK,…` joined by `;`. Patterns are checked
+ * against the model later, by the engine, with the experiment file's messages.
+ */
+export function modulesOption(args: Parsed): ModuleSelection | undefined {
+  const spec = stringOption(args, 'modules')?.trim();
+  if (spec === undefined) return undefined;
+  if (Object.hasOwn(MODULE_PRESETS, spec)) return MODULE_PRESETS[spec];
+  const selection: ModuleSelection = {};
+  for (const part of spec.split(';').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const key = eq < 0 ? part : part.slice(0, eq).trim();
+    if (key !== 'include' && key !== 'exclude' && key !== 'rank_pattern') {
+      throw new UsageError(`--modules: "${part}" is not include=…, exclude=… or rank_pattern=… (nor a preset: ${Object.keys(MODULE_PRESETS).join(', ')})`);
+    }
+    if (selection[key] !== undefined) throw new UsageError(`--modules: ${key} is given twice`);
+    const items = part.slice(eq + 1).split(',').map((p) => p.trim());
+    if (eq < 0 || items.some((p) => p === '')) throw new UsageError(`--modules: ${key} needs a comma-separated list without empty entries, got "${part}"`);
+    if (key !== 'rank_pattern') selection[key] = items;
+    else selection.rank_pattern = Object.fromEntries(items.map((item) => rankPatternEntry(item)));
+  }
+  if (Object.keys(selection).length === 0) throw new UsageError('--modules: empty selection');
+  return selection;
+}
+
+/** "down_proj:16" → ["down_proj", 16]; the rank after the last colon. */
+function rankPatternEntry(item: string): [string, number] {
+  const colon = item.lastIndexOf(':');
+  const [pattern, rank] = [item.slice(0, colon).trim(), item.slice(colon + 1).trim()];
+  if (colon <= 0 || !/^\d+$/.test(rank)) throw new UsageError(`--modules: rank_pattern entry "${item}" is not GLOB:RANK (a rank is an integer ≥ 0)`);
+  return [pattern, Number(rank)];
 }

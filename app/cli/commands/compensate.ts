@@ -1,6 +1,6 @@
 import type { Method } from '../../compensate/decomposition.js';
 import { runCompensate } from '../../pipeline/compensate.js';
-import { deviceOption, intOption, stringOption, UsageError, type Command } from '../args.js';
+import { deviceOption, intOption, modulesOption, modulesHelp, stringOption, UsageError, type Command } from '../args.js';
 import { onInterrupt } from '../interrupt.js';
 import { progressBar } from '../progress.js';
 
@@ -10,7 +10,7 @@ export const compensateCommand: Command = {
   name: 'compensate',
   summary: 'fit low-rank adapters (EoRA, SVD) that win back a compressed run’s error',
   help: `Usage: eora compensate RUN_DIR [--method eora|svd|scaled-svd[,…]] [--ranks 8,16,32] [--budget PARAMS]
-                       [--adapter-bits 4|8] [--r-max N] [--eval-tokens N] [--json]
+                       [--adapter-bits 4|8] [--r-max N] [--modules SPEC] [--eval-tokens N] [--json]
 
 For every linear of the run, one decomposition of ΔW = W − W_c against the stored calibration
 statistics C gives the spectra and err(r) curves (RUN_DIR/spectra/<linear>.json) and adapters
@@ -25,6 +25,7 @@ Options:
                       EoRA err(r) curves (variant eora-budget-PARAMS; needs eora in --method)
   --adapter-bits B    quantize A and B with RTN, 4 or 8 bits, groups of 128 (Σ split √Σ each)
   --r-max N           decomposition rank (default min(out, in, 512))
+${modulesHelp(22)}
   --eval-tokens N     held-out tokens (default: the run's, else 20000; 0: skip perplexity)
   --device D          cpu | cuda | webgpu (default cpu)
   --json              print {"method", "ranks": [{rank, mean_rel_output_error, adapter_params, ppl}]}
@@ -37,6 +38,7 @@ Options:
     budget: { type: 'string' },
     'adapter-bits': { type: 'string' },
     'r-max': { type: 'string' },
+    modules: { type: 'string' },
     'eval-tokens': { type: 'string' },
     device: { type: 'string' },
     json: { type: 'boolean' },
@@ -59,6 +61,7 @@ Options:
     if (bits !== undefined && bits !== 4 && bits !== 8) throw new UsageError(`--adapter-bits must be 4 or 8, got ${bits}`);
     const rMax = intOption(args, 'r-max', { min: 1 });
     if (rMax !== undefined && Math.max(...ranks) > rMax) throw new UsageError(`--ranks go up to ${Math.max(...ranks)}, above --r-max ${rMax}`);
+    const modules = modulesOption(args);
     const evalTokens = intOption(args, 'eval-tokens', { min: 0 });
     const quiet = args.values.quiet === true || args.values.json === true;
     const bar = progressBar(io, 'compensate', 'steps', quiet);
@@ -69,6 +72,7 @@ Options:
       budget,
       adapterBits: bits as 4 | 8 | undefined,
       rMax,
+      modules,
       evalTokens,
       device: deviceOption(args),
       signal: interrupt.signal,

@@ -4,14 +4,14 @@ import { parseExperimentFile } from '../../experiment/config.js';
 import { runExperiment, type ExperimentStage } from '../../experiment/run.js';
 import { defaultRunsRoot } from '../../experiment/runs.js';
 import { readRunResults, formatResultsTable } from '../../experiment/results.js';
-import { deviceOption, stringOption, UsageError, type Command } from '../args.js';
+import { deviceOption, modulesHelp, modulesOption, stringOption, UsageError, type Command } from '../args.js';
 import { onInterrupt } from '../interrupt.js';
 import { progressBar, type ProgressBar } from '../progress.js';
 
 export const runCommand: Command = {
   name: 'run',
   summary: 'run an experiment file end to end: compress, compensate, evaluate every variant',
-  help: `Usage: eora run EXPERIMENT.(json|yaml) [--out RUN_DIR] [--device D] [--json] [--quiet]
+  help: `Usage: eora run EXPERIMENT.(json|yaml) [--out RUN_DIR] [--device D] [--modules SPEC] [--json] [--quiet]
 
 Runs the experiment into one run folder: compression layer by layer, compensation (adapters per
 method × rank and per budget), then every variant — original, compressed, svd-r{r}, eora-r{r},
@@ -23,12 +23,14 @@ Options:
   --out RUN_DIR   run folder (default: <runs root>/<experiment file name>; runs root:
                   $EORA_RUNS_DIR, else the user's data folder, see \`eora runs --help\`)
   --device D      cpu | cuda | webgpu (overrides the file's "device")
+${modulesHelp(18, "overrides the file's compensation.modules")}
   --json          print the results (as \`eora show RUN --json\`) instead of the table
   --quiet         no progress display
   -h, --help`,
   options: {
     out: { type: 'string' },
     device: { type: 'string' },
+    modules: { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
   },
@@ -39,6 +41,9 @@ Options:
       throw new UsageError('EXPERIMENT file is required (e.g. resources/experiments/default.json)');
     }
     const config = parseExperimentFile(file);
+    const modules = modulesOption(args);
+    if (modules && !config.compensation) throw new UsageError(`--modules: ${file} has no compensation section to apply it to`);
+    if (modules) config.compensation!.modules = modules;
     await requireFitsModel(config, file); // before any work: lengths, ranks, group sizes, memory
     if (stringOption(args, 'device') !== undefined) config.device = deviceOption(args);
     const out = stringOption(args, 'out') ?? join(defaultRunsRoot(), basename(file, extname(file)));
