@@ -1,7 +1,7 @@
 // The paper-ready results table on the fixture run (e2e/fixture-run.ts): what Copy Markdown,
 // Copy LaTeX and Copy CSV put on the clipboard equals metrics.json's numbers, and the table
 // fits a 1024-px window with its variant column in view.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page, TestInfo } from '@playwright/test';
 import { runsDir } from './env';
@@ -89,6 +89,21 @@ test('the results table copies as Markdown, LaTeX and CSV with metrics.json’s 
   // IHDR: width and height, big-endian, at bytes 16 and 20.
   expect(Math.abs(bytes.readUInt32BE(16) - box.width * 3)).toBeLessThanOrEqual(3); // chart.js floors fractional CSS widths
   expect(bytes.readUInt32BE(20)).toBeGreaterThan(Math.round(box.height * 3));
+
+  // The same chart as SVG: real text (title, every variant on the axis, the caption), a whisker
+  // per variant's standard error, at the chart's CSS size plus the 20-px caption band.
+  const [svgFile] = await Promise.all([app.waitForEvent('download'), actions.getByRole('button', { name: 'Export SVG' }).click()]);
+  expect(svgFile.suggestedFilename()).toMatch(/fixture-results-table.*\.svg$/);
+  const svg = readFileSync(await svgFile.path(), 'utf8');
+  writeFileSync(testInfo.outputPath('chart.svg'), svg);
+  await testInfo.attach('chart.svg', { path: testInfo.outputPath('chart.svg'), contentType: 'image/svg+xml' });
+  const size = (name: string) => Number(new RegExp(`<svg[^>]* ${name}="([\\d.]+)"`).exec(svg)?.[1]);
+  expect(Math.abs(size('width') - box.width)).toBeLessThanOrEqual(1);
+  expect(Math.abs(size('height') - (box.height + 20))).toBeLessThanOrEqual(1);
+  const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  expect(texts).toEqual(expect.arrayContaining(['original', 'compressed', 'svd-r8', 'eora-r8', 'perplexity (tinystories) (lower is better)']));
+  expect(texts.some((t) => t.includes('fixture-results-table'))).toBe(true);
+  expect(svg.match(/stroke="#1f2328"/g)).toHaveLength(names.length);
 
   // 1024 px: the page does not scroll sideways; the table scrolls inside its box, variant column sticky.
   await app.setViewportSize({ width: 1024, height: 700 });
