@@ -6,22 +6,9 @@
 
 type Matrix = [a: number, b: number, c: number, d: number, e: number, f: number];
 
-interface State {
-  fillStyle: string;
-  strokeStyle: string;
-  lineWidth: number;
-  lineCap: CanvasLineCap;
-  lineJoin: CanvasLineJoin;
-  lineDash: number[];
-  lineDashOffset: number;
-  globalAlpha: number;
-  font: string;
-  textAlign: CanvasTextAlign;
-  textBaseline: CanvasTextBaseline;
-  matrix: Matrix;
-  /** id of the clipPath in force, '' for none. */
-  clip: string;
-}
+/** What save() keeps and restore() brings back, as on a canvas. */
+const STATE_KEYS = ['fillStyle', 'strokeStyle', 'lineWidth', 'lineCap', 'lineJoin', 'lineDash', 'lineDashOffset', 'globalAlpha', 'font', 'textAlign', 'textBaseline', 'matrix', 'clipId'] as const;
+type State = Pick<SvgContext, (typeof STATE_KEYS)[number]>;
 
 const IDENTITY: Matrix = [1, 0, 0, 1, 0, 0];
 const ANCHOR: Record<CanvasTextAlign, string> = { left: 'start', start: 'start', center: 'middle', right: 'end', end: 'end' };
@@ -45,7 +32,6 @@ function canvasMeasure(): TextMeasure {
 export class SvgContext {
   /** The object chart.js reads sizes from and writes sizes to (chart.canvas). */
   readonly canvas: { width: number; height: number; style: Record<string, string>; getContext: () => SvgContext };
-  private state: State = { fillStyle: '#000000', strokeStyle: '#000000', lineWidth: 1, lineCap: 'butt', lineJoin: 'miter', lineDash: [], lineDashOffset: 0, globalAlpha: 1, font: '10px sans-serif', textAlign: 'start', textBaseline: 'alphabetic', matrix: IDENTITY, clip: '' };
   private stack: State[] = [];
   private path: string[] = [];
   private body: string[] = [];
@@ -57,41 +43,36 @@ export class SvgContext {
     this.measure = measure ?? canvasMeasure();
   }
 
-  // --- state -------------------------------------------------------------------------------
-  get fillStyle() { return this.state.fillStyle; }
-  set fillStyle(v: string) { this.state.fillStyle = String(v); }
-  get strokeStyle() { return this.state.strokeStyle; }
-  set strokeStyle(v: string) { this.state.strokeStyle = String(v); }
-  get lineWidth() { return this.state.lineWidth; }
-  set lineWidth(v: number) { this.state.lineWidth = v; }
-  get lineCap() { return this.state.lineCap; }
-  set lineCap(v: CanvasLineCap) { this.state.lineCap = v; }
-  get lineJoin() { return this.state.lineJoin; }
-  set lineJoin(v: CanvasLineJoin) { this.state.lineJoin = v; }
-  get lineDashOffset() { return this.state.lineDashOffset; }
-  set lineDashOffset(v: number) { this.state.lineDashOffset = v; }
-  get globalAlpha() { return this.state.globalAlpha; }
-  set globalAlpha(v: number) { this.state.globalAlpha = v; }
-  get font() { return this.state.font; }
-  set font(v: string) { this.state.font = v; }
-  get textAlign() { return this.state.textAlign; }
-  set textAlign(v: CanvasTextAlign) { this.state.textAlign = v; }
-  get textBaseline() { return this.state.textBaseline; }
-  set textBaseline(v: CanvasTextBaseline) { this.state.textBaseline = v; }
+  // --- state (the canvas's defaults) -------------------------------------------------------
+  fillStyle = '#000000';
+  strokeStyle = '#000000';
+  lineWidth = 1;
+  lineCap: CanvasLineCap = 'butt';
+  lineJoin: CanvasLineJoin = 'miter';
+  lineDash: number[] = [];
+  lineDashOffset = 0;
+  globalAlpha = 1;
+  font = '10px sans-serif';
+  textAlign: CanvasTextAlign = 'start';
+  textBaseline: CanvasTextBaseline = 'alphabetic';
   /** Compositing has no SVG equivalent here; the background plugin paints first anyway. */
   globalCompositeOperation: GlobalCompositeOperation = 'source-over';
+  /** The current transform [a b c d e f], user space → picture pixels. */
+  matrix: Matrix = IDENTITY;
+  /** id of the clipPath in force, '' for none. */
+  clipId = '';
 
-  save() { this.stack.push({ ...this.state, lineDash: [...this.state.lineDash] }); }
-  restore() { this.state = this.stack.pop() ?? this.state; }
-  setLineDash(segments: number[]) { this.state.lineDash = [...segments]; }
-  getLineDash() { return [...this.state.lineDash]; }
+  save() { this.stack.push(Object.fromEntries(STATE_KEYS.map((k) => [k, k === 'lineDash' ? [...this.lineDash] : this[k]])) as State); }
+  restore() { Object.assign(this, this.stack.pop()); }
+  setLineDash(segments: number[]) { this.lineDash = [...segments]; }
+  getLineDash() { return [...this.lineDash]; }
 
   // --- transforms: m' = m · t ----------------------------------------------------------------
-  setTransform(a: number, b: number, c: number, d: number, e: number, f: number) { this.state.matrix = [a, b, c, d, e, f]; }
-  resetTransform() { this.state.matrix = IDENTITY; }
+  setTransform(a: number, b: number, c: number, d: number, e: number, f: number) { this.matrix = [a, b, c, d, e, f]; }
+  resetTransform() { this.matrix = IDENTITY; }
   transform(a: number, b: number, c: number, d: number, e: number, f: number) {
-    const [A, B, C, D, E, F] = this.state.matrix;
-    this.state.matrix = [A * a + C * b, B * a + D * b, A * c + C * d, B * c + D * d, A * e + C * f + E, B * e + D * f + F];
+    const [A, B, C, D, E, F] = this.matrix;
+    this.matrix = [A * a + C * b, B * a + D * b, A * c + C * d, B * c + D * d, A * e + C * f + E, B * e + D * f + F];
   }
   translate(x: number, y: number) { this.transform(1, 0, 0, 1, x, y); }
   scale(x: number, y: number) { this.transform(x, 0, 0, y, 0, 0); }
@@ -99,12 +80,12 @@ export class SvgContext {
 
   /** A user-space point in picture pixels. */
   private at(x: number, y: number): string {
-    const [a, b, c, d, e, f] = this.state.matrix;
+    const [a, b, c, d, e, f] = this.matrix;
     return `${num(a * x + c * y + e)} ${num(b * x + d * y + f)}`;
   }
   /** Lengths scale by √|det|: chart.js only rotates, translates and scales uniformly. */
   private get unit() {
-    const [a, b, c, d] = this.state.matrix;
+    const [a, b, c, d] = this.matrix;
     return Math.sqrt(Math.abs(a * d - b * c));
   }
 
@@ -125,7 +106,7 @@ export class SvgContext {
     const point = (t: number) => this.at(x + r * Math.cos(t), y + r * Math.sin(t));
     const dir = counterclockwise ? -1 : 1;
     const radius = num(r * this.unit);
-    const flag = (this.state.matrix[0] * this.state.matrix[3] - this.state.matrix[1] * this.state.matrix[2] < 0 ? !counterclockwise : counterclockwise) ? 0 : 1;
+    const flag = (this.matrix[0] * this.matrix[3] - this.matrix[1] * this.matrix[2] < 0 ? !counterclockwise : counterclockwise) ? 0 : 1;
     this.path.push(`${this.path.length ? 'L' : 'M'}${point(start)}`);
     const halves = sweep === full ? [start + dir * Math.PI, start + dir * full] : [start + dir * sweep];
     let from = start;
@@ -138,16 +119,16 @@ export class SvgContext {
   /** chart.js draws ellipses only for rotated point styles: a circle of the mean radius is close. */
   ellipse(x: number, y: number, rx: number, ry: number, _rotation: number, start: number, end: number, ccw = false) { this.arc(x, y, (rx + ry) / 2, start, end, ccw); }
 
-  private clipAttr() { return this.state.clip ? ` clip-path="url(#${this.state.clip})"` : ''; }
-  private alphaAttr(kind: 'fill' | 'stroke') { return this.state.globalAlpha < 1 ? ` ${kind}-opacity="${num(this.state.globalAlpha)}"` : ''; }
+  private clipAttr() { return this.clipId ? ` clip-path="url(#${this.clipId})"` : ''; }
+  private alphaAttr(kind: 'fill' | 'stroke') { return this.globalAlpha < 1 ? ` ${kind}-opacity="${num(this.globalAlpha)}"` : ''; }
   private strokeAttrs() {
-    const s = this.state;
+    const s = this;
     const dash = s.lineDash.length ? ` stroke-dasharray="${s.lineDash.map((d) => num(d * this.unit)).join(' ')}" stroke-dashoffset="${num(s.lineDashOffset * this.unit)}"` : '';
     return `fill="none" stroke="${escapeXml(s.strokeStyle)}" stroke-width="${num(s.lineWidth * this.unit)}" stroke-linecap="${s.lineCap}" stroke-linejoin="${s.lineJoin}"${dash}${this.alphaAttr('stroke')}`;
   }
 
   fill(rule: CanvasFillRule = 'nonzero') {
-    if (this.path.length) this.body.push(`<path d="${this.path.join('')}" fill="${escapeXml(this.state.fillStyle)}" fill-rule="${rule}"${this.alphaAttr('fill')}${this.clipAttr()}/>`);
+    if (this.path.length) this.body.push(`<path d="${this.path.join('')}" fill="${escapeXml(this.fillStyle)}" fill-rule="${rule}"${this.alphaAttr('fill')}${this.clipAttr()}/>`);
   }
   stroke() {
     if (this.path.length) this.body.push(`<path d="${this.path.join('')}" ${this.strokeAttrs()}${this.clipAttr()}/>`);
@@ -156,37 +137,33 @@ export class SvgContext {
   clip() {
     const id = `clip${this.defs.length}`;
     this.defs.push(`<clipPath id="${id}"${this.clipAttr()}><path d="${this.path.join('')}"/></clipPath>`);
-    this.state.clip = id;
+    this.clipId = id;
   }
-  fillRect(x: number, y: number, w: number, h: number) {
+  /** fillRect / strokeRect: a rect painted without touching the current path. */
+  private paintRect(x: number, y: number, w: number, h: number, paint: 'fill' | 'stroke') {
     const saved = this.path;
     this.path = [];
     this.rect(x, y, w, h);
-    this.fill();
+    this[paint]();
     this.path = saved;
   }
-  strokeRect(x: number, y: number, w: number, h: number) {
-    const saved = this.path;
-    this.path = [];
-    this.rect(x, y, w, h);
-    this.stroke();
-    this.path = saved;
-  }
+  fillRect(x: number, y: number, w: number, h: number) { this.paintRect(x, y, w, h, 'fill'); }
+  strokeRect(x: number, y: number, w: number, h: number) { this.paintRect(x, y, w, h, 'stroke'); }
   /** The picture starts empty; clearing it again only drops what was drawn. */
   clearRect() {}
   /** Images (none in our charts) are left out rather than rasterized into the vector file. */
   drawImage() {}
 
   // --- text --------------------------------------------------------------------------------
-  measureText(text: string): TextMetrics { return this.measure(text, this.state.font); }
+  measureText(text: string): TextMetrics { return this.measure(text, this.font); }
   private text(text: string, x: number, y: number, paint: string) {
-    const s = this.state;
+    const s = this;
     const [a, b, c, d, e, f] = s.matrix.map(num);
     const element = `<text transform="matrix(${a} ${b} ${c} ${d} ${e} ${f})" x="${num(x)}" y="${num(y)}" style="font: ${escapeXml(s.font)}" text-anchor="${ANCHOR[s.textAlign]}" dominant-baseline="${BASELINE[s.textBaseline]}" ${paint} xml:space="preserve">${escapeXml(text)}</text>`;
     // A clip-path on the transformed <text> would be read in its rotated space: clip a group.
-    this.body.push(s.clip ? `<g${this.clipAttr()}>${element}</g>` : element);
+    this.body.push(s.clipId ? `<g${this.clipAttr()}>${element}</g>` : element);
   }
-  fillText(text: string, x: number, y: number) { this.text(text, x, y, `fill="${escapeXml(this.state.fillStyle)}"${this.alphaAttr('fill')}`); }
+  fillText(text: string, x: number, y: number) { this.text(text, x, y, `fill="${escapeXml(this.fillStyle)}"${this.alphaAttr('fill')}`); }
   strokeText(text: string, x: number, y: number) { this.text(text, x, y, this.strokeAttrs()); }
 
   /** The picture so far as a standalone SVG file; `extra` is appended inside it (a caption). */
