@@ -49,3 +49,24 @@ test('compare two runs: sortable list, B − A with SE, config diff, charts', as
   expect(await app.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1024);
   await shot(app, testInfo, 'compare-1024');
 });
+
+test('Runs shows two checked runs side by side: each metric grouped, one column per run', async ({ app }, testInfo) => {
+  const a = writeFixtureRun(runsDir, 'side-a-w3');
+  const b = writeFixtureRun(runsDir, 'side-b-w4', { nllShift: -0.05, bits: 4 });
+  const ppl = (dir: string, variant: string) => JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')).variants[variant].ppl.tinystories.ppl as number;
+  await app.goto(`${app.url().split('#')[0]}#/runs`);
+  const list = app.getByRole('table', { name: 'Runs' });
+  await list.getByLabel('Compare side-a-w3').check();
+  await list.getByLabel('Compare side-b-w4').check();
+  await app.getByRole('button', { name: 'Compare the two checked' }).click();
+  const side = app.getByRole('table', { name: 'Comparison of side-a-w3 and side-b-w4' });
+  await expect(side.locator('thead th[colspan="2"]').first()).toHaveText('perplexity (tinystories) ↓');
+  await expect(side.locator('thead tr').nth(1).locator('th').nth(0)).toHaveText('side-a-w3');
+  await expect(side.locator('thead tr').nth(1).locator('th').nth(1)).toHaveText('side-b-w4');
+  for (const variant of ['compressed', 'eora-r8']) {
+    const row = side.locator(`tr[data-variant="${variant}"]`);
+    await expect(row.locator('td[data-column="ppl:tinystories:0"]')).toHaveText(ppl(a, variant).toFixed(2));
+    await expect(row.locator('td[data-column="ppl:tinystories:1"]')).toHaveText(ppl(b, variant).toFixed(2));
+  }
+  await shot(app, testInfo, 'runs-side-by-side');
+});
