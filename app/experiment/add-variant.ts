@@ -4,7 +4,6 @@
 // variant is measured like the others (same texts, task items and prompts) and appended to
 // metrics.json (and samples.json).
 import { moduleRanks, type ModuleSelection } from '../contract/modules.js';
-import { existsSync } from 'node:fs';
 import { whileActive } from './active.js';
 import type { Adapter } from '../compensate/adapter.js';
 import { quantizeAdapter } from '../compensate/adapter-quant.js';
@@ -15,12 +14,14 @@ import { linears } from '../model/inspect.js';
 import { openModel } from '../model/open.js';
 import { prefix, writeAdapters } from '../pipeline/compensate.js';
 import { textName } from '../pipeline/evaluate.js';
-import { budgetVariantName, rankVariantName, ranksVariantName, readMetricsFile, type VariantEntry } from '../run/metrics.js';
+import { readAllDecompositions } from '../run/files/decompositions.js';
+import { metricsJsonPath, readMetricsJson } from '../run/files/metrics-json.js';
+import { writeSamplesJson } from '../run/files/samples-json.js';
+import { readSpectra } from '../run/files/spectra.js';
+import { budgetVariantName, rankVariantName, ranksVariantName, type VariantEntry } from '../run/metrics.js';
 import { modelFingerprint, RunError, RunFolder } from '../run/run.js';
-import { TensorFile } from '../run/safetensors-writer.js';
 import { evalInputs, sampleVariant, type EvalInputs } from './evaluate.js';
 import { readSamples, recordVariant, type ExperimentProgress } from './run.js';
-import { SAMPLES_FILE } from './evaluate.js';
 import { experimentSchema } from './schema.js';
 import { adapterPlan, VariantLoader } from './variants.js';
 
@@ -42,13 +43,11 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
   const run = RunFolder.open(runDir);
   const given = [request.rank, request.budget, request.ranks].filter((x) => x !== undefined).length;
   if (given !== 1) throw new RunError(`addVariant: give exactly one of rank, budget or ranks`);
-  const decompositions = run.path('decompositions', `${request.method}.safetensors`);
-  if (!existsSync(decompositions)) throw new RunError(`${run.dir}: no ${request.method} decompositions (decompositions/${request.method}.safetensors); the run's compensation did not include ${request.method}`);
   const model = await openModel(run.manifest.model.path);
   try {
     if (modelFingerprint(model) !== run.manifest.model.fingerprint) throw new RunError(`${run.manifest.model.path} is not the model this run was made from (fingerprint differs)`);
     const all = linears(model);
-    const full = readFull(decompositions);
+    const full = readAllDecompositions(run.dir, request.method);
     const maxRank = (name: string) => full.get(name)?.rank ?? 0;
     // The run's module selection (compensation.modules) holds for a new rank or budget too.
     const rankOf = moduleRanks(all.map((l) => ({ name: l.name, maxRank: maxRank(l.name) })), (run.manifest.records.compensate as { modules?: ModuleSelection | null } | undefined)?.modules ?? undefined);
@@ -80,8 +79,8 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
     }
 
     const inputs = inputsOf(run, model);
-    const measured = readMetricsFile(run.dir).eval;
-    if (measured && JSON.stringify(measured) !== JSON.stringify(inputs.setup)) throw new RunError(`${run.path('metrics.json')}: its variants were measured under another evaluation setup than the run's config; rerun the experiment first`);
+    const measured = readMetricsJson(run.dir).eval;
+    if (measured && JSON.stringify(measured) !== JSON.stringify(inputs.setup)) throw new RunError(`${metricsJsonPath(run.dir)}: its variants were measured under another evaluation setup than the run's config; rerun the experiment first`);
 
     const record = run.manifest.records.compensate as { adapter_bits?: 4 | 8 | null; adapter_group?: number } | undefined;
     const bits = record?.adapter_bits ?? undefined;
@@ -118,7 +117,7 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
       if (inputs.setup.generation) {
         const samples = readSamples(run, inputs.setup.generation);
         samples.variants[name] = await sampleVariant(runner, inputs.setup.generation, options.signal);
-        run.writeJson(SAMPLES_FILE, samples);
+        writeSamplesJson(run.dir, samples);
         options.onProgress?.({ stage: 'samples', done: ++done, total, label: name });
       }
       return entry;
@@ -130,29 +129,10 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
   }
 }
 
-/** The rank-r_max adapter per linear. */
-function readFull(path: string): Map<string, Adapter> {
-  const file = TensorFile.open(path);
-  const out = new Map<string, Adapter>();
-  try {
-    const split = (file.metadata.split ?? 'B') as Adapter['split'];
-    for (const tensor of file.file.tensors.keys()) {
-      const m = /^(.*)\.lora_A\.weight$/.exec(tensor);
-      if (!m) continue;
-      const [r, inDim] = file.shape(tensor);
-      const [outDim] = file.shape(`${m[1]}.lora_B.weight`);
-      out.set(m[1], { A: fromArray(r, inDim, file.f64(tensor)), B: fromArray(outDim, r, file.f64(`${m[1]}.lora_B.weight`)), rank: r, split });
-    }
-  } finally {
-    file.close();
-  }
-  return out;
-}
-
 function curveOf(run: RunFolder, linear: string, method: string): number[] {
-  const spectra = run.readJson<{ methods?: Record<string, { rel_output_error?: number[] }> }>(`spectra/${linear}.json`);
-  const curve = spectra?.methods?.[method]?.rel_output_error;
-  if (!curve) throw new RunError(`${run.path('spectra', `${linear}.json`)}: no ${method} err(r) curve`);
+  const spectra = readSpectra(run.dir, linear);
+  const curve = spectra.methods[method]?.rel_output_error;
+  if (!curve) throw new RunError(`${run.dir}: spectra of ${linear}: no ${method} err(r) curve`);
   return curve;
 }
 
@@ -160,7 +140,7 @@ function curveOf(run: RunFolder, linear: string, method: string): number[] {
 function inputsOf(run: RunFolder, model: Awaited<ReturnType<typeof openModel>>): EvalInputs {
   const recorded = run.manifest.config.experiment;
   if (recorded !== undefined) return evalInputs(experimentSchema.parse({ ...(recorded as object), device: run.manifest.device }), model);
-  const texts = readMetricsFile(run.dir).eval?.perplexity ?? [];
+  const texts = readMetricsJson(run.dir).eval?.perplexity ?? [];
   if (texts.length === 0) throw new RunError(`${run.dir}: the run records no evaluation setup to measure a new variant with`);
   return evalInputs(experimentSchema.parse({ compression: {}, evaluation: { perplexity: texts.map((t) => ({ name: t.name === textName(t.file) ? undefined : t.name, file: t.file, tokens: t.tokens, seq_len: t.seq_len })) } }), model);
 }

@@ -9,6 +9,7 @@ import { generate } from '../generate/generate.js';
 import { resourcesPath } from '../model/open.js';
 import type { Model } from '../model/types.js';
 import { heldOutPrefix, readText, scoreVariant, textName } from '../pipeline/evaluate.js';
+import type { Sample } from '../run/files/samples-json.js';
 import type { EvalSetup, PerplexityEntry, PerplexityText, TaskEntry } from '../run/metrics.js';
 import { ExperimentError } from './config.js';
 import type { ExperimentConfig } from './schema.js';
@@ -104,22 +105,6 @@ export async function measureVariant(runner: ModelRunner, inputs: EvalInputs, op
   }
   return result;
 }
-
-export interface Sample {
-  prompt: string;
-  text: string;
-  tokens: number;
-  stop_reason: string;
-}
-
-/** samples.json: greedy continuations per variant. */
-export interface SamplesFile {
-  prompts: string[];
-  max_new_tokens: number;
-  variants: Record<string, Sample[]>;
-}
-
-export const SAMPLES_FILE = 'samples.json';
 
 export async function sampleVariant(runner: ModelRunner, generation: NonNullable<EvalSetup['generation']>, signal?: AbortSignal): Promise<Sample[]> {
   const samples: Sample[] = [];

@@ -19,9 +19,11 @@ import { openModel, resourcesPath } from '../model/open.js';
 import type { Model } from '../model/types.js';
 import { runCompensate } from '../pipeline/compensate.js';
 import { runCompress } from '../pipeline/compress.js';
-import { describeVariant, emptyMetrics, readMetricsFile, writeMetricsFile, type RunMetrics, type VariantEntry } from '../run/metrics.js';
+import { readMetricsJson, writeMetricsJson } from '../run/files/metrics-json.js';
+import { readSamplesJson, writeSamplesJson, type SamplesFile } from '../run/files/samples-json.js';
+import { describeVariant, emptyMetrics, type RunMetrics, type VariantEntry } from '../run/metrics.js';
 import { RunFolder, type StageName } from '../run/run.js';
-import { evalInputs, measureVariant, sampleVariant, SAMPLES_FILE, stepsPerVariant, type EvalInputs, type SamplesFile } from './evaluate.js';
+import { evalInputs, measureVariant, sampleVariant, stepsPerVariant, type EvalInputs } from './evaluate.js';
 import type { ExperimentConfig } from './schema.js';
 import { plannedVariants, VariantLoader, type VariantPlan } from './variants.js';
 
@@ -145,7 +147,7 @@ function complete(entry: VariantEntry | undefined, inputs: EvalInputs): boolean 
 
 /** The run's metrics when they were measured under `inputs`' setup, else a fresh table. */
 export function metricsFor(run: RunFolder, inputs: EvalInputs): RunMetrics {
-  const current = readMetricsFile(run.dir);
+  const current = readMetricsJson(run.dir);
   const compression = typeof run.manifest.config.method === 'string' ? run.manifest.config.method : null;
   if (JSON.stringify(current.eval) === JSON.stringify(inputs.setup)) return current;
   return { ...emptyMetrics(), compression, eval: inputs.setup };
@@ -158,13 +160,13 @@ export async function recordVariant(run: RunFolder, runner: ModelRunner, loader:
   const metrics = metricsFor(run, inputs);
   const entry: VariantEntry = { name: plan.name, ...describeVariant(plan.name, metrics.compression), adapter: plan.adapter, adapter_params: adapterParams, ...measured };
   metrics.variants[plan.name] = entry;
-  writeMetricsFile(run.dir, metrics);
+  writeMetricsJson(run.dir, metrics);
   return entry;
 }
 
 async function evaluateStage(run: RunFolder, model: Model, plans: VariantPlan[], inputs: EvalInputs, device: ExperimentConfig['device'], signal: AbortSignal | undefined, emit: Emit): Promise<void> {
   const metrics = metricsFor(run, inputs);
-  writeMetricsFile(run.dir, metrics); // a changed setup drops stale variants now, not after the first one
+  writeMetricsJson(run.dir, metrics); // a changed setup drops stale variants now, not after the first one
   const todo = plans.filter((p) => !complete(metrics.variants[p.name], inputs));
   if (todo.length === 0 && run.stage('evaluate').status === 'done') return;
   const steps = stepsPerVariant(inputs);
@@ -195,7 +197,7 @@ async function evaluateStage(run: RunFolder, model: Model, plans: VariantPlan[],
 }
 
 export function readSamples(run: RunFolder, generation: NonNullable<EvalInputs['setup']['generation']>): SamplesFile {
-  const current = run.readJson<SamplesFile>(SAMPLES_FILE);
+  const current = readSamplesJson(run.dir);
   if (current && JSON.stringify(current.prompts) === JSON.stringify(generation.prompts) && current.max_new_tokens === generation.max_new_tokens) return current;
   return { ...generation, variants: {} };
 }
@@ -215,7 +217,7 @@ async function samplesStage(run: RunFolder, model: Model, plans: VariantPlan[], 
         signal?.throwIfAborted();
         loader.load(runner, plan);
         samples.variants[plan.name] = await sampleVariant(runner, generation, signal);
-        run.writeJson(SAMPLES_FILE, samples);
+        writeSamplesJson(run.dir, samples);
         emit('samples', ++done, plans.length, plan.name);
       }
     } finally {

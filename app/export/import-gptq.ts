@@ -18,9 +18,13 @@ import { linears } from '../model/inspect.js';
 import { openModel } from '../model/open.js';
 import type { Device } from '../onnx/runtime.js';
 import { RunError, RunFolder } from '../run/run.js';
-import { writeSafetensors, type TensorToWrite } from '../run/safetensors-writer.js';
+import { gramKey, writeCalibration } from '../run/files/calibration.js';
+import { writeCompressed } from '../run/files/compressed.js';
+import { writeLayersJson, type LinearRecord } from '../run/files/layers-json.js';
+import { quantizedPath } from '../run/files/quantized.js';
+import type { TensorToWrite } from '../run/safetensors-writer.js';
 import { ExportError } from './atomic-dir.js';
-import { QUANT_FILE, quantTensors, writeQuantFile } from './quant-state.js';
+import { quantTensors, writeQuantFile } from './quant-state.js';
 
 export interface ImportGptqOptions {
   calibFile: string;
@@ -79,7 +83,7 @@ export async function importGptq(gptqDir: string, originalDir: string, out: stri
       const grams = await calibrate(original, results, calib.tokens, calib.samples, calib.seqLen, options);
       const weights: TensorToWrite[] = [];
       const quant: TensorToWrite[] = [];
-      const records = [];
+      const records: LinearRecord[] = [];
       for (const l of all) {
         const r = results.get(l.name)!;
         weights.push({ name: `${l.name}.weight`, dtype: 'F32', shape: [l.out, l.in], data: r.wc });
@@ -93,14 +97,14 @@ export async function importGptq(gptqDir: string, originalDir: string, out: stri
       grams.forEach((acc, layer) => {
         for (const gram of gramNames) {
           const k = acc.widths[gram];
-          calibration.push({ name: `model.layers.${layer}.${gram}`, dtype: 'F64', shape: [k, k], data: acc.sums[gram] });
-          metadata[`model.layers.${layer}.${gram}.tokens`] = String(acc.tokens);
+          calibration.push({ name: gramKey(layer, gram), dtype: 'F64', shape: [k, k], data: acc.sums[gram] });
+          metadata[`${gramKey(layer, gram)}.tokens`] = String(acc.tokens);
         }
       });
-      writeSafetensors(run.path('compressed.safetensors'), weights, { format: 'pt', source: `imported GPTQ checkpoint ${gptqDir}` });
-      writeQuantFile(run.path(QUANT_FILE), quant);
-      writeSafetensors(run.path('calibration.safetensors'), calibration, { ...metadata, content: 'C = sum over calibration tokens of x x^T per layer input group (attn_in: q/k/v, o_in: o, mlp_in: gate/up, down_in: down)' });
-      run.writeJson('layers.json', records);
+      writeCompressed(run.dir, weights, `imported GPTQ checkpoint ${gptqDir}`);
+      writeQuantFile(quantizedPath(run.dir), quant);
+      writeCalibration(run.dir, calibration, metadata);
+      writeLayersJson(run.dir, records);
       run.stage('compress').layers_done = original.config.num_layers;
       run.finishStage('compress', 'done', (performance.now() - t0) / 1000);
       const errors = records.map((r) => r.rel_output_error ?? 0);

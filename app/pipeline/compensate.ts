@@ -20,7 +20,6 @@
 // A, whatever the Σ split: adapter.ts scales per direction), and only the err(r) curves stay.
 // Adapter files are written tensor by tensor from decompositions/, and every variant is scored
 // with its W_c + B·A formed when the runner loads that block.
-import { mkdirSync, rmSync } from 'node:fs';
 import { adapterProduct, type Adapter, type SigmaSplit } from '../compensate/adapter.js';
 import { quantizeAdapter } from '../compensate/adapter-quant.js';
 import { allocateRanks, uniformAllocation, type Allocation, type BudgetLayer } from '../compensate/budget.js';
@@ -37,10 +36,14 @@ import type { LinearInfo } from '../model/types.js';
 import type { Device } from '../onnx/runtime.js';
 import { SessionCache } from '../onnx/sessionCache.js';
 import { modelFingerprint, RunError, RunFolder } from '../run/run.js';
-import { TensorFile, writeSafetensors, type TensorToWrite } from '../run/safetensors-writer.js';
+import { adapterRelative, writeAdapterFile } from '../run/files/adapters.js';
+import { gramKey, openCalibration } from '../run/files/calibration.js';
+import { compressedPath, openCompressed } from '../run/files/compressed.js';
+import { assembleDecompositions, readDecomposition, writeLinearDecomposition } from '../run/files/decompositions.js';
+import { writeSpectra, type SpectraFile } from '../run/files/spectra.js';
+import { readRunTensor } from '../run/files/tensors.js';
 import { budgetVariantName } from '../run/metrics.js';
 import { moduleRanks, type ModuleSelection } from '../contract/modules.js';
-import { readRunTensor } from './compress.js';
 import { firstText, heldOutPrefix, readMetrics, readText, recordVariants, scoreVariant, type EvalConfig, type VariantMetrics } from './evaluate.js';
 
 export interface CompensateOptions {
@@ -133,14 +136,13 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
     run.startStage('compensate');
     moduleRanks(linears(model).map((l) => ({ name: l.name, maxRank: Infinity })), options.modules); // a pattern typo fails before the decompositions
     const states = await decomposeAll(run, linears(model), (name) => model.readTensor(name), options, split, ranks);
-    writeDecompositions(run, states, options.methods, split);
-    const full = fullAdapters(run, split);
+    assembleDecompositions(run.dir, states.map((s) => s.info.name), options.methods, split);
+    const full = (method: Method, info: LinearInfo) => readDecomposition(run.dir, method, info, split);
     const readW = (name: string) => model.readTensor(name);
     // Module selection: unchosen linears get rank 0 (no adapter), rank_pattern sets others' ranks.
     const rankOf = moduleRanks(states.map((s) => ({ name: s.info.name, maxRank: s.rMax })), options.modules);
 
     // Adapters per method and rank, and their output errors.
-    mkdirSync(run.path('adapters'), { recursive: true });
     const quantize = (a: Adapter) => (options.adapterBits ? quantizeAdapter(a, { bits: options.adapterBits, groupSize: options.adapterGroupSize ?? 128 }) : a);
     const variants = new Map<string, AdapterOf>(); // variant → its adapter of a linear
     const adapterInfo = new Map<string, { adapter: string; adapter_params: number }>();
@@ -151,9 +153,9 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
         const adapters = memoized((info) => quantize(prefix(full(method, info), rankOf(info.name, r))));
         const error = options.adapterBits ? await meanQuantizedError(run, readW, states, adapters) : mean(states.map((s) => s.curves[method]![rankOf(s.info.name, r)]));
         const name = `${method}-r${r}`;
-        writeAdapterFile(run, name, states, adapters, (info) => rankOf(info.name, r), { method, rank: String(r), split, bits: String(options.adapterBits ?? 32) });
+        writeAdapterFile(run.dir, name, states.map((s) => s.info), adapters, (info) => rankOf(info.name, r), { method, rank: String(r), split, bits: String(options.adapterBits ?? 32) });
         variants.set(name, adapters);
-        adapterInfo.set(name, { adapter: `adapters/${name}.safetensors`, adapter_params: params(states, (s) => rankOf(s.info.name, r)) });
+        adapterInfo.set(name, { adapter: adapterRelative(name), adapter_params: params(states, (s) => rankOf(s.info.name, r)) });
         rows.push({ rank: r, mean_rel_output_error: error, adapter_params: params(states, (s) => rankOf(s.info.name, r)), ppl: null });
       }
       methods.push({ method, ranks: rows });
@@ -169,9 +171,9 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
       const ranksByLinear = Object.fromEntries(states.map((s, l) => [s.info.name, allocation.ranks[l]]));
       const adapters = memoized((info) => quantize(prefix(full('eora', info), ranksByLinear[info.name])));
       const name = budgetVariantName('eora', budgetParams);
-      writeAdapterFile(run, name, states, adapters, (info) => ranksByLinear[info.name], { method: 'eora', budget: String(budgetParams), ranks: JSON.stringify(ranksByLinear), split, bits: String(options.adapterBits ?? 32) });
+      writeAdapterFile(run.dir, name, states.map((s) => s.info), adapters, (info) => ranksByLinear[info.name], { method: 'eora', budget: String(budgetParams), ranks: JSON.stringify(ranksByLinear), split, bits: String(options.adapterBits ?? 32) });
       variants.set(name, adapters);
-      adapterInfo.set(name, { adapter: `adapters/${name}.safetensors`, adapter_params: allocation.parameters });
+      adapterInfo.set(name, { adapter: adapterRelative(name), adapter_params: allocation.parameters });
       budgets.push({
         name,
         budget: budgetParams,
@@ -210,10 +212,8 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
 }
 
 async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: string) => Float32Array, options: CompensateOptions, split: SigmaSplit, ranks: number[]): Promise<LinearState[]> {
-  const compressed = TensorFile.open(run.path('compressed.safetensors'));
-  const calibration = TensorFile.open(run.path('calibration.safetensors'));
-  mkdirSync(run.path('spectra'), { recursive: true });
-  mkdirSync(run.path('decompositions', 'partial'), { recursive: true });
+  const compressed = openCompressed(run.dir);
+  const calibration = openCalibration(run.dir);
   const states: LinearState[] = [];
   const sessions = options.device === 'cpu' ? null : new SessionCache(options.device); // on a GPU the decompositions' products run there; float64 JS on the CPU
   try {
@@ -223,7 +223,7 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
       const weight = `${info.name}.weight`;
       const W = readW(weight);
       const Wc = compressed.f32(weight);
-      const C = fromArray(info.in, info.in, calibration.f64(`model.layers.${info.layer}.${gramOf[info.kind]}`));
+      const C = fromArray(info.in, info.in, calibration.f64(gramKey(info.layer, gramOf[info.kind])));
       weightAccount.hold('compensate linear', [W, Wc]); // C is calibration state, not weights (README: memory model)
       const rMax = options.rMax === undefined ? undefined : Math.min(options.rMax, info.out, info.in);
       const top = ranks[ranks.length - 1] ?? 0;
@@ -232,8 +232,8 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
       }
       const d = await decomposeLayer({ W: fromArray(info.out, info.in, W), Wc: fromArray(info.out, info.in, Wc), C }, { methods: options.methods, rMax, signal: options.signal, products: sessions ? ortProducts(sessions) : undefined });
       const state: LinearState = { info, rMax: d.rMax, curves: {} };
-      const partial: TensorToWrite[] = [];
-      const spectra: Record<string, unknown> = {
+      const full = new Map<string, Adapter>();
+      const spectra: SpectraFile = {
         name: info.name,
         out: info.out,
         in: info.in,
@@ -248,10 +248,9 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
       for (const method of options.methods) {
         const m = d.methods[method]!;
         const a = d.adapterAt(method, d.rMax, split);
-        partial.push({ name: `${method}.lora_A.weight`, dtype: 'F64', shape: [a.rank, info.in], data: Float64Array.from(a.A.data) });
-        partial.push({ name: `${method}.lora_B.weight`, dtype: 'F64', shape: [info.out, a.rank], data: Float64Array.from(a.B.data) });
+        full.set(method, a);
         state.curves[method] = m.curves.output;
-        (spectra.methods as Record<string, unknown>)[method] = {
+        spectra.methods[method] = {
           singular_values: Array.from(m.singularValues),
           precision: m.precision, // of singular_values, relative
           rel_output_error: Array.from(m.curves.output),
@@ -260,8 +259,8 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
           milliseconds: m.milliseconds,
         };
       }
-      run.writeJson(`spectra/${info.name}.json`, spectra);
-      writeSafetensors(run.path('decompositions', 'partial', `${info.name}.safetensors`), partial, { split });
+      writeSpectra(run.dir, spectra);
+      writeLinearDecomposition(run.dir, info, full, split);
       weightAccount.release('compensate linear');
       states.push(state);
     }
@@ -283,48 +282,6 @@ export function prefix(full: Adapter, r: number): Adapter {
   return { B: b, A: { rows: r, cols: A.cols, data: A.data.slice(0, r * A.cols) }, rank: r, split: full.split };
 }
 
-/**
- * The rank-rMax adapter of every linear per method, float64, so any later rank or budget is a
- * prefix of it: decompositions/<method>.safetensors, copied tensor by tensor from the
- * per-linear files decomposeAll wrote; then those are removed.
- */
-function writeDecompositions(run: RunFolder, states: LinearState[], methods: readonly Method[], split: SigmaSplit): void {
-  const partial = (s: LinearState) => run.path('decompositions', 'partial', `${s.info.name}.safetensors`);
-  for (const method of methods) {
-    const tensors: TensorToWrite[] = [];
-    for (const s of states) {
-      for (const factor of ['lora_A', 'lora_B']) {
-        const file = TensorFile.open(partial(s));
-        const shape = file.shape(`${method}.${factor}.weight`);
-        file.close();
-        tensors.push({ name: `${s.info.name}.${factor}.weight`, dtype: 'F64', shape, data: () => readF64(partial(s), `${method}.${factor}.weight`) });
-      }
-    }
-    writeSafetensors(run.path('decompositions', `${method}.safetensors`), tensors, { method, split, content: 'rank-r_max adapter per linear; the rank-r adapter is the first r rows of A and columns of B' });
-  }
-  rmSync(run.path('decompositions', 'partial'), { recursive: true, force: true });
-}
-
-function readF64(path: string, name: string): Float64Array {
-  const file = TensorFile.open(path);
-  try {
-    return file.f64(name);
-  } finally {
-    file.close();
-  }
-}
-
-/** The rank-rMax adapter of a linear for a method, read from decompositions/<method>.safetensors. */
-function fullAdapters(run: RunFolder, split: SigmaSplit): (method: Method, info: LinearInfo) => Adapter {
-  return (method, info) => {
-    const path = run.path('decompositions', `${method}.safetensors`);
-    const A = readF64(path, `${info.name}.lora_A.weight`);
-    const B = readF64(path, `${info.name}.lora_B.weight`);
-    const rank = A.length / info.in;
-    return { A: fromArray(rank, info.in, A), B: fromArray(info.out, rank, B), rank, split };
-  };
-}
-
 /** Remembers the last linear's adapter: a file's A and B, and a variant's error and scoring, ask for it in turn. */
 function memoized(of: AdapterOf): AdapterOf {
   let last: { name: string; adapter: Adapter } | null = null;
@@ -335,18 +292,7 @@ function memoized(of: AdapterOf): AdapterOf {
 }
 
 export function writeAdapters(run: RunFolder, variant: string, states: readonly { info: LinearInfo }[], adapters: Map<string, Adapter>, metadata: Record<string, string>): void {
-  writeAdapterFile(run, variant, states, (info) => adapters.get(info.name)!, (info) => adapters.get(info.name)!.rank, metadata);
-}
-
-/** adapters/<variant>.safetensors, F32, one linear's adapter made at a time. */
-function writeAdapterFile(run: RunFolder, variant: string, states: readonly { info: LinearInfo }[], adapterOf: AdapterOf, rankOf: (info: LinearInfo) => number, metadata: Record<string, string>): void {
-  const tensors: TensorToWrite[] = [];
-  for (const { info } of states) {
-    const r = rankOf(info);
-    tensors.push({ name: `${info.name}.lora_A.weight`, dtype: 'F32', shape: [r, info.in], data: () => Float32Array.from(adapterOf(info).A.data) });
-    tensors.push({ name: `${info.name}.lora_B.weight`, dtype: 'F32', shape: [info.out, r], data: () => Float32Array.from(adapterOf(info).B.data) });
-  }
-  writeSafetensors(run.path('adapters', `${variant}.safetensors`), tensors, metadata);
+  writeAdapterFile(run.dir, variant, states.map((s) => s.info), (info) => adapters.get(info.name)!, (info) => adapters.get(info.name)!.rank, metadata);
 }
 
 /**
@@ -355,13 +301,13 @@ function writeAdapterFile(run: RunFolder, variant: string, states: readonly { in
  */
 async function meanQuantizedError(run: RunFolder, readW: (name: string) => Float32Array, states: LinearState[], adapterOf: AdapterOf): Promise<number> {
   const errors: number[] = [];
-  const compressed = TensorFile.open(run.path('compressed.safetensors'));
-  const calibration = TensorFile.open(run.path('calibration.safetensors'));
+  const compressed = openCompressed(run.dir);
+  const calibration = openCalibration(run.dir);
   try {
     for (const { info } of states) {
       const W = fromArray(info.out, info.in, readW(`${info.name}.weight`));
       const dW = subtract(W, fromArray(info.out, info.in, compressed.f32(`${info.name}.weight`)));
-      const C = fromArray(info.in, info.in, calibration.f64(`model.layers.${info.layer}.${gramOf[info.kind]}`));
+      const C = fromArray(info.in, info.in, calibration.f64(gramKey(info.layer, gramOf[info.kind])));
       const a = adapterOf(info);
       const residual = a.rank === 0 ? dW : subtract(dW, adapterProduct(a));
       const energy = await outputEnergy(float64Products, W, C);
@@ -404,7 +350,7 @@ async function scoreAll(
   const scored: Record<string, VariantMetrics & { unmerged_ppl?: number }> = {};
   const total = variants.size + 2;
   // W_c (+ B·A) of a linear, made when the runner loads its block: one block substituted at a time.
-  const compressed = run.path('compressed.safetensors');
+  const compressed = compressedPath(run.dir);
   const byWeight = new Map(states.map((s) => [`${s.info.name}.weight`, s.info]));
   const wc = (name: string) => (byWeight.has(name) ? readRunTensor(compressed, name) : undefined);
   try {

@@ -19,7 +19,6 @@
 // After each block a checkpoint (W_c, C, metrics, and the next block's input hidden state) is
 // written under partial/, so a stopped run resumes at the next block and gives bit-identical
 // results (everything downstream depends only on that hidden state and the original weights).
-import { rmSync, mkdirSync, existsSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { calibrationSet, type CalibrationSet } from '../calibrate/data.js';
 import { gptqSteps, sparsegptSteps, compressLinear, linearMetrics, parseMethod, formatMethod, CompressError, type CompressResult, type MethodSpec, type SecondMoment } from '../compress/index.js';
@@ -32,10 +31,14 @@ import { runSweepOrt } from '../compress/ort-sweep.js';
 import { linears } from '../model/inspect.js';
 import type { LinearInfo, LinearKind, Model } from '../model/types.js';
 import type { Device } from '../onnx/runtime.js';
-import { TensorFile, writeSafetensors, type TensorToWrite } from '../run/safetensors-writer.js';
-import type { WeightSource } from '../forward/runner.js';
-import { RunError, RunFolder } from '../run/run.js';
-import { isQuantTensor, QUANT_FILE, quantTensors, writeQuantFile } from '../export/quant-state.js';
+import { type TensorFile, type TensorToWrite } from '../run/safetensors-writer.js';
+import { gramKey, writeCalibration } from '../run/files/calibration.js';
+import { compressedSource, openCompressed, writeCompressed } from '../run/files/compressed.js';
+import { readLayersJson, writeLayersJson, type LinearRecord } from '../run/files/layers-json.js';
+import { openBlockCheckpoint, readBlockRecords, readCheckpointHidden, removeCheckpoints, writeBlockCheckpoint } from '../run/files/partial.js';
+import { quantizedPath } from '../run/files/quantized.js';
+import { RunFolder } from '../run/run.js';
+import { isQuantTensor, quantTensors, writeQuantFile } from '../export/quant-state.js';
 import { heldOutPrefix, readText, recordVariants, scoreVariant, type EvalConfig, type VariantMetrics } from './evaluate.js';
 
 export type Activations = 'sequential' | 'original';
@@ -76,17 +79,7 @@ export interface CompressOptions {
 
 export type CompressProgress = { phase: 'layers'; done: number; total: number } | { phase: 'eval'; variant: string; done: number; total: number };
 
-export interface LinearRecord {
-  name: string;
-  layer: number;
-  kind: LinearKind;
-  out: number;
-  in: number;
-  rel_weight_error: number;
-  rel_output_error: number | null;
-  sparsity: number;
-  bits_per_weight: number;
-}
+export type { LinearRecord };
 
 export interface CompressSummary {
   run: string;
@@ -191,8 +184,6 @@ export async function runCompress(model: Model, options: CompressOptions): Promi
   }
 }
 
-const layerFile = (layer: number) => `layer-${String(layer).padStart(4, '0')}`;
-const gramKey = (layer: number, gram: GramName) => `model.layers.${layer}.${gram}`;
 const weightKey = (linear: LinearInfo) => `${linear.name}.weight`;
 
 /** The per-linear records of a finished stage (W_c stays in compressed.safetensors: see compressedSource). */
@@ -207,23 +198,13 @@ async function compressLayers(run: RunFolder, runner: ModelRunner, spec: MethodS
   const d = config.hidden_size;
   const batch = options.batch ?? Math.max(1, Math.floor(8192 / L));
   const stage = run.stage('compress');
-  const partial = run.path('partial');
-  mkdirSync(partial, { recursive: true });
   const byLayer = groupBy(linears(runner.model), (l) => l.layer);
 
   // The input of the first unfinished block: the embeddings, or the checkpointed hidden state.
   const first = stage.layers_done ?? 0;
   let hidden: Float32Array; // [N, L, d]
   if (first === 0) hidden = runner.embed(calib.tokens, [N, L]);
-  else {
-    const file = TensorFile.open(run.path('partial', 'hidden.safetensors'));
-    try {
-      if (file.metadata.next_layer !== String(first)) throw new RunError(`${run.dir}: partial/hidden.safetensors is for layer ${file.metadata.next_layer}, run.json says ${first}; delete the run folder and start again`);
-      hidden = file.f32('hidden');
-    } finally {
-      file.close();
-    }
-  }
+  else hidden = readCheckpointHidden(run.dir, first);
 
   const pass = async (layer: number, x: Float32Array, acc: GramAccumulator | null): Promise<Float32Array> => {
     const y = new Float32Array(x.length);
@@ -276,9 +257,7 @@ async function compressLayers(run: RunFolder, runner: ModelRunner, spec: MethodS
       tensors.push({ name: gramKey(layer, gram), dtype: 'F64', shape: [k, k], data: m.C });
       metadata[`${gramKey(layer, gram)}.tokens`] = String(m.nTokens);
     }
-    writeSafetensors(run.path('partial', `${layerFile(layer)}.safetensors`), tensors, metadata);
-    run.writeJson(`partial/${layerFile(layer)}.json`, records);
-    writeSafetensors(run.path('partial', 'hidden.safetensors'), [{ name: 'hidden', dtype: 'F32', shape: [N, L, d], data: next }], { next_layer: String(layer + 1) });
+    writeBlockCheckpoint(run.dir, layer, tensors, metadata, records, { data: next, shape: [N, L, d] });
     stage.layers_done = layer + 1;
     (stage.layer_seconds ??= []).push((performance.now() - t0) / 1000);
     run.save();
@@ -336,7 +315,7 @@ function assemble(run: RunFolder, byLayer: Map<number, LinearInfo[]>): Compresse
   const opened: TensorFile[] = [];
   try {
     for (const layer of [...byLayer.keys()].sort((a, b) => a - b)) {
-      const file = TensorFile.open(run.path('partial', `${layerFile(layer)}.safetensors`));
+      const file = openBlockCheckpoint(run.dir, layer);
       opened.push(file);
       for (const l of byLayer.get(layer)!) weights.push({ name: weightKey(l), dtype: 'F32', shape: [l.out, l.in], data: () => file.f32(weightKey(l)) });
       for (const name of file.file.tensors.keys()) if (isQuantTensor(name)) quant.push({ name, dtype: 'F32', shape: file.shape(name), data: () => file.f32(name) });
@@ -345,46 +324,23 @@ function assemble(run: RunFolder, byLayer: Map<number, LinearInfo[]>): Compresse
         grams.push({ name: key, dtype: 'F64', shape: file.shape(key), data: () => file.f64(key) });
         metadata[`${key}.tokens`] = file.metadata[`${key}.tokens`];
       }
-      records.push(...run.readJson<LinearRecord[]>(`partial/${layerFile(layer)}.json`)!);
+      records.push(...readBlockRecords(run.dir, layer));
     }
-    writeSafetensors(run.path('compressed.safetensors'), weights, { format: 'pt', source: 'eora compress' });
-    writeSafetensors(run.path('calibration.safetensors'), grams, { ...metadata, content: 'C = sum over calibration tokens of x x^T per layer input group (attn_in: q/k/v, o_in: o, mlp_in: gate/up, down_in: down)' });
-    if (quant.length > 0) writeQuantFile(run.path(QUANT_FILE), quant);
+    writeCompressed(run.dir, weights, 'eora compress');
+    writeCalibration(run.dir, grams, metadata);
+    if (quant.length > 0) writeQuantFile(quantizedPath(run.dir), quant);
   } finally {
     for (const f of opened) f.close();
   }
-  run.writeJson('layers.json', records);
-  rmSync(run.path('partial'), { recursive: true, force: true });
+  writeLayersJson(run.dir, records);
+  removeCheckpoints(run.dir);
   return { records };
 }
 
 /** A finished run's per-linear records. */
 export function loadCompressed(run: RunFolder): Compressed {
-  if (!existsSync(run.path('compressed.safetensors'))) throw new RunError(`${run.dir}: run.json says compression is done but compressed.safetensors is missing`);
-  return { records: run.readJson<LinearRecord[]>('layers.json') ?? [] };
-}
-
-/** One tensor of a run file as float32, opening the file for this read only (its header is small next to a tensor). */
-export function readRunTensor(path: string, name: string): Float32Array {
-  const file = TensorFile.open(path);
-  try {
-    return file.f32(name);
-  } finally {
-    file.close();
-  }
-}
-
-/**
- * W_c of a finished run as a ModelRunner weight source: each linear is read from
- * compressed.safetensors when its block loads, so a variant is substituted one block at a time.
- * `close` releases the file.
- */
-export function compressedSource(run: RunFolder): { source: WeightSource; has: (name: string) => boolean; read: (name: string) => Float32Array; close: () => void } {
-  const path = run.path('compressed.safetensors');
-  if (!existsSync(path)) throw new RunError(`${run.dir}: run.json says compression is done but compressed.safetensors is missing`);
-  const file = TensorFile.open(path);
-  const read = (name: string) => file.f32(name);
-  return { source: (name) => (file.has(name) ? read(name) : undefined), has: (name) => file.has(name), read, close: () => file.close() };
+  openCompressed(run.dir).close();
+  return { records: readLayersJson(run.dir) };
 }
 
 /** Perplexity of the original and the compressed model. */
@@ -394,7 +350,7 @@ async function evaluateCompressed(run: RunFolder, runner: ModelRunner, config: E
   run.startStage('evaluate');
   let o: VariantMetrics;
   let c: VariantMetrics;
-  const wc = compressedSource(run);
+  const wc = compressedSource(run.dir);
   try {
     runner.resetWeights();
     options.onProgress?.({ phase: 'eval', variant: 'original', done: 0, total: 2 });

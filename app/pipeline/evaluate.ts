@@ -8,7 +8,8 @@ import { basename } from 'node:path';
 import { perplexity } from '../eval/perplexity.js';
 import type { ModelRunner } from '../forward/runner.js';
 import { describeFsError } from '../model/binary.js';
-import { describeVariant, emptyMetrics, readMetricsFile, writeMetricsFile, type EvalSetup, type RunMetrics } from '../run/metrics.js';
+import { readMetricsJson, writeMetricsJson } from '../run/files/metrics-json.js';
+import { describeVariant, emptyMetrics, type EvalSetup, type RunMetrics } from '../run/metrics.js';
 import type { RunFolder } from '../run/run.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 
@@ -60,7 +61,7 @@ export async function scoreVariant(runner: ModelRunner, text: string, config: Ev
 }
 
 export function readMetrics(run: RunFolder): RunMetrics {
-  return readMetricsFile(run.dir);
+  return readMetricsJson(run.dir);
 }
 
 /** The `ppl` key of a text: its file name without extension (validation.txt → validation). */
@@ -99,8 +100,8 @@ export function recordVariants(run: RunFolder, config: EvalConfig, variants: Rec
       ...(v.unmerged_ppl !== undefined ? { unmerged_ppl: v.unmerged_ppl } : {}),
     };
   }
-  writeMetricsFile(run.dir, next);
+  writeMetricsJson(run.dir, next);
   return next;
 }
 
-export { METRICS_FILE, type RunMetrics } from '../run/metrics.js';
+export { type RunMetrics } from '../run/metrics.js';

@@ -1,0 +1,43 @@
+// layers.json: one record per compressed linear (errors, sparsity, bits per weight), in model order.
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { LinearKind } from '../../model/types.js';
+import { readJsonFile, writeJsonFile } from './json-file.js';
+
+export const LAYERS_JSON = 'layers.json';
+
+export interface LinearRecord {
+  name: string;
+  layer: number;
+  kind: LinearKind;
+  out: number;
+  in: number;
+  rel_weight_error: number;
+  rel_output_error: number | null;
+  sparsity: number;
+  bits_per_weight: number;
+}
+
+export const linearRecordSchema = z.looseObject({
+  name: z.string(),
+  layer: z.number().int().min(0),
+  kind: z.string(),
+  out: z.number().int().positive(),
+  in: z.number().int().positive(),
+  rel_weight_error: z.number(),
+  rel_output_error: z.number().nullable(),
+  sparsity: z.number().optional(),
+  bits_per_weight: z.number().optional(),
+});
+export const layersJsonSchema = z.array(linearRecordSchema, { error: 'expected a list of linears' });
+
+export const layersJsonPath = (dir: string) => join(dir, LAYERS_JSON);
+
+/** The run's per-linear records; [] when the run has none yet. */
+export function readLayersJson(dir: string): LinearRecord[] {
+  return (readJsonFile(layersJsonPath(dir), layersJsonSchema) as LinearRecord[] | undefined) ?? [];
+}
+
+export function writeLayersJson(dir: string, records: readonly LinearRecord[]): void {
+  writeJsonFile(layersJsonPath(dir), records);
+}
