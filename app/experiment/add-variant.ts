@@ -12,16 +12,19 @@ import { ModelRunner } from '../forward/runner.js';
 import { fromArray } from '../linalg/matrix.js';
 import { linears } from '../model/inspect.js';
 import { openModel } from '../model/open.js';
-import { prefix, writeAdapters } from '../pipeline/compensate.js';
-import { textName } from '../pipeline/evaluate.js';
+import type { Device } from '../onnx/runtime.js';
+import { prefix, writeAdapters } from './stages/compensate.js';
 import { readAllDecompositions } from '../run/files/decompositions.js';
 import { metricsJsonPath, readMetricsJson } from '../run/files/metrics-json.js';
 import { writeSamplesJson } from '../run/files/samples-json.js';
 import { readSpectra } from '../run/files/spectra.js';
 import { budgetVariantName, rankVariantName, ranksVariantName, type VariantEntry } from '../run/metrics.js';
 import { modelFingerprint, RunError, RunFolder } from '../run/run.js';
-import { evalInputs, sampleVariant, type EvalInputs } from './evaluate.js';
-import { readSamples, recordVariant, type ExperimentProgress } from './run.js';
+import { evalInputs, textName, type EvalInputs } from './evaluate.js';
+import type { ExperimentProgress, ExperimentStage } from './run.js';
+import { runStage, type StageContext } from './stages/driver.js';
+import { evaluateStage } from './stages/evaluate.js';
+import { samplesStage } from './stages/samples.js';
 import { experimentSchema } from './schema.js';
 import { adapterPlan, VariantLoader } from './variants.js';
 
@@ -89,7 +92,7 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
       return [l.name, bits ? quantizeAdapter(a, { bits, groupSize: record?.adapter_group ?? 128 }) : a] as const;
     }));
     const split = full.get(all[0].name)?.split ?? 'B';
-    // The same metadata as pipeline/compensate.ts writes, so a re-made variant's file is byte-identical.
+    // The same metadata as stages/compensate.ts writes, so a re-made variant's file is byte-identical.
     const ranksText = JSON.stringify(Object.fromEntries(all.map((l, i) => [l.name, ranks[i]])));
     const metadata: Record<string, string> =
       request.rank !== undefined
@@ -97,33 +100,18 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
         : { method: request.method, ...(request.budget !== undefined ? { budget: String(request.budget) } : {}), ranks: ranksText, split, bits: String(bits ?? 32) };
     writeAdapters(run, name, all.map((info) => ({ info })), adapters, metadata);
 
-    const plan = adapterPlan(name);
-    const runner = await ModelRunner.create(model, { device: run.manifest.device as 'cpu' });
-    try {
-      const loader = new VariantLoader(run, model);
-      const total = inputs.texts.length + inputs.tasks.length + (inputs.setup.generation ? 1 : 0);
-      let done = 0;
-      options.onProgress?.({ stage: 'evaluate', done, total, label: name });
-      const entry = await recordVariant(
-        run,
-        runner,
-        loader,
-        plan,
-        inputs,
-        options.signal,
-        (label) => options.onProgress?.({ stage: 'evaluate', done: ++done, total, label: `${name}: ${label}` }),
-        (label) => options.onProgress?.({ stage: 'evaluate', done, total, label: `${name}: ${label}` }),
-      );
-      if (inputs.setup.generation) {
-        const samples = readSamples(run, inputs.setup.generation);
-        samples.variants[name] = await sampleVariant(runner, inputs.setup.generation, options.signal);
-        writeSamplesJson(run.dir, samples);
-        options.onProgress?.({ stage: 'samples', done: ++done, total, label: name });
-      }
-      return entry;
-    } finally {
-      await runner.release();
-    }
+    // The new variant goes through the experiment's own evaluate and samples stages.
+    const plans = [adapterPlan(name)];
+    const ctx = (stage: ExperimentStage): StageContext => ({
+      run,
+      model,
+      device: run.manifest.device as Device,
+      signal: options.signal,
+      progress: (done, total, label) => options.onProgress?.({ stage, done, total, label }),
+    });
+    const metrics = await runStage(ctx('evaluate'), evaluateStage, { plans, inputs, remeasure: true });
+    if (inputs.setup.generation) await runStage(ctx('samples'), samplesStage, { plans, generation: inputs.setup.generation, remeasure: true });
+    return metrics.variants[name];
   } finally {
     model.close();
   }

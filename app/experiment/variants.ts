@@ -13,7 +13,7 @@ import type { ModelRunner } from '../forward/runner.js';
 import { fromArray } from '../linalg/matrix.js';
 import { linears } from '../model/inspect.js';
 import type { Model } from '../model/types.js';
-import { merged } from '../pipeline/compensate.js';
+import { merged } from './stages/compensate.js';
 import { budgetVariantName, rankVariantName } from '../run/metrics.js';
 import { RunError, type RunFolder } from '../run/run.js';
 import { adapterPath, adapterRanks, adapterRelative, readAdapters } from '../run/files/adapters.js';

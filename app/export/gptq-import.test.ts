@@ -4,15 +4,15 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCompress } from '../pipeline/compress.js';
-import { runCompensate } from '../pipeline/compensate.js';
+import { runCompress } from '../experiment/commands.js';
+import { runCompensate } from '../experiment/commands.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openModel, bundledModelPath, resourcesPath } from '../model/open.js';
 import { linears } from '../model/inspect.js';
 import type { GptqModel } from '../model/gptq.js';
 import { RunFolder } from '../run/run.js';
 import { TensorFile } from '../run/safetensors-writer.js';
-import { importGptq } from './import-gptq.js';
+import { importGptq } from '../experiment/stages/import-gptq.js';
 import { exportVariant } from './index.js';
 import { readQuantStates } from './quant-state.js';
 import { makeRun } from './testing/fixture.js';

@@ -8,9 +8,9 @@
 //                           (act-order only), `<linear>.qconfig` F32 [3] = [bits,
 //                           group_size (−1: per row), sym 0/1]
 //
-// Written by pipeline/compress.ts when a run finishes (its per-layer checkpoints carry the same
-// tensors as F32, the run writer's dtype) and by import-gptq.ts. Read lazily, one linear at a
-// time, so exporting a large model never holds every code in memory. Runs made before codes
+// Written by experiment/stages/blocks.ts when a compress or import-gptq stage finishes (its
+// per-layer checkpoints carry the same tensors as F32, the run writer's dtype). Read lazily, one
+// linear at a time, so exporting a large model never holds every code in memory. Runs made before codes
 // were kept have no such file: formats needing codes then say so.
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { readRange } from '../model/binary.js';

@@ -20,33 +20,30 @@
 // A, whatever the Σ split: adapter.ts scales per direction), and only the err(r) curves stay.
 // Adapter files are written tensor by tensor from decompositions/, and every variant is scored
 // with its W_c + B·A formed when the runner loads that block.
-import { adapterProduct, type Adapter, type SigmaSplit } from '../compensate/adapter.js';
-import { quantizeAdapter } from '../compensate/adapter-quant.js';
-import { allocateRanks, uniformAllocation, type Allocation, type BudgetLayer } from '../compensate/budget.js';
-import { decomposeLayer, type Method } from '../compensate/decomposition.js';
-import { ortProducts } from '../compensate/ort-products.js';
-import { outputEnergy, float64Products } from '../compensate/products.js';
-import { gramOf } from '../forward/calibration.js';
-import { weightAccount } from '../forward/memory.js';
-import { ModelRunner } from '../forward/runner.js';
-import { fromArray, subtract, zeros, type Matrix } from '../linalg/matrix.js';
-import { linears } from '../model/inspect.js';
-import { openModel, resourcesPath } from '../model/open.js';
-import type { LinearInfo } from '../model/types.js';
-import type { Device } from '../onnx/runtime.js';
-import { SessionCache } from '../onnx/sessionCache.js';
-import { modelFingerprint, RunError, RunFolder } from '../run/run.js';
-import { adapterRelative, writeAdapterFile } from '../run/files/adapters.js';
-import { gramKey, openCalibration } from '../run/files/calibration.js';
-import { compressedPath, openCompressed } from '../run/files/compressed.js';
-import { assembleDecompositions, readDecomposition, writeLinearDecomposition } from '../run/files/decompositions.js';
-import { writeSpectra, type SpectraFile } from '../run/files/spectra.js';
-import { readRunTensor } from '../run/files/tensors.js';
-import { budgetVariantName } from '../run/metrics.js';
-import { moduleRanks, type ModuleSelection } from '../contract/modules.js';
-import { firstText, heldOutPrefix, readMetrics, readText, recordVariants, scoreVariant, type EvalConfig, type VariantMetrics } from './evaluate.js';
+import { adapterProduct, type Adapter, type SigmaSplit } from '../../compensate/adapter.js';
+import { quantizeAdapter } from '../../compensate/adapter-quant.js';
+import { allocateRanks, uniformAllocation, type Allocation, type BudgetLayer } from '../../compensate/budget.js';
+import { decomposeLayer, type Method } from '../../compensate/decomposition.js';
+import { ortProducts } from '../../compensate/ort-products.js';
+import { outputEnergy, float64Products } from '../../compensate/products.js';
+import { gramOf } from '../../forward/calibration.js';
+import { weightAccount } from '../../forward/memory.js';
+import { fromArray, subtract, zeros, type Matrix } from '../../linalg/matrix.js';
+import { linears } from '../../model/inspect.js';
+import type { LinearInfo } from '../../model/types.js';
+import type { Device } from '../../onnx/runtime.js';
+import { SessionCache } from '../../onnx/sessionCache.js';
+import { RunError, type RunFolder } from '../../run/run.js';
+import { adapterRelative, writeAdapterFile } from '../../run/files/adapters.js';
+import { gramKey, openCalibration } from '../../run/files/calibration.js';
+import { openCompressed } from '../../run/files/compressed.js';
+import { assembleDecompositions, readDecomposition, writeLinearDecomposition } from '../../run/files/decompositions.js';
+import { writeSpectra, type SpectraFile } from '../../run/files/spectra.js';
+import { budgetVariantName } from '../../run/metrics.js';
+import { moduleRanks, type ModuleSelection } from '../../contract/modules.js';
+import type { Stage, StageContext } from './driver.js';
 
-export interface CompensateOptions {
+export interface CompensateParams {
   methods: readonly Method[];
   ranks: readonly number[];
   /** Adapter parameter budget Σ r_l·(in_l + out_l) for the `eora-budget-<budget>` variant. */
@@ -61,12 +58,6 @@ export interface CompensateOptions {
   modules?: ModuleSelection;
   /** Σ placement (default 'B'; 'sqrt' when the adapter is quantized). */
   split?: SigmaSplit;
-  /** Default: the run's eval config from metrics.json, else 20 000 tokens of the bundled validation text. */
-  evalTokens?: number;
-  evalFile?: string;
-  device: Device;
-  signal?: AbortSignal;
-  onProgress?: (event: { phase: 'decompose' | 'eval'; done: number; total: number; label: string }) => void;
 }
 
 export interface RankSummary {
@@ -97,14 +88,14 @@ export interface BudgetSummary {
   ppl: number | null;
 }
 
-export interface CompensateSummary {
-  run: string;
+/** What the compensate stage made: per method and rank, and per budget, the adapters' errors; the variants to evaluate, in order. */
+export interface Compensated {
   methods: MethodSummary[];
   /** The first of `budgets` (the `--budget` one). */
   budget: BudgetSummary | null;
   budgets: BudgetSummary[];
-  ppl: { original: number; compressed: number } | null;
-  seconds: number;
+  /** Adapter variants in evaluation order (methods × ranks, then budgets). */
+  variants: string[];
 }
 
 /** What stays in memory per linear after its decomposition: the err(r) curves (the adapters are in decompositions/). */
@@ -118,24 +109,36 @@ interface LinearState {
 /** A variant's adapter of one linear. */
 type AdapterOf = (info: LinearInfo) => Adapter;
 
-export const DEFAULT_EVAL_TOKENS = 20_000;
+/**
+ * Decompositions, spectra and adapter files of every linear for the asked methods, ranks and
+ * budgets. Reruns whenever asked (`eora compensate` with other ranks replaces the adapters);
+ * an experiment skips it once done (`compensateOnce`).
+ */
+export const compensateStage: Stage<CompensateParams, Compensated> = {
+  name: 'compensate',
+  run: (ctx, params) => compensate(ctx, params),
+};
 
-export async function runCompensate(dir: string, options: CompensateOptions): Promise<CompensateSummary> {
-  const started = performance.now();
-  const run = RunFolder.open(dir);
+/** The experiment's compensate: skipped when run.json records it done (its config is fixed). */
+export const compensateOnce: Stage<CompensateParams, Compensated> = { ...compensateStage, resume: (ctx) => recordedCompensation(ctx.run) };
+
+function recordedCompensation(run: RunFolder): Compensated {
+  const record = run.manifest.records.compensate as { summary?: { methods: MethodSummary[]; budgets: BudgetSummary[] } } | undefined;
+  const methods = record?.summary?.methods ?? [];
+  const budgets = record?.summary?.budgets ?? [];
+  return { methods, budgets, budget: budgets[0] ?? null, variants: [...methods.flatMap((m) => m.ranks.map((r) => `${m.method}-r${r.rank}`)), ...budgets.map((b) => b.name)] };
+}
+
+async function compensate(ctx: StageContext, options: CompensateParams): Promise<Compensated> {
+  const { run, model } = ctx;
   if (run.stage('compress').status !== 'done') throw new RunError(`${run.dir}: compression has not finished (rerun \`eora compress\` with the same options first)`);
   const ranks = [...new Set(options.ranks)].sort((a, b) => a - b);
   const budgetList = [...new Set([...(options.budget !== undefined ? [options.budget] : []), ...(options.budgets ?? [])])];
   if (budgetList.length && !options.methods.includes('eora')) throw new RunError('--budget allocates ranks over EoRA curves: include eora in --method');
   const split = options.split ?? (options.adapterBits ? 'sqrt' : 'B');
-
-  const model = await openModel(run.manifest.model.path);
-  try {
-    if (modelFingerprint(model) !== run.manifest.model.fingerprint) throw new RunError(`${run.manifest.model.path} is not the model this run was made from (fingerprint differs)`);
-    const t0 = performance.now();
-    run.startStage('compensate');
+  {
     moduleRanks(linears(model).map((l) => ({ name: l.name, maxRank: Infinity })), options.modules); // a pattern typo fails before the decompositions
-    const states = await decomposeAll(run, linears(model), (name) => model.readTensor(name), options, split, ranks);
+    const states = await decomposeAll(ctx, linears(model), (name) => model.readTensor(name), options, split, ranks);
     assembleDecompositions(run.dir, states.map((s) => s.info.name), options.methods, split);
     const full = (method: Method, info: LinearInfo) => readDecomposition(run.dir, method, info, split);
     const readW = (name: string) => model.readTensor(name);
@@ -144,8 +147,7 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
 
     // Adapters per method and rank, and their output errors.
     const quantize = (a: Adapter) => (options.adapterBits ? quantizeAdapter(a, { bits: options.adapterBits, groupSize: options.adapterGroupSize ?? 128 }) : a);
-    const variants = new Map<string, AdapterOf>(); // variant → its adapter of a linear
-    const adapterInfo = new Map<string, { adapter: string; adapter_params: number }>();
+    const variants: string[] = [];
     const methods: MethodSummary[] = [];
     for (const method of options.methods) {
       const rows: RankSummary[] = [];
@@ -154,8 +156,7 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
         const error = options.adapterBits ? await meanQuantizedError(run, readW, states, adapters) : mean(states.map((s) => s.curves[method]![rankOf(s.info.name, r)]));
         const name = `${method}-r${r}`;
         writeAdapterFile(run.dir, name, states.map((s) => s.info), adapters, (info) => rankOf(info.name, r), { method, rank: String(r), split, bits: String(options.adapterBits ?? 32) });
-        variants.set(name, adapters);
-        adapterInfo.set(name, { adapter: adapterRelative(name), adapter_params: params(states, (s) => rankOf(s.info.name, r)) });
+        variants.push(name);
         rows.push({ rank: r, mean_rel_output_error: error, adapter_params: params(states, (s) => rankOf(s.info.name, r)), ppl: null });
       }
       methods.push({ method, ranks: rows });
@@ -172,8 +173,7 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
       const adapters = memoized((info) => quantize(prefix(full('eora', info), ranksByLinear[info.name])));
       const name = budgetVariantName('eora', budgetParams);
       writeAdapterFile(run.dir, name, states.map((s) => s.info), adapters, (info) => ranksByLinear[info.name], { method: 'eora', budget: String(budgetParams), ranks: JSON.stringify(ranksByLinear), split, bits: String(options.adapterBits ?? 32) });
-      variants.set(name, adapters);
-      adapterInfo.set(name, { adapter: adapterRelative(name), adapter_params: allocation.parameters });
+      variants.push(name);
       budgets.push({
         name,
         budget: budgetParams,
@@ -187,39 +187,22 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
     }
     const budget = budgets[0] ?? null;
 
-    // Held-out perplexity of every variant.
-    const evalConfig = evalConfigOf(run, model.config.max_position_embeddings, options);
-    let ppl: CompensateSummary['ppl'] = null;
-    if (evalConfig) {
-      const unmergedVariant = options.methods.length && ranks.length ? `${options.methods[0]}-r${ranks[0]}` : undefined;
-      const scored = await scoreAll(model, run, states, variants, evalConfig, options, unmergedVariant);
-      recordVariants(run, evalConfig, Object.fromEntries(Object.entries(scored).map(([name, v]) => [name, { ...v, ...adapterInfo.get(name) }])));
-      for (const m of methods) for (const row of m.ranks) row.ppl = scored[`${m.method}-r${row.rank}`].ppl;
-      if (unmergedVariant) methods[0].ranks[0].unmerged_ppl = scored[unmergedVariant]?.unmerged_ppl ?? null;
-      for (const b of budgets) b.ppl = scored[b.name].ppl;
-      ppl = { original: scored.original.ppl, compressed: scored.compressed.ppl };
-    }
-
-    run.manifest.records.compensate = { methods: options.methods, ranks, modules: options.modules ?? null, split, adapter_bits: options.adapterBits ?? null, adapter_group: options.adapterGroupSize ?? 128, r_max: options.rMax ?? null, eval: evalConfig, summary: { methods, budgets } };
-    run.finishStage('compensate', 'done', (performance.now() - t0) / 1000);
-    return { run: run.dir, methods, budget, budgets, ppl, seconds: (performance.now() - started) / 1000 };
-  } catch (error) {
-    if (run.stage('compensate').status === 'running') run.finishStage('compensate', options.signal?.aborted ? 'stopped' : 'failed', 0, (error as Error).message);
-    throw error;
-  } finally {
-    model.close();
+    run.manifest.records.compensate = { methods: options.methods, ranks, modules: options.modules ?? null, split, adapter_bits: options.adapterBits ?? null, adapter_group: options.adapterGroupSize ?? 128, r_max: options.rMax ?? null, eval: null, summary: { methods, budgets } };
+    run.save();
+    return { methods, budget, budgets, variants };
   }
 }
 
-async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: string) => Float32Array, options: CompensateOptions, split: SigmaSplit, ranks: number[]): Promise<LinearState[]> {
+async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: string) => Float32Array, options: CompensateParams, split: SigmaSplit, ranks: number[]): Promise<LinearState[]> {
+  const { run, signal } = ctx;
   const compressed = openCompressed(run.dir);
   const calibration = openCalibration(run.dir);
   const states: LinearState[] = [];
-  const sessions = options.device === 'cpu' ? null : new SessionCache(options.device); // on a GPU the decompositions' products run there; float64 JS on the CPU
+  const sessions = ctx.device === 'cpu' ? null : new SessionCache(ctx.device); // on a GPU the decompositions' products run there; float64 JS on the CPU
   try {
     for (const [i, info] of all.entries()) {
-      options.signal?.throwIfAborted();
-      options.onProgress?.({ phase: 'decompose', done: i, total: all.length, label: info.name });
+      signal?.throwIfAborted();
+      ctx.progress?.(i, all.length, info.name);
       const weight = `${info.name}.weight`;
       const W = readW(weight);
       const Wc = compressed.f32(weight);
@@ -230,7 +213,7 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
       if (top > Math.min(info.out, info.in) || (rMax !== undefined && top > rMax)) {
         throw new RunError(`rank ${top} exceeds what ${info.name} [${info.out}, ${info.in}] allows${rMax !== undefined ? ` with --r-max ${options.rMax}` : ''}`);
       }
-      const d = await decomposeLayer({ W: fromArray(info.out, info.in, W), Wc: fromArray(info.out, info.in, Wc), C }, { methods: options.methods, rMax, signal: options.signal, products: sessions ? ortProducts(sessions) : undefined });
+      const d = await decomposeLayer({ W: fromArray(info.out, info.in, W), Wc: fromArray(info.out, info.in, Wc), C }, { methods: options.methods, rMax, signal, products: sessions ? ortProducts(sessions) : undefined });
       const state: LinearState = { info, rMax: d.rMax, curves: {} };
       const full = new Map<string, Adapter>();
       const spectra: SpectraFile = {
@@ -264,7 +247,7 @@ async function decomposeAll(run: RunFolder, all: LinearInfo[], readW: (name: str
       weightAccount.release('compensate linear');
       states.push(state);
     }
-    options.onProgress?.({ phase: 'decompose', done: all.length, total: all.length, label: 'done' });
+    ctx.progress?.(all.length, all.length, 'done');
   } finally {
     compressed.close();
     calibration.close();
@@ -318,74 +301,6 @@ async function meanQuantizedError(run: RunFolder, readW: (name: string) => Float
     calibration.close();
   }
   return mean(errors);
-}
-
-function evalConfigOf(run: RunFolder, maxPositions: number, options: CompensateOptions): EvalConfig | null {
-  const existing = firstText(readMetrics(run));
-  if (options.evalTokens === 0) return null;
-  if (existing && options.evalTokens === undefined && options.evalFile === undefined) return existing;
-  return {
-    file: options.evalFile ?? existing?.file ?? resourcesPath('data', 'tinystories', 'validation.txt'),
-    tokens: options.evalTokens ?? existing?.tokens ?? DEFAULT_EVAL_TOKENS,
-    seq_len: existing?.seq_len ?? Math.min(maxPositions, 512),
-  };
-}
-
-/**
- * original, compressed (reused from metrics.json when scored under the same config) and every
- * variant; `unmergedVariant` is also scored with its adapters unmerged (ModelRunner.setAdapter
- * on top of W_c), recorded as its `unmerged_ppl`.
- */
-async function scoreAll(
-  model: Awaited<ReturnType<typeof openModel>>,
-  run: RunFolder,
-  states: LinearState[],
-  variants: Map<string, AdapterOf>,
-  config: EvalConfig,
-  options: CompensateOptions,
-  unmergedVariant?: string,
-): Promise<Record<string, VariantMetrics & { unmerged_ppl?: number }>> {
-  const text = heldOutPrefix(readText(config.file), model.tokenizer, config.tokens);
-  const runner = await ModelRunner.create(model, { device: options.device });
-  const scored: Record<string, VariantMetrics & { unmerged_ppl?: number }> = {};
-  const total = variants.size + 2;
-  // W_c (+ B·A) of a linear, made when the runner loads its block: one block substituted at a time.
-  const compressed = compressedPath(run.dir);
-  const byWeight = new Map(states.map((s) => [`${s.info.name}.weight`, s.info]));
-  const wc = (name: string) => (byWeight.has(name) ? readRunTensor(compressed, name) : undefined);
-  try {
-    options.onProgress?.({ phase: 'eval', done: 0, total, label: 'original' });
-    scored.original = await scoreVariant(runner, text, config, options.signal);
-    runner.setWeightSource(wc);
-    options.onProgress?.({ phase: 'eval', done: 1, total, label: 'compressed' });
-    scored.compressed = await scoreVariant(runner, text, config, options.signal);
-    let done = 2;
-    for (const [name, adapterOf] of variants) {
-      options.onProgress?.({ phase: 'eval', done: done++, total, label: name });
-      runner.setWeightSource((weight) => {
-        const info = byWeight.get(weight);
-        return info ? merged(readRunTensor(compressed, weight), adapterOf(info)) : undefined;
-      });
-      scored[name] = await scoreVariant(runner, text, config, options.signal);
-      if (name === unmergedVariant) {
-        options.onProgress?.({ phase: 'eval', done: done - 1, total, label: `${name} (unmerged)` });
-        runner.setWeightSource(wc);
-        for (const s of states) {
-          const a = adapterOf(s.info);
-          runner.setAdapter(s.info.name, Float32Array.from(a.A.data), Float32Array.from(a.B.data), a.rank);
-        }
-        try {
-          scored[name] = { ...scored[name], unmerged_ppl: (await scoreVariant(runner, text, config, options.signal)).ppl };
-        } finally {
-          runner.clearAdapters();
-        }
-      }
-    }
-    options.onProgress?.({ phase: 'eval', done: total, total, label: 'done' });
-  } finally {
-    await runner.release();
-  }
-  return scored;
 }
 
 /** W_c + B·A as float32 [out, in] (the sum formed in float64). */
