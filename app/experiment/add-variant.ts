@@ -5,18 +5,14 @@
 // metrics.json (and samples.json).
 import { moduleRanks, type ModuleSelection } from '../contract/modules.js';
 import { whileActive } from './active.js';
-import type { Adapter } from '../compensate/adapter.js';
 import { quantizeAdapter } from '../compensate/adapter-quant.js';
 import { allocateRanks, type BudgetLayer } from '../compensate/budget.js';
-import { ModelRunner } from '../forward/runner.js';
-import { fromArray } from '../linalg/matrix.js';
 import { linears } from '../model/inspect.js';
 import { openModel } from '../model/open.js';
 import type { Device } from '../onnx/runtime.js';
 import { prefix, writeAdapters } from './stages/compensate.js';
 import { readAllDecompositions } from '../run/files/decompositions.js';
 import { metricsJsonPath, readMetricsJson } from '../run/files/metrics-json.js';
-import { writeSamplesJson } from '../run/files/samples-json.js';
 import { readSpectra } from '../run/files/spectra.js';
 import { budgetVariantName, rankVariantName, ranksVariantName, type VariantEntry } from '../run/metrics.js';
 import { modelFingerprint, RunError, RunFolder } from '../run/run.js';
@@ -26,7 +22,7 @@ import { runStage, type StageContext } from './stages/driver.js';
 import { evaluateStage } from './stages/evaluate.js';
 import { samplesStage } from './stages/samples.js';
 import { experimentSchema } from './schema.js';
-import { adapterPlan, VariantLoader } from './variants.js';
+import { adapterPlan } from './variants.js';
 
 export interface VariantRequest {
   method: 'eora' | 'svd' | 'scaled-svd';

@@ -8,9 +8,7 @@
 // Adapters are merged (W_c + B·A formed in float64, stored float32) from the adapter files as
 // written, so what is scored is exactly what an export ships. Weights stream: the runner asks
 // for a linear's W_c (+ B·A) when its block loads, read from the run folder tensor by tensor.
-import type { Adapter } from '../compensate/adapter.js';
 import type { ModelRunner } from '../forward/runner.js';
-import { fromArray } from '../linalg/matrix.js';
 import { linears } from '../model/inspect.js';
 import type { Model } from '../model/types.js';
 import { merged } from './stages/compensate.js';

@@ -105,4 +105,20 @@ describe('GPTQ checkpoints', () => {
     expect(comp.methods[0].ranks[0].ppl!).toBeLessThan(comp.ppl!.compressed);
     expect(comp.ppl!.compressed).toBeGreaterThan(comp.ppl!.original);
   });
+
+  it('import: stopped after a block (its W_c checkpointed, not held), it resumes to the same files as an uninterrupted import', async () => {
+    const gptqDir = join(out, `${plain.split('/').at(-2)}-f32`, 'gptq');
+    const options = { calibFile: resourcesPath('data', 'tinystories', 'calibration.txt'), samples: 16, seqLen: 64, seed: 0, device: 'cpu' as const };
+    const whole = join(out, 'imported-whole');
+    await importGptq(gptqDir, bundledModelPath(), whole, options);
+    const stopped = join(out, 'imported-stopped');
+    const controller = new AbortController();
+    const stopAfterFirst = (e: { done: number }) => e.done === 1 && controller.abort(new Error('test stop'));
+    await expect(importGptq(gptqDir, bundledModelPath(), stopped, { ...options, signal: controller.signal, onProgress: stopAfterFirst })).rejects.toThrow('test stop');
+    expect(RunFolder.open(stopped).stage('compress')).toMatchObject({ status: 'stopped', layers_done: 1 });
+    await importGptq(gptqDir, bundledModelPath(), stopped, options);
+    for (const file of ['compressed.safetensors', 'calibration.safetensors', 'quantized.safetensors', 'layers.json']) {
+      expect(readFileSync(join(stopped, file)).equals(readFileSync(join(whole, file))), file).toBe(true);
+    }
+  });
 });

@@ -1,22 +1,14 @@
 // layers.json: one record per compressed linear (errors, sparsity, bits per weight), in model order.
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { LayerError } from '../../contract/index.js';
 import type { LinearKind } from '../../model/types.js';
 import { readJsonFile, writeJsonFile } from './json-file.js';
 
 export const LAYERS_JSON = 'layers.json';
 
-export interface LinearRecord {
-  name: string;
-  layer: number;
-  kind: LinearKind;
-  out: number;
-  in: number;
-  rel_weight_error: number;
-  rel_output_error: number | null;
-  sparsity: number;
-  bits_per_weight: number;
-}
+/** One linear's record: the contract's LayerError with the kind typed. */
+export type LinearRecord = Omit<LayerError, 'kind'> & { kind: LinearKind };
 
 export const linearRecordSchema = z.looseObject({
   name: z.string(),

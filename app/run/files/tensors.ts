@@ -11,22 +11,18 @@ export function openRunFile(path: string, why: string): TensorFile {
   return TensorFile.open(path);
 }
 
-/** One tensor of a run file as float32. */
-export function readRunTensor(path: string, name: string): Float32Array {
+/** Opens `path`, reads with `read`, closes. */
+function withFile<T>(path: string, read: (file: TensorFile) => T): T {
   const file = TensorFile.open(path);
   try {
-    return file.f32(name);
+    return read(file);
   } finally {
     file.close();
   }
 }
 
+/** One tensor of a run file as float32. */
+export const readRunTensor = (path: string, name: string): Float32Array => withFile(path, (f) => f.f32(name));
+
 /** One tensor of a run file as float64. */
-export function readRunTensor64(path: string, name: string): Float64Array {
-  const file = TensorFile.open(path);
-  try {
-    return file.f64(name);
-  } finally {
-    file.close();
-  }
-}
+export const readRunTensor64 = (path: string, name: string): Float64Array => withFile(path, (f) => f.f64(name));
