@@ -11,7 +11,7 @@ const slow = [
   'app/jobs/host.test.ts',
   'app/engine/{validation,variant-runner,run-failure}.test.ts',
   'app/experiment/modules.test.ts',
-  'app/pipeline/**/*.test.ts',
+  'app/experiment/stages/{compress,compensate,memory}.test.ts',
   'app/experiment/run.test.ts',
   'app/experiment/resume.test.ts',
   'app/export/{cli,gptq-import,merged,onnx,peft}.test.ts',

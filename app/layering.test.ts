@@ -36,7 +36,6 @@ const levels: Record<string, number> = {
   generate: 7,
   run: 8,
   export: 8,
-  pipeline: 9,
   experiment: 9,
   bench: 10,
   jobs: 10,

@@ -17,6 +17,7 @@ import { checkpointBytes, SHAPES, writeRandomCheckpoint, type RandomShape } from
 import { SessionCache } from '../onnx/sessionCache.js';
 import { blockFlops, headFlops } from './flops.js';
 import { matmulFloor } from './forward.js';
+import { readRunJson } from '../run/files/run-json.js';
 
 export interface ScaleOptions {
   dir?: string;
@@ -69,8 +70,7 @@ export async function benchScale(options: ScaleOptions, print: (line: string) =>
       if (!options.skipCompress) {
         const run = join(dir, 'run');
         const c = await step(['compress', dir, '--quant', 'gptq:w4g128', '--samples', '8', '--seq-len', '256', '--eval-tokens', '0', '--out', run, '--quiet']);
-        const manifest = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8')) as { stages: Record<string, { layer_seconds?: number[] }> };
-        const perLayer = manifest.stages.compress?.layer_seconds ?? [];
+        const perLayer = readRunJson(run)?.stages.compress?.layer_seconds ?? [];
         const meanLayer = perLayer.reduce((a, b) => a + b, 0) / Math.max(1, perLayer.length);
         row('compress gptq:w4g128, 8×256', c, `   ${meanLayer.toFixed(1)} s/layer`);
         row('compensate eora r16,64 (r_max 64)', await step(['compensate', run, '--method', 'eora', '--ranks', '16,64', '--r-max', '64', '--eval-tokens', '0', '--quiet']));

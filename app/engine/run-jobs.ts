@@ -13,6 +13,7 @@ import { runExperiment, type ExperimentProgress } from '../experiment/run.js';
 import { defaultRunsRoot, describeRun } from '../experiment/runs.js';
 import type { JobContext } from '../jobs/context.js';
 import type { WorkerConfig } from '../jobs/messages.js';
+import { runJsonPath } from '../run/files/run-json.js';
 import { RunFolder } from '../run/run.js';
 
 function reporter(context: JobContext) {
@@ -55,7 +56,7 @@ export function runJobs(_config: WorkerConfig) {
     async 'experiment.resume'({ dir }: ParsedParams<'experiment.resume'>, context: JobContext): Promise<JobOutcome> {
       const run = RunFolder.open(dir);
       const recorded = run.manifest.config.experiment;
-      if (recorded === undefined) throw new Error(`${run.path('run.json')}: made by the CLI stages, not an experiment; resume it with \`eora compress\` / \`eora compensate\``);
+      if (recorded === undefined) throw new Error(`${runJsonPath(run.dir)}: made by the CLI stages, not an experiment; resume it with \`eora compress\` / \`eora compensate\``);
       const parsed = parseExperiment({ ...(recorded as object), device: run.manifest.device }, 'run.json');
       await keepingFailure(run.dir, parsed, context, () => runExperiment(parsed, run.dir, { signal: context.signal, onProgress: reporter(context) }));
       return outcome(run.dir);

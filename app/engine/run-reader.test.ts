@@ -75,7 +75,7 @@ describe('run reader', () => {
     await expect(readCurves(dir, 'scaled-svd')).rejects.toThrow(/q_proj\.json: no scaled-svd curve \(the run has svd, eora\)/);
     const broken = makeRun('broken');
     writeFileSync(join(broken, 'spectra', `${names[0]}.json`), '{"c_trace": 1}');
-    await expect(readSpectrum(broken, names[0])).rejects.toThrow(/q_proj\.json: not a spectra file/);
+    await expect(readSpectrum(broken, names[0])).rejects.toThrow(/q_proj\.json: c_eigenvalues: expected a list of numbers/);
     writeFileSync(join(broken, 'run.json'), '{not json');
     await expect(readRunDetails(broken)).rejects.toThrow(/broken\/run\.json: not valid JSON/);
   });

@@ -2,8 +2,7 @@
 // Listing, deleting and the results table come from app/experiment; spectra and curves are
 // read here. Files are distrusted: a missing or malformed file gives an error naming it.
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type {
   CurveSet,
   LayerError,
@@ -20,31 +19,15 @@ import type {
 import { readRunResults } from '../experiment/results.js';
 import { readFailure } from '../experiment/failure.js';
 import { deleteRun, listRuns } from '../experiment/runs.js';
-import { RUN_FORMAT, type RunManifest } from '../run/run.js';
+import { readLayersJson } from '../run/files/layers-json.js';
+import { readRunJson, runJsonPath, type RunManifest } from '../run/files/run-json.js';
+import { readSpectra, spectraLinears, spectraPath } from '../run/files/spectra.js';
 
-async function readJsonFile<T>(file: string): Promise<T> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(`${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (error) {
-    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
-  }
-}
-
-async function readManifest(dir: string): Promise<RunManifest> {
-  const file = join(dir, 'run.json');
-  const failure = existsSync(file) ? null : readFailure(dir);
+function readManifest(dir: string): RunManifest {
+  const failure = existsSync(runJsonPath(dir)) ? null : readFailure(dir);
   if (failure) throw new Error(`${dir}: the run failed before it wrote run.json: ${failure.error}`);
-  const manifest = await readJsonFile<RunManifest>(file);
-  if (typeof manifest !== 'object' || manifest === null || manifest.format !== RUN_FORMAT) {
-    throw new Error(`${file}: not an eora run.json (format ${JSON.stringify((manifest as { format?: unknown })?.format)})`);
-  }
+  const manifest = readRunJson(dir);
+  if (!manifest) throw new Error(`${runJsonPath(dir)}: no such file`);
   return manifest;
 }
 
@@ -110,13 +93,10 @@ function methodOf(manifest: RunManifest): string {
 
 export async function readRunDetails(dir: string): Promise<RunDetails> {
   const abs = resolve(dir);
-  const manifest = await readManifest(abs);
-  const layersFile = join(abs, 'layers.json');
-  const layers = existsSync(layersFile) ? await readJsonFile<LayerError[]>(layersFile) : [];
-  if (!Array.isArray(layers)) throw new Error(`${layersFile}: expected a list of linears`);
-  const spectraDir = join(abs, 'spectra');
-  const files = existsSync(spectraDir) ? new Set(await readdir(spectraDir)) : new Set<string>();
-  const spectra = layers.map((l) => l.name).filter((name) => files.has(`${name}.json`));
+  const manifest = readManifest(abs);
+  const layers: LayerError[] = readLayersJson(abs);
+  const files = spectraLinears(abs);
+  const spectra = layers.map((l) => l.name).filter((name) => files.has(name));
   const compensate = (manifest.records?.compensate ?? {}) as { methods?: string[] };
   const stages: StageView[] = Object.entries(manifest.stages ?? {}).map(([name, s]) => ({ name, status: s?.status ?? 'pending', seconds: s?.seconds, error: s?.error }));
   return {
@@ -135,22 +115,10 @@ export async function readRunDetails(dir: string): Promise<RunDetails> {
   };
 }
 
-function checkSpectrum(file: string, value: unknown): Spectrum {
-  const s = value as Spectrum;
-  if (typeof s !== 'object' || s === null || !Array.isArray(s.c_eigenvalues) || typeof s.c_trace !== 'number' || typeof s.methods !== 'object') {
-    throw new Error(`${file}: not a spectra file (needs c_eigenvalues, c_trace, methods)`);
-  }
-  for (const [method, m] of Object.entries(s.methods)) {
-    if (!Array.isArray(m.singular_values) || !Array.isArray(m.rel_output_error)) throw new Error(`${file}: methods.${method} lacks singular_values or rel_output_error`);
-  }
-  return { name: s.name, out: s.out, in: s.in, r_max: s.r_max, c_eigenvalues: s.c_eigenvalues, c_trace: s.c_trace, c_precision: typeof s.c_precision === 'number' ? s.c_precision : null, methods: s.methods };
-}
-
 export async function readSpectrum(dir: string, linear: string): Promise<Spectrum> {
-  // linear is restricted to [A-Za-z0-9_.-] by the contract; refuse '..' as well.
-  if (linear.includes('..')) throw new Error(`${linear}: not a linear name`);
-  const file = join(resolve(dir), 'spectra', `${linear}.json`);
-  return checkSpectrum(file, await readJsonFile(file));
+  // linear is restricted to [A-Za-z0-9_.-] by the contract; spectraPath refuses '..' as well.
+  const s = readSpectra(resolve(dir), linear);
+  return { name: s.name, out: s.out, in: s.in, r_max: s.r_max, c_eigenvalues: s.c_eigenvalues, c_trace: s.c_trace, c_precision: typeof s.c_precision === 'number' ? s.c_precision : null, methods: s.methods };
 }
 
 export async function readCurves(dir: string, method: string): Promise<CurveSet> {
@@ -159,7 +127,7 @@ export async function readCurves(dir: string, method: string): Promise<CurveSet>
   for (const name of details.spectra) {
     const spectrum = await readSpectrum(dir, name);
     const curve = spectrum.methods[method];
-    if (!curve) throw new Error(`${join(details.dir, 'spectra', `${name}.json`)}: no ${method} curve (the run has ${Object.keys(spectrum.methods).join(', ') || 'none'})`);
+    if (!curve) throw new Error(`${spectraPath(details.dir, name)}: no ${method} curve (the run has ${Object.keys(spectrum.methods).join(', ') || 'none'})`);
     layers.push({ name, out: spectrum.out, in: spectrum.in, error: curve.rel_output_error });
   }
   return { method, layers };

@@ -4,25 +4,25 @@
 // variant is measured like the others (same texts, task items and prompts) and appended to
 // metrics.json (and samples.json).
 import { moduleRanks, type ModuleSelection } from '../contract/modules.js';
-import { existsSync } from 'node:fs';
 import { whileActive } from './active.js';
-import type { Adapter } from '../compensate/adapter.js';
 import { quantizeAdapter } from '../compensate/adapter-quant.js';
 import { allocateRanks, type BudgetLayer } from '../compensate/budget.js';
-import { ModelRunner } from '../forward/runner.js';
-import { fromArray } from '../linalg/matrix.js';
 import { linears } from '../model/inspect.js';
 import { openModel } from '../model/open.js';
-import { prefix, writeAdapters } from '../pipeline/compensate.js';
-import { textName } from '../pipeline/evaluate.js';
-import { budgetVariantName, rankVariantName, ranksVariantName, readMetricsFile, type VariantEntry } from '../run/metrics.js';
+import type { Device } from '../onnx/runtime.js';
+import { prefix, writeAdapters } from './stages/compensate.js';
+import { readAllDecompositions } from '../run/files/decompositions.js';
+import { metricsJsonPath, readMetricsJson } from '../run/files/metrics-json.js';
+import { readSpectra } from '../run/files/spectra.js';
+import { budgetVariantName, rankVariantName, ranksVariantName, type VariantEntry } from '../run/metrics.js';
 import { modelFingerprint, RunError, RunFolder } from '../run/run.js';
-import { TensorFile } from '../run/safetensors-writer.js';
-import { evalInputs, sampleVariant, type EvalInputs } from './evaluate.js';
-import { readSamples, recordVariant, type ExperimentProgress } from './run.js';
-import { SAMPLES_FILE } from './evaluate.js';
+import { evalInputs, textName, type EvalInputs } from './evaluate.js';
+import type { ExperimentProgress, ExperimentStage } from './run.js';
+import { runStage, type StageContext } from './stages/driver.js';
+import { evaluateStage } from './stages/evaluate.js';
+import { samplesStage } from './stages/samples.js';
 import { experimentSchema } from './schema.js';
-import { adapterPlan, VariantLoader } from './variants.js';
+import { adapterPlan } from './variants.js';
 
 export interface VariantRequest {
   method: 'eora' | 'svd' | 'scaled-svd';
@@ -42,13 +42,11 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
   const run = RunFolder.open(runDir);
   const given = [request.rank, request.budget, request.ranks].filter((x) => x !== undefined).length;
   if (given !== 1) throw new RunError(`addVariant: give exactly one of rank, budget or ranks`);
-  const decompositions = run.path('decompositions', `${request.method}.safetensors`);
-  if (!existsSync(decompositions)) throw new RunError(`${run.dir}: no ${request.method} decompositions (decompositions/${request.method}.safetensors); the run's compensation did not include ${request.method}`);
   const model = await openModel(run.manifest.model.path);
   try {
     if (modelFingerprint(model) !== run.manifest.model.fingerprint) throw new RunError(`${run.manifest.model.path} is not the model this run was made from (fingerprint differs)`);
     const all = linears(model);
-    const full = readFull(decompositions);
+    const full = readAllDecompositions(run.dir, request.method);
     const maxRank = (name: string) => full.get(name)?.rank ?? 0;
     // The run's module selection (compensation.modules) holds for a new rank or budget too.
     const rankOf = moduleRanks(all.map((l) => ({ name: l.name, maxRank: maxRank(l.name) })), (run.manifest.records.compensate as { modules?: ModuleSelection | null } | undefined)?.modules ?? undefined);
@@ -80,8 +78,8 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
     }
 
     const inputs = inputsOf(run, model);
-    const measured = readMetricsFile(run.dir).eval;
-    if (measured && JSON.stringify(measured) !== JSON.stringify(inputs.setup)) throw new RunError(`${run.path('metrics.json')}: its variants were measured under another evaluation setup than the run's config; rerun the experiment first`);
+    const measured = readMetricsJson(run.dir).eval;
+    if (measured && JSON.stringify(measured) !== JSON.stringify(inputs.setup)) throw new RunError(`${metricsJsonPath(run.dir)}: its variants were measured under another evaluation setup than the run's config; rerun the experiment first`);
 
     const record = run.manifest.records.compensate as { adapter_bits?: 4 | 8 | null; adapter_group?: number } | undefined;
     const bits = record?.adapter_bits ?? undefined;
@@ -90,7 +88,7 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
       return [l.name, bits ? quantizeAdapter(a, { bits, groupSize: record?.adapter_group ?? 128 }) : a] as const;
     }));
     const split = full.get(all[0].name)?.split ?? 'B';
-    // The same metadata as pipeline/compensate.ts writes, so a re-made variant's file is byte-identical.
+    // The same metadata as stages/compensate.ts writes, so a re-made variant's file is byte-identical.
     const ranksText = JSON.stringify(Object.fromEntries(all.map((l, i) => [l.name, ranks[i]])));
     const metadata: Record<string, string> =
       request.rank !== undefined
@@ -98,61 +96,27 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
         : { method: request.method, ...(request.budget !== undefined ? { budget: String(request.budget) } : {}), ranks: ranksText, split, bits: String(bits ?? 32) };
     writeAdapters(run, name, all.map((info) => ({ info })), adapters, metadata);
 
-    const plan = adapterPlan(name);
-    const runner = await ModelRunner.create(model, { device: run.manifest.device as 'cpu' });
-    try {
-      const loader = new VariantLoader(run, model);
-      const total = inputs.texts.length + inputs.tasks.length + (inputs.setup.generation ? 1 : 0);
-      let done = 0;
-      options.onProgress?.({ stage: 'evaluate', done, total, label: name });
-      const entry = await recordVariant(
-        run,
-        runner,
-        loader,
-        plan,
-        inputs,
-        options.signal,
-        (label) => options.onProgress?.({ stage: 'evaluate', done: ++done, total, label: `${name}: ${label}` }),
-        (label) => options.onProgress?.({ stage: 'evaluate', done, total, label: `${name}: ${label}` }),
-      );
-      if (inputs.setup.generation) {
-        const samples = readSamples(run, inputs.setup.generation);
-        samples.variants[name] = await sampleVariant(runner, inputs.setup.generation, options.signal);
-        run.writeJson(SAMPLES_FILE, samples);
-        options.onProgress?.({ stage: 'samples', done: ++done, total, label: name });
-      }
-      return entry;
-    } finally {
-      await runner.release();
-    }
+    // The new variant goes through the experiment's own evaluate and samples stages.
+    const plans = [adapterPlan(name)];
+    const ctx = (stage: ExperimentStage): StageContext => ({
+      run,
+      model,
+      device: run.manifest.device as Device,
+      signal: options.signal,
+      progress: (done, total, label) => options.onProgress?.({ stage, done, total, label }),
+    });
+    const metrics = await runStage(ctx('evaluate'), evaluateStage, { plans, inputs, remeasure: true });
+    if (inputs.setup.generation) await runStage(ctx('samples'), samplesStage, { plans, generation: inputs.setup.generation, remeasure: true });
+    return metrics.variants[name];
   } finally {
     model.close();
   }
 }
 
-/** The rank-r_max adapter per linear. */
-function readFull(path: string): Map<string, Adapter> {
-  const file = TensorFile.open(path);
-  const out = new Map<string, Adapter>();
-  try {
-    const split = (file.metadata.split ?? 'B') as Adapter['split'];
-    for (const tensor of file.file.tensors.keys()) {
-      const m = /^(.*)\.lora_A\.weight$/.exec(tensor);
-      if (!m) continue;
-      const [r, inDim] = file.shape(tensor);
-      const [outDim] = file.shape(`${m[1]}.lora_B.weight`);
-      out.set(m[1], { A: fromArray(r, inDim, file.f64(tensor)), B: fromArray(outDim, r, file.f64(`${m[1]}.lora_B.weight`)), rank: r, split });
-    }
-  } finally {
-    file.close();
-  }
-  return out;
-}
-
 function curveOf(run: RunFolder, linear: string, method: string): number[] {
-  const spectra = run.readJson<{ methods?: Record<string, { rel_output_error?: number[] }> }>(`spectra/${linear}.json`);
-  const curve = spectra?.methods?.[method]?.rel_output_error;
-  if (!curve) throw new RunError(`${run.path('spectra', `${linear}.json`)}: no ${method} err(r) curve`);
+  const spectra = readSpectra(run.dir, linear);
+  const curve = spectra.methods[method]?.rel_output_error;
+  if (!curve) throw new RunError(`${run.dir}: spectra of ${linear}: no ${method} err(r) curve`);
   return curve;
 }
 
@@ -160,7 +124,7 @@ function curveOf(run: RunFolder, linear: string, method: string): number[] {
 function inputsOf(run: RunFolder, model: Awaited<ReturnType<typeof openModel>>): EvalInputs {
   const recorded = run.manifest.config.experiment;
   if (recorded !== undefined) return evalInputs(experimentSchema.parse({ ...(recorded as object), device: run.manifest.device }), model);
-  const texts = readMetricsFile(run.dir).eval?.perplexity ?? [];
+  const texts = readMetricsJson(run.dir).eval?.perplexity ?? [];
   if (texts.length === 0) throw new RunError(`${run.dir}: the run records no evaluation setup to measure a new variant with`);
   return evalInputs(experimentSchema.parse({ compression: {}, evaluation: { perplexity: texts.map((t) => ({ name: t.name === textName(t.file) ? undefined : t.name, file: t.file, tokens: t.tokens, seq_len: t.seq_len })) } }), model);
 }

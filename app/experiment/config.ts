@@ -9,7 +9,7 @@ import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describeFsError } from '../model/binary.js';
 import { parseMethod } from '../compress/spec.js';
-import { resolveMethod } from '../pipeline/compress.js';
+import { resolveMethod } from './stages/compress.js';
 import { experimentSchema, issuesOf, type ConfigIssue, type ExperimentConfig } from './schema.js';
 import type { ModelConfig } from '../model/types.js';
 import { totalmem } from 'node:os';

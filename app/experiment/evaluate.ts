@@ -1,17 +1,86 @@
 // Measuring one variant (whatever weights the runner holds): perplexity on every text and
 // accuracy on every task, the same items for every variant; and greedy samples of the
 // experiment's prompts. Pure measurement: the caller loads weights and records results.
+// `eora compress` / `eora compensate` measure one text (EvalConfig): inputsOfText.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { perplexity } from '../eval/perplexity.js';
+import { describeFsError } from '../model/binary.js';
+import type { Tokenizer } from '../tokenizer/types.js';
 import { scoreTask } from '../eval/multiple-choice.js';
 import { bundledTasks, loadTask, type TaskSet } from '../eval/tasks/index.js';
 import type { ModelRunner } from '../forward/runner.js';
 import { generate } from '../generate/generate.js';
 import { resourcesPath } from '../model/open.js';
 import type { Model } from '../model/types.js';
-import { heldOutPrefix, readText, scoreVariant, textName } from '../pipeline/evaluate.js';
-import type { EvalSetup, PerplexityEntry, PerplexityText, TaskEntry } from '../run/metrics.js';
+import type { Sample } from '../run/files/samples-json.js';
+import type { EvalSetup, PerplexityEntry, PerplexityText, RunMetrics, TaskEntry } from '../run/metrics.js';
 import { ExperimentError } from './config.js';
 import type { ExperimentConfig } from './schema.js';
+
+export interface EvalConfig {
+  file: string;
+  /** Score the first `tokens` tokens of the text (BOS included). */
+  tokens: number;
+  seq_len: number;
+}
+
+export interface VariantMetrics {
+  ppl: number;
+  nll: number;
+  tokens: number;
+  seconds: number;
+  windows?: { tokens: number[]; nll: number[] };
+}
+
+
+export function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`${file}: ${describeFsError(error)}`);
+  }
+}
+
+/**
+ * The shortest prefix of `text`, cut at whitespace, whose tokens begin with the same first
+ * `tokens` ids as the whole text's: perplexity scores only those, and tokenizing a 400 KB
+ * file to use 20K tokens of it costs more than scoring them. Grows the prefix until it has a
+ * margin of 64 tokens beyond the budget (a cut can only change tokens near the cut).
+ */
+export function heldOutPrefix(text: string, tokenizer: Tokenizer, tokens: number): string {
+  const margin = 64;
+  for (let chars = Math.max(1024, (tokens + margin) * 6); ; chars *= 2) {
+    if (chars >= text.length) return text;
+    const cut = text.lastIndexOf(' ', chars);
+    const prefix = text.slice(0, cut > 0 ? cut : chars);
+    if (tokenizer.encode(prefix).length >= tokens + margin) return prefix;
+  }
+}
+
+/** Perplexity of whatever weights `runner` holds now (`text`: the eval text or its heldOutPrefix). */
+export async function scoreVariant(runner: ModelRunner, text: string, config: EvalConfig, signal?: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<VariantMetrics> {
+  const r = await perplexity(runner, text, { seqLen: config.seq_len, maxTokens: config.tokens, source: config.file, signal, onProgress });
+  const windows = { tokens: r.windows.map((w) => w.tokens), nll: r.windows.map((w) => w.nll) };
+  return { ppl: r.ppl, nll: r.nll, tokens: r.tokens, seconds: r.seconds, windows };
+}
+
+/** The `ppl` key of a text: its file name without extension (validation.txt → validation). */
+export function textName(file: string): string {
+  return basename(file).replace(/\.[^.]*$/, '');
+}
+
+/** The one-text evaluation setup of `eora compress` / `eora compensate`. */
+export function evalSetupOf(config: EvalConfig): EvalSetup {
+  return { perplexity: [{ name: textName(config.file), ...config }], tasks: [], generation: null };
+}
+
+/** The perplexity config of a run's first text, if it has one. */
+export function firstText(metrics: RunMetrics): EvalConfig | null {
+  const t = metrics.eval?.perplexity[0];
+  return t ? { file: t.file, tokens: t.tokens, seq_len: t.seq_len } : null;
+}
 
 /** Everything the measurements read, loaded once per run. */
 export interface EvalInputs {
@@ -105,22 +174,6 @@ export async function measureVariant(runner: ModelRunner, inputs: EvalInputs, op
   return result;
 }
 
-export interface Sample {
-  prompt: string;
-  text: string;
-  tokens: number;
-  stop_reason: string;
-}
-
-/** samples.json: greedy continuations per variant. */
-export interface SamplesFile {
-  prompts: string[];
-  max_new_tokens: number;
-  variants: Record<string, Sample[]>;
-}
-
-export const SAMPLES_FILE = 'samples.json';
-
 export async function sampleVariant(runner: ModelRunner, generation: NonNullable<EvalSetup['generation']>, signal?: AbortSignal): Promise<Sample[]> {
   const samples: Sample[] = [];
   for (const prompt of generation.prompts) {
@@ -128,4 +181,9 @@ export async function sampleVariant(runner: ModelRunner, generation: NonNullable
     samples.push({ prompt, text: g.text, tokens: g.tokenIds.length, stop_reason: g.stopReason });
   }
   return samples;
+}
+
+/** The one-text evaluation of `eora compress` / `eora compensate` as measurement inputs. */
+export function inputsOfText(config: EvalConfig, tokenizer: Tokenizer): EvalInputs {
+  return { setup: evalSetupOf(config), texts: [heldOutPrefix(readText(config.file), tokenizer, config.tokens)], tasks: [] };
 }

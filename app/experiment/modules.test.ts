@@ -8,8 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { moduleRanks } from '../contract/modules.js';
 import { exportVariant } from '../export/index.js';
 import { openModel, resourcesPath } from '../model/open.js';
-import { runCompensate, type CompensateSummary } from '../pipeline/compensate.js';
-import { runCompress } from '../pipeline/compress.js';
+import { runCompensate, type CompensateSummary } from './commands.js';
+import { runCompress } from './commands.js';
 import { experimentSchema } from './schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eora-modules-'));

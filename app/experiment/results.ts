@@ -20,9 +20,10 @@
 // (delta method at the geometric mean, so it is the same seen from either side). A perplexity's
 // own SE is ppl·se(NLL), se(NLL) the cluster standard error of the mean NLL over windows. Runs
 // without per-window NLLs (older metrics.json) get no test and no SE.
-import { readMetricsFile, type EvalSetup, type RunMetrics, type VariantEntry } from '../run/metrics.js';
+import { readMetricsJson } from '../run/files/metrics-json.js';
+import { readSamplesJson, type SamplesFile } from '../run/files/samples-json.js';
+import type { EvalSetup, RunMetrics, VariantEntry } from '../run/metrics.js';
 import { RunFolder } from '../run/run.js';
-import { SAMPLES_FILE, type SamplesFile } from './evaluate.js';
 import { statusOf, type RunStatus } from './runs.js';
 
 export interface MetricColumn {
@@ -93,7 +94,7 @@ export function isSignificant(delta: number, se: number | null): boolean | null 
 
 export function readRunResults(dir: string): RunResults {
   const run = RunFolder.open(dir);
-  const metrics = readMetricsFile(run.dir);
+  const metrics = readMetricsJson(run.dir);
   const columns = columnsOf(metrics);
   const ref = (name: string) => metrics.variants[name];
   const variants = Object.values(metrics.variants).map((v): VariantRow => ({
@@ -112,7 +113,7 @@ export function readRunResults(dir: string): RunResults {
     eval: metrics.eval,
     columns,
     variants,
-    samples: run.readJson<SamplesFile>(SAMPLES_FILE) ?? null,
+    samples: readSamplesJson(run.dir) ?? null,
     notes: [SIGNIFICANCE_NOTE],
   };
 }

@@ -1,10 +1,12 @@
 // One experiment, end to end, into one run folder:
 //
-//   compress     layer by layer (pipeline/compress.ts), checkpointed per layer
-//   compensate   decompositions, spectra, adapters per method × rank and per budget (pipeline/compensate.ts)
+//   compress     layer by layer (stages/compress.ts), checkpointed per layer
+//   compensate   decompositions, spectra, adapters per method × rank and per budget (stages/compensate.ts)
 //   evaluate     every variant: perplexity on every text, accuracy on every task (same items),
-//                recorded in metrics.json after each variant
-//   samples      every variant: greedy continuations of the prompts, samples.json after each variant
+//                recorded in metrics.json after each variant (stages/evaluate.ts)
+//   samples      every variant: greedy continuations of the prompts, samples.json after each variant (stages/samples.ts)
+//
+// Each runs through the one stage driver (stages/driver.ts), which keeps run.json's bookkeeping.
 //
 // Resuming: rerunning with the same config and folder continues where it stopped — compress at
 // the next layer, compensate from its start (it is deterministic and short), evaluate and
@@ -14,16 +16,16 @@
 // stopped.
 import { whileActive } from './active.js';
 import type { Method } from '../compensate/decomposition.js';
-import { ModelRunner } from '../forward/runner.js';
 import { openModel, resourcesPath } from '../model/open.js';
-import type { Model } from '../model/types.js';
-import { runCompensate } from '../pipeline/compensate.js';
-import { runCompress } from '../pipeline/compress.js';
-import { describeVariant, emptyMetrics, readMetricsFile, writeMetricsFile, type RunMetrics, type VariantEntry } from '../run/metrics.js';
-import { RunFolder, type StageName } from '../run/run.js';
-import { evalInputs, measureVariant, sampleVariant, SAMPLES_FILE, stepsPerVariant, type EvalInputs, type SamplesFile } from './evaluate.js';
+import type { StageName } from '../run/run.js';
+import { evalInputs } from './evaluate.js';
 import type { ExperimentConfig } from './schema.js';
-import { plannedVariants, VariantLoader, type VariantPlan } from './variants.js';
+import { compensateOnce } from './stages/compensate.js';
+import { compressStage, openCompressRun } from './stages/compress.js';
+import { runStage, type StageContext } from './stages/driver.js';
+import { evaluateStage } from './stages/evaluate.js';
+import { samplesStage } from './stages/samples.js';
+import { plannedVariants } from './variants.js';
 
 export type ExperimentStage = 'compress' | 'compensate' | 'evaluate' | 'samples';
 
@@ -63,7 +65,7 @@ async function experiment(config: ExperimentConfig, outDir: string, options: Exp
   try {
     const inputs = evalInputs(config, model); // task and text problems surface before hours of compression
     const { device, ...recorded } = config;
-    await runCompress(model, {
+    const { run, params } = openCompressRun(model, outDir, {
       quant: config.compression.quant,
       prune: config.compression.prune,
       calibFile: config.calibration.file ?? resourcesPath('data', 'tinystories', 'calibration.txt'),
@@ -72,20 +74,16 @@ async function experiment(config: ExperimentConfig, outDir: string, options: Exp
       seqLen: config.calibration.seq_len,
       seed: config.calibration.seed,
       activations: config.calibration.activations,
-      evalTokens: 0, // the evaluate stage scores every variant, original and compressed included
-      evalFile: '',
       device,
-      out: outDir,
       extraConfig: { experiment: recorded },
       records: { experiment: { stages: experimentStages(config) }, process: { pid: process.pid, started: new Date().toISOString() } },
-      signal: options.signal,
-      onProgress: (e) => e.phase === 'layers' && emit('compress', e.done, e.total, `layer ${e.done}/${e.total}`),
     });
-    const run = RunFolder.open(outDir);
+    const ctx = (stage: ExperimentStage): StageContext => ({ run, model, device, signal: options.signal, progress: (done, total, label) => emit(stage, done, total, label) });
+    await runStage(ctx('compress'), compressStage, params);
 
     const c = config.compensation;
-    if (c && run.stage('compensate').status !== 'done') {
-      await runCompensate(outDir, {
+    if (c) {
+      await runStage(ctx('compensate'), compensateOnce, {
         methods: c.methods as Method[],
         ranks: c.ranks,
         budgets: c.budgets,
@@ -93,16 +91,12 @@ async function experiment(config: ExperimentConfig, outDir: string, options: Exp
         adapterGroupSize: c.adapter_group,
         rMax: c.r_max,
         modules: c.modules,
-        evalTokens: 0,
-        device,
-        signal: options.signal,
-        onProgress: (e) => e.phase === 'decompose' && emit('compensate', e.done, e.total, e.label),
       });
     }
 
     const plans = plannedVariants(config);
-    await evaluateStage(RunFolder.open(outDir), model, plans, inputs, device, options.signal, emit);
-    if (inputs.setup.generation) await samplesStage(RunFolder.open(outDir), model, plans, inputs, device, options.signal, emit);
+    await runStage(ctx('evaluate'), evaluateStage, { plans, inputs });
+    if (inputs.setup.generation) await runStage(ctx('samples'), samplesStage, { plans, generation: inputs.setup.generation });
     return { run: run.dir, variants: plans.map((p) => p.name), seconds: (performance.now() - started) / 1000 };
   } finally {
     model.close();
@@ -121,105 +115,4 @@ function progressEmitter(onProgress: ExperimentOptions['onProgress']): Emit {
     const rate = (done - current.done0) / Math.max(now - current.t0, 1e-9);
     onProgress({ stage, done, total, label, ...(rate > 0 ? { eta_s: (total - done) / rate / 1000 } : {}) });
   };
-}
-
-/** Runs `body` as stage `name` of the run: running → done, or stopped (aborted) / failed with the error. */
-async function asStage<T>(run: RunFolder, name: StageName, signal: AbortSignal | undefined, body: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  run.startStage(name);
-  try {
-    const result = await body();
-    run.finishStage(name, 'done', (performance.now() - t0) / 1000);
-    return result;
-  } catch (error) {
-    const aborted = signal?.aborted === true;
-    run.finishStage(name, aborted ? 'stopped' : 'failed', (performance.now() - t0) / 1000, aborted ? undefined : (error as Error).message);
-    throw error;
-  }
-}
-
-/** Whether a recorded variant has every text and task of this setup. */
-function complete(entry: VariantEntry | undefined, inputs: EvalInputs): boolean {
-  return entry !== undefined && inputs.setup.perplexity.every((t) => entry.ppl[t.name] !== undefined) && inputs.tasks.every((t) => entry.tasks[t.name] !== undefined);
-}
-
-/** The run's metrics when they were measured under `inputs`' setup, else a fresh table. */
-export function metricsFor(run: RunFolder, inputs: EvalInputs): RunMetrics {
-  const current = readMetricsFile(run.dir);
-  const compression = typeof run.manifest.config.method === 'string' ? run.manifest.config.method : null;
-  if (JSON.stringify(current.eval) === JSON.stringify(inputs.setup)) return current;
-  return { ...emptyMetrics(), compression, eval: inputs.setup };
-}
-
-/** Measures one variant (loaded into `runner`) and records it in metrics.json (atomic). */
-export async function recordVariant(run: RunFolder, runner: ModelRunner, loader: VariantLoader, plan: VariantPlan, inputs: EvalInputs, signal: AbortSignal | undefined, onStep: (label: string) => void, onWithin?: (label: string) => void): Promise<VariantEntry> {
-  const adapterParams = loader.load(runner, plan);
-  const measured = await measureVariant(runner, inputs, { signal, onStep, onWithin });
-  const metrics = metricsFor(run, inputs);
-  const entry: VariantEntry = { name: plan.name, ...describeVariant(plan.name, metrics.compression), adapter: plan.adapter, adapter_params: adapterParams, ...measured };
-  metrics.variants[plan.name] = entry;
-  writeMetricsFile(run.dir, metrics);
-  return entry;
-}
-
-async function evaluateStage(run: RunFolder, model: Model, plans: VariantPlan[], inputs: EvalInputs, device: ExperimentConfig['device'], signal: AbortSignal | undefined, emit: Emit): Promise<void> {
-  const metrics = metricsFor(run, inputs);
-  writeMetricsFile(run.dir, metrics); // a changed setup drops stale variants now, not after the first one
-  const todo = plans.filter((p) => !complete(metrics.variants[p.name], inputs));
-  if (todo.length === 0 && run.stage('evaluate').status === 'done') return;
-  const steps = stepsPerVariant(inputs);
-  const total = plans.length * steps;
-  let done = (plans.length - todo.length) * steps;
-  await asStage(run, 'evaluate', signal, async () => {
-    const runner = await ModelRunner.create(model, { device });
-    try {
-      const loader = new VariantLoader(run, model);
-      emit('evaluate', done, total, todo[0]?.name ?? 'done');
-      for (const plan of todo) {
-        signal?.throwIfAborted();
-        await recordVariant(
-          run,
-          runner,
-          loader,
-          plan,
-          inputs,
-          signal,
-          (label) => emit('evaluate', ++done, total, `${plan.name}: ${label}`),
-          (label) => emit('evaluate', done, total, `${plan.name}: ${label}`),
-        );
-      }
-    } finally {
-      await runner.release();
-    }
-  });
-}
-
-export function readSamples(run: RunFolder, generation: NonNullable<EvalInputs['setup']['generation']>): SamplesFile {
-  const current = run.readJson<SamplesFile>(SAMPLES_FILE);
-  if (current && JSON.stringify(current.prompts) === JSON.stringify(generation.prompts) && current.max_new_tokens === generation.max_new_tokens) return current;
-  return { ...generation, variants: {} };
-}
-
-async function samplesStage(run: RunFolder, model: Model, plans: VariantPlan[], inputs: EvalInputs, device: ExperimentConfig['device'], signal: AbortSignal | undefined, emit: Emit): Promise<void> {
-  const generation = inputs.setup.generation!;
-  const samples = readSamples(run, generation);
-  const todo = plans.filter((p) => samples.variants[p.name] === undefined);
-  if (todo.length === 0 && run.stage('samples').status === 'done') return;
-  let done = plans.length - todo.length;
-  await asStage(run, 'samples', signal, async () => {
-    const runner = await ModelRunner.create(model, { device });
-    try {
-      const loader = new VariantLoader(run, model);
-      emit('samples', done, plans.length, todo[0]?.name ?? 'done');
-      for (const plan of todo) {
-        signal?.throwIfAborted();
-        loader.load(runner, plan);
-        samples.variants[plan.name] = await sampleVariant(runner, generation, signal);
-        run.writeJson(SAMPLES_FILE, samples);
-        emit('samples', ++done, plans.length, plan.name);
-      }
-    } finally {
-      await runner.release();
-    }
-  });
 }

@@ -5,8 +5,10 @@ import { isActive } from './active.js';
 import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readMetricsFile } from '../run/metrics.js';
-import { FAILURE_FILE, readFailure } from './failure.js';
+import { FAILURE_JSON, failureJsonPath } from '../run/files/failure-json.js';
+import { metricsJsonPath, readMetricsJson } from '../run/files/metrics-json.js';
+import { RUN_JSON, runJsonPath } from '../run/files/run-json.js';
+import { readFailure } from './failure.js';
 import { foreignEntries, RunError, RunFolder, type StageName } from '../run/run.js';
 import { writerAlive, type RunWriter } from '../run/writer.js';
 
@@ -52,7 +54,7 @@ export function listRuns(root: string): RunListing[] {
     if (!entry.isDirectory()) continue;
     const dir = join(root, entry.name);
     // A run that failed before run.json (failed.json) or is just starting (this engine's) is listed too.
-    if (!existsSync(join(dir, 'run.json')) && !existsSync(join(dir, 'metrics.json')) && !existsSync(join(dir, FAILURE_FILE)) && !isActive(dir)) continue;
+    if (!existsSync(runJsonPath(dir)) && !existsSync(metricsJsonPath(dir)) && !existsSync(failureJsonPath(dir)) && !isActive(dir)) continue;
     rows.push(describeRun(dir));
   }
   return rows.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.name.localeCompare(b.name));
@@ -63,7 +65,7 @@ export function describeRun(dir: string): RunListing {
   const name = dir.split(/[\\/]/).filter(Boolean).pop() ?? dir;
   const corrupt = (error: string): RunListing => ({ dir, name, status: 'corrupt', model: null, method: null, created: createdOf(dir), error });
   const failure = readFailure(dir);
-  if (!existsSync(join(dir, 'run.json')) && !existsSync(join(dir, 'metrics.json'))) {
+  if (!existsSync(runJsonPath(dir)) && !existsSync(metricsJsonPath(dir))) {
     if (isActive(dir)) return { dir, name, status: 'running', model: null, method: null, created: createdOf(dir) };
     if (failure) return { dir, name, status: 'failed', model: failure.model, method: failure.method, created: failure.at || createdOf(dir), error: failure.error };
   }
@@ -74,10 +76,10 @@ export function describeRun(dir: string): RunListing {
     return corrupt((error as Error).message);
   }
   const m = run.manifest;
-  if (!m || typeof m !== 'object' || typeof m.stages !== 'object' || m.stages === null || typeof m.model?.path !== 'string') return corrupt(`${run.path('run.json')}: missing "model" or "stages"`);
+  if (!m || typeof m !== 'object' || typeof m.stages !== 'object' || m.stages === null || typeof m.model?.path !== 'string') return corrupt(`${runJsonPath(run.dir)}: missing "model" or "stages"`);
   const row: RunListing = { dir, name, status: 'done', model: m.model.path, method: typeof m.config?.method === 'string' ? m.config.method : null, created: typeof m.created === 'string' ? m.created : null };
   try {
-    readMetricsFile(run.dir);
+    readMetricsJson(run.dir);
   } catch (error) {
     return { ...row, status: 'corrupt', error: (error as Error).message };
   }
@@ -126,11 +128,11 @@ function createdOf(dir: string): string | null {
  * (listed, nothing removed), and a run a job is writing.
  */
 export function deleteRun(dir: string): void {
-  if (!existsSync(join(dir, 'run.json')) && existsSync(join(dir, FAILURE_FILE)) && !isActive(dir)) {
+  if (!existsSync(runJsonPath(dir)) && existsSync(failureJsonPath(dir)) && !isActive(dir)) {
     // A run that failed before it wrote run.json: only its failed.json goes, never anything else.
-    const foreign = readdirSync(dir).filter((entry) => entry !== FAILURE_FILE);
+    const foreign = readdirSync(dir).filter((entry) => entry !== FAILURE_JSON);
     if (foreign.length > 0) throw new RunError(`${dir}: not deleted: it holds files the workbench did not write (${foreign.slice(0, 5).join(', ')}); move them out first`);
-    rmSync(join(dir, FAILURE_FILE));
+    rmSync(failureJsonPath(dir));
     rmdirSync(dir);
     return;
   }
@@ -142,8 +144,8 @@ export function deleteRun(dir: string): void {
     throw new RunError(`${run.dir}: not deleted: it holds files the workbench did not write (${shown}); move them out first`);
   }
   for (const entry of readdirSync(run.dir)) {
-    if (entry !== 'run.json') rmSync(join(run.dir, entry), { recursive: true, force: true });
+    if (entry !== RUN_JSON) rmSync(join(run.dir, entry), { recursive: true, force: true });
   }
-  rmSync(run.path('run.json'), { force: true }); // last: a half-deleted folder still reads as a run
+  rmSync(runJsonPath(run.dir), { force: true }); // last: a half-deleted folder still reads as a run
   rmdirSync(run.dir);
 }

@@ -4,15 +4,15 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCompress } from '../pipeline/compress.js';
-import { runCompensate } from '../pipeline/compensate.js';
+import { runCompress } from '../experiment/commands.js';
+import { runCompensate } from '../experiment/commands.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openModel, bundledModelPath, resourcesPath } from '../model/open.js';
 import { linears } from '../model/inspect.js';
 import type { GptqModel } from '../model/gptq.js';
 import { RunFolder } from '../run/run.js';
 import { TensorFile } from '../run/safetensors-writer.js';
-import { importGptq } from './import-gptq.js';
+import { importGptq } from '../experiment/stages/import-gptq.js';
 import { exportVariant } from './index.js';
 import { readQuantStates } from './quant-state.js';
 import { makeRun } from './testing/fixture.js';
@@ -104,5 +104,21 @@ describe('GPTQ checkpoints', () => {
     const comp = await runCompensate(runDir, { methods: ['eora'], ranks: [8], device: 'cpu', rMax: 32, evalTokens: 2000 });
     expect(comp.methods[0].ranks[0].ppl!).toBeLessThan(comp.ppl!.compressed);
     expect(comp.ppl!.compressed).toBeGreaterThan(comp.ppl!.original);
+  });
+
+  it('import: stopped after a block (its W_c checkpointed, not held), it resumes to the same files as an uninterrupted import', async () => {
+    const gptqDir = join(out, `${plain.split('/').at(-2)}-f32`, 'gptq');
+    const options = { calibFile: resourcesPath('data', 'tinystories', 'calibration.txt'), samples: 16, seqLen: 64, seed: 0, device: 'cpu' as const };
+    const whole = join(out, 'imported-whole');
+    await importGptq(gptqDir, bundledModelPath(), whole, options);
+    const stopped = join(out, 'imported-stopped');
+    const controller = new AbortController();
+    const stopAfterFirst = (e: { done: number }) => e.done === 1 && controller.abort(new Error('test stop'));
+    await expect(importGptq(gptqDir, bundledModelPath(), stopped, { ...options, signal: controller.signal, onProgress: stopAfterFirst })).rejects.toThrow('test stop');
+    expect(RunFolder.open(stopped).stage('compress')).toMatchObject({ status: 'stopped', layers_done: 1 });
+    await importGptq(gptqDir, bundledModelPath(), stopped, options);
+    for (const file of ['compressed.safetensors', 'calibration.safetensors', 'quantized.safetensors', 'layers.json']) {
+      expect(readFileSync(join(stopped, file)).equals(readFileSync(join(whole, file))), file).toBe(true);
+    }
   });
 });

@@ -18,7 +18,6 @@ import { loadVariant } from './variant.js';
 
 export { ExportError } from './atomic-dir.js';
 export { listVariants } from './variant.js';
-export { importGptq, type ImportGptqOptions, type ImportSummary } from './import-gptq.js';
 export { EXPORT_FORMATS, type ExportFormat, type ExportOptions, type ExportProgress } from './types.js';
 
 export interface ExportSummary {

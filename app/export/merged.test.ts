@@ -4,12 +4,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCompress } from '../pipeline/compress.js';
-import { runCompensate } from '../pipeline/compensate.js';
+import { runCompress } from '../experiment/commands.js';
+import { runCompensate } from '../experiment/commands.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelRunner } from '../forward/runner.js';
 import { openModel } from '../model/open.js';
-import { scoreVariant, heldOutPrefix, readText } from '../pipeline/evaluate.js';
+import { scoreVariant, heldOutPrefix, readText } from '../experiment/evaluate.js';
 import { exportVariant } from './index.js';
 import { makeRun, recordedPpl } from './testing/fixture.js';
 

@@ -8,20 +8,19 @@
 //                           (act-order only), `<linear>.qconfig` F32 [3] = [bits,
 //                           group_size (−1: per row), sym 0/1]
 //
-// Written by pipeline/compress.ts when a run finishes (its per-layer checkpoints carry the same
-// tensors as F32, the run writer's dtype) and by import-gptq.ts. Read lazily, one linear at a
-// time, so exporting a large model never holds every code in memory. Runs made before codes
+// Written by experiment/stages/blocks.ts when a compress or import-gptq stage finishes (its
+// per-layer checkpoints carry the same tensors as F32, the run writer's dtype). Read lazily, one
+// linear at a time, so exporting a large model never holds every code in memory. Runs made before codes
 // were kept have no such file: formats needing codes then say so.
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { readRange } from '../model/binary.js';
-import { join } from 'node:path';
 import type { CompressResult, QuantState } from '../compress/types.js';
 import { SafetensorsFile } from '../model/safetensors.js';
 import { ModelError } from '../model/types.js';
+import { quantizedPath } from '../run/files/quantized.js';
 import { valuesOf, type TensorToWrite } from '../run/safetensors-writer.js';
 import { writeSafetensorsFile, type OutTensor } from './safetensors-out.js';
 
-export const QUANT_FILE = 'quantized.safetensors';
 
 const SUFFIXES = ['.qcodes', '.qscales', '.qzeros', '.g_idx', '.qconfig'] as const;
 
@@ -73,7 +72,7 @@ export class QuantStore {
 
   /** The run's store, or null when the run has none (not quantized, or made before codes were kept). */
   static open(runDir: string): QuantStore | null {
-    const path = join(runDir, QUANT_FILE);
+    const path = quantizedPath(runDir);
     if (!existsSync(path)) return null;
     const file = SafetensorsFile.open(path);
     const names = [...file.tensors.keys()].filter((k) => k.endsWith('.qconfig')).map((k) => k.slice(0, -'.qconfig'.length));

@@ -3,11 +3,12 @@
 // (uniform for `eora-r16`, per linear for budget variants, 0 where a budget gave none).
 // Variants are found on disk (adapters/<name>.safetensors), not from a fixed list of names,
 // so renamed or new variants export without changes here.
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { linears } from '../model/inspect.js';
 import type { LinearInfo, Model } from '../model/types.js';
 import { RunFolder } from '../run/run.js';
+import { adapterPath as adapterFile, adapterVariants } from '../run/files/adapters.js';
+import { openCompressed } from '../run/files/compressed.js';
 import { TensorFile } from '../run/safetensors-writer.js';
 import { ExportError } from './atomic-dir.js';
 
@@ -36,9 +37,7 @@ export interface VariantSource {
 /** Variants a run can export: `compressed`, then every adapters/<name>.safetensors. */
 export function listVariants(runDir: string): string[] {
   const run = RunFolder.open(runDir);
-  const adapters = run.path('adapters');
-  const names = existsSync(adapters) ? readdirSync(adapters).filter((f) => f.endsWith('.safetensors')).map((f) => f.slice(0, -'.safetensors'.length)) : [];
-  return ['compressed', ...names.sort()];
+  return ['compressed', ...adapterVariants(run.dir)];
 }
 
 /** Reads W_c and the variant's adapters, checking them against the model's linears. */
@@ -46,11 +45,11 @@ export function loadVariant(runDir: string, variant: string, model: Model): Vari
   const run = RunFolder.open(runDir);
   if (run.stage('compress').status !== 'done') throw new ExportError(`${run.dir}: compression has not finished; nothing to export`);
   const all = linears(model);
-  const adapterPath = join(run.path('adapters'), `${variant}.safetensors`);
-  if (variant !== 'compressed' && (variant.includes('/') || !existsSync(adapterPath))) {
+  const adapterPath = variant.includes('/') || variant.includes('\\') || variant.includes('..') ? '' : adapterFile(run.dir, variant);
+  if (variant !== 'compressed' && (adapterPath === '' || !existsSync(adapterPath))) {
     throw new ExportError(`${run.dir}: no variant "${variant}" (available: ${listVariants(runDir).join(', ')})`);
   }
-  const file = TensorFile.open(run.path('compressed.safetensors'));
+  const file = openCompressed(run.dir);
   const known = new Set(all.map((l) => `${l.name}.weight`));
   for (const name of known) {
     if (!file.has(name)) {

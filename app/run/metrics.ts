@@ -28,12 +28,7 @@
 // nll in nats per predicted token, ppl = exp(nll); acc/acc_norm in [0, 1] with their binomial
 // standard errors sqrt(p(1−p)/(n−1)) (lm-eval-harness' convention).
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeJsonAtomic } from './atomic.js';
-import { RunError } from './run.js';
 
-export const METRICS_FILE = 'metrics.json';
 export const METRICS_FORMAT = 'eora-metrics';
 export const METRICS_VERSION = 2;
 
@@ -106,47 +101,6 @@ export interface RunMetrics {
 }
 
 export const emptyMetrics = (): RunMetrics => ({ format: METRICS_FORMAT, version: METRICS_VERSION, compression: null, eval: null, variants: {} });
-
-/** A run's metrics.json, checked for shape; absent = empty; unreadable or malformed = RunError naming the file. */
-export function readMetricsFile(dir: string): RunMetrics {
-  const file = join(dir, METRICS_FILE);
-  if (!existsSync(file)) return emptyMetrics();
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new RunError(`${file}: ${(error as Error).message}`);
-  }
-  const problem = metricsProblem(value);
-  if (problem) throw new RunError(`${file}: ${problem}`);
-  return value as RunMetrics;
-}
-
-export function writeMetricsFile(dir: string, metrics: RunMetrics): void {
-  writeJsonAtomic(join(dir, METRICS_FILE), metrics);
-}
-
-/** What is wrong with a parsed metrics.json, or null. Checks the fields readers rely on. */
-export function metricsProblem(value: unknown): string | null {
-  if (!isObject(value)) return 'expected a JSON object';
-  if (value.format !== METRICS_FORMAT) return `not an eora metrics file (format ${JSON.stringify(value.format)}; runs made before metrics version ${METRICS_VERSION} must be re-evaluated)`;
-  if (!isObject(value.variants)) return 'variants: expected an object';
-  for (const [name, v] of Object.entries(value.variants)) {
-    if (!isObject(v)) return `variants.${name}: expected an object`;
-    if (v.name !== name) return `variants.${name}.name: expected "${name}", got ${JSON.stringify(v.name)}`;
-    if (!isObject(v.ppl)) return `variants.${name}.ppl: expected an object`;
-    for (const [text, p] of Object.entries(v.ppl)) if (!isObject(p) || typeof p.ppl !== 'number') return `variants.${name}.ppl.${text}: expected {"ppl": number, …}`;
-    if (!isObject(v.tasks)) return `variants.${name}.tasks: expected an object`;
-    for (const [task, t] of Object.entries(v.tasks)) {
-      if (!isObject(t) || typeof t.acc !== 'number' || typeof t.acc_norm !== 'number' || !isObject(t.stderr) || typeof t.n !== 'number') return `variants.${name}.tasks.${task}: expected {"acc", "acc_norm", "stderr", "n"}`;
-    }
-  }
-  return null;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 /**
  * The variant name's method and rank: `eora-r16` → ('eora', 16), `eora-budget-77824` →

@@ -14,50 +14,34 @@
 //   spectra/, adapters/       added by `eora compensate`
 //   partial/                  per-layer checkpoints while compression runs (removed at the end)
 //
+// Each file kind has one module in files/ (its schema, its path, its read/write pair; reads name
+// the file and the problem); nothing outside app/run joins these names (app/run/owner.test.ts).
 // Every file is written atomically (atomic.ts): an interrupted run never leaves a torn file.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { engineVersion } from '../paths.js';
 import type { Model } from '../model/types.js';
-import { writeJsonAtomic } from './atomic.js';
+import { RunError } from './errors.js';
+import { ADAPTERS_DIR } from './files/adapters.js';
+import { CALIBRATION } from './files/calibration.js';
+import { COMPRESSED } from './files/compressed.js';
+import { DECOMPOSITIONS_DIR } from './files/decompositions.js';
+import { LAYERS_JSON } from './files/layers-json.js';
+import { METRICS_JSON } from './files/metrics-json.js';
+import { PARTIAL_DIR } from './files/partial.js';
+import { QUANTIZED } from './files/quantized.js';
+import { readRunJson, RUN_FORMAT, RUN_FORMAT_VERSION, RUN_JSON, writeRunJson, type RunManifest, type StageName, type StageRecord, type StageStatus } from './files/run-json.js';
+import { SAMPLES_JSON } from './files/samples-json.js';
+import { SPECTRA_DIR } from './files/spectra.js';
 import { currentWriter, pidAlive } from './writer.js';
 
-export const RUN_FORMAT = 'eora-run';
-export const RUN_FORMAT_VERSION = 1;
+export { RunError } from './errors.js';
+export { RUN_FORMAT, RUN_FORMAT_VERSION, type RunManifest, type StageName, type StageRecord, type StageStatus } from './files/run-json.js';
 
-export type StageName = 'compress' | 'evaluate' | 'compensate' | 'samples';
-export type StageStatus = 'pending' | 'running' | 'stopped' | 'failed' | 'done';
-
-export interface StageRecord {
-  status: StageStatus;
-  started?: string;
-  finished?: string;
-  seconds?: number;
-  error?: string;
-  /** compress: layers finished (the resume point). */
-  layers_done?: number;
-  /** compress: seconds per finished layer. */
-  layer_seconds?: number[];
-}
-
-export interface RunManifest {
-  format: typeof RUN_FORMAT;
-  format_version: number;
-  workbench_version: string;
-  created: string;
-  model: { path: string; format: string; fingerprint: string };
-  device: string;
-  /** What determines the result; a resume must present the same config. */
-  config: Record<string, unknown>;
-  /** Facts recorded along the way (calibration windows, …). */
-  records: Record<string, unknown>;
-  stages: Partial<Record<StageName, StageRecord>>;
-}
-
-/** The files and folders the workbench writes at the top of a run folder (see above). */
-export const RUN_FILES = ['run.json', 'compressed.safetensors', 'calibration.safetensors', 'quantized.safetensors', 'layers.json', 'metrics.json', 'samples.json'];
-export const RUN_FOLDERS = ['decompositions', 'spectra', 'adapters', 'partial'];
+/** The files and folders the workbench writes at the top of a run folder (see above; failed.json is the jobs' own). */
+export const RUN_FILES = [RUN_JSON, COMPRESSED, CALIBRATION, QUANTIZED, LAYERS_JSON, METRICS_JSON, SAMPLES_JSON];
+export const RUN_FOLDERS = [DECOMPOSITIONS_DIR, SPECTRA_DIR, ADAPTERS_DIR, PARTIAL_DIR];
 /** Inside RUN_FOLDERS: safetensors and JSON files, and atomic.ts's temp siblings of either. */
 const RUN_FOLDER_FILE = /^[^/\\]+\.(safetensors|json)(\.tmp-\d+-\d+)?$/;
 
@@ -76,11 +60,6 @@ export function foreignEntries(dir: string): string[] {
     foreign.push(entry.name);
   }
   return foreign.sort();
-}
-
-/** A run folder problem (missing files, config mismatch); the message names the folder. */
-export class RunError extends Error {
-  override name = 'RunError';
 }
 
 /**
@@ -108,18 +87,11 @@ export class RunFolder {
     return join(this.dir, ...parts);
   }
 
-  /** Opens an existing run folder (run.json must exist). */
+  /** Opens an existing run folder (run.json must exist and be well-formed). */
   static open(dir: string): RunFolder {
     const abs = resolve(dir);
-    const file = join(abs, 'run.json');
-    if (!existsSync(file)) throw new RunError(`${abs}: not a run folder (no run.json)`);
-    let manifest: RunManifest;
-    try {
-      manifest = JSON.parse(readFileSync(file, 'utf8')) as RunManifest;
-    } catch (error) {
-      throw new RunError(`${file}: ${(error as Error).message}`);
-    }
-    if (manifest.format !== RUN_FORMAT) throw new RunError(`${file}: not an eora run (format ${JSON.stringify(manifest.format)})`);
+    const manifest = readRunJson(abs);
+    if (!manifest) throw new RunError(`${abs}: not a run folder (no run.json)`);
     return new RunFolder(abs, manifest);
   }
 
@@ -130,7 +102,7 @@ export class RunFolder {
   static createOrResume(dir: string, model: Model, device: string, config: Record<string, unknown>): { run: RunFolder; resumed: boolean } {
     const abs = resolve(dir);
     const fingerprint = modelFingerprint(model);
-    if (existsSync(join(abs, 'run.json'))) {
+    if (existsSync(join(abs, RUN_JSON))) {
       const run = RunFolder.open(abs);
       if (run.manifest.model.fingerprint !== fingerprint) throw new RunError(`${abs} holds a run of another model (${run.manifest.model.path}); choose another --out`);
       if (JSON.stringify(run.manifest.config) !== JSON.stringify(config)) {
@@ -181,7 +153,7 @@ export class RunFolder {
   }
 
   save(): void {
-    writeJsonAtomic(this.path('run.json'), this.manifest);
+    writeRunJson(this.dir, this.manifest);
   }
 
   stage(name: StageName): StageRecord {
@@ -205,15 +177,5 @@ export class RunFolder {
     stage.seconds = (stage.seconds ?? 0) + seconds;
     if (error) stage.error = error;
     this.save();
-  }
-
-  readJson<T>(name: string): T | undefined {
-    const file = this.path(name);
-    if (!existsSync(file)) return undefined;
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
-  }
-
-  writeJson(name: string, value: unknown): void {
-    writeJsonAtomic(this.path(name), value);
   }
 }

@@ -1,5 +1,5 @@
 import type { Method } from '../../compensate/decomposition.js';
-import { runCompensate } from '../../pipeline/compensate.js';
+import { runCompensate } from '../../experiment/commands.js';
 import { deviceOption, intOption, modulesOption, modulesHelp, stringOption, UsageError, type Command } from '../args.js';
 import { onInterrupt } from '../interrupt.js';
 import { progressBar } from '../progress.js';

@@ -1,5 +1,6 @@
 import { openModel, resourcesPath } from '../../model/open.js';
-import { resolveMethod, runCompress, type CompressSummary } from '../../pipeline/compress.js';
+import { runCompress, type CompressSummary } from '../../experiment/commands.js';
+import { resolveMethod } from '../../experiment/stages/compress.js';
 import { CompressError } from '../../compress/index.js';
 import { deviceOption, intOption, stringOption, UsageError, type Command } from '../args.js';
 import { onInterrupt } from '../interrupt.js';

@@ -1,6 +1,6 @@
 // `eora export`: a run variant as PEFT adapter, merged checkpoint, compressed (GPTQ) checkpoint
 // or ONNX model; `eora import-gptq`: a run from a GPTQ checkpoint and its original model.
-import { importGptq } from '../../export/import-gptq.js';
+import { importGptq } from '../../experiment/stages/import-gptq.js';
 import { EXPORT_FORMATS, exportVariant, listVariants, type ExportFormat } from '../../export/index.js';
 import { resourcesPath } from '../../model/open.js';
 import { deviceOption, intOption, stringOption, UsageError, type Command } from '../args.js';

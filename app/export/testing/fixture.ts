@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openModel, resourcesPath } from '../../model/open.js';
 import type { Model } from '../../model/types.js';
-import { readMetricsFile } from '../../run/metrics.js';
+import { readMetricsJson } from '../../run/files/metrics-json.js';
 
 export const EVAL_TOKENS = 2000;
 
@@ -50,7 +50,7 @@ export interface EvalText {
 
 /** The run's recorded perplexity of a variant on its first text, and that text's eval config. */
 export function recordedPpl(run: string, variant: string): { ppl: number; config: EvalText } {
-  const metrics = readMetricsFile(run);
+  const metrics = readMetricsJson(run);
   const text = metrics.eval!.perplexity[0];
   return { ppl: metrics.variants[variant].ppl[text.name].ppl, config: { file: text.file, tokens: text.tokens, seq_len: text.seq_len } };
 }

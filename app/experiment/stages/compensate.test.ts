@@ -4,12 +4,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openModel, resourcesPath } from '../model/open.js';
-import { SafetensorsFile } from '../model/safetensors.js';
-import { RunFolder } from '../run/run.js';
-import { runCompensate, type CompensateSummary } from './compensate.js';
-import { runCompress } from './compress.js';
-import type { RunMetrics } from './evaluate.js';
+import { openModel, resourcesPath } from '../../model/open.js';
+import { SafetensorsFile } from '../../model/safetensors.js';
+import { RunFolder } from '../../run/run.js';
+import { runCompensate, type CompensateSummary } from '../commands.js';
+import { runCompress } from '../commands.js';
+import type { RunMetrics } from '../../run/metrics.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eora-compensate-'));
 const out = join(dir, 'gptq-w3');

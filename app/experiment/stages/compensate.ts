@@ -1,0 +1,320 @@
+// The driver of compensation over a compressed run: for every linear, one decomposition of
+// ΔW = W − W_c against C (the second moment of that linear's input group, from the run's
+// calibration.safetensors: no second calibration pass), then spectra, adapters at the asked
+// ranks, an optional budget allocation over the EoRA curves, and held-out perplexity of every
+// variant W_c + B·A (merged through setWeight).
+//
+//   spectra/<linear>.json                 C's top eigenvalues and trace, each method's singular
+//                                         values and err(r) curves (output and Frobenius)
+//   adapters/<method>-r<r>.safetensors    `<linear>.lora_A.weight` [r, in], `<linear>.lora_B.weight` [out, r] (F32)
+//   adapters/eora-budget-<P>.safetensors  per-linear ranks from allocateRanks under P parameters (ranks in __metadata__)
+//   decompositions/<method>.safetensors   the rank-rMax adapter per linear (F64, Σ split in __metadata__): every
+//                                         later variant (addVariant: another rank or budget) is a prefix of it
+//   metrics.json                          variants {original, compressed, 'svd-r8', 'eora-r8', …, 'eora-budget-<P>'};
+//                                         the first method's first rank also scored with the adapters
+//                                         unmerged (W_c·x + B·(A·x), as deployed): `unmerged_ppl`
+//
+// Memory: one linear at a time. Its W (model), W_c (compressed.safetensors) and C
+// (calibration.safetensors) are read, decomposed and dropped; the rank-rMax adapter per method
+// goes to decompositions/ at once (the rank-r adapter is its first r columns of B and rows of
+// A, whatever the Σ split: adapter.ts scales per direction), and only the err(r) curves stay.
+// Adapter files are written tensor by tensor from decompositions/, and every variant is scored
+// with its W_c + B·A formed when the runner loads that block.
+import { adapterProduct, type Adapter, type SigmaSplit } from '../../compensate/adapter.js';
+import { quantizeAdapter } from '../../compensate/adapter-quant.js';
+import { allocateRanks, uniformAllocation, type Allocation, type BudgetLayer } from '../../compensate/budget.js';
+import { decomposeLayer, type Method } from '../../compensate/decomposition.js';
+import { ortProducts } from '../../compensate/ort-products.js';
+import { outputEnergy, float64Products } from '../../compensate/products.js';
+import { gramOf } from '../../forward/calibration.js';
+import { weightAccount } from '../../forward/memory.js';
+import { fromArray, subtract, zeros } from '../../linalg/matrix.js';
+import { linears } from '../../model/inspect.js';
+import type { LinearInfo } from '../../model/types.js';
+import { SessionCache } from '../../onnx/sessionCache.js';
+import { RunError, type RunFolder } from '../../run/run.js';
+import { writeAdapterFile } from '../../run/files/adapters.js';
+import { gramKey, openCalibration } from '../../run/files/calibration.js';
+import { openCompressed } from '../../run/files/compressed.js';
+import { assembleDecompositions, readDecomposition, writeLinearDecomposition } from '../../run/files/decompositions.js';
+import { writeSpectra, type SpectraFile } from '../../run/files/spectra.js';
+import { budgetVariantName } from '../../run/metrics.js';
+import { moduleRanks, type ModuleSelection } from '../../contract/modules.js';
+import type { Stage, StageContext } from './driver.js';
+
+export interface CompensateParams {
+  methods: readonly Method[];
+  ranks: readonly number[];
+  /** Adapter parameter budget Σ r_l·(in_l + out_l) for the `eora-budget-<budget>` variant. */
+  budget?: number;
+  /** More budgets, each its own `eora-budget-<P>` variant. */
+  budgets?: readonly number[];
+  adapterBits?: 4 | 8;
+  adapterGroupSize?: number;
+  /** Decomposition rank (default min(out, in, 512) per linear). */
+  rMax?: number;
+  /** Which linears get adapters and per-pattern ranks (app/contract/modules.ts); default every linear at each rank. */
+  modules?: ModuleSelection;
+  /** Σ placement (default 'B'; 'sqrt' when the adapter is quantized). */
+  split?: SigmaSplit;
+}
+
+export interface RankSummary {
+  rank: number;
+  /** Mean over linears of tr(R·C·Rᵀ)/tr(W·C·Wᵀ), R = ΔW − B·A (quantized adapter when --adapter-bits). */
+  mean_rel_output_error: number;
+  adapter_params: number;
+  ppl: number | null;
+  /** Perplexity with the adapters applied unmerged (first method's first rank only): equals `ppl` up to float rounding. */
+  unmerged_ppl?: number | null;
+}
+
+export interface MethodSummary {
+  method: Method;
+  ranks: RankSummary[];
+}
+
+export interface BudgetSummary {
+  /** The variant: `eora-budget-<budget>`. */
+  name: string;
+  budget: number;
+  adapter_params: number;
+  strategy: Allocation['strategy'];
+  mean_rel_output_error: number;
+  /** The uniform allocation at the same budget, for comparison (same objective). */
+  uniform: { rank_parameters: number; mean_rel_output_error: number };
+  ranks: Record<string, number>;
+  ppl: number | null;
+}
+
+/** What the compensate stage made: per method and rank, and per budget, the adapters' errors; the variants to evaluate, in order. */
+export interface Compensated {
+  methods: MethodSummary[];
+  /** The first of `budgets` (the `--budget` one). */
+  budget: BudgetSummary | null;
+  budgets: BudgetSummary[];
+  /** Adapter variants in evaluation order (methods × ranks, then budgets). */
+  variants: string[];
+}
+
+/** What stays in memory per linear after its decomposition: the err(r) curves (the adapters are in decompositions/). */
+interface LinearState {
+  info: LinearInfo;
+  /** Rank of the stored rank-r_max adapter. */
+  rMax: number;
+  curves: Partial<Record<Method, Float64Array>>;
+}
+
+/** A variant's adapter of one linear. */
+type AdapterOf = (info: LinearInfo) => Adapter;
+
+/**
+ * Decompositions, spectra and adapter files of every linear for the asked methods, ranks and
+ * budgets. Reruns whenever asked (`eora compensate` with other ranks replaces the adapters);
+ * an experiment skips it once done (`compensateOnce`).
+ */
+export const compensateStage: Stage<CompensateParams, Compensated> = {
+  name: 'compensate',
+  run: (ctx, params) => compensate(ctx, params),
+};
+
+/** The experiment's compensate: skipped when run.json records it done (its config is fixed). */
+export const compensateOnce: Stage<CompensateParams, Compensated> = { ...compensateStage, resume: (ctx) => recordedCompensation(ctx.run) };
+
+function recordedCompensation(run: RunFolder): Compensated {
+  const record = run.manifest.records.compensate as { summary?: { methods: MethodSummary[]; budgets: BudgetSummary[] } } | undefined;
+  const methods = record?.summary?.methods ?? [];
+  const budgets = record?.summary?.budgets ?? [];
+  return { methods, budgets, budget: budgets[0] ?? null, variants: [...methods.flatMap((m) => m.ranks.map((r) => `${m.method}-r${r.rank}`)), ...budgets.map((b) => b.name)] };
+}
+
+async function compensate(ctx: StageContext, options: CompensateParams): Promise<Compensated> {
+  const { run, model } = ctx;
+  if (run.stage('compress').status !== 'done') throw new RunError(`${run.dir}: compression has not finished (rerun \`eora compress\` with the same options first)`);
+  const ranks = [...new Set(options.ranks)].sort((a, b) => a - b);
+  const budgetList = [...new Set([...(options.budget !== undefined ? [options.budget] : []), ...(options.budgets ?? [])])];
+  if (budgetList.length && !options.methods.includes('eora')) throw new RunError('--budget allocates ranks over EoRA curves: include eora in --method');
+  const split = options.split ?? (options.adapterBits ? 'sqrt' : 'B');
+  {
+    moduleRanks(linears(model).map((l) => ({ name: l.name, maxRank: Infinity })), options.modules); // a pattern typo fails before the decompositions
+    const states = await decomposeAll(ctx, linears(model), (name) => model.readTensor(name), options, split, ranks);
+    assembleDecompositions(run.dir, states.map((s) => s.info.name), options.methods, split);
+    const full = (method: Method, info: LinearInfo) => readDecomposition(run.dir, method, info, split);
+    const readW = (name: string) => model.readTensor(name);
+    // Module selection: unchosen linears get rank 0 (no adapter), rank_pattern sets others' ranks.
+    const rankOf = moduleRanks(states.map((s) => ({ name: s.info.name, maxRank: s.rMax })), options.modules);
+
+    // Adapters per method and rank, and their output errors.
+    const quantize = (a: Adapter) => (options.adapterBits ? quantizeAdapter(a, { bits: options.adapterBits, groupSize: options.adapterGroupSize ?? 128 }) : a);
+    const variants: string[] = [];
+    const methods: MethodSummary[] = [];
+    for (const method of options.methods) {
+      const rows: RankSummary[] = [];
+      for (const r of ranks) {
+        const adapters = memoized((info) => quantize(prefix(full(method, info), rankOf(info.name, r))));
+        const error = options.adapterBits ? await meanQuantizedError(run, readW, states, adapters) : mean(states.map((s) => s.curves[method]![rankOf(s.info.name, r)]));
+        const name = `${method}-r${r}`;
+        writeAdapterFile(run.dir, name, states.map((s) => s.info), adapters, (info) => rankOf(info.name, r), { method, rank: String(r), split, bits: String(options.adapterBits ?? 32) });
+        variants.push(name);
+        rows.push({ rank: r, mean_rel_output_error: error, adapter_params: params(states, (s) => rankOf(s.info.name, r)), ppl: null });
+      }
+      methods.push({ method, ranks: rows });
+    }
+
+    const budgets: BudgetSummary[] = [];
+    for (const budgetParams of budgetList) {
+      // Unchosen linears keep only err(0): the allocator cannot give them a rank.
+      const layers: BudgetLayer[] = states.map((s) => ({ name: s.info.name, out: s.info.out, in: s.info.in, error: rankOf(s.info.name, 1) === 0 ? s.curves.eora!.slice(0, 1) : s.curves.eora! }));
+      const allocation = allocateRanks(layers, budgetParams);
+      const perRank = layers.reduce((sum, l) => sum + (l.error.length > 1 ? l.in + l.out : 0), 0);
+      const uniform = uniformAllocation(layers, Math.floor(budgetParams / perRank));
+      const ranksByLinear = Object.fromEntries(states.map((s, l) => [s.info.name, allocation.ranks[l]]));
+      const adapters = memoized((info) => quantize(prefix(full('eora', info), ranksByLinear[info.name])));
+      const name = budgetVariantName('eora', budgetParams);
+      writeAdapterFile(run.dir, name, states.map((s) => s.info), adapters, (info) => ranksByLinear[info.name], { method: 'eora', budget: String(budgetParams), ranks: JSON.stringify(ranksByLinear), split, bits: String(options.adapterBits ?? 32) });
+      variants.push(name);
+      budgets.push({
+        name,
+        budget: budgetParams,
+        adapter_params: allocation.parameters,
+        strategy: allocation.strategy,
+        mean_rel_output_error: options.adapterBits ? await meanQuantizedError(run, readW, states, adapters) : allocation.objective / states.length,
+        uniform: { rank_parameters: uniform.parameters, mean_rel_output_error: uniform.objective / states.length },
+        ranks: ranksByLinear,
+        ppl: null,
+      });
+    }
+    const budget = budgets[0] ?? null;
+
+    run.manifest.records.compensate = { methods: options.methods, ranks, modules: options.modules ?? null, split, adapter_bits: options.adapterBits ?? null, adapter_group: options.adapterGroupSize ?? 128, r_max: options.rMax ?? null, eval: null, summary: { methods, budgets } };
+    run.save();
+    return { methods, budget, budgets, variants };
+  }
+}
+
+async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: string) => Float32Array, options: CompensateParams, split: SigmaSplit, ranks: number[]): Promise<LinearState[]> {
+  const { run, signal } = ctx;
+  const compressed = openCompressed(run.dir);
+  const calibration = openCalibration(run.dir);
+  const states: LinearState[] = [];
+  const sessions = ctx.device === 'cpu' ? null : new SessionCache(ctx.device); // on a GPU the decompositions' products run there; float64 JS on the CPU
+  try {
+    for (const [i, info] of all.entries()) {
+      signal?.throwIfAborted();
+      ctx.progress?.(i, all.length, info.name);
+      const weight = `${info.name}.weight`;
+      const W = readW(weight);
+      const Wc = compressed.f32(weight);
+      const C = fromArray(info.in, info.in, calibration.f64(gramKey(info.layer, gramOf[info.kind])));
+      weightAccount.hold('compensate linear', [W, Wc]); // C is calibration state, not weights (README: memory model)
+      const rMax = options.rMax === undefined ? undefined : Math.min(options.rMax, info.out, info.in);
+      const top = ranks[ranks.length - 1] ?? 0;
+      if (top > Math.min(info.out, info.in) || (rMax !== undefined && top > rMax)) {
+        throw new RunError(`rank ${top} exceeds what ${info.name} [${info.out}, ${info.in}] allows${rMax !== undefined ? ` with --r-max ${options.rMax}` : ''}`);
+      }
+      const d = await decomposeLayer({ W: fromArray(info.out, info.in, W), Wc: fromArray(info.out, info.in, Wc), C }, { methods: options.methods, rMax, signal, products: sessions ? ortProducts(sessions) : undefined });
+      const state: LinearState = { info, rMax: d.rMax, curves: {} };
+      const full = new Map<string, Adapter>();
+      const spectra: SpectraFile = {
+        name: info.name,
+        out: info.out,
+        in: info.in,
+        r_max: d.rMax,
+        path: d.path,
+        energies: d.energies,
+        c_eigenvalues: Array.from(d.covariance.values),
+        c_trace: d.covariance.traceC,
+        c_precision: d.covariance.precision, // estimated relative precision of c_eigenvalues (compensate/spectrum.ts)
+        methods: {},
+      };
+      for (const method of options.methods) {
+        const m = d.methods[method]!;
+        const a = d.adapterAt(method, d.rMax, split);
+        full.set(method, a);
+        state.curves[method] = m.curves.output;
+        spectra.methods[method] = {
+          singular_values: Array.from(m.singularValues),
+          precision: m.precision, // of singular_values, relative
+          rel_output_error: Array.from(m.curves.output),
+          rel_frobenius_error: Array.from(m.curves.frobenius),
+          ...(m.predictedOutput ? { predicted_rel_output_error: Array.from(m.predictedOutput) } : {}),
+          milliseconds: m.milliseconds,
+        };
+      }
+      writeSpectra(run.dir, spectra);
+      writeLinearDecomposition(run.dir, info, full, split);
+      weightAccount.release('compensate linear');
+      states.push(state);
+    }
+    ctx.progress?.(all.length, all.length, 'done');
+  } finally {
+    compressed.close();
+    calibration.close();
+    await sessions?.release();
+  }
+  return states;
+}
+
+/** Rank-r adapter from the rank-rMax one: the first r columns of B and rows of A. */
+export function prefix(full: Adapter, r: number): Adapter {
+  const { B, A } = full;
+  const R = full.rank;
+  const b = zeros(B.rows, r);
+  for (let i = 0; i < B.rows; i++) for (let j = 0; j < r; j++) b.data[i * r + j] = B.data[i * R + j];
+  return { B: b, A: { rows: r, cols: A.cols, data: A.data.slice(0, r * A.cols) }, rank: r, split: full.split };
+}
+
+/** Remembers the last linear's adapter: a file's A and B, and a variant's error and scoring, ask for it in turn. */
+function memoized(of: AdapterOf): AdapterOf {
+  let last: { name: string; adapter: Adapter } | null = null;
+  return (info) => {
+    if (last?.name !== info.name) last = { name: info.name, adapter: of(info) };
+    return last.adapter;
+  };
+}
+
+export function writeAdapters(run: RunFolder, variant: string, states: readonly { info: LinearInfo }[], adapters: Map<string, Adapter>, metadata: Record<string, string>): void {
+  writeAdapterFile(run.dir, variant, states.map((s) => s.info), (info) => adapters.get(info.name)!, (info) => adapters.get(info.name)!.rank, metadata);
+}
+
+/**
+ * Exact mean relative output error of (possibly quantized) adapters: tr(R·C·Rᵀ)/tr(W·C·Wᵀ),
+ * R = ΔW − B·A; W, W_c and C read again one linear at a time.
+ */
+async function meanQuantizedError(run: RunFolder, readW: (name: string) => Float32Array, states: LinearState[], adapterOf: AdapterOf): Promise<number> {
+  const errors: number[] = [];
+  const compressed = openCompressed(run.dir);
+  const calibration = openCalibration(run.dir);
+  try {
+    for (const { info } of states) {
+      const W = fromArray(info.out, info.in, readW(`${info.name}.weight`));
+      const dW = subtract(W, fromArray(info.out, info.in, compressed.f32(`${info.name}.weight`)));
+      const C = fromArray(info.in, info.in, calibration.f64(gramKey(info.layer, gramOf[info.kind])));
+      const a = adapterOf(info);
+      const residual = a.rank === 0 ? dW : subtract(dW, adapterProduct(a));
+      const energy = await outputEnergy(float64Products, W, C);
+      errors.push((await outputEnergy(float64Products, residual, C)) / (energy > 0 ? energy : 1));
+    }
+  } finally {
+    compressed.close();
+    calibration.close();
+  }
+  return mean(errors);
+}
+
+/** W_c + B·A as float32 [out, in] (the sum formed in float64). */
+export function merged(Wc: Float32Array, adapter: Adapter): Float32Array {
+  if (adapter.rank === 0) return Wc;
+  const product = adapterProduct(adapter).data;
+  const out = new Float32Array(Wc.length);
+  for (let i = 0; i < Wc.length; i++) out[i] = Wc[i] + product[i];
+  return out;
+}
+
+function params(states: LinearState[], rank: (s: LinearState) => number): number {
+  return states.reduce((sum, s) => sum + rank(s) * (s.info.in + s.info.out), 0);
+}
+
+function mean(values: number[]): number {
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0;
+}

@@ -1,0 +1,91 @@
+// decompositions/<method>.safetensors: the rank-r_max adapter of every linear per method, F64
+// (`<linear>.lora_A.weight` [r, in], `<linear>.lora_B.weight` [out, r]; Σ split in
+// __metadata__), so any later rank or budget is a prefix of it without recomputation. While
+// compensate runs, each linear's factors for every method go to decompositions/partial/<linear>
+// at once and are assembled tensor by tensor at the end.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Adapter, SigmaSplit } from '../../compensate/adapter.js';
+import { fromArray } from '../../linalg/matrix.js';
+import { RunError } from '../errors.js';
+import { TensorFile, writeSafetensors, type TensorToWrite } from '../safetensors-writer.js';
+import { readRunTensor64 } from './tensors.js';
+
+export const DECOMPOSITIONS_DIR = 'decompositions';
+
+export const decompositionsPath = (dir: string, method: string) => join(dir, DECOMPOSITIONS_DIR, `${method}.safetensors`);
+const partialPath = (dir: string, linear: string) => join(dir, DECOMPOSITIONS_DIR, 'partial', `${linear}.safetensors`);
+const factor = (linear: string, f: 'lora_A' | 'lora_B') => `${linear}.${f}.weight`;
+
+export const hasDecompositions = (dir: string, method: string) => existsSync(decompositionsPath(dir, method));
+
+/** One linear's rank-r_max adapter for every method, written as soon as it is made. */
+export function writeLinearDecomposition(dir: string, linear: { name: string; out: number; in: number }, adapters: ReadonlyMap<string, Adapter>, split: SigmaSplit): void {
+  mkdirSync(join(dir, DECOMPOSITIONS_DIR, 'partial'), { recursive: true });
+  const tensors: TensorToWrite[] = [];
+  for (const [method, a] of adapters) {
+    tensors.push({ name: `${method}.lora_A.weight`, dtype: 'F64', shape: [a.rank, linear.in], data: Float64Array.from(a.A.data) });
+    tensors.push({ name: `${method}.lora_B.weight`, dtype: 'F64', shape: [linear.out, a.rank], data: Float64Array.from(a.B.data) });
+  }
+  writeSafetensors(partialPath(dir, linear.name), tensors, { split });
+}
+
+/** decompositions/partial → decompositions/<method>.safetensors per method, tensor by tensor; then partial/ goes. */
+export function assembleDecompositions(dir: string, linears: readonly string[], methods: readonly string[], split: SigmaSplit): void {
+  for (const method of methods) {
+    const tensors: TensorToWrite[] = [];
+    for (const linear of linears) {
+      for (const f of ['lora_A', 'lora_B'] as const) {
+        const file = TensorFile.open(partialPath(dir, linear));
+        const shape = file.shape(`${method}.${f}.weight`);
+        file.close();
+        tensors.push({ name: factor(linear, f), dtype: 'F64', shape, data: () => readRunTensor64(partialPath(dir, linear), `${method}.${f}.weight`) });
+      }
+    }
+    writeSafetensors(decompositionsPath(dir, method), tensors, { method, split, content: 'rank-r_max adapter per linear; the rank-r adapter is the first r rows of A and columns of B' });
+  }
+  rmSync(join(dir, DECOMPOSITIONS_DIR, 'partial'), { recursive: true, force: true });
+}
+
+/** A linear's rank-r_max adapter for `method`, read when asked for (one linear at a time). */
+export function readDecomposition(dir: string, method: string, linear: { name: string; out: number; in: number }, split?: SigmaSplit): Adapter {
+  const path = decompositionsPath(dir, method);
+  const file = TensorFile.open(path);
+  try {
+    const A = file.f64(factor(linear.name, 'lora_A'));
+    const B = file.f64(factor(linear.name, 'lora_B'));
+    const rank = A.length / linear.in;
+    if (!Number.isInteger(rank) || B.length !== linear.out * rank) throw new RunError(`${path}: ${linear.name}'s factors do not fit [${linear.out}, ${linear.in}]`);
+    return { A: fromArray(rank, linear.in, A), B: fromArray(linear.out, rank, B), rank, split: split ?? ((file.metadata.split ?? 'B') as SigmaSplit) };
+  } finally {
+    file.close();
+  }
+}
+
+/** The rank-r_max adapter of every linear in decompositions/<method>.safetensors. */
+export function readAllDecompositions(dir: string, method: string): Map<string, Adapter> {
+  const path = decompositionsPath(dir, method);
+  if (!existsSync(path)) throw new RunError(`${dir}: no ${method} decompositions (decompositions/${method}.safetensors); the run's compensation did not include ${method}`);
+  return readFactorPairs(path);
+}
+
+/** linear → adapter from a file of `<linear>.lora_A.weight` / `.lora_B.weight` pairs (decompositions or adapters). */
+export function readFactorPairs(path: string, only?: string): Map<string, Adapter> {
+  const file = TensorFile.open(path);
+  const adapters = new Map<string, Adapter>();
+  try {
+    const split = (file.metadata.split ?? 'B') as SigmaSplit;
+    for (const name of file.file.tensors.keys()) {
+      const m = /^(.*)\.lora_A\.weight$/.exec(name);
+      if (!m || (only !== undefined && m[1] !== only)) continue;
+      const [r, inDim] = file.shape(name);
+      const bName = `${m[1]}.lora_B.weight`;
+      const [outDim, rB] = file.shape(bName);
+      if (rB !== r) throw new RunError(`${path}: ${name} has rank ${r} but ${bName} has ${rB}`);
+      adapters.set(m[1], { A: fromArray(r, inDim, file.f64(name)), B: fromArray(outDim, r, file.f64(bName)), rank: r, split });
+    }
+  } finally {
+    file.close();
+  }
+  return adapters;
+}

@@ -1,0 +1,123 @@
+// The run-file modules: reads distrust their input and name the file and the field; absent
+// files read as empty; writes round-trip every key (also ones a newer version added); the
+// tensor files round-trip their values exactly.
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Adapter } from '../../compensate/adapter.js';
+import type { LinearInfo } from '../../model/types.js';
+import { adapterPath, adapterRanks, adapterVariants, readAdapters, writeAdapterFile } from './adapters.js';
+import { assembleDecompositions, readAllDecompositions, readDecomposition, writeLinearDecomposition } from './decompositions.js';
+import { readFailureJson, writeFailureJson } from './failure-json.js';
+import { readLayersJson } from './layers-json.js';
+import { readMetricsJson } from './metrics-json.js';
+import { readRunJson, writeRunJson, type RunManifest } from './run-json.js';
+import { readSamplesJson } from './samples-json.js';
+import { readSpectra, spectraLinears, spectraPath, writeSpectra } from './spectra.js';
+
+const folder = () => mkdtempSync(join(tmpdir(), 'eora-files-'));
+
+/** Seeded values in [-1, 1). */
+function values(n: number, seed: number): number[] {
+  let s = seed;
+  return Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 30) - 1);
+}
+
+function adapter(out: number, inDim: number, rank: number, seed: number): Adapter {
+  return { A: { rows: rank, cols: inDim, data: Float64Array.from(values(rank * inDim, seed)) }, B: { rows: out, cols: rank, data: Float64Array.from(values(out * rank, seed + 1)) }, rank, split: 'B' };
+}
+
+describe('run-file JSON modules', () => {
+  it('absent files read as nothing, not as errors', () => {
+    const dir = folder();
+    expect(readRunJson(dir)).toBeUndefined();
+    expect(readLayersJson(dir)).toEqual([]);
+    expect(readMetricsJson(dir)).toMatchObject({ format: 'eora-metrics', variants: {} });
+    expect(readSamplesJson(dir)).toBeUndefined();
+    expect(readFailureJson(dir)).toBeNull();
+    expect(spectraLinears(dir)).toEqual(new Set());
+  });
+
+  it('malformed files give an error naming the file and the field', () => {
+    const dir = folder();
+    const write = (name: string, text: string) => writeFileSync(join(dir, name), text);
+    write('run.json', '{"format": "other", "model": {"path": "/m"}, "stages": {}}');
+    expect(() => readRunJson(dir)).toThrow(`${join(dir, 'run.json')}: format: not an eora run (format "other")`);
+    write('run.json', '{"format": "eora-run", "model": {"path": "/m"}, "stages": {"compress": {"status": "paused"}}}');
+    expect(() => readRunJson(dir)).toThrow(`${join(dir, 'run.json')}: stages.compress.status: expected pending, running, stopped, failed or done`);
+    write('run.json', '{not json');
+    expect(() => readRunJson(dir)).toThrow(new RegExp(`^${join(dir, 'run.json')}: not valid JSON`));
+    write('layers.json', '{"name": "x"}');
+    expect(() => readLayersJson(dir)).toThrow(`${join(dir, 'layers.json')}: expected a list of linears`);
+    write('layers.json', '[{"name": "a", "layer": 0, "kind": "q_proj", "out": 4, "in": "4", "rel_weight_error": 0.1, "rel_output_error": null}]');
+    expect(() => readLayersJson(dir)).toThrow(`${join(dir, 'layers.json')}: [0].in: `);
+    write('metrics.json', JSON.stringify({ format: 'eora-metrics', variants: { svd: { name: 'eora', ppl: {}, tasks: {} } } }));
+    expect(() => readMetricsJson(dir)).toThrow(`${join(dir, 'metrics.json')}: variants.svd.name: expected "svd", got "eora"`);
+    write('metrics.json', JSON.stringify({ format: 'eora-metrics', variants: { a: { name: 'a', ppl: { t: { nll: 1 } }, tasks: {} } } }));
+    expect(() => readMetricsJson(dir)).toThrow(`${join(dir, 'metrics.json')}: variants.a.ppl.t.ppl: `);
+    write('samples.json', '{"prompts": "Once", "max_new_tokens": 4, "variants": {}}');
+    expect(() => readSamplesJson(dir)).toThrow(`${join(dir, 'samples.json')}: prompts: `);
+    mkdirSync(join(dir, 'spectra'));
+    writeFileSync(spectraPath(dir, 'l'), '{"c_trace": 1}');
+    expect(() => readSpectra(dir, 'l')).toThrow(`${spectraPath(dir, 'l')}: c_eigenvalues: expected a list of numbers`);
+    expect(() => readSpectra(dir, 'nothing')).toThrow(`${spectraPath(dir, 'nothing')}: no such file`);
+    // The runs list must not crash on a broken failure record: the problem becomes the error.
+    write('failed.json', '[1]');
+    expect(readFailureJson(dir)?.error).toBe(`${join(dir, 'failed.json')}: not a failure record`);
+  });
+
+  it('names that could leave the run folder are refused', () => {
+    expect(() => spectraPath('/r', '../x')).toThrow('../x: not a linear name');
+    expect(() => adapterPath('/r', 'a/b')).toThrow('a/b: not a variant name');
+  });
+
+  it('run.json, spectra and failed.json round-trip every key, unknown ones included', () => {
+    const dir = folder();
+    const manifest = { format: 'eora-run', format_version: 1, workbench_version: '0', created: 'now', model: { path: '/m', format: 'huggingface', fingerprint: 'f' }, device: 'cpu', config: { method: 'gptq:w3g32' }, records: { x: [1, 2] }, stages: { compress: { status: 'done', layers_done: 2, future_field: true } }, added_later: { y: 1 } };
+    writeRunJson(dir, manifest as unknown as RunManifest);
+    expect(readRunJson(dir)).toEqual(manifest);
+    const spectra = { name: 'model.layers.0.mlp.down_proj', out: 2, in: 3, r_max: 2, c_eigenvalues: [3, 2, 1], c_trace: 6, c_precision: 0, methods: { eora: { singular_values: [1, 0.5], rel_output_error: [1, 0.2, 0], rel_frobenius_error: [1, 0.3, 0] } } };
+    writeSpectra(dir, spectra);
+    expect(readSpectra(dir, spectra.name)).toEqual(spectra);
+    expect(spectraLinears(dir)).toEqual(new Set([spectra.name]));
+    writeFailureJson(join(dir, 'sub'), { error: 'boom', at: 't', model: null, method: 'rtn:w4g32' });
+    expect(readFailureJson(join(dir, 'sub'))).toEqual({ error: 'boom', at: 't', model: null, method: 'rtn:w4g32' });
+  });
+});
+
+describe('run-file tensor modules', () => {
+  const linears: LinearInfo[] = [
+    { name: 'model.layers.0.self_attn.q_proj', layer: 0, kind: 'q_proj', out: 6, in: 4 },
+    { name: 'model.layers.0.mlp.down_proj', layer: 0, kind: 'down_proj', out: 4, in: 5 },
+  ];
+
+  it('decompositions: per-linear partial files assemble into one file per method, read back exactly', () => {
+    const dir = folder();
+    const made = new Map(linears.map((l, i) => [l.name, new Map([['eora', adapter(l.out, l.in, 3, 10 * i)], ['svd', adapter(l.out, l.in, 3, 10 * i + 5)]])]));
+    for (const l of linears) writeLinearDecomposition(dir, l, made.get(l.name)!, 'B');
+    assembleDecompositions(dir, linears.map((l) => l.name), ['eora', 'svd'], 'B');
+    expect(existsSync(join(dir, 'decompositions', 'partial'))).toBe(false);
+    for (const l of linears) {
+      for (const method of ['eora', 'svd']) {
+        const back = readDecomposition(dir, method, l);
+        const want = made.get(l.name)!.get(method)!;
+        expect([back.rank, Array.from(back.A.data), Array.from(back.B.data), back.split]).toEqual([want.rank, Array.from(want.A.data), Array.from(want.B.data), 'B']);
+      }
+    }
+    expect([...readAllDecompositions(dir, 'svd').keys()]).toEqual(linears.map((l) => l.name));
+    expect(() => readAllDecompositions(dir, 'scaled-svd')).toThrow(/no scaled-svd decompositions/);
+  });
+
+  it('adapters: ranks per linear (0 allowed) and float32 factors', () => {
+    const dir = folder();
+    const adapters = new Map(linears.map((l, i) => [l.name, adapter(l.out, l.in, i === 0 ? 2 : 0, i)]));
+    writeAdapterFile(dir, 'eora-budget-20', linears, (l) => adapters.get(l.name)!, (l) => adapters.get(l.name)!.rank, { method: 'eora', split: 'B' });
+    expect(adapterVariants(dir)).toEqual(['eora-budget-20']);
+    expect(adapterRanks(dir, 'eora-budget-20')).toEqual(new Map([[linears[0].name, 2], [linears[1].name, 0]]));
+    const back = readAdapters(dir, 'eora-budget-20', linears[0].name);
+    expect([...back.keys()]).toEqual([linears[0].name]);
+    expect(Array.from(back.get(linears[0].name)!.A.data)).toEqual(Array.from(Float32Array.from(adapters.get(linears[0].name)!.A.data)));
+    expect(() => readAdapters(dir, 'svd-r8')).toThrow(`${adapterPath(dir, 'svd-r8')}: missing`);
+  });
+});
