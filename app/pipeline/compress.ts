@@ -22,13 +22,14 @@
 import { rmSync, mkdirSync, existsSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { calibrationSet, type CalibrationSet } from '../calibrate/data.js';
-import { gptqSteps, sparsegptSteps, compressLinear, linearMetrics, parseMethod, formatMethod, CompressError, type CompressResult, type MethodSpec, type SecondMoment } from '../compress/index.js';
+import { gptqSteps, sparsegptSteps, compressLinear, parseMethod, formatMethod, CompressError, type CompressResult, type MethodSpec, type SecondMoment } from '../compress/index.js';
 import { GramAccumulator, gramOf, type GramName } from '../forward/calibration.js';
 import { weightAccount } from '../forward/memory.js';
 import { layerPrefix } from '../forward/weights.js';
 import { ModelRunner } from '../forward/runner.js';
 import { prepareHessianOrt } from '../compress/ort-factor.js';
 import { runSweepOrt } from '../compress/ort-sweep.js';
+import { linearMetricsOrt } from '../compress/ort-metrics.js';
 import { linears } from '../model/inspect.js';
 import type { LinearInfo, LinearKind, Model } from '../model/types.js';
 import type { Device } from '../onnx/runtime.js';
@@ -316,7 +317,7 @@ async function compressGroup(spec: MethodSpec, group: LinearInfo[], runner: Mode
     if (spec.method === 'gptq') result = await runSweepOrt(runner.sessions, gptqSteps(layer, prepared!, { ...spec.quant, actOrder: spec.actOrder, staticGroups: spec.staticGroups, percdamp: spec.percdamp, blockSize: spec.blockSize }));
     else if (spec.method === 'sparsegpt') result = await runSweepOrt(runner.sessions, sparsegptSteps(layer, prepared!, { sparsity: spec.sparsity, quant: spec.quant, percdamp: spec.percdamp, blockSize: spec.blockSize }));
     else result = compressLinear(spec, layer, moment);
-    const m = linearMetrics(layer, result, moment);
+    const m = await linearMetricsOrt(runner.sessions, layer, result, moment); // n ≥ 1024: traces in ORT
     const record = { name: l.name, layer: l.layer, kind: l.kind, out: l.out, in: l.in, rel_weight_error: m.relWeightError, rel_output_error: m.relOutputError, sparsity: m.sparsity, bits_per_weight: m.bitsPerWeight };
     results.set(l.kind, { result, record });
   }
