@@ -230,7 +230,7 @@ async function compressLayers(run: RunFolder, runner: ModelRunner, spec: MethodS
     const y = new Float32Array(x.length);
     for (let b0 = 0; b0 < N; b0 += batch) {
       const B = Math.min(batch, N - b0);
-      const r = await runner.runBlock(layer, x.slice(b0 * L * d, (b0 + B) * L * d), [B, L], acc !== null);
+      const r = await runner.runBlock(layer, x.slice(b0 * L * d, (b0 + B) * L * d), [B, L], acc?.names ?? false);
       y.set(r.hidden, b0 * L * d);
       if (acc && r.stats) acc.add(r.stats);
     }
@@ -250,7 +250,7 @@ async function compressLayers(run: RunFolder, runner: ModelRunner, spec: MethodS
     let next: Float32Array | null = null;
     for (const group of groups) {
       options.signal?.throwIfAborted();
-      const acc = new GramAccumulator(runner.block);
+      const acc = new GramAccumulator(runner.block, group.map((k) => gramOf[k])); // only this group's input
       const out = await pass(layer, hidden, acc);
       if (options.activations === 'original') next = out; // original weights: this pass is the block's output
       for (const gram of new Set(group.map((k) => gramOf[k]))) moments.set(gram, { C: acc.sums[gram], nTokens: acc.tokens });
