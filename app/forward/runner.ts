@@ -190,6 +190,11 @@ export class ModelRunner {
     return count;
   }
 
+  /** lm_head rows per head-graph call (the vocabulary when lm_head is resident): the head's logits are [B·T, this] at a time. */
+  get headChunkRows(): number {
+    return this.store.headChunkRows();
+  }
+
   /** Drops substitutions, the weight source and cached reads; the checkpoint is read again on next use. */
   resetWeights(): void {
     this.store.reset();
