@@ -190,6 +190,15 @@ export class ModelRunner {
     return count;
   }
 
+  /**
+   * Lets the runner keep up to `bytes` of float32 weights across forward passes instead of
+   * streaming them (generation runs the model once per token): the whole model when it fits,
+   * else the first blocks that fit. 0 (the default) streams; lowering it drops the excess.
+   */
+  cacheWeights(bytes: number): void {
+    this.store.setCacheBudget(bytes);
+  }
+
   /** lm_head rows per head-graph call (the vocabulary when lm_head is resident): the head's logits are [B·T, this] at a time. */
   get headChunkRows(): number {
     return this.store.headChunkRows();
