@@ -9,7 +9,7 @@
 // same width: peak memory should not grow with it). Random weights: the perplexities mean
 // nothing. Checkpoints go to a temp folder (or --dir) and are removed unless --keep.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,12 +54,14 @@ export async function benchScale(options: ScaleOptions, print: (line: string) =>
       if (!base) throw new Error(`unknown shape "${name}" (known: ${Object.keys(SHAPES).join(', ')})`);
       const shape: RandomShape = { ...base, layers: options.layers ?? base.layers };
       const bytes = checkpointBytes(shape);
-      const { bavail, bsize } = statfsSync(root);
-      if (bytes * 1.05 > bavail * bsize) throw new Error(`${root}: ${(bytes / GiB).toFixed(1)} GiB needed for ${name} (${shape.layers} layers), ${((bavail * bsize) / GiB).toFixed(1)} GiB free; pass --layers or --dir`);
       const dir = join(root, `${name}-${shape.layers}L`);
+      // A checkpoint left by --keep (or `eora make-random-model --out` this folder) is reused: 16 GB at 8B take minutes to write.
+      const reused = existsSync(join(dir, 'config.json'));
+      const { bavail, bsize } = statfsSync(root);
+      if (!reused && bytes * 1.05 > bavail * bsize) throw new Error(`${root}: ${(bytes / GiB).toFixed(1)} GiB needed for ${name} (${shape.layers} layers), ${((bavail * bsize) / GiB).toFixed(1)} GiB free; pass --layers or --dir`);
       const t0 = performance.now();
-      const shards = writeRandomCheckpoint(dir, shape);
-      print(`\n${name}, ${shape.layers} layers (d ${shape.hidden}, inter ${shape.intermediate}, vocab ${shape.vocab}${shape.tied ? ', tied' : ''}${shape.bias ? ', q/k/v bias' : ''}): ${(bytes / GiB).toFixed(2)} GiB bf16 in ${shards.length} shard(s), written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const written = reused ? 'reused' : `${writeRandomCheckpoint(dir, shape).length} shard(s), written in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+      print(`\n${name}, ${shape.layers} layers (d ${shape.hidden}, inter ${shape.intermediate}, vocab ${shape.vocab}${shape.tied ? ', tied' : ''}${shape.bias ? ', q/k/v bias' : ''}): ${(bytes / GiB).toFixed(2)} GiB bf16, ${written}`);
       const step = (args: string[]) => runChild(hook, root, args);
       const row = (label: string, s: Step, extra = '') => print(`  ${label.padEnd(34)} ${s.seconds.toFixed(1).padStart(7)} s   peak RSS ${(s.maxRssBytes / GiB).toFixed(2).padStart(6)} GiB${extra}`);
 
