@@ -9,7 +9,7 @@ import { benchGptq } from './gptq.js';
 import { benchScale } from './scale.js';
 
 const usage = `Usage: npm run bench -- forward|gptq|eora [--device cpu|cuda|webgpu] [--json]
-       npm run bench -- scale [--dir D] [--shapes llama-3.2-1b,llama-3-8b,qwen2.5-1.5b] [--layers N] [--skip-compress] [--keep]
+       npm run bench -- scale [--dir D] [--shapes llama-3.2-1b,llama-3-8b,qwen2.5-1.5b] [--layers N] [--ppl-tokens 512,4096] [--skip-compress] [--keep]
 
 forward   MatMul floor, the bundled model (forward + NLL, generation) and one synthetic
           7B-shape decoder block: tokens/s, GFLOP/s and the fraction of the MatMul floor.
@@ -25,7 +25,7 @@ scale     random-weight bf16 checkpoints of real shapes (default llama-3.2-1b): 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { device: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, dir: { type: 'string' }, shapes: { type: 'string' }, layers: { type: 'string' }, 'skip-compress': { type: 'boolean' }, keep: { type: 'boolean' } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { device: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, dir: { type: 'string' }, shapes: { type: 'string' }, layers: { type: 'string' }, 'skip-compress': { type: 'boolean' }, keep: { type: 'boolean' }, 'ppl-tokens': { type: 'string' } } });
   } catch (error) {
     process.stderr.write(`eora-bench: ${(error as Error).message}\n${usage}\n`);
     return 2;
@@ -42,7 +42,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`eora-bench: --layers must be a positive integer, got ${v.layers}\n`);
       return 2;
     }
-    await benchScale({ dir: v.dir, shapes: (v.shapes ?? 'llama-3.2-1b').split(','), layers, skipCompress: v['skip-compress'] === true, keep: v.keep === true }, (line) => process.stdout.write(line + '\n'));
+    const pplTokens = (v['ppl-tokens'] ?? '512').split(',').map(Number);
+    if (!pplTokens.every((t) => Number.isInteger(t) && t >= 2)) {
+      process.stderr.write(`eora-bench: --ppl-tokens takes token counts ≥ 2, e.g. 512,4096; got ${v['ppl-tokens']}\n`);
+      return 2;
+    }
+    await benchScale({ dir: v.dir, shapes: (v.shapes ?? 'llama-3.2-1b').split(','), layers, skipCompress: v['skip-compress'] === true, keep: v.keep === true, pplTokens }, (line) => process.stdout.write(line + '\n'));
     return 0;
   }
   if (which === 'gptq' || which === 'eora') {

@@ -9,12 +9,13 @@
 // same width: peak memory should not grow with it). Random weights: the perplexities mean
 // nothing. Checkpoints go to a temp folder (or --dir) and are removed unless --keep.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkpointBytes, SHAPES, writeRandomCheckpoint, type RandomShape } from '../model/random-checkpoint.js';
 import { SessionCache } from '../onnx/sessionCache.js';
+import { packageRoot } from '../paths.js';
 import { blockFlops, headFlops } from './flops.js';
 import { matmulFloor } from './forward.js';
 import { readRunJson } from '../run/files/run-json.js';
@@ -25,6 +26,8 @@ export interface ScaleOptions {
   layers?: number;
   skipCompress?: boolean;
   keep?: boolean;
+  /** Token counts of the ppl runs (default [512]; windows of 512, batched by the evaluator). */
+  pplTokens?: number[];
 }
 
 interface Step {
@@ -35,6 +38,7 @@ interface Step {
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const GiB = 1024 ** 3;
+const EVAL_TEXT = join(packageRoot(), 'resources', 'data', 'tinystories', 'validation.txt');
 
 export async function benchScale(options: ScaleOptions, print: (line: string) => void): Promise<void> {
   const root = options.dir ?? mkdtempSync(join(tmpdir(), 'eora-scale-'));
@@ -51,22 +55,31 @@ export async function benchScale(options: ScaleOptions, print: (line: string) =>
       if (!base) throw new Error(`unknown shape "${name}" (known: ${Object.keys(SHAPES).join(', ')})`);
       const shape: RandomShape = { ...base, layers: options.layers ?? base.layers };
       const bytes = checkpointBytes(shape);
-      const { bavail, bsize } = statfsSync(root);
-      if (bytes * 1.05 > bavail * bsize) throw new Error(`${root}: ${(bytes / GiB).toFixed(1)} GiB needed for ${name} (${shape.layers} layers), ${((bavail * bsize) / GiB).toFixed(1)} GiB free; pass --layers or --dir`);
       const dir = join(root, `${name}-${shape.layers}L`);
+      // A checkpoint left by --keep (or `eora make-random-model --out` this folder) is reused: 16 GB at 8B take minutes to write.
+      const reused = existsSync(join(dir, 'config.json'));
+      const { bavail, bsize } = statfsSync(root);
+      if (!reused && bytes * 1.05 > bavail * bsize) throw new Error(`${root}: ${(bytes / GiB).toFixed(1)} GiB needed for ${name} (${shape.layers} layers), ${((bavail * bsize) / GiB).toFixed(1)} GiB free; pass --layers or --dir`);
       const t0 = performance.now();
-      const shards = writeRandomCheckpoint(dir, shape);
-      print(`\n${name}, ${shape.layers} layers (d ${shape.hidden}, inter ${shape.intermediate}, vocab ${shape.vocab}${shape.tied ? ', tied' : ''}${shape.bias ? ', q/k/v bias' : ''}): ${(bytes / GiB).toFixed(2)} GiB bf16 in ${shards.length} shard(s), written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const written = reused ? 'reused' : `${writeRandomCheckpoint(dir, shape).length} shard(s), written in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+      print(`\n${name}, ${shape.layers} layers (d ${shape.hidden}, inter ${shape.intermediate}, vocab ${shape.vocab}${shape.tied ? ', tied' : ''}${shape.bias ? ', q/k/v bias' : ''}): ${(bytes / GiB).toFixed(2)} GiB bf16, ${written}`);
       const step = (args: string[]) => runChild(hook, root, args);
       const row = (label: string, s: Step, extra = '') => print(`  ${label.padEnd(34)} ${s.seconds.toFixed(1).padStart(7)} s   peak RSS ${(s.maxRssBytes / GiB).toFixed(2).padStart(6)} GiB${extra}`);
 
       row('inspect', await step(['inspect', dir]));
-      const ppl = await step(['ppl', dir, '--max-tokens', '513', '--seq-len', '512', '--json']);
-      const result = JSON.parse(ppl.stdout) as { tokens: number; seconds: number };
       const block = { hidden: shape.hidden, heads: shape.heads, kvHeads: shape.kvHeads, headDim: shape.hidden / shape.heads, intermediate: shape.intermediate, eps: 1e-5, bias: shape.bias };
-      const flops = shape.layers * blockFlops(block, 1, 512) + headFlops(shape.hidden, shape.vocab, 512);
-      const gflops = flops / result.seconds / 1e9;
-      row('ppl, 512 tokens', ppl, `   ${(result.tokens / result.seconds).toFixed(1)} tokens/s, ${gflops.toFixed(1)} GFLOP/s = ${(gflops / floor.gflops!).toFixed(2)}× floor (forward ${result.seconds.toFixed(1)} s)`);
+      for (const tokens of options.pplTokens ?? [512]) {
+        // A text just long enough, so the evaluator's tokenizing of the whole file is not timed as forward.
+        const text = join(root, 'ppl-text.txt');
+        writeFileSync(text, readFileSync(EVAL_TEXT, 'utf8').slice(0, 16 * tokens + 4096));
+        const ppl = await step(['ppl', dir, '--text', text, '--max-tokens', String(tokens + 1), '--seq-len', '512', '--json']);
+        const result = JSON.parse(ppl.stdout) as { tokens: number; seconds: number };
+        if (result.tokens !== tokens) throw new Error(`ppl scored ${result.tokens} tokens, expected ${tokens}: the text is too short`);
+        const windows = Math.ceil(tokens / 512);
+        const flops = shape.layers * windows * blockFlops(block, 1, 512) + headFlops(shape.hidden, shape.vocab, tokens);
+        const gflops = flops / result.seconds / 1e9;
+        row(`ppl, ${tokens} tokens`, ppl, `   ${(result.tokens / result.seconds).toFixed(1)} tokens/s, ${gflops.toFixed(1)} GFLOP/s = ${(gflops / floor.gflops!).toFixed(2)}× floor (forward ${result.seconds.toFixed(1)} s)`);
+      }
       if (!options.skipCompress) {
         const run = join(dir, 'run');
         const c = await step(['compress', dir, '--quant', 'gptq:w4g128', '--samples', '8', '--seq-len', '256', '--eval-tokens', '0', '--out', run, '--quiet']);

@@ -23,26 +23,33 @@ const PARAM_BITS = 16; // one scale or zero point
 const G_IDX_BITS = 32;
 
 export function linearMetrics(layer: LinearWeight, result: CompressResult, moment?: SecondMoment): LinearMetrics {
+  const metrics = weightMetrics(layer, result);
+  if (moment) {
+    const { w, out } = layer;
+    const n = layer.in;
+    const { C } = checkMoment(moment, n, 'the output error');
+    const dW = new Float64Array(w.length); // [out, in]
+    for (let i = 0; i < w.length; i++) dW[i] = result.wc[i] - w[i];
+    metrics.relOutputError = ratio(quadraticTrace(dW, out, n, C), quadraticTrace(Float64Array.from(w), out, n, C));
+  }
+  return metrics;
+}
+
+/** Everything but the output error (null here): O(out·n), no calibration statistics. */
+export function weightMetrics(layer: LinearWeight, result: CompressResult): LinearMetrics {
   const { w, out } = layer;
   const n = layer.in;
   if (result.out !== out || result.in !== n || result.wc.length !== w.length) {
     throw new CompressError(`result is [${result.out}, ${result.in}], the layer [${out}, ${n}]`);
   }
-  const dW = new Float64Array(w.length); // [out, in]
   let dNorm = 0;
   let wNorm = 0;
   let zeros = 0;
   for (let i = 0; i < w.length; i++) {
-    dW[i] = result.wc[i] - w[i];
-    dNorm += dW[i] * dW[i];
+    const d = result.wc[i] - w[i];
+    dNorm += d * d;
     wNorm += w[i] * w[i];
     if (result.wc[i] === 0) zeros++;
-  }
-
-  let relOutputError: number | null = null;
-  if (moment) {
-    const { C } = checkMoment(moment, n, 'the output error');
-    relOutputError = ratio(quadraticTrace(dW, out, n, C), quadraticTrace(Float64Array.from(w), out, n, C));
   }
 
   let pruned = 0;
@@ -50,7 +57,7 @@ export function linearMetrics(layer: LinearWeight, result: CompressResult, momen
 
   return {
     relWeightError: ratio(Math.sqrt(dNorm), Math.sqrt(wNorm)),
-    relOutputError,
+    relOutputError: null,
     sparsity: pruned / w.length,
     zeroFraction: zeros / w.length,
     bitsPerWeight: bitsPerWeight(result, out, n),
@@ -83,7 +90,7 @@ function quadraticTrace(A: Float64Array, out: number, n: number, C: Float64Array
 }
 
 /** 0/0 → 0 (nothing changed); x/0 → Infinity. */
-function ratio(num: number, den: number): number {
+export function ratio(num: number, den: number): number {
   if (den === 0) return num === 0 ? 0 : Infinity;
   return num / den;
 }

@@ -135,7 +135,7 @@ function defaultBatchSize(runner: ModelRunner, T: number): number {
   const c = runner.config;
   const byTokens = Math.floor(8192 / T);
   const byScores = Math.floor(budget / (4 * c.num_heads * T * T));
-  const byLogits = Math.floor(budget / (4 * T * c.vocab_size));
+  const byLogits = Math.floor(budget / (4 * T * runner.headChunkRows)); // the head's logits exist one lm_head chunk at a time
   return Math.max(1, Math.min(byTokens, byScores, byLogits));
 }
 

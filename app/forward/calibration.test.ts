@@ -43,7 +43,7 @@ describe('calibration statistics', () => {
       expect(stats!.tokens).toBe(16);
       for (const name of gramNames) {
         const expected = gramOf([...taps[0][layer][name], ...taps[1][layer][name]]);
-        expect(maxRelative(stats![name], expected), `layer ${layer} ${name}`).toBeLessThan(1e-5);
+        expect(maxRelative(stats![name]!, expected), `layer ${layer} ${name}`).toBeLessThan(1e-5);
       }
     }
     await runner.release();
@@ -64,6 +64,26 @@ describe('calibration statistics', () => {
     const mean = separate.mean('mlp_in');
     expect(mean[0]).toBeCloseTo(separate.sums.mlp_in[0] / 8, 10);
     expect(() => new GramAccumulator(runner.block).mean('o_in')).toThrow('no tokens');
+    await runner.release();
+  });
+
+  it('runBlock with a list of Grams computes only those, bitwise equal to the full stats graph, and the same output', async () => {
+    const model = randomModel({ heads: 4, kvHeads: 2, layers: 2, seed: 7 });
+    const runner = await ModelRunner.create(model);
+    const d = runner.block.hidden;
+    const x = Float32Array.from({ length: 2 * 5 * d }, (_, i) => Math.sin(i * 0.7));
+    const all = await runner.runBlock(1, x, [2, 5], true);
+    for (const subset of [['o_in'], ['attn_in'], ['down_in'], ['mlp_in', 'attn_in']] as const) {
+      const some = await runner.runBlock(1, x, [2, 5], subset);
+      expect(Object.keys(some.stats!).sort()).toEqual([...subset, 'tokens'].sort());
+      for (const name of subset) expect(some.stats![name]).toEqual(all.stats![name]);
+      expect(some.hidden).toEqual(all.hidden);
+      const acc = new GramAccumulator(runner.block, subset);
+      acc.add(some.stats!);
+      for (const name of gramNames) expect(acc.sums[name].length).toBe(subset.includes(name as never) ? acc.widths[name] ** 2 : 0);
+      expect(() => acc.add({ tokens: 10 })).toThrow(`no ${acc.names[0]} statistics`);
+    }
+    expect((await runner.runBlock(1, x, [2, 5], [])).stats).toBeUndefined();
     await runner.release();
   });
 });

@@ -18,10 +18,10 @@ import { ModelError, type LinearKind, type Model, type ModelConfig } from '../mo
 import { floatData, floatTensor, int32Tensor, type Device, type Feeds, type Session } from '../onnx/runtime.js';
 import { SessionCache } from '../onnx/sessionCache.js';
 import type { GramStats } from './calibration.js';
-import { buildBlockGraph, gramOutputs } from './graphs/blockGraph.js';
+import { buildBlockGraph } from './graphs/blockGraph.js';
 import { buildHeadGraph, headChunkSignature } from './graphs/headGraph.js';
 import { RopeTables } from './rope.js';
-import { blockShape, blockSignature, headShape, LINEAR_KINDS, loraKinds, type BlockShape, type BlockVariant, type HeadMode, type HeadShape } from './shape.js';
+import { blockShape, blockSignature, gramNames, headShape, LINEAR_KINDS, loraKinds, type BlockShape, type BlockVariant, type GramName, type HeadMode, type HeadShape } from './shape.js';
 import { blockTensorSpecs, checkLength, headTensorSpecs, layerPrefix } from './weights.js';
 import { WeightStore, type WeightSource } from './weight-store.js';
 
@@ -190,6 +190,20 @@ export class ModelRunner {
     return count;
   }
 
+  /**
+   * Lets the runner keep up to `bytes` of float32 weights across forward passes instead of
+   * streaming them (generation runs the model once per token): the whole model when it fits,
+   * else the first blocks that fit. 0 (the default) streams; lowering it drops the excess.
+   */
+  cacheWeights(bytes: number): void {
+    this.store.setCacheBudget(bytes);
+  }
+
+  /** lm_head rows per head-graph call (the vocabulary when lm_head is resident): the head's logits are [B·T, this] at a time. */
+  get headChunkRows(): number {
+    return this.store.headChunkRows();
+  }
+
   /** Drops substitutions, the weight source and cached reads; the checkpoint is read again on next use. */
   resetWeights(): void {
     this.store.reset();
@@ -212,14 +226,19 @@ export class ModelRunner {
     return hidden;
   }
 
-  /** One decoder block: hidden [B, T, d] → [B, T, d], plus XᵀX of its linear inputs when `stats`. */
-  async runBlock(layer: number, hidden: Float32Array, dims: TokenDims, stats = false): Promise<{ hidden: Float32Array; stats?: GramStats }> {
+  /**
+   * One decoder block: hidden [B, T, d] → [B, T, d], plus XᵀX of its linear inputs when
+   * `stats` (true: all four Grams; a list: only those, from a graph that computes only those).
+   */
+  async runBlock(layer: number, hidden: Float32Array, dims: TokenDims, stats: boolean | readonly GramName[] = false): Promise<{ hidden: Float32Array; stats?: GramStats }> {
+    const grams = stats === true ? gramNames : stats === false ? [] : gramNames.filter((name) => stats.includes(name));
     const feeds = this.blockFeeds(layer, hidden, dims, 0);
-    const out = await (await this.blockSession(stats ? 'stats' : 'plain', layer)).run(feeds);
+    const out = await (await this.blockSession(grams.length > 0 ? 'stats' : 'plain', layer, grams)).run(feeds);
     const y = floatData(out.y, 'block output');
-    if (!stats) return { hidden: y };
-    const [attn_in, o_in, mlp_in, down_in] = gramOutputs.map((name) => floatData(out[name], name));
-    return { hidden: y, stats: { attn_in, o_in, mlp_in, down_in, tokens: dims[0] * dims[1] } };
+    if (grams.length === 0) return { hidden: y };
+    const result: GramStats = { tokens: dims[0] * dims[1] };
+    for (const name of grams) result[name] = floatData(out[`gram_${name}`], `gram_${name}`);
+    return { hidden: y, stats: result };
   }
 
   /**
@@ -347,9 +366,9 @@ export class ModelRunner {
   }
 
   /** The block session of `variant`, with the adapter inputs of `layer`'s adapted linears (if any). */
-  private blockSession(variant: BlockVariant, layer?: number): Promise<Session> {
+  private blockSession(variant: BlockVariant, layer?: number, grams: readonly GramName[] = gramNames): Promise<Session> {
     const lora = layer === undefined ? [] : loraKinds(this.adapters.get(layer)?.keys() ?? []);
-    return this.sessions.get(blockSignature(this.block, variant, lora), () => buildBlockGraph(this.block, variant, lora));
+    return this.sessions.get(blockSignature(this.block, variant, lora, grams), () => buildBlockGraph(this.block, variant, lora, grams));
   }
 
   /** Feeds of layer `layer` for hidden [B, T, d] at positions start..start+T−1. */

@@ -56,6 +56,10 @@ export const kvWidth = (s: BlockShape) => s.kvHeads * s.headDim;
 /** plain: the forward; stats: + calibration Gram matrices; cache: + past/present keys and values. */
 export type BlockVariant = 'plain' | 'stats' | 'cache';
 
+/** The calibration Grams XᵀX of the stats variant, one per distinct linear input (calibration.ts). */
+export type GramName = 'attn_in' | 'o_in' | 'mlp_in' | 'down_in';
+export const gramNames: readonly GramName[] = ['attn_in', 'o_in', 'mlp_in', 'down_in'];
+
 /** The linears of a block, in graph order: the kinds a low-rank adapter can attach to. */
 export const LINEAR_KINDS: readonly LinearKind[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
@@ -68,8 +72,9 @@ export function loraKinds(kinds: Iterable<LinearKind>): LinearKind[] {
   return LINEAR_KINDS.filter((kind) => set.has(kind));
 }
 
-export function blockSignature(s: BlockShape, variant: BlockVariant, lora: readonly LinearKind[] = []): string {
-  const base = `llama-block d=${s.hidden} h=${s.heads} kv=${s.kvHeads} hd=${s.headDim} i=${s.intermediate} eps=${s.eps} bias=${+s.bias}${s.qkNorm ? ' qknorm' : ''} ${variant}`;
+export function blockSignature(s: BlockShape, variant: BlockVariant, lora: readonly LinearKind[] = [], grams: readonly GramName[] = gramNames): string {
+  const subset = variant === 'stats' && grams.length < gramNames.length ? ` grams=${gramNames.filter((n) => grams.includes(n)).join(',')}` : '';
+  const base = `llama-block d=${s.hidden} h=${s.heads} kv=${s.kvHeads} hd=${s.headDim} i=${s.intermediate} eps=${s.eps} bias=${+s.bias}${s.qkNorm ? ' qknorm' : ''} ${variant}${subset}`;
   const kinds = loraKinds(lora);
   return kinds.length ? `${base} lora=${kinds.join(',')}` : base;
 }

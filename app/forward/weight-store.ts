@@ -6,8 +6,13 @@
 //
 // Substitutions: `setWeight` holds a tensor until `releaseLayer`/`reset`; a weight source
 // provides substitutes lazily as blocks load (a variant's W_c + B·A read from the run folder).
+//
+// A cache budget (`setCacheBudget`, for generation, which runs the model once per token) keeps
+// more: the whole model when its float32 weights fit, else the first blocks that fit, pinned.
+// Pinned, not LRU: the forward visits blocks in a cycle, where an LRU smaller than the cycle
+// evicts every block just before it is needed again.
 import type { Model } from '../model/types.js';
-import { weightAccount, type WeightAccount } from './memory.js';
+import { bytesOf, weightAccount, type WeightAccount } from './memory.js';
 import type { BlockShape, HeadShape } from './shape.js';
 import { blockTensorSpecs, checkLength, headTensorSpecs, layerPrefix, readChecked } from './weights.js';
 
@@ -23,8 +28,10 @@ export class WeightStore {
   private readonly small = new Map<string, Float32Array>(); // final norm; embedding and head when kept resident
   private readonly label = `weights#${++storeCount}`;
   private readonly account: WeightAccount = weightAccount;
-  /** The whole model fits weightAccount.cacheBytes: read once, keep every block. */
-  readonly keepAll: boolean;
+  private readonly totalBytes: number; // float32 bytes of every tensor the forward uses
+  private readonly fitsDefault: boolean; // the whole model fits weightAccount.cacheBytes (at construction)
+  private budget = 0; // setCacheBudget
+  private readonly pinned = new Map<number, number>(); // layer → bytes of a block kept under the budget
 
   constructor(
     private readonly model: Model,
@@ -36,7 +43,24 @@ export class WeightStore {
   ) {
     let total = 0;
     for (const d of dims.values()) total += 4 * d.reduce((a, b) => a * b, 1);
-    this.keepAll = total <= this.account.cacheBytes;
+    this.totalBytes = total;
+    this.fitsDefault = total <= this.account.cacheBytes;
+  }
+
+  /** Read once, keep every block: the model fits weightAccount.cacheBytes or the cache budget. */
+  get keepAll(): boolean {
+    return this.fitsDefault || this.totalBytes <= this.budget;
+  }
+
+  /**
+   * Bytes of float32 weights this store may keep beyond streaming (0: stream, the default).
+   * Lowering it drops what no longer fits on the spot.
+   */
+  setCacheBudget(bytes: number): void {
+    if (!(bytes >= 0)) throw new RangeError(`cache budget must be ≥ 0 bytes, got ${bytes}`);
+    const shrinks = bytes < this.budget;
+    this.budget = bytes;
+    if (shrinks && !this.fitsDefault) this.clearCache();
   }
 
   /** Holds `data` for `name` (checked against the config's dims by the caller) until releaseLayer or reset. */
@@ -109,7 +133,7 @@ export class WeightStore {
       this.blocks.set(layer, cached);
       return cached;
     }
-    if (!this.keepAll) for (const old of [...this.blocks.keys()]) this.dropBlock(old); // one block resident while streaming
+    if (!this.keepAll) for (const old of [...this.blocks.keys()]) if (!this.pinned.has(old)) this.dropBlock(old); // one block resident while streaming
     const prefix = layerPrefix(layer);
     const block = new Map<string, Float32Array>();
     for (const { tensor, dims } of blockTensorSpecs(this.block)) {
@@ -119,6 +143,10 @@ export class WeightStore {
     }
     this.blocks.set(layer, block);
     this.account.hold(`${this.label} block ${layer}`, [...block.values()]);
+    const bytes = bytesOf(...block.values());
+    let pinnedBytes = 0;
+    for (const b of this.pinned.values()) pinnedBytes += b;
+    if (!this.keepAll && pinnedBytes + bytes <= this.budget) this.pinned.set(layer, bytes);
     return block;
   }
 
@@ -130,6 +158,7 @@ export class WeightStore {
 
   private dropBlock(layer: number): void {
     this.blocks.delete(layer);
+    this.pinned.delete(layer);
     this.account.release(`${this.label} block ${layer}`);
   }
 

@@ -2,6 +2,11 @@
 // at EOS. The prompt runs once through the cached block graph (prefill); each step then feeds
 // only the new token and the keys/values of the earlier positions (ModelRunner.forwardCached),
 // reading only the last position's logits.
+//
+// A streamed model (one block resident, README "Memory model") would be read from its file
+// again for every token; during generation the runner keeps decoded weights up to
+// `cacheBytes` (default half the free memory): a 1B model entirely, an 8B one in part.
+import { freemem } from 'node:os';
 import type { KvCache, ModelRunner } from '../forward/runner.js';
 import { createSampler, type SamplerOptions } from './sampler.js';
 
@@ -14,6 +19,8 @@ export interface GenerateOptions extends SamplerOptions {
   onToken?: (id: number, index: number) => void;
   /** Checked between steps; an aborted signal throws its reason. */
   signal?: AbortSignal;
+  /** Float32 weight bytes kept across steps instead of re-read per token (default half of os.freemem(); 0 streams). */
+  cacheBytes?: number;
 }
 
 export type StopReason = 'eos' | 'max_new_tokens' | 'max_positions';
@@ -47,23 +54,28 @@ export async function generate(runner: ModelRunner, prompt: string | readonly nu
   let cache: KvCache | undefined;
   const tokenIds: number[] = [];
   let stopReason: StopReason = 'max_new_tokens';
-  while (tokenIds.length < maxNewTokens) {
-    options.signal?.throwIfAborted();
-    // The whole sequence (prompt + generated) stays within the model's context.
-    if ((cache?.length ?? 0) + input.length >= config.max_position_embeddings) {
-      stopReason = 'max_positions';
-      break;
+  runner.cacheWeights(options.cacheBytes ?? Math.floor(freemem() / 2));
+  try {
+    while (tokenIds.length < maxNewTokens) {
+      options.signal?.throwIfAborted();
+      // The whole sequence (prompt + generated) stays within the model's context.
+      if ((cache?.length ?? 0) + input.length >= config.max_position_embeddings) {
+        stopReason = 'max_positions';
+        break;
+      }
+      const step = await runner.forwardCached(input, [1, input.length], cache);
+      cache = step.cache;
+      const next = choose(step.logits); // logits [1, V]
+      input = Int32Array.of(next);
+      tokenIds.push(next);
+      options.onToken?.(next, tokenIds.length - 1);
+      if (next === eos) {
+        stopReason = 'eos';
+        break;
+      }
     }
-    const step = await runner.forwardCached(input, [1, input.length], cache);
-    cache = step.cache;
-    const next = choose(step.logits); // logits [1, V]
-    input = Int32Array.of(next);
-    tokenIds.push(next);
-    options.onToken?.(next, tokenIds.length - 1);
-    if (next === eos) {
-      stopReason = 'eos';
-      break;
-    }
+  } finally {
+    runner.cacheWeights(0); // the runner may serve other work next: back to streaming
   }
   return { promptIds, tokenIds, text: continuation(runner, promptIds, tokenIds), stopReason, seconds: (performance.now() - start) / 1000 };
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { bf16ToF32, f16ToF32, SafetensorsFile } from './safetensors.js';
 import { ShardedSafetensors } from './safetensors-index.js';
+import { countNonFinite, knownNonFinite, requireFinite } from './validate.js';
 import { errorOf, f32At, f32Bytes, safetensorsBytes, tempDir, TINY_DIR, writeSafetensors } from './testing/fixtures.js';
 
 const tmp = tempDir();
@@ -73,6 +74,22 @@ describe('dtype conversion', () => {
     expect(() => file.read('ints')).toThrow('mixed.safetensors: tensor "ints" has dtype I32; only F32, F16 and BF16 can be read');
     expect(() => file.read('nope')).toThrow('mixed.safetensors: has no tensor named "nope"');
     file.close();
+  });
+
+  test('a BF16 tensor read in place equals bf16ToF32 of its halves, bit for bit, and counts its NaN/±Inf for requireFinite', () => {
+    const path = join(tmp.dir, 'bf16.safetensors');
+    const halves = Uint16Array.from({ length: 4099 }, (_, i) => (i * 40503) & 0xffff); // every exponent, NaNs and infinities among them
+    halves[17] = 0x7f80; // +Inf
+    halves[18] = 0xff81; // a NaN
+    writeSafetensors(path, { w: { dtype: 'BF16', shape: [4099], data: new Uint8Array(halves.buffer) } });
+    const file = SafetensorsFile.open(path);
+    const got = file.read('w');
+    file.close();
+    expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(bf16ToF32(halves).buffer));
+    const bad = countNonFinite(got);
+    expect(bad).toBeGreaterThan(2);
+    expect(knownNonFinite.get(got)).toBe(bad);
+    expect(() => requireFinite(got, 'w', path)).toThrow(`tensor w has ${bad} non-finite values`);
   });
 });
 

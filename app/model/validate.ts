@@ -32,9 +32,12 @@ export function countNonFinite(values: Float32Array): number {
   return count;
 }
 
+/** NaN/±Inf counts a reader took while decoding (safetensors BF16), so requireFinite need not pass over the data again. */
+export const knownNonFinite = new WeakMap<Float32Array, number>();
+
 /** Throws a ModelError naming the tensor and the count when `values` holds NaN or ±Inf. */
 export function requireFinite(values: Float32Array, tensor: string, file: string): Float32Array {
-  const bad = countNonFinite(values);
+  const bad = knownNonFinite.get(values) ?? countNonFinite(values);
   if (bad > 0) throw new ModelError(file, `tensor ${tensor} has ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or ±Inf) among ${values.length}`);
   return values;
 }

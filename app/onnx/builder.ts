@@ -16,12 +16,13 @@ import {
   type ValueInfoProto,
 } from 'onnx-buf';
 
-export type DType = 'float32' | 'int32' | 'int64' | 'bool';
+export type DType = 'float32' | 'float64' | 'int32' | 'int64' | 'bool';
 /** A dimension: a fixed size or a symbolic name ('B', 'T', ...). */
 export type Dim = number | string;
 
 const dataTypes: Record<DType, DataType> = {
   float32: DataType.FLOAT,
+  float64: DataType.DOUBLE,
   int32: DataType.INT32,
   int64: DataType.INT64,
   bool: DataType.BOOL,

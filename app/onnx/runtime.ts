@@ -45,6 +45,12 @@ export function floatTensor(data: Float32Array, dims: readonly number[]): Tensor
   return new ort.Tensor('float32', data, dims);
 }
 
+/** Float64 data, wrapped without copying (float64 graphs: accumulations that need it). */
+export function doubleTensor(data: Float64Array, dims: readonly number[]): Tensor {
+  checkCount(data.length, dims, 'float64');
+  return new ort.Tensor('float64', data, dims);
+}
+
 export function int32Tensor(data: Int32Array, dims: readonly number[]): Tensor {
   checkCount(data.length, dims, 'int32');
   return new ort.Tensor('int32', data, dims);

@@ -74,7 +74,7 @@ export async function calibrateBlocks(ctx: StageContext, runner: ModelRunner, lo
     const y = new Float32Array(x.length);
     for (let b0 = 0; b0 < N; b0 += batch) {
       const B = Math.min(batch, N - b0);
-      const r = await runner.runBlock(layer, x.slice(b0 * L * d, (b0 + B) * L * d), [B, L], acc !== null);
+      const r = await runner.runBlock(layer, x.slice(b0 * L * d, (b0 + B) * L * d), [B, L], acc?.names ?? false);
       y.set(r.hidden, b0 * L * d);
       if (acc && r.stats) acc.add(r.stats);
     }

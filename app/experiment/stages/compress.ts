@@ -15,7 +15,8 @@
 // W_c goes to partial/ and is dropped (README "Memory model").
 import { totalmem } from 'node:os';
 import { calibrationSet, type CalibrationSet } from '../../calibrate/data.js';
-import { gptqSteps, sparsegptSteps, compressLinear, linearMetrics, parseMethod, formatMethod, CompressError, type CompressResult, type MethodSpec, type SecondMoment } from '../../compress/index.js';
+import { linearMetricsOrt } from '../../compress/ort-metrics.js';
+import { gptqSteps, sparsegptSteps, compressLinear, parseMethod, formatMethod, CompressError, type CompressResult, type MethodSpec, type SecondMoment } from '../../compress/index.js';
 import { GramAccumulator, gramOf, type GramName } from '../../forward/calibration.js';
 import { weightAccount } from '../../forward/memory.js';
 import { layerPrefix } from '../../forward/weights.js';
@@ -146,7 +147,7 @@ function compressBlock(runner: ModelRunner, params: CompressParams, signal?: Abo
     let next: Float32Array | null = null;
     for (const group of groups) {
       signal?.throwIfAborted();
-      const acc = new GramAccumulator(runner.block);
+      const acc = new GramAccumulator(runner.block, group.map((k) => gramOf[k])); // only this group's input
       const out = await pass(layer, hidden, acc);
       if (activations === 'original') next = out; // original weights: this pass is the block's output
       for (const [gram, moment] of momentsOf(acc, new Set(group.map((k) => gramOf[k])))) moments.set(gram, moment);
@@ -186,7 +187,7 @@ async function compressGroup(spec: MethodSpec, group: LinearInfo[], runner: Mode
     if (spec.method === 'gptq') result = await runSweepOrt(runner.sessions, gptqSteps(layer, prepared!, { ...spec.quant, actOrder: spec.actOrder, staticGroups: spec.staticGroups, percdamp: spec.percdamp, blockSize: spec.blockSize }));
     else if (spec.method === 'sparsegpt') result = await runSweepOrt(runner.sessions, sparsegptSteps(layer, prepared!, { sparsity: spec.sparsity, quant: spec.quant, percdamp: spec.percdamp, blockSize: spec.blockSize }));
     else result = compressLinear(spec, layer, moment);
-    const m = linearMetrics(layer, result, moment);
+    const m = await linearMetricsOrt(runner.sessions, layer, result, moment); // n ≥ 1024: traces in ORT
     const record = { name: l.name, layer: l.layer, kind: l.kind, out: l.out, in: l.in, rel_weight_error: m.relWeightError, rel_output_error: m.relOutputError, sparsity: m.sparsity, bits_per_weight: m.bitsPerWeight };
     results.set(l.kind, { result, record });
   }

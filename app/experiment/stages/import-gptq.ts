@@ -10,7 +10,7 @@
 // blocks 0..i−1 already substituted), one pass per block gives all four Gram matrices — o_proj
 // sees attention computed with compressed q/k/v, down_proj sees compressed gate/up.
 import { calibrationSet } from '../../calibrate/data.js';
-import { linearMetrics } from '../../compress/metrics.js';
+import { linearMetricsOrt } from '../../compress/ort-metrics.js';
 import type { CompressResult } from '../../compress/types.js';
 import { GramAccumulator, gramOf } from '../../forward/calibration.js';
 import { weightAccount } from '../../forward/memory.js';
@@ -116,7 +116,7 @@ function importedBlock(runner: ModelRunner, quantized: GptqModel): BlockStep {
     const moments = momentsOf(acc);
     const records = new Map<LinearKind, LinearRecord>();
     for (const [kind, l] of info) {
-      const m = linearMetrics({ w: runner.model.readTensor(weightKey(l)), out: l.out, in: l.in }, results.get(kind)!, moments.get(gramOf[kind])!);
+      const m = await linearMetricsOrt(runner.sessions, { w: runner.model.readTensor(weightKey(l)), out: l.out, in: l.in }, results.get(kind)!, moments.get(gramOf[kind])!);
       records.set(kind, { name: l.name, layer: l.layer, kind: l.kind, out: l.out, in: l.in, rel_weight_error: m.relWeightError, rel_output_error: m.relOutputError, sparsity: m.sparsity, bits_per_weight: m.bitsPerWeight });
     }
     return { results, records, moments, next };

@@ -9,7 +9,9 @@
 // Variants (separate graphs, so the plain forward stays lean):
 //   stats: + the calibration Gram matrices XᵀX (summed over the batch's B·T tokens, float32)
 //          of each linear's input: gram_attn_in [d, d] (q/k/v), gram_o_in [nH·hd, nH·hd]
-//          (o_proj), gram_mlp_in [d, d] (gate/up), gram_down_in [I, I] (down_proj).
+//          (o_proj), gram_mlp_in [d, d] (gate/up), gram_down_in [I, I] (down_proj); or only
+//          the `grams` asked for (sequential calibration needs one per pass, and the [I, I]
+//          one costs as much as the block itself at 1B shapes).
 //   cache: + inputs past_key, past_value [B, nKv, 1, P, hd] (roped keys and values of the P
 //          earlier positions; P may be 0) and outputs present_key, present_value
 //          [B, nKv, 1, P+T, hd]; x holds positions P..P+T−1 (incremental decoding).
@@ -19,17 +21,17 @@
 //          deployed. With no adapters the graph is the plain one, node for node.
 import { GraphBuilder, int } from '../../onnx/builder.js';
 import type { LinearKind } from '../../model/types.js';
-import { blockSignature, kvWidth, loraKinds, qWidth, type BlockShape, type BlockVariant } from '../shape.js';
+import { blockSignature, gramNames, kvWidth, loraKinds, qWidth, type BlockShape, type BlockVariant, type GramName } from '../shape.js';
 import { gram, linear as plainLinear, loraLinear, reshape, rmsNorm, rope, scale, shapeWith, swiglu, transpose } from './ops.js';
 
 export const gramOutputs = ['gram_attn_in', 'gram_o_in', 'gram_mlp_in', 'gram_down_in'] as const;
 
-export function buildBlockGraph(s: BlockShape, variant: BlockVariant, lora: readonly LinearKind[] = []): Uint8Array {
+export function buildBlockGraph(s: BlockShape, variant: BlockVariant, lora: readonly LinearKind[] = [], grams: readonly GramName[] = gramNames): Uint8Array {
   const { hidden: d, heads: nH, kvHeads: nKv, headDim: hd, intermediate: I } = s;
   const group = nH / nKv; // query heads per KV head (GQA); 1 = plain multi-head attention
   const qd = qWidth(s);
   const kvd = kvWidth(s);
-  const g = new GraphBuilder(blockSignature(s, variant, lora));
+  const g = new GraphBuilder(blockSignature(s, variant, lora, grams));
 
   const x = g.input('x', 'float32', ['B', 'T', d]);
   const cos = g.input('cos', 'float32', ['T', hd]);
@@ -100,6 +102,7 @@ export function buildBlockGraph(s: BlockShape, variant: BlockVariant, lora: read
   if (variant === 'stats') {
     const inputs = { gram_attn_in: [h, d], gram_o_in: [attn, qd], gram_mlp_in: [m, d], gram_down_in: [act, I] } as const;
     for (const name of gramOutputs) {
+      if (!grams.includes(name.slice('gram_'.length) as GramName)) continue;
       const [value, width] = inputs[name];
       g.output(gram(g, value), name, 'float32', [width, width]);
     }
