@@ -75,8 +75,7 @@ export function describeRun(dir: string): RunListing {
   } catch (error) {
     return corrupt((error as Error).message);
   }
-  const m = run.manifest;
-  if (!m || typeof m !== 'object' || typeof m.stages !== 'object' || m.stages === null || typeof m.model?.path !== 'string') return corrupt(`${runJsonPath(run.dir)}: missing "model" or "stages"`);
+  const m = run.manifest; // checked by run-json.ts's schema: model.path and stages are there
   const row: RunListing = { dir, name, status: 'done', model: m.model.path, method: typeof m.config?.method === 'string' ? m.config.method : null, created: typeof m.created === 'string' ? m.created : null };
   try {
     readMetricsJson(run.dir);

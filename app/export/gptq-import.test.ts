@@ -4,8 +4,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCompress } from '../experiment/commands.js';
-import { runCompensate } from '../experiment/commands.js';
+import { runCompensate, runCompress } from '../experiment/commands.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openModel, bundledModelPath, resourcesPath } from '../model/open.js';
 import { linears } from '../model/inspect.js';

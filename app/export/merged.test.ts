@@ -4,8 +4,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCompress } from '../experiment/commands.js';
-import { runCompensate } from '../experiment/commands.js';
+import { runCompensate, runCompress } from '../experiment/commands.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelRunner } from '../forward/runner.js';
 import { openModel } from '../model/open.js';

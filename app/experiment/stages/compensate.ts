@@ -1,8 +1,8 @@
-// The driver of compensation over a compressed run: for every linear, one decomposition of
+// The compensate stage over a compressed run: for every linear, one decomposition of
 // ΔW = W − W_c against C (the second moment of that linear's input group, from the run's
 // calibration.safetensors: no second calibration pass), then spectra, adapters at the asked
-// ranks, an optional budget allocation over the EoRA curves, and held-out perplexity of every
-// variant W_c + B·A (merged through setWeight).
+// ranks and an optional budget allocation over the EoRA curves. The variants it makes are
+// measured by the evaluate stage (`eora compensate`: experiment/commands.ts; `eora run`).
 //
 //   spectra/<linear>.json                 C's top eigenvalues and trace, each method's singular
 //                                         values and err(r) curves (output and Frobenius)
@@ -10,16 +10,12 @@
 //   adapters/eora-budget-<P>.safetensors  per-linear ranks from allocateRanks under P parameters (ranks in __metadata__)
 //   decompositions/<method>.safetensors   the rank-rMax adapter per linear (F64, Σ split in __metadata__): every
 //                                         later variant (addVariant: another rank or budget) is a prefix of it
-//   metrics.json                          variants {original, compressed, 'svd-r8', 'eora-r8', …, 'eora-budget-<P>'};
-//                                         the first method's first rank also scored with the adapters
-//                                         unmerged (W_c·x + B·(A·x), as deployed): `unmerged_ppl`
 //
 // Memory: one linear at a time. Its W (model), W_c (compressed.safetensors) and C
 // (calibration.safetensors) are read, decomposed and dropped; the rank-rMax adapter per method
 // goes to decompositions/ at once (the rank-r adapter is its first r columns of B and rows of
 // A, whatever the Σ split: adapter.ts scales per direction), and only the err(r) curves stay.
-// Adapter files are written tensor by tensor from decompositions/, and every variant is scored
-// with its W_c + B·A formed when the runner loads that block.
+// Adapter files are written tensor by tensor from decompositions/.
 import { adapterProduct, type Adapter, type SigmaSplit } from '../../compensate/adapter.js';
 import { quantizeAdapter } from '../../compensate/adapter-quant.js';
 import { allocateRanks, uniformAllocation, type Allocation, type BudgetLayer } from '../../compensate/budget.js';
@@ -135,61 +131,59 @@ async function compensate(ctx: StageContext, options: CompensateParams): Promise
   const budgetList = [...new Set([...(options.budget !== undefined ? [options.budget] : []), ...(options.budgets ?? [])])];
   if (budgetList.length && !options.methods.includes('eora')) throw new RunError('--budget allocates ranks over EoRA curves: include eora in --method');
   const split = options.split ?? (options.adapterBits ? 'sqrt' : 'B');
-  {
-    moduleRanks(linears(model).map((l) => ({ name: l.name, maxRank: Infinity })), options.modules); // a pattern typo fails before the decompositions
-    const states = await decomposeAll(ctx, linears(model), (name) => model.readTensor(name), options, split, ranks);
-    assembleDecompositions(run.dir, states.map((s) => s.info.name), options.methods, split);
-    const full = (method: Method, info: LinearInfo) => readDecomposition(run.dir, method, info, split);
-    const readW = (name: string) => model.readTensor(name);
-    // Module selection: unchosen linears get rank 0 (no adapter), rank_pattern sets others' ranks.
-    const rankOf = moduleRanks(states.map((s) => ({ name: s.info.name, maxRank: s.rMax })), options.modules);
+  moduleRanks(linears(model).map((l) => ({ name: l.name, maxRank: Infinity })), options.modules); // a pattern typo fails before the decompositions
+  const states = await decomposeAll(ctx, linears(model), (name) => model.readTensor(name), options, split, ranks);
+  assembleDecompositions(run.dir, states.map((s) => s.info.name), options.methods, split);
+  const full = (method: Method, info: LinearInfo) => readDecomposition(run.dir, method, info, split);
+  const readW = (name: string) => model.readTensor(name);
+  // Module selection: unchosen linears get rank 0 (no adapter), rank_pattern sets others' ranks.
+  const rankOf = moduleRanks(states.map((s) => ({ name: s.info.name, maxRank: s.rMax })), options.modules);
 
-    // Adapters per method and rank, and their output errors.
-    const quantize = (a: Adapter) => (options.adapterBits ? quantizeAdapter(a, { bits: options.adapterBits, groupSize: options.adapterGroupSize ?? 128 }) : a);
-    const variants: string[] = [];
-    const methods: MethodSummary[] = [];
-    for (const method of options.methods) {
-      const rows: RankSummary[] = [];
-      for (const r of ranks) {
-        const adapters = memoized((info) => quantize(prefix(full(method, info), rankOf(info.name, r))));
-        const error = options.adapterBits ? await meanQuantizedError(run, readW, states, adapters) : mean(states.map((s) => s.curves[method]![rankOf(s.info.name, r)]));
-        const name = `${method}-r${r}`;
-        writeAdapterFile(run.dir, name, states.map((s) => s.info), adapters, (info) => rankOf(info.name, r), { method, rank: String(r), split, bits: String(options.adapterBits ?? 32) });
-        variants.push(name);
-        rows.push({ rank: r, mean_rel_output_error: error, adapter_params: params(states, (s) => rankOf(s.info.name, r)), ppl: null });
-      }
-      methods.push({ method, ranks: rows });
-    }
-
-    const budgets: BudgetSummary[] = [];
-    for (const budgetParams of budgetList) {
-      // Unchosen linears keep only err(0): the allocator cannot give them a rank.
-      const layers: BudgetLayer[] = states.map((s) => ({ name: s.info.name, out: s.info.out, in: s.info.in, error: rankOf(s.info.name, 1) === 0 ? s.curves.eora!.slice(0, 1) : s.curves.eora! }));
-      const allocation = allocateRanks(layers, budgetParams);
-      const perRank = layers.reduce((sum, l) => sum + (l.error.length > 1 ? l.in + l.out : 0), 0);
-      const uniform = uniformAllocation(layers, Math.floor(budgetParams / perRank));
-      const ranksByLinear = Object.fromEntries(states.map((s, l) => [s.info.name, allocation.ranks[l]]));
-      const adapters = memoized((info) => quantize(prefix(full('eora', info), ranksByLinear[info.name])));
-      const name = budgetVariantName('eora', budgetParams);
-      writeAdapterFile(run.dir, name, states.map((s) => s.info), adapters, (info) => ranksByLinear[info.name], { method: 'eora', budget: String(budgetParams), ranks: JSON.stringify(ranksByLinear), split, bits: String(options.adapterBits ?? 32) });
+  // Adapters per method and rank, and their output errors.
+  const quantize = (a: Adapter) => (options.adapterBits ? quantizeAdapter(a, { bits: options.adapterBits, groupSize: options.adapterGroupSize ?? 128 }) : a);
+  const variants: string[] = [];
+  const methods: MethodSummary[] = [];
+  for (const method of options.methods) {
+    const rows: RankSummary[] = [];
+    for (const r of ranks) {
+      const adapters = memoized((info) => quantize(prefix(full(method, info), rankOf(info.name, r))));
+      const error = options.adapterBits ? await meanQuantizedError(run, readW, states, adapters) : mean(states.map((s) => s.curves[method]![rankOf(s.info.name, r)]));
+      const name = `${method}-r${r}`;
+      writeAdapterFile(run.dir, name, states.map((s) => s.info), adapters, (info) => rankOf(info.name, r), { method, rank: String(r), split, bits: String(options.adapterBits ?? 32) });
       variants.push(name);
-      budgets.push({
-        name,
-        budget: budgetParams,
-        adapter_params: allocation.parameters,
-        strategy: allocation.strategy,
-        mean_rel_output_error: options.adapterBits ? await meanQuantizedError(run, readW, states, adapters) : allocation.objective / states.length,
-        uniform: { rank_parameters: uniform.parameters, mean_rel_output_error: uniform.objective / states.length },
-        ranks: ranksByLinear,
-        ppl: null,
-      });
+      rows.push({ rank: r, mean_rel_output_error: error, adapter_params: params(states, (s) => rankOf(s.info.name, r)), ppl: null });
     }
-    const budget = budgets[0] ?? null;
-
-    run.manifest.records.compensate = { methods: options.methods, ranks, modules: options.modules ?? null, split, adapter_bits: options.adapterBits ?? null, adapter_group: options.adapterGroupSize ?? 128, r_max: options.rMax ?? null, eval: null, summary: { methods, budgets } };
-    run.save();
-    return { methods, budget, budgets, variants };
+    methods.push({ method, ranks: rows });
   }
+
+  const budgets: BudgetSummary[] = [];
+  for (const budgetParams of budgetList) {
+    // Unchosen linears keep only err(0): the allocator cannot give them a rank.
+    const layers: BudgetLayer[] = states.map((s) => ({ name: s.info.name, out: s.info.out, in: s.info.in, error: rankOf(s.info.name, 1) === 0 ? s.curves.eora!.slice(0, 1) : s.curves.eora! }));
+    const allocation = allocateRanks(layers, budgetParams);
+    const perRank = layers.reduce((sum, l) => sum + (l.error.length > 1 ? l.in + l.out : 0), 0);
+    const uniform = uniformAllocation(layers, Math.floor(budgetParams / perRank));
+    const ranksByLinear = Object.fromEntries(states.map((s, l) => [s.info.name, allocation.ranks[l]]));
+    const adapters = memoized((info) => quantize(prefix(full('eora', info), ranksByLinear[info.name])));
+    const name = budgetVariantName('eora', budgetParams);
+    writeAdapterFile(run.dir, name, states.map((s) => s.info), adapters, (info) => ranksByLinear[info.name], { method: 'eora', budget: String(budgetParams), ranks: JSON.stringify(ranksByLinear), split, bits: String(options.adapterBits ?? 32) });
+    variants.push(name);
+    budgets.push({
+      name,
+      budget: budgetParams,
+      adapter_params: allocation.parameters,
+      strategy: allocation.strategy,
+      mean_rel_output_error: options.adapterBits ? await meanQuantizedError(run, readW, states, adapters) : allocation.objective / states.length,
+      uniform: { rank_parameters: uniform.parameters, mean_rel_output_error: uniform.objective / states.length },
+      ranks: ranksByLinear,
+      ppl: null,
+    });
+  }
+  const budget = budgets[0] ?? null;
+
+  run.manifest.records.compensate = { methods: options.methods, ranks, modules: options.modules ?? null, split, adapter_bits: options.adapterBits ?? null, adapter_group: options.adapterGroupSize ?? 128, r_max: options.rMax ?? null, eval: null, summary: { methods, budgets } };
+  run.save();
+  return { methods, budget, budgets, variants };
 }
 
 async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: string) => Float32Array, options: CompensateParams, split: SigmaSplit, ranks: number[]): Promise<LinearState[]> {

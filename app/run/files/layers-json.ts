@@ -16,10 +16,11 @@ export const linearRecordSchema = z.looseObject({
   kind: z.string(),
   out: z.number().int().positive(),
   in: z.number().int().positive(),
-  rel_weight_error: z.number(),
+  // null: a NaN written by JSON.stringify (an all-zero weight); older runs may lack the last two.
+  rel_weight_error: z.number().nullable(),
   rel_output_error: z.number().nullable(),
-  sparsity: z.number().optional(),
-  bits_per_weight: z.number().optional(),
+  sparsity: z.number().nullable().optional(),
+  bits_per_weight: z.number().nullable().optional(),
 });
 export const layersJsonSchema = z.array(linearRecordSchema, { error: 'expected a list of linears' });
 

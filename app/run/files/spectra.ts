@@ -32,7 +32,8 @@ export interface SpectraFile {
   methods: Record<string, MethodSpectra>;
 }
 
-const numbers = z.array(z.number(), { error: 'expected a list of numbers' });
+// null: a NaN written by JSON.stringify (a degenerate linear); older runs may hold some.
+const numbers = z.array(z.number().nullable(), { error: 'expected a list of numbers' });
 const methodSchema = z.looseObject({ singular_values: numbers, rel_output_error: numbers });
 export const spectraSchema = z.looseObject(
   { c_eigenvalues: numbers, c_trace: z.number({ error: 'expected a number' }), methods: z.record(z.string(), methodSchema, { error: 'expected an object of methods' }) },
