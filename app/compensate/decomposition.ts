@@ -71,7 +71,7 @@ export async function decomposeLayer(layer: LayerInput, options: DecomposeOption
   const dW = subtract(W, Wc); // [out, in]
   const energies: Energies = {
     output: await outputEnergy(products, W, C),
-    errorOutput: await outputEnergy(products, dW, C),
+    errorOutput: await outputEnergy(products, dW, C, { reuseA: true }), // ΔW is applied again by the randomized bases
     weight: frobeniusSq(W),
     errorWeight: frobeniusSq(dW),
   };
