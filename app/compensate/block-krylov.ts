@@ -26,12 +26,10 @@
 // `tolerance` (plots), and — given tr(M) — every rank-r prefix error within `errorTolerance` of
 // the optimum (the promise the tests check).
 import { symmetricEigen } from '../linalg/eigen.js';
-import { gemm } from '../linalg/gemm.js';
-import { transpose, zeros, type Matrix } from '../linalg/matrix.js';
+import { zeros, type Matrix } from '../linalg/matrix.js';
 import { rng } from '../linalg/random.js';
-import type { Products } from './products.js';
 import { topEigenpairs } from './top-eigenpairs.js';
-import { firstColumns, orthonormalizeBlock, stoppingTest, unitColumns, type Block, type PartialEigen, type RandomizedOptions } from './randomized.js';
+import { blockProducts, firstColumns, gaussian, orthonormalizeBlock, stoppingTest, unitColumns, type Block, type PartialEigen, type RandomizedOptions } from './randomized.js';
 
 export interface KrylovOptions extends RandomizedOptions {
   /** Columns added per application of M (default krylovBlockFor(k)). */
@@ -109,12 +107,6 @@ async function projectOut(R: Matrix, Q: Matrix, block: Block): Promise<Matrix> {
   return subtractInPlace(R, await block.matmul(Q, await block.matmul(Q, R, { transA: true, reuseA: true }), { reuseA: true }));
 }
 
-function blockProducts(products: Products | undefined, offload: boolean): Block {
-  return products && offload
-    ? { matmul: (x, y, o) => products.matmul(x, y, o), offloaded: true }
-    : { matmul: async (x, y, o) => gemm(o?.transA ? transpose(x) : x, y), offloaded: false };
-}
-
 /** [d, s + b] = [Q | X]. */
 function appendColumns(Q: Matrix, X: Matrix): Matrix {
   const { rows: d, cols: s } = Q;
@@ -149,10 +141,4 @@ function subtractInPlace(a: Matrix, b: Matrix): Matrix {
 
 function clampedTop(theta: Float64Array, k: number): Float64Array {
   return Float64Array.from(theta.subarray(0, k), (v) => Math.max(v, 0));
-}
-
-function gaussian(rows: number, cols: number, normal: () => number): Matrix {
-  const m = zeros(rows, cols);
-  for (let i = 0; i < m.data.length; i++) m.data[i] = normal();
-  return m;
 }

@@ -120,10 +120,7 @@ export async function subspaceEigen(apply: (Y: Matrix) => Promise<Matrix>, d: nu
   const precision = options.precision ?? products?.precision ?? 2 ** -53;
   if (!(k >= 1 && k <= d)) throw new RangeError(`subspaceEigen: k = ${k} must be in [1, ${d}]`);
   const b = Math.min(d, k + oversample); // block width
-  const block: Block =
-    products && d >= blockProductsFrom
-      ? { matmul: (x, y, o) => products.matmul(x, y, o), offloaded: true }
-      : { matmul: async (x, y, o) => gemm(o?.transA ? transpose(x) : x, y), offloaded: false };
+  const block = blockProducts(products, d >= blockProductsFrom);
   const random = rng(seed);
   const test = stoppingTest(k, d, precision, options);
   let Q = await orthonormalizeBlock(gaussian(d, b, random.normal), random.normal, block);
@@ -305,7 +302,14 @@ async function choleskyQRPass(X: Matrix, block: Block): Promise<Matrix> {
   return block.matmul(X, Rinv);
 }
 
-function gaussian(rows: number, cols: number, normal: () => number): Matrix {
+/** Block products in `products` when offloaded (d ≥ blockProductsFrom), else float64 JS. */
+export function blockProducts(products: Products | undefined, offload: boolean): Block {
+  return products && offload
+    ? { matmul: (x, y, o) => products.matmul(x, y, o), offloaded: true }
+    : { matmul: async (x, y, o) => gemm(o?.transA ? transpose(x) : x, y), offloaded: false };
+}
+
+export function gaussian(rows: number, cols: number, normal: () => number): Matrix {
   const m = zeros(rows, cols);
   for (let i = 0; i < m.data.length; i++) m.data[i] = normal();
   return m;
