@@ -36,7 +36,7 @@ export interface KrylovOptions extends RandomizedOptions {
   block?: number;
   /** Largest Krylov space (default min(d, 4·(k + block))): the Rayleigh–Ritz is O(s³) in float64. */
   maxColumns?: number;
-  /** false: values only (C's spectrum for plots) — skips the O(s³) eigenvectors and Q·V. */
+  /** false: values only (C's spectrum for plots) — skips the eigenvectors and Q·V; `vectors` is then [d, 0]. */
   vectors?: boolean;
 }
 

@@ -1,6 +1,9 @@
 // Top-k eigenpairs of a symmetric PSD operator M: [d, d] that we can only apply to blocks
 // (M·Y for Y: [d, b]) — randomized subspace iteration with Rayleigh–Ritz (Halko, Martinsson,
 // Tropp 2011, Alg. 4.4 + 5.3; Saad, "Numerical Methods for Large Eigenvalue Problems" §5.2).
+// Used for the SVD and scaled-SVD bases, whose M is flat for a rounding-noise ΔW; C's spectrum
+// and the EoRA basis use block Krylov (block-krylov.ts), which shares the stopping test and the
+// block orthonormalization defined here.
 // The applications of M are the heavy products and go through `Products`; so, from d = 1024
 // (options.blockProductsFrom), do the O(d·b²) block products — Qᵀ·Z, Z·V, Q·V and the Grams and
 // X·R⁻¹ of Cholesky-QR2 on [d, b] blocks. The b×b work (Cholesky, R⁻¹, the symmetric
