@@ -2,7 +2,8 @@
 // in onnxruntime (compensate/ort-products.ts), against the float32 MatMul floor, and — when
 // python3 has numpy — the published path in numpy (eigh(C), ΔW·Q·Λ^½, svd) on the same matrices.
 // Time is split into the ORT products (counted FLOPs) and everything else (float64 JS: the
-// subspace iteration's Cholesky-QR and Rayleigh–Ritz, conversions). Accuracy: σ² and C's
+// Rayleigh–Ritz eigenproblems, Cholesky factors of the block orthonormalization, conversions),
+// and by stage (energies, C's spectrum, EoRA basis). Accuracy: σ² and C's
 // eigenvalues against numpy's, and err(r) — the returned basis' output error — against
 // numpy's exact optimum at several ranks. The SVD method's basis is timed on its own line.
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decomposeLayer } from '../compensate/decomposition.js';
 import { ortProducts } from '../compensate/ort-products.js';
+import { krylovBlockFor } from '../compensate/block-krylov.js';
+import { oversampleFor } from '../compensate/randomized.js';
 import { svdBasis } from '../compensate/svd.js';
 import type { ProductOptions, Products } from '../compensate/products.js';
 import { subtract, type Matrix } from '../linalg/matrix.js';
@@ -86,10 +89,12 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
     const svdMs = performance.now() - t1;
     const floorSeconds = products.flops / (floor.gflops * 1e9);
     print(`  ours (${d.path}, ${products.name}): ${secs(ms)} total — C spectrum ${secs(d.milliseconds.spectrum)}, EoRA basis + curves ${secs(eora.milliseconds)} (${eora.basis.iterations ?? '-'} subspace iterations)`);
+    const block = krylovBlockFor(rMax);
+    print(`    breakdown: energies tr(W·C·Wᵀ), tr(ΔW·C·ΔWᵀ) ${secs(d.milliseconds.energies)}; C spectrum ${secs(d.milliseconds.spectrum - d.milliseconds.energies)} (block Krylov, ${d.covariance.iterations ?? '-'} × ${block} columns, values only); EoRA basis + curves ${secs(eora.milliseconds)} (block Krylov, ${eora.basis.iterations ?? '-'} × ${block} columns)`);
     print(`    ORT products: ${(products.flops / 1e9).toFixed(0)} GFLOP in ${secs(products.ms)} (incl. float64↔float32 conversion; ${(products.flops / (products.ms / 1000) / 1e9).toFixed(1)} GFLOP/s); the rest (float64 JS) ${secs(ms - products.ms)}`);
     print(`    ratio to the MatMul floor: ${(ms / 1000 / floorSeconds).toFixed(1)}× the ${floorSeconds.toFixed(2)} s its products would take at floor speed`);
     print(`    C spectrum: ${d.covariance.iterations ?? '-'} iterations, stated precision ${d.covariance.precision.toExponential(1)}; EoRA σᵢ stated precision ${eora.precision.toExponential(1)}`);
-    print(`  SVD decomposition (svdBasis of ΔW, same r_max): ${secs(svdMs)} (${svd.iterations ?? '-'} subspace iterations, σᵢ² stated precision ${svd.precision.toExponential(1)})`);
+    print(`  SVD decomposition (svdBasis of ΔW, same r_max): ${secs(svdMs)} (${svd.iterations ?? '-'} subspace iterations of ${rMax + oversampleFor(rMax)} columns, σᵢ² stated precision ${svd.precision.toExponential(1)})`);
     print(`    σ₁² = ${eora.basis.sigma2[0].toExponential(4)}, σ²_${rMax} = ${eora.basis.sigma2[rMax - 1].toExponential(4)}; output error at r = ${rMax}: ${eora.curves.output[rMax].toExponential(3)} (r = 0: ${eora.curves.output[0].toExponential(3)})`);
     if (hasNumpy) {
       const dir = mkdtempSync(join(tmpdir(), 'eora-bench-'));

@@ -15,7 +15,8 @@ import { choleskyQR2 } from '../linalg/cholesky-qr.js';
 import { symmetricEigen, type SymmetricEigen } from '../linalg/eigen.js';
 import { gram, transpose, zeros, type Matrix } from '../linalg/matrix.js';
 import { innerProduct, type Products } from './products.js';
-import { firstColumns, oversampleFor, subspaceEigen, type RandomizedOptions } from './randomized.js';
+import { blockKrylovEigen, type KrylovOptions } from './block-krylov.js';
+import { firstColumns, oversampleFor, subspaceEigen } from './randomized.js';
 
 export type Weight =
   | { kind: 'identity' }
@@ -75,7 +76,7 @@ export async function denseBasis(dW: Matrix, weight: Weight, rMax: number, produ
  * of C, so a singular C needs no guard — and iterated only until every prefix's error
  * tr(M) − Σ_{i≤r} θᵢ is within 0.1 % of the optimum and each σᵢ² within 1e-3 (randomized.ts).
  */
-export async function randomizedBasis(dW: Matrix, weight: Weight, rMax: number, products: Products, options: RandomizedOptions = {}): Promise<LowRankBasis> {
+export async function randomizedBasis(dW: Matrix, weight: Weight, rMax: number, products: Products, options: KrylovOptions = {}): Promise<LowRankBasis> {
   const { rows: out, cols: inDim } = dW;
   checkRank(rMax, out, inDim);
   const reuse = { reuseA: true } as const; // ΔW and C are applied unchanged every step
@@ -85,7 +86,11 @@ export async function randomizedBasis(dW: Matrix, weight: Weight, rMax: number, 
     return products.matmul(dW, CT, reuse); // [out, b]
   };
   const trace = await traceOfM(dW, weight, products);
-  const { values, vectors, iterations, precision } = await subspaceEigen(apply, out, rMax, { products, trace, ...options });
+  // EoRA's M inherits C's decaying spectrum: block Krylov reaches it in few columns. SVD's and
+  // scaled SVD's M of a rounding-noise ΔW is flat (Marchenko–Pastur): Krylov would need a space
+  // whose s³ Rayleigh–Ritz costs more than many cheap subspace steps of width k + p.
+  const solve = weight.kind === 'full' ? blockKrylovEigen : subspaceEigen;
+  const { values, vectors, iterations, precision } = await solve(apply, out, rMax, { products, trace, ...options });
   return { ...(await finish(vectors, values, dW, products, 'randomized', precision)), iterations };
 }
 
@@ -177,7 +182,7 @@ export interface BasisOptions {
   /** Default 512. */
   denseLimit?: number;
   products?: Products;
-  randomized?: RandomizedOptions;
+  randomized?: KrylovOptions;
   signal?: AbortSignal;
 }
 

@@ -53,8 +53,8 @@ export interface LayerDecomposition {
   methods: Partial<Record<Method, MethodDecomposition>>;
   /** Rank-r adapter of a computed method, 0 ≤ r ≤ rMax, Σ split as asked (default 'B'). */
   adapterAt(method: Method, r: number, split?: SigmaSplit): Adapter;
-  /** spectrum: the energies and C's spectrum; total: everything. Per method: in `methods`. */
-  milliseconds: { spectrum: number; total: number };
+  /** energies: the four traces; spectrum: the energies and C's spectrum; total: everything. Per method: in `methods`. */
+  milliseconds: { energies: number; spectrum: number; total: number };
 }
 
 export async function decomposeLayer(layer: LayerInput, options: DecomposeOptions = {}): Promise<LayerDecomposition> {
@@ -71,10 +71,11 @@ export async function decomposeLayer(layer: LayerInput, options: DecomposeOption
   const dW = subtract(W, Wc); // [out, in]
   const energies: Energies = {
     output: await outputEnergy(products, W, C),
-    errorOutput: await outputEnergy(products, dW, C),
+    errorOutput: await outputEnergy(products, dW, C, { reuseA: true }), // ΔW is applied again by the randomized bases
     weight: frobeniusSq(W),
     errorWeight: frobeniusSq(dW),
   };
+  const energiesDone = performance.now();
   const covariance = await covarianceSpectrum(C, Math.min(options.cTop ?? rMax, inDim), dense, products, { ...options.randomized, signal: options.signal });
   const spectrumDone = performance.now();
 
@@ -109,7 +110,7 @@ export async function decomposeLayer(layer: LayerInput, options: DecomposeOption
       if (!m) throw new Error(`method "${method}" was not computed for this layer (computed: ${Object.keys(methods).join(', ')})`);
       return adapterAt(m.basis, r, split);
     },
-    milliseconds: { spectrum: spectrumDone - started, total: performance.now() - started },
+    milliseconds: { energies: energiesDone - started, spectrum: spectrumDone - started, total: performance.now() - started },
   };
 }
 

@@ -5,7 +5,7 @@ import { rng } from '../linalg/random.js';
 import { SessionCache } from '../onnx/sessionCache.js';
 import { decomposeLayer } from './decomposition.js';
 import { ortProducts } from './ort-products.js';
-import { float64Products } from './products.js';
+import { float64Products, outputEnergy } from './products.js';
 import { randomLayer } from './random-layer.js';
 
 const cache = new SessionCache('cpu');
@@ -23,6 +23,8 @@ const relative = (got: ArrayLike<number>, want: ArrayLike<number>, count: number
   return worst;
 };
 
+const transposed = (a: Matrix) => Float64Array.from({ length: a.data.length }, (_, i) => a.data[(i % a.rows) * a.cols + Math.floor(i / a.rows)]);
+
 describe('ortProducts', () => {
   it('matches the float64 product to float32 accuracy', async () => {
     const a = gaussian(45, 300, 1);
@@ -30,6 +32,16 @@ describe('ortProducts', () => {
     const c = await products.matmul(a, b);
     expect([c.rows, c.cols]).toEqual([45, 29]);
     expect(maxRelativeError(c.data, gemm(a, b).data)).toBeLessThan(1e-5);
+  });
+
+  it('outputEnergy: tr(A·C·Aᵀ) reduced in onnxruntime equals the float64 ⟨A·C, A⟩ to float32 accuracy', async () => {
+    const A = gaussian(70, 300, 3);
+    const X = gaussian(500, 300, 4);
+    const C = gemm({ rows: 300, cols: 500, data: transposed(X) }, X); // XᵀX: PSD
+    const want = await outputEnergy(float64Products, A, C);
+    expect(want).toBeGreaterThan(0);
+    expect(Math.abs((await outputEnergy(products, A, C)) / want - 1)).toBeLessThan(1e-5);
+    expect(await outputEnergy(products, { rows: 0, cols: 300, data: new Float64Array(0) }, C)).toBe(0);
   });
 
   it('decomposeLayer [256, 384]: top spectra agree with float64Products within their stated precision, curves within 0.1 %', async () => {

@@ -19,6 +19,11 @@ export interface Products {
   readonly precision?: number;
   /** c: [m, n] = op(a)·b: [k, n], op(a) = a: [m, k], or aᵀ for a stored [k, m] with transA. */
   matmul(a: Matrix, b: Matrix, options?: ProductOptions): Promise<Matrix>;
+  /**
+   * tr(A·C·Aᵀ) without returning A·C (an implementation may reduce it where it is computed);
+   * outputEnergy() falls back to ⟨A·C, A⟩. reuseA as in ProductOptions; C is always reusable.
+   */
+  outputEnergy?(A: Matrix, C: Matrix, options?: ProductOptions): Promise<number>;
 }
 
 export interface ProductOptions {
@@ -47,6 +52,6 @@ export function innerProduct(a: Matrix, b: Matrix): number {
 }
 
 /** tr(A·C·Aᵀ) for A: [m, n], C: [n, n] — the output energy ‖A·X‖²_F when C = X·Xᵀ. */
-export async function outputEnergy(products: Products, A: Matrix, C: Matrix): Promise<number> {
-  return innerProduct(await products.matmul(A, C), A);
+export async function outputEnergy(products: Products, A: Matrix, C: Matrix, options?: ProductOptions): Promise<number> {
+  return products.outputEnergy ? products.outputEnergy(A, C, options) : innerProduct(await products.matmul(A, C), A);
 }

@@ -1,6 +1,9 @@
 // Top-k eigenpairs of a symmetric PSD operator M: [d, d] that we can only apply to blocks
 // (M·Y for Y: [d, b]) — randomized subspace iteration with Rayleigh–Ritz (Halko, Martinsson,
 // Tropp 2011, Alg. 4.4 + 5.3; Saad, "Numerical Methods for Large Eigenvalue Problems" §5.2).
+// Used for the SVD and scaled-SVD bases, whose M is flat for a rounding-noise ΔW; C's spectrum
+// and the EoRA basis use block Krylov (block-krylov.ts), which shares the stopping test and the
+// block orthonormalization defined here.
 // The applications of M are the heavy products and go through `Products`; so, from d = 1024
 // (options.blockProductsFrom), do the O(d·b²) block products — Qᵀ·Z, Z·V, Q·V and the Grams and
 // X·R⁻¹ of Cholesky-QR2 on [d, b] blocks. The b×b work (Cholesky, R⁻¹, the symmetric
@@ -109,7 +112,7 @@ const NOISE = 1e-12;
 const SAFETY = 4;
 
 /** Block products: float64 JS, or `products` for large blocks. */
-interface Block {
+export interface Block {
   matmul(a: Matrix, b: Matrix, options?: ProductOptions): Promise<Matrix>;
   /** Whether matmul runs at lower precision than float64 (then Cholesky-QR falls back to JS on failure). */
   offloaded: boolean;
@@ -117,52 +120,71 @@ interface Block {
 
 export async function subspaceEigen(apply: (Y: Matrix) => Promise<Matrix>, d: number, k: number, options: RandomizedOptions = {}): Promise<PartialEigen> {
   const { oversample = oversampleFor(k), maxIterations = 60, seed = 0x5eed, signal, products, blockProductsFrom = 1024 } = options;
-  const { tolerance = 1e-3, errorTolerance = 1e-3, trace, valueSteps = 4 } = options;
   const precision = options.precision ?? products?.precision ?? 2 ** -53;
   if (!(k >= 1 && k <= d)) throw new RangeError(`subspaceEigen: k = ${k} must be in [1, ${d}]`);
   const b = Math.min(d, k + oversample); // block width
-  const block: Block =
-    products && d >= blockProductsFrom
-      ? { matmul: (x, y, o) => products.matmul(x, y, o), offloaded: true }
-      : { matmul: async (x, y, o) => gemm(o?.transA ? transpose(x) : x, y), offloaded: false };
-  // Converged Ritz values move between iterations by ≈ precision·√d·θᵢ (Qᵀ·Z sums d terms; with
-  // float32 products measured ~1e-6 at d = 2048, up to 5e-6 at d = 4096). Changes under twice
-  // that are rounding, not convergence; float64: ≈ 1e-14, the level of the Rayleigh–Ritz itself.
-  const jitter = Math.max(1e-14, 64 * precision, 2 * precision * Math.sqrt(d));
+  const block = blockProducts(products, d >= blockProductsFrom);
   const random = rng(seed);
-  const start = gaussian(d, b, random.normal);
-  let Q = await orthonormalizeBlock(start, columnNormsSquared(start), random.normal, block);
-  let previous: Float64Array | undefined; // θᵢ and prefix sums S_r = Σ_{i≤r} θᵢ of the last step
-  let change: Float64Array | undefined; // |θ − θ'| and |S − S'| of the last step
-  let errorMetAt: number | undefined; // first step at which the error test passed
+  const test = stoppingTest(k, d, precision, options);
+  let Q = await orthonormalizeBlock(gaussian(d, b, random.normal), random.normal, block);
   for (let iteration = 1; ; iteration++) {
     signal?.throwIfAborted();
     const Z = await apply(Q); // [d, b] = M·Q
     const T = await block.matmul(Q, Z, { transA: true }); // [b, b] = Qᵀ·M·Q
     const { values: theta, vectors: V } = symmetricEigen(T);
     options.onIteration?.(iteration, theta);
+    // b = d: Q spans everything, Rayleigh–Ritz is the exact eigendecomposition.
+    const verdict = test(theta, b === d);
+    if (verdict.stop || iteration >= maxIterations) {
+      const vectors = await block.matmul(Q, firstColumns(V, k));
+      return { values: Float64Array.from(theta.subarray(0, k), (v) => Math.max(v, 0)), vectors, iterations: iteration, converged: verdict.converged, precision: verdict.precision };
+    }
+    const Y = await block.matmul(Z, V); // = M·Q·V: M applied to the Ritz vectors
+    Q = await orthonormalizeBlock(Y, random.normal, block);
+  }
+}
+
+export interface Verdict {
+  /** Stop now: converged, or the error test met and the value budget spent. */
+  stop: boolean;
+  converged: boolean;
+  /** Stated relative precision of the values (see PartialEigen.precision). */
+  precision: number;
+}
+
+/**
+ * The stopping test of both iterations (this one and block-krylov.ts), fed the Ritz values of
+ * successive steps (which rise monotonically): it keeps the last values and changes. `exact`:
+ * the space is all of R^d, the Ritz values are the eigenvalues.
+ */
+export function stoppingTest(k: number, d: number, precision: number, options: RandomizedOptions): (theta: Float64Array, exact: boolean) => Verdict {
+  const { tolerance = 1e-3, errorTolerance = 1e-3, trace, valueSteps = 4 } = options;
+  // Converged Ritz values move between iterations by ≈ precision·√d·θᵢ (Qᵀ·Z sums d terms; with
+  // float32 products measured ~1e-6 at d = 2048, up to 5e-6 at d = 4096). Changes under twice
+  // that are rounding, not convergence; float64: ≈ 1e-14, the level of the Rayleigh–Ritz itself.
+  const jitter = Math.max(1e-14, 64 * precision, 2 * precision * Math.sqrt(d));
+  let previous: Float64Array | undefined; // θᵢ and prefix sums S_r = Σ_{i≤r} θᵢ of the last step
+  let change: Float64Array | undefined; // |θ − θ'| and |S − S'| of the last step
+  let errorMetAt: number | undefined; // first step at which the error test passed
+  let step = 0;
+  return (theta, exact) => {
+    step++;
     const current = concat(theta.subarray(0, k), prefixSums(theta, k));
     const delta = previous && current.map((v, i) => Math.abs(v - previous![i]));
-    // b = d: Q spans everything, Rayleigh–Ritz is the exact eigendecomposition.
-    const gaps = b === d ? current.map((v) => jitter * v) : valueGapsBoundedByPrefixes(estimatedGaps(current, delta, change, jitter), k);
+    const gaps = exact ? current.map((v) => jitter * v) : valueGapsBoundedByPrefixes(estimatedGaps(current, delta, change, jitter), k);
     const top = Math.max(theta[0], 0);
     const valuesDone = gaps.subarray(0, k).every((g, i) => !(theta[i] > NOISE * top) || SAFETY * g <= tolerance * theta[i]);
     // A prefix settled at the rounding level (g = jitter·S_r) passes: float32 cannot do better.
-    const errorDone = trace === undefined || gaps.subarray(k).every((g, r) => g <= errorTolerance * Math.max(trace - current[k + r], 0) / SAFETY + jitter * current[k + r]);
-    if (errorDone && trace !== undefined) errorMetAt ??= iteration;
-    const valuesBudgetSpent = errorMetAt !== undefined && iteration - errorMetAt >= valueSteps;
-    const converged = b === d || (valuesDone && errorDone);
-    if (converged || valuesBudgetSpent || iteration >= maxIterations) {
-      const vectors = await block.matmul(Q, firstColumns(V, k));
-      let worst = 0;
-      for (let i = 0; i < k; i++) if (theta[i] > NOISE * top) worst = Math.max(worst, (SAFETY * gaps[i]) / theta[i]);
-      return { values: Float64Array.from(theta.subarray(0, k), (v) => Math.max(v, 0)), vectors, iterations: iteration, converged, precision: worst };
-    }
+    const errorDone = trace === undefined || gaps.subarray(k).every((g, r) => g <= (errorTolerance * Math.max(trace - current[k + r], 0)) / SAFETY + jitter * current[k + r]);
+    if (errorDone && trace !== undefined) errorMetAt ??= step;
+    const converged = exact || (valuesDone && errorDone);
+    const valuesBudgetSpent = errorMetAt !== undefined && step - errorMetAt >= valueSteps;
     previous = current;
     change = delta;
-    const Y = await block.matmul(Z, V); // = M·Q·V: M applied to the Ritz vectors
-    Q = await orthonormalizeBlock(Y, columnNormsSquared(Y), random.normal, block);
-  }
+    let worst = 0;
+    for (let i = 0; i < k; i++) if (theta[i] > NOISE * top) worst = Math.max(worst, (SAFETY * gaps[i]) / theta[i]);
+    return { stop: converged || valuesBudgetSpent, converged, precision: worst };
+  };
 }
 
 /**
@@ -218,7 +240,12 @@ function concat(a: Float64Array, b: Float64Array): Float64Array {
  * iteration explore the rest of the space (its Ritz value comes out ≈ 0 and is dropped later).
  */
 export function orthonormalize(Y: Matrix, normal: () => number): Matrix {
-  return choleskyQR2Float64(scaleColumns(Y, columnNormsSquared(Y), normal));
+  return choleskyQR2Float64(unitColumns(Y, normal));
+}
+
+/** Y with unit columns; numerically zero ones replaced by random ones. */
+export function unitColumns(Y: Matrix, normal: () => number): Matrix {
+  return scaleColumns(Y, columnNormsSquared(Y), normal);
 }
 
 function choleskyQR2Float64(X: Matrix): Matrix {
@@ -258,8 +285,8 @@ function scaleColumns(Y: Matrix, norms: Float64Array, normal: () => number): Mat
  * float32 Gram is not positive definite (κ ≳ 1e3, early iterations of spiky spectra), the block
  * is orthonormalized in float64 JS instead.
  */
-async function orthonormalizeBlock(Y: Matrix, norms: Float64Array, normal: () => number, block: Block): Promise<Matrix> {
-  const X = scaleColumns(Y, norms, normal);
+export async function orthonormalizeBlock(Y: Matrix, normal: () => number, block: Block): Promise<Matrix> {
+  const X = unitColumns(Y, normal);
   if (!block.offloaded) return choleskyQR2Float64(X);
   try {
     return await choleskyQRPass(await choleskyQRPass(X, block), block);
@@ -278,7 +305,14 @@ async function choleskyQRPass(X: Matrix, block: Block): Promise<Matrix> {
   return block.matmul(X, Rinv);
 }
 
-function gaussian(rows: number, cols: number, normal: () => number): Matrix {
+/** Block products in `products` when offloaded (d ≥ blockProductsFrom), else float64 JS. */
+export function blockProducts(products: Products | undefined, offload: boolean): Block {
+  return products && offload
+    ? { matmul: (x, y, o) => products.matmul(x, y, o), offloaded: true }
+    : { matmul: async (x, y, o) => gemm(o?.transA ? transpose(x) : x, y), offloaded: false };
+}
+
+export function gaussian(rows: number, cols: number, normal: () => number): Matrix {
   const m = zeros(rows, cols);
   for (let i = 0; i < m.data.length; i++) m.data[i] = normal();
   return m;

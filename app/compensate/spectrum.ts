@@ -11,7 +11,7 @@ import { symmetricEigen, type SymmetricEigen } from '../linalg/eigen.js';
 import { trace, type Matrix } from '../linalg/matrix.js';
 import type { LowRankBasis } from './basis.js';
 import { innerProduct, type Products } from './products.js';
-import { subspaceEigen, type RandomizedOptions } from './randomized.js';
+import { blockKrylovEigen, type KrylovOptions } from './block-krylov.js';
 
 export interface CovarianceSpectrum {
   /** [top] largest eigenvalues of C, descending (negative rounding clamped to 0). */
@@ -30,7 +30,7 @@ export interface CovarianceSpectrum {
 }
 
 /** C: [in, in]. Dense when `dense`, otherwise subspace iteration with C·Y through `products`. */
-export async function covarianceSpectrum(C: Matrix, top: number, dense: boolean, products: Products, options?: RandomizedOptions): Promise<CovarianceSpectrum> {
+export async function covarianceSpectrum(C: Matrix, top: number, dense: boolean, products: Products, options?: KrylovOptions): Promise<CovarianceSpectrum> {
   const traceC = trace(C);
   if (dense) {
     const eigen = symmetricEigen(C);
@@ -39,7 +39,7 @@ export async function covarianceSpectrum(C: Matrix, top: number, dense: boolean,
     for (const v of values) if (v > 1e-12 * values[0]) precision = Math.max(precision, (C.rows * 2 ** -53 * values[0]) / v);
     return { values, traceC, precision, eigen };
   }
-  const { values, precision, iterations } = await subspaceEigen((Y) => products.matmul(C, Y, { reuseA: true }), C.rows, top, { products, ...options });
+  const { values, precision, iterations } = await blockKrylovEigen((Y) => products.matmul(C, Y, { reuseA: true }), C.rows, top, { products, ...options, vectors: false });
   return { values, traceC, precision, iterations };
 }
 

@@ -1,0 +1,85 @@
+// Block Krylov against the exact float64 eigendecomposition (linalg/eigen.ts) of small explicit
+// PSD matrices that the solver only sees through products: values within the precision it
+// states, the error of every rank-r prefix within 0.1 % of the optimum when tr(M) is given,
+// orthonormal Ritz vectors, Ritz values never above the eigenvalues (Rayleigh–Ritz interlacing),
+// and the values-only mode giving the same values.
+import { describe, expect, it } from 'vitest';
+import { symmetricEigen } from '../linalg/eigen.js';
+import { gemm } from '../linalg/gemm.js';
+import { gram, trace, transpose, zeros, type Matrix } from '../linalg/matrix.js';
+import { rng } from '../linalg/random.js';
+import { blockKrylovEigen } from './block-krylov.js';
+
+/** A = Xᵀ·X for X: [tokens, n] with channel scales exp(spread·z): rank min(tokens, n). */
+function psd(n: number, tokens: number, spread: number, seed: number): Matrix {
+  const random = rng(seed);
+  const scale = Float64Array.from({ length: n }, () => Math.exp(spread * random.normal()));
+  const X = zeros(tokens, n);
+  for (let t = 0; t < tokens; t++) for (let j = 0; j < n; j++) X.data[t * n + j] = scale[j] * random.normal();
+  return gram(X);
+}
+
+const cases = [
+  { name: 'full rank, correlated scales', A: psd(300, 900, 1, 1), k: 40 },
+  { name: 'rank-deficient (60 tokens, n = 200, k = 80 > rank)', A: psd(200, 60, 1, 2), k: 80 },
+  { name: 'condition number ≫ 1e16 (scales over twelve decades)', A: psd(240, 600, 4, 3), k: 32 },
+  { name: 'flat (noise-like) spectrum', A: psd(250, 400, 0, 4), k: 48 },
+  { name: 'k = n: the whole space', A: psd(64, 200, 1, 5), k: 64 },
+] as const;
+
+describe('blockKrylovEigen vs exact float64 eigh', () => {
+  for (const { name, A, k } of cases)
+    it(name, async () => {
+      const n = A.rows;
+      const exact = symmetricEigen(A).values;
+      const apply = async (Y: Matrix) => gemm(A, Y);
+      const found = await blockKrylovEigen(apply, n, k, { trace: trace(A) });
+      expect(found.converged).toBe(true);
+      expect(found.precision).toBeLessThanOrEqual(1e-3);
+      const top = exact[0];
+      for (let i = 0; i < k; i++) {
+        expect(found.values[i], `θ_${i} ≤ λ_${i}`).toBeLessThanOrEqual(exact[i] + 1e-12 * top);
+        if (exact[i] > 1e-12 * top) expect(Math.abs(found.values[i] / exact[i] - 1), `θ_${i}`).toBeLessThanOrEqual(Math.max(found.precision, 1e-12));
+      }
+      // err(r) = tr(A) − Σ_{i≤r} θᵢ of the returned basis against the optimum tr(A) − Σ λᵢ.
+      let ours = trace(A);
+      let optimum = ours;
+      for (let r = 0; r < k; r++) {
+        ours -= found.values[r];
+        optimum -= Math.max(exact[r], 0);
+        expect(ours, `r = ${r + 1}`).toBeLessThanOrEqual(optimum * (1 + 1e-3) + 1e-11 * trace(A));
+      }
+      // Ritz vectors: orthonormal, and their Rayleigh quotients are the returned values.
+      const V = found.vectors;
+      const G = gram(V);
+      const AV = gemm(transpose(V), gemm(A, V));
+      for (let i = 0; i < k; i++)
+        for (let j = 0; j < k; j++) {
+          expect(Math.abs(G.data[i * k + j] - (i === j ? 1 : 0))).toBeLessThan(1e-10);
+          if (i === j) expect(Math.abs(AV.data[i * k + i] - found.values[i])).toBeLessThan(1e-10 * top);
+        }
+      // Values only (C's spectrum): the same values, no vectors.
+      const valuesOnly = await blockKrylovEigen(apply, n, k, { trace: trace(A), vectors: false });
+      expect(valuesOnly.vectors.cols).toBe(0);
+      for (let i = 0; i < k; i++) expect(Math.abs(valuesOnly.values[i] - found.values[i])).toBeLessThanOrEqual(1e-12 * top);
+    });
+
+  it('stops once the stated tolerance is met: a looser tolerance takes fewer columns', async () => {
+    const A = psd(400, 800, 0.5, 6);
+    const apply = async (Y: Matrix) => gemm(A, Y);
+    const [tight, loose] = [await blockKrylovEigen(apply, 400, 32, { tolerance: 1e-6 }), await blockKrylovEigen(apply, 400, 32, { tolerance: 1e-2 })];
+    expect(loose.iterations).toBeLessThan(tight.iterations);
+    expect(loose.precision).toBeLessThanOrEqual(1e-2);
+    expect(tight.precision).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('cancels between applications', async () => {
+    const A = psd(200, 400, 1, 7);
+    const controller = new AbortController();
+    const apply = async (Y: Matrix) => {
+      controller.abort();
+      return gemm(A, Y);
+    };
+    await expect(blockKrylovEigen(apply, 200, 16, { signal: controller.signal })).rejects.toThrow();
+  });
+});

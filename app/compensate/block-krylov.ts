@@ -1,0 +1,144 @@
+// Top-k eigenpairs of a symmetric PSD operator M: [d, d] that we can only apply to blocks —
+// randomized block Krylov (Musco & Musco 2015; Saad §6.3 block Lanczos with full
+// re-orthogonalization): Q spans [Ω, M·Ω, M²·Ω, …] for a Gaussian Ω: [d, b], grown one block per
+// application of M, and one Rayleigh–Ritz on all of it at the end. Against subspace iteration on
+// [d, k + p] (randomized.ts' history: 16 applications for C's spectrum, 11–24 for the bases at
+// 4096²) the polynomial that Krylov builds is the best one of its degree — Chebyshev-like,
+// converging like e^{−2q·√gap} instead of (λ_{b+1}/λᵢ)^{2q} — so far fewer columns of M are
+// needed, most of all on flat (noise-like) tails.
+//
+// Cost model at LLM sizes: applying M (ΔW·(C·(ΔWᵀ·Y))) is ~100 MFLOP per column at 4096² and runs
+// in onnxruntime near the Gemm rate; what costs is the float64 s×s Rayleigh–Ritz on the whole
+// space (s = columns so far). So the stopping test uses eigenvalues only (Householder
+// tridiagonalization, ≈ 4/3·s³), and only the k wanted eigenvectors are computed, once, at the
+// end (top-eigenpairs.ts: ≈ 8/3·s³ instead of ≈ 9·s³ for all of them).
+//
+// Each new block is Z = M·X minus its projection onto Q, twice (classical Gram–Schmidt twice:
+// in float32 one pass leaves ~1e-6 of Q in it, which the second removes), scaled to unit columns
+// between the passes so that a remainder at the rounding level cannot reintroduce Q, then
+// Cholesky-QR2. A remainder that is exactly zero (M of rank < s: fewer calibration tokens than
+// columns) is replaced by a random direction (randomized.ts' orthonormalizeBlock), which keeps
+// the block width. T = Qᵀ·M·Q is assembled from the Qᵀ·Z already needed for the projection:
+// one [s, b] block column per step, mirrored — symmetric by construction.
+//
+// Stopping: Ritz values of nested spaces rise monotonically, so the same Aitken estimates as
+// subspace iteration (randomized.ts) apply between successive sizes: each value within
+// `tolerance` (plots), and — given tr(M) — every rank-r prefix error within `errorTolerance` of
+// the optimum (the promise the tests check).
+import { symmetricEigen } from '../linalg/eigen.js';
+import { zeros, type Matrix } from '../linalg/matrix.js';
+import { rng } from '../linalg/random.js';
+import { topEigenpairs } from './top-eigenpairs.js';
+import { blockProducts, firstColumns, gaussian, orthonormalizeBlock, stoppingTest, unitColumns, type Block, type PartialEigen, type RandomizedOptions } from './randomized.js';
+
+export interface KrylovOptions extends RandomizedOptions {
+  /** Columns added per application of M (default krylovBlockFor(k)). */
+  block?: number;
+  /** Largest Krylov space (default min(d, 4·(k + block))): the Rayleigh–Ritz is O(s³) in float64. */
+  maxColumns?: number;
+  /** false: values only (C's spectrum for plots) — skips the eigenvectors and Q·V; `vectors` is then [d, 0]. */
+  vectors?: boolean;
+}
+
+/**
+ * Block width: wide enough for clusters of near-equal values, narrow enough for a high degree.
+ * Measured on a 4096² C (top 256 to 1e-3): b = 32 needed 640 columns, b = 64 about 800, b = 128
+ * about 1000 — and the s³ Rayleigh–Ritz makes columns, not applications, the cost.
+ */
+export const krylovBlockFor = (k: number) => Math.max(8, Math.min(32, Math.ceil(k / 8)));
+
+/** Columns between two stopping tests (each an O(s³) eigenvalue problem): ≈ min(64, k/4), whole blocks. */
+const checkEvery = (k: number, b: number) => Math.max(1, Math.round(Math.min(64, k / 4) / b));
+
+export async function blockKrylovEigen(apply: (Y: Matrix) => Promise<Matrix>, d: number, k: number, options: KrylovOptions = {}): Promise<PartialEigen> {
+  if (!(k >= 1 && k <= d)) throw new RangeError(`blockKrylovEigen: k = ${k} must be in [1, ${d}]`);
+  const { seed = 0x5eed, signal, products, blockProductsFrom = 1024, vectors: wantVectors = true } = options;
+  const b = Math.min(d, options.block ?? krylovBlockFor(k));
+  const maxColumns = Math.min(d, Math.max(k + b, options.maxColumns ?? 4 * (k + b)));
+  const precision = options.precision ?? products?.precision ?? 2 ** -53;
+  const block = blockProducts(products, d >= blockProductsFrom);
+  const random = rng(seed);
+  const test = stoppingTest(k, d, precision, options);
+
+  let Q = zeros(d, 0); // [d, s] orthonormal Krylov basis
+  let T: Float64Array = new Float64Array(0); // [s, s] = Qᵀ·M·Q
+  let X = await orthonormalizeBlock(gaussian(d, b, random.normal), random.normal, block); // next block
+  for (let step = 1; ; step++) {
+    signal?.throwIfAborted();
+    const Z = await apply(X); // [d, b'] = M·X
+    Q = appendColumns(Q, X);
+    const s = Q.cols;
+    const QtZ = await block.matmul(Q, Z, { transA: true, reuseA: true }); // [s, b']: T's new block column
+    T = growSymmetric(T, s - X.cols, QtZ);
+    const full = s >= d; // Q spans everything: Rayleigh–Ritz is the exact eigendecomposition
+    const checkpoint = s >= Math.min(k + b, maxColumns) && (step % checkEvery(k, b) === 0 || s + b > maxColumns);
+    if (checkpoint || full) {
+      const theta = symmetricEigen({ rows: s, cols: s, data: T }, { vectors: false }).values;
+      options.onIteration?.(step, theta);
+      const verdict = test(theta, full);
+      if (verdict.stop || s >= maxColumns) {
+        const converged = verdict.converged || full;
+        if (!wantVectors) return { values: clampedTop(theta, k), vectors: zeros(d, 0), iterations: step, converged, precision: verdict.precision };
+        const { values, vectors: V } = topEigenpairs({ rows: s, cols: s, data: T }, k); // V: [s, k]
+        return { values: clampedTop(values, k), vectors: await block.matmul(Q, V), iterations: step, converged, precision: verdict.precision };
+      }
+    }
+    X = await nextBlock(Z, QtZ, Q, Math.min(b, maxColumns - s), random.normal, block);
+  }
+}
+
+/**
+ * orth((I − Q·Qᵀ)·Z), b' columns. Z − Q·(Qᵀ·Z) (Qᵀ·Z is T's block column, already there), unit
+ * columns, then (project out Q, orthonormalize) twice: once M's range is exhausted (rank < s) a
+ * block's columns are rounding noise and can be nearly dependent, and Cholesky-QR's R⁻¹ then
+ * amplifies their last ~u of Q-components by κ (measured 3e-3 of Q in the new block after one
+ * round); the second round starts from orthonormal columns, κ ≈ 1.
+ */
+async function nextBlock(Z: Matrix, QtZ: Matrix, Q: Matrix, width: number, normal: () => number, block: Block): Promise<Matrix> {
+  let R = subtractInPlace(Z, await block.matmul(Q, QtZ, { reuseA: true })); // Z − Q·(Qᵀ·Z)
+  if (width < R.cols) R = firstColumns(R, width);
+  R = unitColumns(R, normal); // a rounding-level remainder becomes O(1): the projection below removes its Q part
+  for (let round = 0; round < 2; round++) R = await orthonormalizeBlock(await projectOut(R, Q, block), normal, block);
+  return R;
+}
+
+/** R − Q·(Qᵀ·R), in place. */
+async function projectOut(R: Matrix, Q: Matrix, block: Block): Promise<Matrix> {
+  return subtractInPlace(R, await block.matmul(Q, await block.matmul(Q, R, { transA: true, reuseA: true }), { reuseA: true }));
+}
+
+/** [d, s + b] = [Q | X]. */
+function appendColumns(Q: Matrix, X: Matrix): Matrix {
+  const { rows: d, cols: s } = Q;
+  const w = s + X.cols;
+  const out = zeros(d, w);
+  for (let r = 0; r < d; r++) {
+    out.data.set(Q.data.subarray(r * s, r * s + s), r * w);
+    out.data.set(X.data.subarray(r * X.cols, (r + 1) * X.cols), r * w + s);
+  }
+  return out;
+}
+
+/** T: [s₀, s₀] grown to [s, s] with the block column QᵀZ: [s, s − s₀] and its mirror. */
+function growSymmetric(T: Float64Array, s0: number, QtZ: Matrix): Float64Array {
+  const s = QtZ.rows;
+  const w = QtZ.cols;
+  const out = new Float64Array(s * s);
+  for (let i = 0; i < s0; i++) out.set(T.subarray(i * s0, (i + 1) * s0), i * s);
+  // The new diagonal block is written as computed; symmetricEigen symmetrizes its copy.
+  for (let i = 0; i < s; i++)
+    for (let j = 0; j < w; j++) {
+      out[i * s + s0 + j] = QtZ.data[i * w + j];
+      if (i < s0) out[(s0 + j) * s + i] = QtZ.data[i * w + j];
+    }
+  return out;
+}
+
+function subtractInPlace(a: Matrix, b: Matrix): Matrix {
+  for (let i = 0; i < a.data.length; i++) a.data[i] -= b.data[i];
+  return a;
+}
+
+function clampedTop(theta: Float64Array, k: number): Float64Array {
+  return Float64Array.from(theta.subarray(0, k), (v) => Math.max(v, 0));
+}
