@@ -234,7 +234,7 @@ async function scoreShared(runner: ModelRunner, groups: ContextGroup[], budget: 
       if (P > 1) {
         const context = new Int32Array(G * (P - 1)); // [G, P − 1]
         chunk.forEach((g, i) => context.set(g.context.slice(0, P - 1), i * (P - 1)));
-        cache = repeatRows((await runner.forwardCached(context, [G, P - 1])).cache, chunk.map((g) => g.requests.length));
+        cache = repeatRows((await runner.forwardCachedHidden(context, [G, P - 1])).cache, chunk.map((g) => g.requests.length)); // no head: nothing scored yet
       }
       const tokens = new Int32Array(R * Tc); // [R, Tc]
       const targets = new Int32Array(R * Tc); // [R, Tc]
