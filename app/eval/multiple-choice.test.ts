@@ -136,14 +136,14 @@ describe('scoreTask on a model', () => {
     expect(Math.abs(shared.loglik[pairs.length - 1] - reference)).toBeLessThan(1e-5 * Math.max(1, Math.abs(reference)));
   });
 
-  it("'auto' shares contexts only when that halves the tokens fed", async () => {
+  it("'auto' shares contexts only when that saves a quarter of the tokens fed", async () => {
     const pairsOf = (context: string, choices: string[]) => choices.map((c) => encodePair(model.tokenizer, context, c));
     let forwards = 0;
     const onBatch = () => forwards++;
     await loglikelihoods(runner, pairsOf('a long shared context', [' p', ' q', ' r']), { onBatch }); // 22 + 3 vs 3 · 24
     expect(forwards).toBe(1);
     forwards = 0;
-    await loglikelihoods(runner, pairsOf('ab', [' a long choice', ' another long one']), { onBatch }); // full: 2 rows in one batch
+    await loglikelihoods(runner, pairsOf('ab', [' a long choice', ' another long one']), { onBatch }); // (3 − 1) + 14 + 17 vs 16 + 19 tokens: full, 2 rows in one batch
     expect(forwards).toBe(1);
     forwards = 0;
     await loglikelihoods(runner, [...pairsOf('a long shared context', [' p', ' q', ' r', ' s']), ...pairsOf('another long context', [' r', ' s', ' t', ' u'])], { onBatch });

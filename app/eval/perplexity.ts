@@ -98,16 +98,24 @@ export async function perplexity(runner: ModelRunner, text: string, options: Per
       tokens.set(ids.slice(w.start, w.end), b * T);
       targets.set(ids.slice(w.start + 1, w.end + 1), b * T);
     });
-    const nll = await runner.forwardNll(tokens, targets, [B, T]); // [B, T]
+    // Only scored positions reach the head (all of them with disjoint windows; stride/seqLen of them otherwise).
+    const rows = new Int32Array(batch.reduce((n, w) => n + w.end - w.scoreFrom, 0)); // flat positions into [B, T]
+    let k = 0;
     batch.forEach((w, b) => {
+      for (let j = w.scoreFrom - w.start; j < T; j++) rows[k++] = b * T + j;
+    });
+    const hidden = await runner.forwardHidden(tokens, [B, T]); // [B, T, d]
+    const nll = await runner.nllAt(hidden, [B, T], rows, rows.map((r) => targets[r])); // [rows]
+    k = 0;
+    for (const w of batch) {
       let sum = 0;
-      for (let j = w.scoreFrom - w.start; j < T; j++) {
-        nllSum += nll[b * T + j];
-        sum += nll[b * T + j];
+      for (let j = w.scoreFrom; j < w.end; j++, k++) {
+        nllSum += nll[k];
+        sum += nll[k];
       }
       done += w.end - w.scoreFrom;
       perWindow.push({ tokens: w.end - w.scoreFrom, nll: sum / (w.end - w.scoreFrom) });
-    });
+    }
     options.onProgress?.(done, total);
   }
   if (done !== total) throw new Error(`perplexity: scored ${done} targets, expected ${total} (window bookkeeping bug)`);

@@ -247,7 +247,7 @@ export class ModelRunner {
    * Each step costs T tokens of compute instead of P + T.
    */
   async forwardCached(tokens: Int32Array, dims: TokenDims, cache?: KvCache): Promise<{ logits: Float32Array; cache: KvCache }> {
-    const { hidden, cache: next } = await this.cachedHidden(tokens, dims, cache);
+    const { hidden, cache: next } = await this.forwardCachedHidden(tokens, dims, cache);
     return { logits: await this.runHead(hidden, dims, 'last'), cache: next };
   }
 
@@ -257,12 +257,12 @@ export class ModelRunner {
    * cache. (Multiple-choice scoring runs a shared context once and then its choices.)
    */
   async forwardCachedNll(tokens: Int32Array, targets: Int32Array, dims: TokenDims, cache?: KvCache): Promise<{ nll: Float32Array; cache: KvCache }> {
-    const { hidden, cache: next } = await this.cachedHidden(tokens, dims, cache);
+    const { hidden, cache: next } = await this.forwardCachedHidden(tokens, dims, cache);
     return { nll: await this.runHead(hidden, dims, 'nll', targets), cache: next };
   }
 
   /** The blocks of an incremental pass: hidden state after the last block [B, T, d] and the cache extended to P + T. */
-  private async cachedHidden(tokens: Int32Array, dims: TokenDims, cache?: KvCache): Promise<{ hidden: Float32Array; cache: KvCache }> {
+  async forwardCachedHidden(tokens: Int32Array, dims: TokenDims, cache?: KvCache): Promise<{ hidden: Float32Array; cache: KvCache }> {
     const [B, T] = dims;
     const P = cache?.length ?? 0;
     if (cache && cache.batch !== B) throw new Error(`forwardCached: the cache holds batch ${cache.batch}, got tokens for batch ${B}`);
@@ -297,7 +297,7 @@ export class ModelRunner {
     const rowsOut = mode === 'last' ? B : B * T; // rows of the [rows, V] result (logits modes)
     const out = mode === 'nll' ? null : new Float32Array(rowsOut * V);
     const lse = mode === 'nll' ? new Float64Array(B * T).fill(-Infinity) : null; // running log Σ exp over chunks
-    const lseTarget = mode === 'nll' ? new Float64Array(B * T) : null; // lse of the chunk holding the target
+    const lseTarget = mode === 'nll' ? new Float64Array(B * T) : null; // lse of the chunk holding the target (logit − logp)
     const logp = mode === 'nll' ? new Float64Array(B * T) : null; // the target's log-softmax within that chunk
     const local = mode === 'nll' ? new Int32Array(B * T) : null;
     for (let v0 = 0; v0 < V; v0 += chunkRows) {
@@ -315,11 +315,11 @@ export class ModelRunner {
         for (let r = 0; r < rowsOut; r++) out.set(logits.subarray(r * Vc, (r + 1) * Vc), r * V + v0);
         continue;
       }
-      const chunkLse = floatData(result.lse, 'lse');
+      const chunkLogit = floatData(result.logit, 'logit');
       const chunkLogp = floatData(result.logp, 'logp');
       for (let i = 0; i < lse!.length; i++) {
         const a = lse![i];
-        const b = chunkLse[i];
+        const b = chunkLogit[i] - chunkLogp[i]; // this chunk's log Σ exp, float64
         const hi = Math.max(a, b);
         lse![i] = hi === -Infinity ? hi : hi + Math.log1p(Math.exp(Math.min(a, b) - hi));
         if (targets![i] >= v0 && targets![i] < v0 + Vc) {
@@ -330,6 +330,27 @@ export class ModelRunner {
     }
     if (out) return out;
     return Float32Array.from(lse!, (l, i) => l - lseTarget![i] - logp![i]);
+  }
+
+  /**
+   * −log p(targets[i]) [n], nats, at the flat positions `rows` (indices into B·T) of hidden
+   * [B, T, d]: only those rows reach the head. Multiple choice scores continuation tokens only,
+   * and at V = 32,000 the head costs more per row than all the blocks of a small model. Each
+   * row's number is the one forwardNll gives it (the head works row by row).
+   */
+  async nllAt(hidden: Float32Array, dims: TokenDims, rows: Int32Array, targets: Int32Array): Promise<Float32Array> {
+    const [B, T] = dims;
+    const d = this.head.hidden;
+    if (hidden.length !== B * T * d) throw new Error(`nllAt: hidden has ${hidden.length} values, dims [${B}, ${T}, ${d}] need ${B * T * d}`);
+    if (rows.length !== targets.length) throw new Error(`nllAt: ${rows.length} rows but ${targets.length} targets`);
+    if (rows.length === 0) return new Float32Array(0);
+    const picked = new Float32Array(rows.length * d); // [n, d]
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      if (!Number.isInteger(r) || r < 0 || r >= B * T) throw new Error(`nllAt: row ${r} is outside the ${B}·${T} positions`);
+      picked.set(hidden.subarray(r * d, (r + 1) * d), i * d);
+    }
+    return this.runHead(picked, [1, rows.length], 'nll', targets);
   }
 
   /** tokens [B, T] → hidden state after the last block, [B, T, d] (before the final norm). */

@@ -5,10 +5,13 @@
 //   logits: x [B, T, d] → logits [B, T, Vc]          (chunks concatenated along V)
 //   last:   x [B, T, d] → logits [B, Vc] of the last position (generation)
 //   nll:    x [B, T, d], targets int32 [B, T] (chunk-local, clamped into [0, Vc)) →
-//           lse [B, T] = log Σ_v exp(logit_v) over the chunk, logp [B, T] = the target's
-//           log-softmax within the chunk; the runner keeps a running log-sum-exp LSE over the
-//           chunks and, from the chunk c that holds the target, nll = (LSE − lse_c) − logp_c.
-//           With one chunk LSE − lse_c is exactly 0: the one-matrix head's numbers, bit for bit.
+//           logp [B, T] = the target's log-softmax within the chunk, logit [B, T] = its logit,
+//           so the chunk's log Σ_v exp(logit_v) is lse_c = logit − logp; the runner keeps a
+//           running log-sum-exp LSE over the chunks and, from the chunk c that holds the
+//           target, nll = (LSE − lse_c) − logp_c. With one chunk LSE − lse_c is exactly 0: the
+//           one-matrix head's numbers, bit for bit. (A ReduceLogSumExp output would cost a
+//           second pass of scalar exp over [N, Vc], as long as the LogSoftmax itself: at
+//           V = 32,000 that pass was a third of the head's time.)
 // Inputs always include norm [d] and lm_head [Vc, d] (Vc symbolic: one session for every chunk).
 import { GraphBuilder, int } from '../../onnx/builder.js';
 import type { HeadMode, HeadShape } from '../shape.js';
@@ -41,13 +44,12 @@ export function buildHeadGraph(s: HeadShape, mode: HeadMode): Uint8Array {
   }
 
   const targets = g.input('targets', 'int32', ['B', 'T']);
-  const lastAxis = g.constant('int64', [1], [-1], 'axis_v');
-  const lse = g.op('ReduceLogSumExp', [logits, lastAxis], { keepdims: int(0) }); // [N]
   const column = reshape(g, targets, g.constant('int64', [2], [-1, 1], 'column')); // [N, 1]
   const logProbs = g.op('LogSoftmax', [logits], { axis: int(-1) }); // [N, Vc]
   const picked = g.op('GatherElements', [logProbs, column], { axis: int(1) }); // [N, 1]
+  const pickedLogit = g.op('GatherElements', [logits, column], { axis: int(1) }); // [N, 1]
   const bt = g.op('Shape', [targets]);
-  g.output(reshape(g, lse, bt), 'lse', 'float32', ['B', 'T']);
   g.output(reshape(g, picked, bt), 'logp', 'float32', ['B', 'T']);
+  g.output(reshape(g, pickedLogit, bt), 'logit', 'float32', ['B', 'T']);
   return g.build();
 }
