@@ -1,0 +1,91 @@
+// The sweep's per-column float32 work as WebAssembly SIMD (f32x4), for wide layers: inside a
+// 16-column sub-block each decided column's scaled error reaches the sub-block's later columns
+// as rank-1 updates, out·16/2 multiply-adds per column (sweep.ts). Scalar JS runs them at about
+// one element per cycle; four lanes at a time they cost a few percent of the sweep.
+//
+// The panel and the error rows live in the instance's own memory (a Workspace), so the kernel
+// reads them in place and onnxruntime reads them through Float32Array views without a copy.
+// Arithmetic is IEEE float32, each product and difference rounded (no fused multiply-add), so
+// the result is exactly Math.fround(y − Math.fround(a·x)) per element, as the tests check.
+import { f32, i32, op, v128, wasmModule, type WasmFunction } from './encode.js';
+
+// rank1(y, rows, stride, x, coef, count): y[t·stride + r] −= coef[t] · x[r] for t < rows, r < count.
+// y, x, coef are byte offsets into the memory; stride is in bytes.
+const [y, rows, stride, x, coef, count] = [0, 1, 2, 3, 4, 5]; // params
+const [t, row, r, a, end4, end, as] = [6, 7, 8, 9, 10, 11, 12]; // locals
+const at = (base: number) => [...op.localGet(base), ...op.localGet(r), ...op.i32Add]; // base + r
+const rank1: WasmFunction = {
+  name: 'rank1',
+  params: [i32, i32, i32, i32, i32, i32],
+  results: [],
+  locals: [i32, i32, i32, v128, i32, i32, f32],
+  body: [
+    ...op.localGet(count), ...op.i32Const(-4), ...op.i32And, ...op.i32Const(2), ...op.i32Shl, ...op.localSet(end4), // bytes in whole f32x4 lanes
+    ...op.localGet(count), ...op.i32Const(2), ...op.i32Shl, ...op.localSet(end),
+    ...op.i32Const(0), ...op.localSet(t),
+    ...op.block, ...op.loop, // for t
+    ...op.localGet(t), ...op.localGet(rows), ...op.i32GeU, ...op.brIf(1),
+    ...op.localGet(coef), ...op.localGet(t), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.f32Load(), ...op.localTee(as),
+    ...op.f32x4Splat, ...op.localSet(a),
+    ...op.localGet(y), ...op.localGet(t), ...op.localGet(stride), ...op.i32Mul, ...op.i32Add, ...op.localSet(row),
+    ...op.i32Const(0), ...op.localSet(r),
+    ...op.block, ...op.loop, // four lanes at a time
+    ...op.localGet(r), ...op.localGet(end4), ...op.i32GeU, ...op.brIf(1),
+    ...at(row), ...at(row), ...op.v128Load(), ...op.localGet(a), ...at(x), ...op.v128Load(), ...op.f32x4Mul, ...op.f32x4Sub, ...op.v128Store(),
+    ...op.localGet(r), ...op.i32Const(16), ...op.i32Add, ...op.localSet(r),
+    ...op.br(0), ...op.end, ...op.end,
+    ...op.block, ...op.loop, // the count % 4 tail
+    ...op.localGet(r), ...op.localGet(end), ...op.i32GeU, ...op.brIf(1),
+    ...at(row), ...at(row), ...op.f32Load(), ...op.localGet(as), ...at(x), ...op.f32Load(), ...op.f32Mul, ...op.f32Sub, ...op.f32Store(),
+    ...op.localGet(r), ...op.i32Const(4), ...op.i32Add, ...op.localSet(r),
+    ...op.br(0), ...op.end, ...op.end,
+    ...op.localGet(t), ...op.i32Const(1), ...op.i32Add, ...op.localSet(t),
+    ...op.br(0), ...op.end, ...op.end,
+  ],
+};
+
+// The part of the WebAssembly JS API used here (Node has it; @types/node leaves it to lib.dom).
+interface WasmApi {
+  Module: new (bytes: Uint8Array<ArrayBuffer>) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+let compiled: object | undefined;
+const kernelModule = () => (compiled ??= new wasm.Module(wasmModule([rank1])));
+
+/**
+ * Float32 buffers of one sweep inside a WebAssembly memory: panel [panelRows, out], err
+ * [errRows, out] and the coefficients of one column's rank-1 updates. Sized once (a memory
+ * that grows would detach the views).
+ */
+export class Workspace {
+  readonly panel: Float32Array;
+  readonly err: Float32Array;
+  private readonly coef: Float32Array;
+  private readonly kernel: { rank1: (y: number, rows: number, stride: number, x: number, coef: number, count: number) => void };
+
+  constructor(
+    readonly out: number,
+    panelRows: number,
+    errRows: number,
+    coefs: number,
+  ) {
+    const floats = (panelRows + errRows) * out + coefs;
+    const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil((floats * 4) / 65536)) });
+    const instance = new wasm.Instance(kernelModule(), { env: { memory } });
+    this.kernel = instance.exports as unknown as Workspace['kernel'];
+    this.panel = new Float32Array(memory.buffer, 0, panelRows * out);
+    this.err = new Float32Array(memory.buffer, this.panel.byteLength, errRows * out);
+    this.coef = new Float32Array(memory.buffer, this.panel.byteLength + this.err.byteLength, coefs);
+  }
+
+  /** panel[row0 + t] −= coef[t] · err[errRow] for t < coef.length (rows of `out` floats). */
+  rank1(row0: number, errRow: number, coef: ArrayLike<number>): void {
+    if (coef.length > this.coef.length) throw new RangeError(`rank1: ${coef.length} rows, room for ${this.coef.length}`);
+    this.coef.set(coef);
+    const rowBytes = this.out * 4;
+    this.kernel.rank1(this.panel.byteOffset + row0 * rowBytes, coef.length, rowBytes, this.err.byteOffset + errRow * rowBytes, this.coef.byteOffset, this.out);
+  }
+}
