@@ -84,6 +84,10 @@ export class Workspace {
   /** panel[row0 + t] −= coef[t] · err[errRow] for t < coef.length (rows of `out` floats). */
   rank1(row0: number, errRow: number, coef: ArrayLike<number>): void {
     if (coef.length > this.coef.length) throw new RangeError(`rank1: ${coef.length} rows, room for ${this.coef.length}`);
+    // The memory holds more than the panel: an index past it would write elsewhere silently.
+    if (row0 < 0 || (row0 + coef.length) * this.out > this.panel.length || errRow < 0 || (errRow + 1) * this.out > this.err.length) {
+      throw new RangeError(`rank1: rows ${row0}…${row0 + coef.length - 1} from error row ${errRow} are outside the workspace`);
+    }
     this.coef.set(coef);
     const rowBytes = this.out * 4;
     this.kernel.rank1(this.panel.byteOffset + row0 * rowBytes, coef.length, rowBytes, this.err.byteOffset + errRow * rowBytes, this.coef.byteOffset, this.out);
