@@ -20,7 +20,7 @@
 import { GraphBuilder, float, int, ints } from '../onnx/builder.js';
 import { floatData, floatTensor } from '../onnx/runtime.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
-import { applyStep, type Sweep, type SweepReply } from './sweep.js';
+import { applyStep, type PanelLoad, type PanelUpdate, type Sweep, type SweepReply } from './sweep.js';
 
 /**
  * On the CPU, below this many columns the float64 JS sweep is faster than the round trips (same
@@ -70,10 +70,7 @@ function slice32(U: Float64Array, n: number, r0: number, r1: number, c0: number,
 }
 
 export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minColumns = cache.device === 'cpu' ? ORT_SWEEP_MIN_COLUMNS : 0, stats?: SweepStats): Promise<T> {
-  let wide = false; // float32 panel, products in ORT
-  let W0T: Float32Array | null = null; // [n, out]: W₀ transposed, columns in sweep order
-  let errors: Float32Array | null = null; // E: [n, out], the scaled errors of decided columns
-  let written = 0; // rows [0, written) of E are filled
+  let wide: WideSweep | null = null; // float32 panel, products in ORT
   let reply: SweepReply = undefined;
   for (;;) {
     const step = steps.next(reply);
@@ -81,7 +78,7 @@ export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minCo
     if (step.done) return step.value;
     const s = step.value;
     if (s.kind === 'begin') {
-      wide = s.n >= minColumns;
+      wide = s.n >= minColumns ? new WideSweep(cache, s.out, s.n) : null;
       if (wide) reply = { precision: 'float32' };
       continue;
     }
@@ -89,33 +86,78 @@ export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minCo
       applyStep(s);
       continue;
     }
-    const { out, n } = s;
     const t0 = performance.now();
-    errors ??= new Float32Array(n * out);
     if (s.kind === 'load') {
-      const panel = s.panel as Float32Array;
-      const { c0, c1 } = s;
-      if (c0 === 0) {
-        // W holds W₀ now (sweep order, dead columns zeroed); later loads read W₀ᵀ only.
-        const session = await cache.get('sweep-transpose', transposeGraph);
-        W0T = floatData((await session.run({ x: floatTensor(Float32Array.from(s.W), [out, n]) })).y, 'sweep transpose');
-        panel.set(W0T.subarray(0, c1 * out));
-      } else {
-        if (written !== c0) throw new Error(`sweep: block at column ${c0} loaded with the errors of ${written} columns`);
-        panel.set(await subtractProduct(cache, slice32(s.U, n, 0, c0, c0, c1), errors.subarray(0, c0 * out), W0T!.subarray(c0 * out, c1 * out), c0, c1 - c0, out));
-      }
+      await wide.load(s);
       if (stats) stats.loadMs = (stats.loadMs ?? 0) + performance.now() - t0;
     } else {
-      // A sub-block's (or, at a block end, the rest of the block's) errors join E.
-      const end = s.kind === 'update' ? s.e1 : s.i2;
-      errors.set((s.Err as Float32Array).subarray((written - s.i1) * out, (end - s.i1) * out), written * out);
-      written = end;
-      if (s.kind === 'update') {
-        const { i1, e0, e1, c0, c1 } = s;
-        const rows = (s.panel as Float32Array).subarray((c0 - i1) * out, (c1 - i1) * out);
-        rows.set(await subtractProduct(cache, slice32(s.U, n, e0, e1, c0, c1), errors.subarray(e0 * out, e1 * out), rows, e1 - e0, c1 - c0, out));
-      }
+      wide.record(s.Err as Float32Array, s.i1, s.kind === 'update' ? s.e1 : s.i2);
+      if (s.kind === 'update') await wide.update(s);
     }
     if (stats) (stats.updateMs += performance.now() - t0), stats.updates++;
+  }
+}
+
+/**
+ * Columns one block-load product brings up to date at once. A product [M, K]·[K, out] repacks
+ * its whole [K, out] operand (E) for only M rows of output: at M = 128 (one block) that copy
+ * costs about as much as the arithmetic on this machine's cores. Loading 512 columns at once
+ * (the next blocks' columns with every error known so far) and catching each later block up
+ * with the few columns decided since (K ≤ 384) moves most flops to the wide product.
+ */
+export const STAGE_COLUMNS = 512;
+
+/** State of one wide sweep: W₀ᵀ, the error history E, and the staged columns. */
+class WideSweep {
+  private W0T: Float32Array | null = null; // [n, out]: W₀ transposed, columns in sweep order
+  private readonly errors: Float32Array; // E: [n, out], the scaled errors of decided columns
+  private written = 0; // rows [0, written) of E are filled
+  private stage: Float32Array | null = null; // [stageEnd − stageStart, out]: those columns with the errors of all columns < stageStart
+  private stageStart = 0;
+  private stageEnd = 0;
+
+  constructor(
+    private readonly cache: SessionCache,
+    private readonly out: number,
+    private readonly n: number,
+  ) {
+    this.errors = new Float32Array(n * out);
+  }
+
+  async load({ W, U, c0, c1, panel }: PanelLoad): Promise<void> {
+    const { cache, out, n, errors } = this;
+    if (this.written !== c0) throw new Error(`sweep: block at column ${c0} loaded with the errors of ${this.written} columns`);
+    if (c0 === 0) {
+      // W holds W₀ now (sweep order, dead columns zeroed); later loads read W₀ᵀ only.
+      const session = await cache.get('sweep-transpose', transposeGraph);
+      this.W0T = floatData((await session.run({ x: floatTensor(new Float32Array(W), [out, n]) })).y, 'sweep transpose');
+    }
+    const W0T = this.W0T!;
+    if (c0 < this.stageStart || c1 > this.stageEnd) {
+      // stage = W₀ᵀ[c0:end] − U[0:c0, c0:end]ᵀ · E[0:c0]
+      const end = Math.min(n, Math.max(c1, c0 + STAGE_COLUMNS));
+      const base = W0T.subarray(c0 * out, end * out);
+      this.stage = c0 === 0 ? base : await subtractProduct(cache, slice32(U, n, 0, c0, c0, end), errors.subarray(0, c0 * out), base, c0, end - c0, out);
+      this.stageStart = c0;
+      this.stageEnd = end;
+    }
+    // panel = stage[c0:c1] − U[p0:c0, c0:c1]ᵀ · E[p0:c0], p0 = the stage's start: the errors decided since.
+    const p0 = this.stageStart;
+    const staged = this.stage!.subarray((c0 - p0) * out, (c1 - p0) * out);
+    panel.set(c0 === p0 ? staged : await subtractProduct(cache, slice32(U, n, p0, c0, c0, c1), errors.subarray(p0 * out, c0 * out), staged, c0 - p0, c1 - c0, out));
+  }
+
+  /** The block's scaled errors of columns [written, end) join E (Err: the block's rows from column i1). */
+  record(Err: Float32Array, i1: number, end: number): void {
+    const { out } = this;
+    this.errors.set(Err.subarray((this.written - i1) * out, (end - i1) * out), this.written * out);
+    this.written = end;
+  }
+
+  /** panel[c0:c1] = panel[c0:c1] − U[e0:e1, c0:c1]ᵀ · E[e0:e1]. */
+  async update({ U, i1, e0, e1, c0, c1, panel }: PanelUpdate): Promise<void> {
+    const { out, n } = this;
+    const rows = (panel as Float32Array).subarray((c0 - i1) * out, (c1 - i1) * out);
+    rows.set(await subtractProduct(this.cache, slice32(U, n, e0, e1, c0, c1), this.errors.subarray(e0 * out, e1 * out), rows, e1 - e0, c1 - c0, out));
   }
 }
