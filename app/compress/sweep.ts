@@ -177,9 +177,8 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
   const ws = reply?.precision === 'float32' ? new Workspace(out, panelRows, B, SUB_BLOCK) : null;
   const panel: Panel = ws ? ws.panel : new Float64Array(panelRows * out); // [panelRows, out]
   const Err: Panel = ws ? ws.err : new Float64Array(B * out); // [B, out]: the block's scaled errors
-  const w64 = ws ? new Float64Array(out) : null;
   const coef = new Float64Array(SUB_BLOCK); // U[j, later columns of the sub-block]
-  const q = new Float64Array(out);
+  const q = ws ? ws.q : new Float64Array(out);
   let loss = 0;
 
   let panelEnd = 0; // columns [i1, panelEnd) are in the panel
@@ -233,7 +232,17 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
         const Ujj = U[j * n + j];
         done = i;
         const col = panel.subarray(i * out, (i + 1) * out);
-        const w = w64 ? (w64.set(col), w64) : (col as Float64Array);
+        if (ws) {
+          // The rule reads a float64 copy; error row, panel row and Σd² come from one SIMD pass.
+          ws.w.set(col);
+          rule(j, ws.w, q, view);
+          loss += ws.columnError(i, i, Ujj) / (Ujj * Ujj) / 2;
+          // The column's error reaches the sub-block's later columns (rank-1 updates).
+          for (let k = i + 1; k < s1; k++) coef[k - i - 1] = U[j * n + i1 + k];
+          ws.rank1(i + 1, i, coef.subarray(0, s1 - i - 1));
+          continue;
+        }
+        const w = col as Float64Array;
         rule(j, w, q, view);
         const err = Err.subarray(i * out, (i + 1) * out);
         for (let r = 0; r < out; r++) {
@@ -242,13 +251,7 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
           loss += (d * d) / (Ujj * Ujj) / 2;
         }
         col.set(q);
-        // The column's error reaches the sub-block's later columns (rank-1 updates).
-        if (ws) {
-          for (let k = i + 1; k < s1; k++) coef[k - i - 1] = U[j * n + i1 + k];
-          ws.rank1(i + 1, i, coef.subarray(0, s1 - i - 1));
-        } else {
-          for (let k = i + 1; k < s1; k++) axpy(panel as Float64Array, k * out, Err as Float64Array, i * out, -U[j * n + i1 + k], out);
-        }
+        for (let k = i + 1; k < s1; k++) axpy(panel as Float64Array, k * out, Err as Float64Array, i * out, -U[j * n + i1 + k], out);
       }
       done = s1;
       sub0 = sub1 = s1;

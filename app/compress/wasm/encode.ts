@@ -66,12 +66,28 @@ export const op = {
   f32Store: (offset = 0) => [0x38, 2, ...u32(offset)],
   f32Sub: [0x93],
   f32Mul: [0x94],
+  f64Load: (offset = 0) => [0x2b, 3, ...u32(offset)],
+  f64Add: [0xa0],
+  f64Sub: [0xa1],
+  f64Mul: [0xa2],
+  f64Div: [0xa3],
+  f32DemoteF64: [0xb6],
   // 128-bit SIMD: prefix 0xfd, then the opcode as u32.
   v128Load: (offset = 0) => [0xfd, ...u32(0x00), 2, ...u32(offset)],
   v128Store: (offset = 0) => [0xfd, ...u32(0x0b), 2, ...u32(offset)],
   f32x4Splat: [0xfd, ...u32(0x13)],
   f32x4Sub: [0xfd, ...u32(0xe5)],
   f32x4Mul: [0xfd, ...u32(0xe6)],
+  /** Stores the low 64 bits (two float32 lanes) of a v128. */
+  v128Store64Lane0: (offset = 0) => [0xfd, ...u32(0x5b), 3, ...u32(offset), 0],
+  f64x2Splat: [0xfd, ...u32(0x14)],
+  f64x2ExtractLane: (lane: number) => [0xfd, ...u32(0x21), lane],
+  f64x2Add: [0xfd, ...u32(0xf0)],
+  f64x2Sub: [0xfd, ...u32(0xf1)],
+  f64x2Mul: [0xfd, ...u32(0xf2)],
+  f64x2Div: [0xfd, ...u32(0xf3)],
+  /** Two float64 lanes rounded to float32 in the low lanes, the upper two zero. */
+  f32x4DemoteF64x2Zero: [0xfd, ...u32(0x5e)],
 };
 
 export interface WasmFunction {

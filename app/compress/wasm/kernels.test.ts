@@ -64,3 +64,34 @@ describe('Workspace.rank1 (f32x4)', () => {
     expect(() => ws.rank1(0, 2, [1])).toThrow('outside the workspace');
   });
 });
+
+describe('Workspace.columnError (f64x2)', () => {
+  for (const out of [1, 2, 5, 1026]) {
+    it(`stores float32(d / ujj) and float32(q) as a scalar loop would, Σd² to float64 rounding, out = ${out}`, () => {
+      const random = rng(100 + out);
+      const ws = new Workspace(out, 4, 3, 16);
+      ws.panel.fill(7);
+      ws.err.fill(7);
+      for (let r = 0; r < out; r++) (ws.w[r] = random.normal()), (ws.q[r] = Math.fround(random.normal()));
+      const ujj = 0.37;
+      const sum = ws.columnError(2, 1, ujj);
+      let expected = 0;
+      for (let r = 0; r < out; r++) {
+        const d = ws.w[r] - ws.q[r];
+        expected += d * d;
+        expect(ws.err[out + r]).toBe(Math.fround(d / ujj));
+        expect(ws.panel[2 * out + r]).toBe(Math.fround(ws.q[r]));
+      }
+      expect(Math.abs(sum - expected) / expected).toBeLessThan(1e-14);
+      // Other rows untouched.
+      expect(ws.panel.subarray(0, 2 * out).every((v) => v === 7) && ws.panel.subarray(3 * out).every((v) => v === 7)).toBe(true);
+      expect(ws.err.subarray(0, out).every((v) => v === 7) && ws.err.subarray(2 * out).every((v) => v === 7)).toBe(true);
+    });
+  }
+
+  it('rows outside the workspace are errors', () => {
+    const ws = new Workspace(8, 4, 2, 3);
+    expect(() => ws.columnError(4, 0, 1)).toThrow('outside the workspace');
+    expect(() => ws.columnError(0, 2, 1)).toThrow('outside the workspace');
+  });
+});
