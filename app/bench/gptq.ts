@@ -3,9 +3,10 @@
 //           smallest size, the float64 JS factor for comparison. Minimal work 2n³/3 flops.
 //   sweep:  the OBS column sweep (compress/sweep.ts), out·n² flops (each row: Σ_j (n − j)
 //           multiply-adds ≈ n²/2): as the pipeline runs it, block loads and sub-block updates
-//           as ORT Gemms (compress/ort-sweep.ts) on every row; and all-JS, the reference, on a
-//           slice of rows with the time scaled by out/rows (the sweep is independent per row;
-//           printed as such).
+//           as ORT Gemms on a float32 panel (compress/ort-sweep.ts) on every row; and all-JS
+//           float64, the reference, on a slice of rows with the time scaled by out/rows (the
+//           sweep is independent per row; printed as such), whose codes the fast sweep's
+//           first rows are compared with.
 import { gptqSteps, gptqWithHessian } from '../compress/gptq.js';
 import { prepareHessian } from '../compress/hessian.js';
 import { prepareHessianOrt } from '../compress/ort-factor.js';
@@ -59,7 +60,7 @@ export async function benchGptq(cache: SessionCache, print: (line: string) => vo
     const near = await squareMatmulFloor(cache);
     const atNearFloor = (flops: number) => flops / (near.gflops * 1e9);
     let t0 = performance.now();
-    await runSweepOrt(cache, gptqSteps({ w: wFull, out, in: n }, prepared, options), 0, stats);
+    const fast = await runSweepOrt(cache, gptqSteps({ w: wFull, out, in: n }, prepared, options), 0, stats);
     const ortMs = performance.now() - t0;
     // Block loads: Σ_blocks 2·out·128·i1 ≈ out·n²; sub-block updates: 2·out·16·(112 + 96 + … + 16) per block.
     const ortFlops = out * n * (n - 128) + (n / 128) * 2 * out * 16 * 448;
@@ -67,15 +68,25 @@ export async function benchGptq(cache: SessionCache, print: (line: string) => vo
       `  column sweep, block loads + sub-block updates in ORT (all ${out} rows): ${secs(ortMs)} — ${(ortMs / 1000 / atNearFloor(sweepFlops)).toFixed(1)}× the floor time of its ${(sweepFlops / 1e9).toFixed(0)} GFLOP (floor just before: ${near.gflops.toFixed(1)} GFLOP/s);` +
         ` ${stats.updates} ORT steps ${secs(stats.updateMs)} (${(ortFlops / (stats.updateMs / 1000) / 1e9).toFixed(0)} GFLOP/s incl. copies), JS (rounding, rank-1 updates in sub-blocks, copies) ${secs(ortMs - stats.updateMs)}`,
     );
+    const loadMs = stats.loadMs ?? 0;
+    const loadFlops = out * n * (n - 128);
+    print(
+      `  of the ORT steps: block loads ${secs(loadMs)} (${(loadFlops / (loadMs / 1000) / 1e9).toFixed(0)} GFLOP/s, ${(loadFlops / 1e9).toFixed(0)} GFLOP), sub-block updates ${secs(stats.updateMs - loadMs)};` +
+        ` outside ORT (rounding, error rows, SIMD rank-1 updates, W₀ᵀ and the result): ${secs(ortMs - stats.updateMs)}; sweep vs the floor time of ${(sweepFlops / 1e9).toFixed(0)} GFLOP: ${(ortMs / 1000 / atNearFloor(sweepFlops)).toFixed(2)}×`,
+    );
 
     const rows = Math.min(out, sweepRows);
     const w = wFull.subarray(0, rows * n);
     t0 = performance.now();
-    gptqWithHessian({ w, out: rows, in: n }, prepared, options);
+    const exact = gptqWithHessian({ w, out: rows, in: n }, prepared, options);
     const sweepMs = performance.now() - t0;
     const scale = out / rows;
     const fullMs = sweepMs * scale;
     const note = rows < out ? ` on ${rows} of ${out} rows, ×${scale.toFixed(2)} EXTRAPOLATED to all rows` : '';
     print(`  column sweep, all float64 JS (reference)${note}: ${secs(fullMs)} — ${(sweepFlops / (fullMs / 1000) / 1e9).toFixed(2)} GFLOP/s; ORT-driven sweep is ${(fullMs / ortMs).toFixed(1)}× faster`);
+    // Rows are independent in the sweep: the reference's rows are the fast sweep's first rows.
+    let same = 0;
+    for (let i = 0; i < rows * n; i++) same += +(exact.quant!.codes[i] === fast.quant!.codes[i]);
+    print(`  float32 sweep vs float64 reference on those ${rows} rows: ${((100 * same) / (rows * n)).toFixed(4)} % of codes equal (${rows * n - same} of ${rows * n} differ)`);
   }
 }

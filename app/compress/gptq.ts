@@ -69,7 +69,7 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
     if (perm) W = permuteColumns(W, out, n, perm);
   }
 
-  const groupBuffer = new Float64Array(out * g); // [out, g]: current values of a group being entered
+  const groupBuffer = new Float64Array(g * out); // [g, out]: current values of a group being entered
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
   // A dynamic group that starts inside a block reads up to g − 1 columns past its end.
   const lookahead = grouped && !options.staticGroups && Math.min(blockSize, n) % g !== 0 ? g : 0;
@@ -78,11 +78,11 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
     // Dynamic groups live in sweep order; static ones (and per channel) in original order.
     const group = !grouped ? 0 : options.staticGroups ? Math.floor(col / g) : Math.floor(j / g);
     if (grouped && !options.staticGroups && j % g === 0) {
-      view.current(j, j + g, groupBuffer);
-      quantizer.fit(group, groupBuffer, g, 0, g);
+      view.currentColumns(j, j + g, groupBuffer);
+      quantizer.fitColumns(group, groupBuffer, g);
     }
     quantizer.quantizeColumn(col, group, w, q);
-  }, lookahead);
+  }, lookahead, false); // the result is the quantizer's codes, not W
 
   // g_idx only where groups are not consecutive columns: act-order with dynamic groups.
   let gIdx: Int32Array | undefined;

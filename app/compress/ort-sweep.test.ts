@@ -5,7 +5,7 @@ import { SessionCache } from '../onnx/sessionCache.js';
 import { gptqSteps, gptqWithHessian } from './gptq.js';
 import { prepareHessian } from './hessian.js';
 import { prepareHessianOrt } from './ort-factor.js';
-import { runSweepOrt } from './ort-sweep.js';
+import { STAGE_COLUMNS, runSweepOrt } from './ort-sweep.js';
 import { sparsegptSteps, sparsegptWithHessian } from './sparsegpt.js';
 import { sameFloats, correlatedMoment, randomLayer } from './testing/layers.js';
 
@@ -35,6 +35,17 @@ describe('runSweepOrt: lazy block updates as onnxruntime Gemms', () => {
       }
     });
   }
+
+  it(`GPTQ w4g128 act-order over ${STAGE_COLUMNS * 2 + 128} columns: blocks from several ${STAGE_COLUMNS}-column stages agree with the JS sweep`, async () => {
+    const wide = STAGE_COLUMNS * 2 + 128;
+    const layer = randomLayer(24, wide, 8);
+    const prepared = prepareHessian(correlatedMoment(wide, 12, { tokens: wide + 64 }), wide, { actOrder: true });
+    const options = { bits: 4, groupSize: 128, sym: false, actOrder: true };
+    const js = gptqWithHessian(layer, prepared, options);
+    const ort = await runSweepOrt(cache, gptqSteps(layer, prepared, options));
+    expect(fractionEqual(ort.quant!.codes, js.quant!.codes)).toBeGreaterThan(0.999);
+    expect(Math.abs(ort.loss - js.loss) / js.loss).toBeLessThan(1e-4);
+  });
 
   it('SparseGPT 2:4 + w4: identical mask, loss within 1e-4', async () => {
     const layer = randomLayer(64, n, 4);

@@ -1,24 +1,26 @@
-// Drives a GPTQ/SparseGPT sweep (sweep.ts) with its block and sub-block steps as onnxruntime
-// Gemms, so that JS keeps only the O(out·n·16) rank-1 updates inside sub-blocks and the rounding.
+// Drives a GPTQ/SparseGPT sweep (sweep.ts) on wide layers with its block and sub-block steps as
+// onnxruntime Gemms and a float32 panel, so that JS keeps only the rounding, and WebAssembly
+// SIMD the O(out·n·16) rank-1 updates inside sub-blocks (wasm/kernels.ts).
 //
-//   block loads, left-looking:  panel = W₀[:, c0:c1]ᵀ − U[0:c0, c0:c1]ᵀ · E[0:c0]
-//     E: [n, out] float32, the scaled errors of every decided column, appended at each block end.
+//   block loads, left-looking:  panel = W₀ᵀ[c0:c1] − U[0:c0, c0:c1]ᵀ · E[0:c0]
+//     E: [n, out] float32, the scaled errors of every decided column, appended as they come.
 //     Σ over blocks ≈ out·n² flops, the bulk of the sweep (69 GFLOP at 4096²). Left-looking
 //     rather than updating all of W[:, i2:] after each block (right-looking): each product
-//     writes only the [b, out] panel, already in the sweep's transposed layout, instead of
-//     an [out, n − i2] update that JS then subtracts from W (most of the old driver's time);
-//     W itself stays the original W₀ right of the block.
-//   sub-block updates:          panel[c0:c1] −= U[e0:e1, c0:c1]ᵀ · Err[e0:e1]   (K = 16)
-//     ≈ out·n·B/2 flops, which in JS ran at well under 1 GFLOP/s.
+//     writes only the [b, out] panel, already in the sweep's transposed layout; W₀ᵀ (float32,
+//     transposed once per sweep by ORT) is the Gemm's C operand, so the product's output *is*
+//     the loaded panel, copied in with one memcpy.
+//   sub-block updates:          panel[c0:c1] = panel[c0:c1] − U[e0:e1, c0:c1]ᵀ · E[e0:e1]   (K = 16)
+//     ≈ out·n·B/2 flops, also one Gemm with C whose output replaces the panel rows.
 //
-// Precision: operands are rounded to float32 and the products accumulate in float32 (≈ √K·6e-8
-// relative, K ≤ n); the panel, the rank-1 updates inside sub-blocks and W₀ stay float64. The
-// products only correct weights that are then rounded to a grid of 2^bits levels, so a code can
-// only change where a weight sits within ~1e-7 of a rounding boundary (ort-sweep.test.ts
-// measures how many do against the float64 sweep).
-import { matmulF32 } from '../onnx/matmul.js';
+// Precision: the panel, the errors and the products are float32 (≈ √K·6e-8 relative per
+// product, K ≤ n); U is rounded to float32 per product; the rule reads float64 copies of the
+// columns and the OBS loss accumulates in float64. The products only correct weights that are
+// then rounded to a grid of 2^bits levels, so a code can only change where a weight sits within
+// ~1e-7 of a rounding boundary (ort-sweep.test.ts measures how many do against the float64 sweep).
+import { GraphBuilder, float, int, ints } from '../onnx/builder.js';
+import { floatData, floatTensor } from '../onnx/runtime.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
-import { applyStep, transposeIn, type Sweep, type PanelLoad, type PanelUpdate } from './sweep.js';
+import { applyStep, type PanelLoad, type PanelUpdate, type Sweep, type SweepReply } from './sweep.js';
 
 /**
  * On the CPU, below this many columns the float64 JS sweep is faster than the round trips (same
@@ -31,56 +33,131 @@ export interface SweepStats {
   /** Milliseconds spent in onnxruntime steps (copies + Gemm) and how many there were. */
   updateMs: number;
   updates: number;
+  /** Of those, the block loads (the out·n² bulk). */
+  loadMs?: number;
+}
+
+/** y: [M, N] = c − aᵀ·b for a: [K, M], b: [K, N], c: [M, N]. */
+function subtractProductGraph(): Uint8Array {
+  const g = new GraphBuilder('sweep-subtract-product');
+  const a = g.input('a', 'float32', ['K', 'M']);
+  const b = g.input('b', 'float32', ['K', 'N']);
+  const c = g.input('c', 'float32', ['M', 'N']);
+  g.output(g.op('Gemm', [a, b, c], { transA: int(1), alpha: float(-1), beta: float(1) }), 'y', 'float32', ['M', 'N']);
+  return g.build();
+}
+
+function transposeGraph(): Uint8Array {
+  const g = new GraphBuilder('sweep-transpose');
+  const x = g.input('x', 'float32', ['R', 'C']);
+  g.output(g.op('Transpose', [x], { perm: ints([1, 0]) }), 'y', 'float32', ['C', 'R']);
+  return g.build();
+}
+
+/** c − aᵀ·b, a: [k, m], b: [k, nc], c: [m, nc] (all float32, row-major). */
+async function subtractProduct(cache: SessionCache, a: Float32Array, b: Float32Array, c: Float32Array, k: number, m: number, nc: number): Promise<Float32Array> {
+  const session = await cache.get('sweep-subtract-product', subtractProductGraph);
+  const out = await session.run({ a: floatTensor(a, [k, m]), b: floatTensor(b, [k, nc]), c: floatTensor(c, [m, nc]) });
+  return floatData(out.y, 'sweep product');
+}
+
+/** U[r0:r1, c0:c1] as float32 [r1 − r0, c1 − c0] (U: [n, n] row-major). */
+function slice32(U: Float64Array, n: number, r0: number, r1: number, c0: number, c1: number): Float32Array {
+  const w = c1 - c0;
+  const u = new Float32Array((r1 - r0) * w);
+  for (let k = r0; k < r1; k++) u.set(U.subarray(k * n + c0, k * n + c1), (k - r0) * w);
+  return u;
 }
 
 export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minColumns = cache.device === 'cpu' ? ORT_SWEEP_MIN_COLUMNS : 0, stats?: SweepStats): Promise<T> {
-  let errors: Float32Array | null = null; // E: [n, out], the scaled errors of decided columns
-  let written = 0; // rows [0, written) of E are filled
+  let wide: WideSweep | null = null; // float32 panel, products in ORT
+  let reply: SweepReply = undefined;
   for (;;) {
-    const step = steps.next();
+    const step = steps.next(reply);
+    reply = undefined;
     if (step.done) return step.value;
     const s = step.value;
-    if (s.n < minColumns) {
+    if (s.kind === 'begin') {
+      wide = s.n >= minColumns ? new WideSweep(cache, s.out, s.n) : null;
+      if (wide) reply = { precision: 'float32' };
+      continue;
+    }
+    if (!wide) {
       applyStep(s);
       continue;
     }
     const t0 = performance.now();
-    errors ??= new Float32Array(s.n * s.out);
-    if (s.kind === 'load') await loadPanel(cache, s, errors.subarray(0, written * s.out));
-    else {
-      // A sub-block's (or, at a block end, the rest of the block's) errors join E, where the
-      // sub-block update reads them; W[:, i2:] stays W₀ (the loads subtract E's products).
-      const end = s.kind === 'update' ? s.e1 : s.i2;
-      errors.set(s.Err.subarray((written - s.i1) * s.out, (end - s.i1) * s.out), written * s.out);
-      written = end;
-      if (s.kind === 'update') await updatePanel(cache, s, errors.subarray(s.e0 * s.out, s.e1 * s.out));
+    if (s.kind === 'load') {
+      await wide.load(s);
+      if (stats) stats.loadMs = (stats.loadMs ?? 0) + performance.now() - t0;
+    } else {
+      wide.record(s.Err as Float32Array, s.i1, s.kind === 'update' ? s.e1 : s.i2);
+      if (s.kind === 'update') await wide.update(s);
     }
     if (stats) (stats.updateMs += performance.now() - t0), stats.updates++;
   }
 }
 
-/** panel = W₀[:, c0:c1]ᵀ − U[0:c0, c0:c1]ᵀ · E[0:c0], E: [c0, out]. */
-async function loadPanel(cache: SessionCache, { W, out, n, U, c0, c1, panel }: PanelLoad, errors: Float32Array): Promise<void> {
-  const w = c1 - c0;
-  if (c0 === 0) return transposeIn(W, n, c0, w, out, panel);
-  if (errors.length !== c0 * out) throw new Error(`sweep: block at column ${c0} loaded with the errors of ${errors.length / out} columns`);
-  const u = new Float32Array(c0 * w); // [c0, w] = U[0:c0, c0:c1]
-  for (let k = 0; k < c0; k++) u.set(U.subarray(k * n + c0, k * n + c1), k * w);
-  const update = await matmulF32(cache, u, [c0, w], errors, [c0, out], { transA: true }); // [w, out]
-  // W₀'s columns transposed and the product subtracted in one pass, in tiles of rows (as transposeIn).
-  for (let r0 = 0; r0 < out; r0 += 32) {
-    const r1 = Math.min(r0 + 32, out);
-    for (let k = 0; k < w; k++) for (let r = r0; r < r1; r++) panel[k * out + r] = W[r * n + c0 + k] - update[k * out + r];
-  }
-}
+/**
+ * Columns one block-load product brings up to date at once. A product [M, K]·[K, out] repacks
+ * its whole [K, out] operand (E) for only M rows of output: at M = 128 (one block) that copy
+ * costs about as much as the arithmetic on this machine's cores. Loading 512 columns at once
+ * (the next blocks' columns with every error known so far) and catching each later block up
+ * with the few columns decided since (K ≤ 384) moves most flops to the wide product.
+ */
+export const STAGE_COLUMNS = 512;
 
-/** panel[c0:c1] −= U[e0:e1, c0:c1]ᵀ · err, err: [e1 − e0, out] (float32, from E). */
-async function updatePanel(cache: SessionCache, { out, n, U, i1, e0, e1, c0, c1, panel }: PanelUpdate, err: Float32Array): Promise<void> {
-  const k = e1 - e0;
-  const w = c1 - c0;
-  const u = new Float32Array(k * w); // [k, w] = U[e0:e1, c0:c1]
-  for (let e = 0; e < k; e++) u.set(U.subarray((e0 + e) * n + c0, (e0 + e) * n + c1), e * w);
-  const update = await matmulF32(cache, u, [k, w], err, [k, out], { transA: true }); // [w, out]
-  const at = (c0 - i1) * out;
-  for (let i = 0; i < w * out; i++) panel[at + i] -= update[i];
+/** State of one wide sweep: W₀ᵀ, the error history E, and the staged columns. */
+class WideSweep {
+  private W0T: Float32Array | null = null; // [n, out]: W₀ transposed, columns in sweep order
+  private readonly errors: Float32Array; // E: [n, out], the scaled errors of decided columns
+  private written = 0; // rows [0, written) of E are filled
+  private stage: Float32Array | null = null; // [stageEnd − stageStart, out]: those columns with the errors of all columns < stageStart
+  private stageStart = 0;
+  private stageEnd = 0;
+
+  constructor(
+    private readonly cache: SessionCache,
+    private readonly out: number,
+    private readonly n: number,
+  ) {
+    this.errors = new Float32Array(n * out);
+  }
+
+  async load({ W, U, c0, c1, panel }: PanelLoad): Promise<void> {
+    const { cache, out, n, errors } = this;
+    if (this.written !== c0) throw new Error(`sweep: block at column ${c0} loaded with the errors of ${this.written} columns`);
+    if (c0 === 0) {
+      // W holds W₀ now (sweep order, dead columns zeroed); later loads read W₀ᵀ only.
+      const session = await cache.get('sweep-transpose', transposeGraph);
+      this.W0T = floatData((await session.run({ x: floatTensor(new Float32Array(W), [out, n]) })).y, 'sweep transpose');
+    }
+    const W0T = this.W0T!;
+    if (c0 < this.stageStart || c1 > this.stageEnd) {
+      // stage = W₀ᵀ[c0:end] − U[0:c0, c0:end]ᵀ · E[0:c0]
+      const end = Math.min(n, Math.max(c1, c0 + STAGE_COLUMNS));
+      const base = W0T.subarray(c0 * out, end * out);
+      this.stage = c0 === 0 ? base : await subtractProduct(cache, slice32(U, n, 0, c0, c0, end), errors.subarray(0, c0 * out), base, c0, end - c0, out);
+      this.stageStart = c0;
+      this.stageEnd = end;
+    }
+    // panel = stage[c0:c1] − U[p0:c0, c0:c1]ᵀ · E[p0:c0], p0 = the stage's start: the errors decided since.
+    const p0 = this.stageStart;
+    const staged = this.stage!.subarray((c0 - p0) * out, (c1 - p0) * out);
+    panel.set(c0 === p0 ? staged : await subtractProduct(cache, slice32(U, n, p0, c0, c0, c1), errors.subarray(p0 * out, c0 * out), staged, c0 - p0, c1 - c0, out));
+  }
+
+  /** The block's scaled errors of columns [written, end) join E (Err: the block's rows from column i1). */
+  record(Err: Float32Array, i1: number, end: number): void {
+    const { out } = this;
+    this.errors.set(Err.subarray((this.written - i1) * out, (end - i1) * out), this.written * out);
+    this.written = end;
+  }
+
+  /** panel[c0:c1] = panel[c0:c1] − U[e0:e1, c0:c1]ᵀ · E[e0:e1]. */
+  async update({ U, i1, e0, e1, c0, c1, panel }: PanelUpdate): Promise<void> {
+    const { out, n } = this;
+    const rows = (panel as Float32Array).subarray((c0 - i1) * out, (c1 - i1) * out);
+    rows.set(await subtractProduct(this.cache, slice32(U, n, e0, e1, c0, c1), this.errors.subarray(e0 * out, e1 * out), rows, e1 - e0, c1 - c0, out));
+  }
 }

@@ -87,6 +87,21 @@ export class GroupQuantizer {
     }
   }
 
+  /** fit() for values stored column by column: x [count, out], column c of the group at row c. */
+  fitColumns(group: number, x: Float64Array, count: number): void {
+    const { out } = this;
+    const lo = new Float64Array(out); // the grid always spans 0
+    const hi = new Float64Array(out);
+    for (let c = 0; c < count; c++) {
+      for (let r = 0, at = c * out; r < out; r++, at++) {
+        const v = x[at];
+        if (v < lo[r]) lo[r] = v;
+        else if (v > hi[r]) hi[r] = v;
+      }
+    }
+    for (let r = 0; r < out; r++) this.fitRange(r * this.nGroups + group, lo[r], hi[r]);
+  }
+
   private fitRange(slot: number, lo: number, hi: number): void {
     const { maxq } = this;
     let xmin = lo;
@@ -154,11 +169,15 @@ export function dequantize(q: QuantState, out: number, inFeatures: number): Floa
   }
   if (q.gIdx && q.gIdx.length !== inFeatures) throw new CompressError(`g_idx has ${q.gIdx.length} entries, expected ${inFeatures}`);
   const wc = new Float32Array(out * inFeatures);
+  // Each column's group once, not per weight (g_idx, or consecutive groups).
+  const groupOf = q.gIdx ?? Int32Array.from({ length: inFeatures }, (_, c) => (q.groupSize === -1 ? 0 : Math.floor(c / q.groupSize)));
+  const { codes, scales, zeros } = q;
   for (let r = 0; r < out; r++) {
+    const row = r * inFeatures;
+    const slots = r * nGroups;
     for (let c = 0; c < inFeatures; c++) {
-      const g = q.gIdx ? q.gIdx[c] : q.groupSize === -1 ? 0 : Math.floor(c / q.groupSize);
-      const slot = r * nGroups + g;
-      wc[r * inFeatures + c] = dequantizeValue(q.codes[r * inFeatures + c], q.scales[slot], q.zeros[slot]);
+      const slot = slots + groupOf[c];
+      wc[row + c] = dequantizeValue(codes[row + c], scales[slot], zeros[slot]);
     }
   }
   return wc;

@@ -65,7 +65,7 @@ export function* sparsegptSteps(layer: LinearWeight, prepared: PreparedHessian, 
   const blockScores = p > 0 ? new Float64Array(out * Math.min(blockSize, n)) : null; // [out, i2 − i1]
   const m = sparsity.kind === 'nm' ? sparsity.m : 0;
   const nmScores = new Float64Array(out * m); // [out, M]
-  const groupBuffer = new Float64Array(grouped ? out * g : 0); // [out, g]
+  const groupBuffer = new Float64Array(grouped ? g * out : 0); // [g, out]
 
   // N:M windows and dynamic groups that start inside a block read past its end.
   const B = Math.min(blockSize, n);
@@ -91,8 +91,8 @@ export function* sparsegptSteps(layer: LinearWeight, prepared: PreparedHessian, 
       }
     }
     if (grouped && j % g === 0) {
-      view.current(j, j + g, groupBuffer);
-      quantizer.fit(j / g, groupBuffer, g, 0, g);
+      view.currentColumns(j, j + g, groupBuffer);
+      quantizer.fitColumns(j / g, groupBuffer, g);
     }
     const group = grouped ? Math.floor(j / g) : 0;
     for (let r = 0; r < out; r++) q[r] = mask[r * n + j] ? w[r] : 0;

@@ -19,6 +19,15 @@
 //
 // W is [out, n] row-major; the block (plus a lookahead, see obsSweep) is worked on transposed
 // in `panel`: [columns, out], so a column is a contiguous row and every update is contiguous.
+//
+// Precision: the sweep opens with a Begin step whose reply picks the panel's type. runSweep
+// keeps float64 (the exact reference, and every layer below ort-sweep.ts's threshold). A driver
+// whose products are float32 anyway (ort-sweep.ts) asks for a float32 panel: it and the block's
+// scaled errors then live in a wasm/kernels.ts Workspace, the in-sub-block rank-1 updates run
+// as SIMD there, and ORT reads and writes panel rows without conversions. The rule still sees
+// float64 columns; only where a weight lies within float32's resolution of a rounding boundary
+// can its code differ (ort-sweep.test.ts bounds how many).
+import { Workspace } from './wasm/kernels.js';
 
 export interface SweepView {
   /** Start and end (exclusive) of the current block. */
@@ -31,6 +40,8 @@ export interface SweepView {
    * column-by-column rule would. Columns past the block must lie within the sweep's lookahead.
    */
   current(c0: number, c1: number, dst: Float64Array): void;
+  /** The same values column by column: dst [c1 − c0, out] (a group's grid fit reads them this way, contiguously). */
+  currentColumns(c0: number, c1: number, dst: Float64Array): void;
 }
 
 /**
@@ -55,7 +66,7 @@ export interface PanelLoad {
   readonly c0: number;
   readonly c1: number;
   /** [≥ c1 − c0, out], filled by the driver. */
-  readonly panel: Float64Array;
+  readonly panel: Panel;
 }
 
 /** After each sub-block: panel[c − i1] −= Σ_{e ∈ [e0, e1)} U[e, c] · Err[e − i1] for c ∈ [c0, c1). */
@@ -65,14 +76,14 @@ export interface PanelUpdate {
   readonly n: number;
   readonly U: Float64Array;
   /** [≥ e1 − i1, out]: the block's scaled errors, row e − i1 for column e. */
-  readonly Err: Float64Array;
+  readonly Err: Panel;
   /** The block's first column: row 0 of both Err and panel. */
   readonly i1: number;
   readonly e0: number;
   readonly e1: number;
   readonly c0: number;
   readonly c1: number;
-  readonly panel: Float64Array;
+  readonly panel: Panel;
 }
 
 /** At the end of block [i1, i2): W[:, i2:] −= Errᵀ · U[i1:i2, i2:], Err: [i2 − i1, out], before any later PanelLoad. */
@@ -85,15 +96,28 @@ export interface TrailingUpdate {
   /** [n, n] upper. */
   readonly U: Float64Array;
   /** [≥ i2 − i1, out]: the block's scaled errors, one row per column of the block. */
-  readonly Err: Float64Array;
+  readonly Err: Panel;
   readonly i1: number;
   readonly i2: number;
 }
 
-export type SweepStep = PanelLoad | PanelUpdate | TrailingUpdate;
+/** First step of every sweep; the driver's reply to it (SweepReply) picks the panel's precision. */
+export interface SweepBegin {
+  readonly kind: 'begin';
+  readonly out: number;
+  readonly n: number;
+}
+
+/** A driver's reply to Begin: a float32 panel (wide layers, float32 products), or nothing for float64. */
+export type SweepReply = { readonly precision: 'float32' } | undefined;
+
+/** A panel: [rows, out], float64 unless the driver asked for float32. */
+export type Panel = Float64Array | Float32Array;
+
+export type SweepStep = SweepBegin | PanelLoad | PanelUpdate | TrailingUpdate;
 
 /** A sweep in progress: yields the steps a driver must apply, returns the method's result. */
-export type Sweep<T> = Generator<SweepStep, T, void>;
+export type Sweep<T> = Generator<SweepStep, T, SweepReply | void>;
 
 /** Runs a sweep to completion with every step in float64 JS. */
 export function runSweep<T>(steps: Sweep<T>): T {
@@ -106,12 +130,13 @@ export function runSweep<T>(steps: Sweep<T>): T {
 
 /** One step in float64 JS: right-looking, W always up to date. */
 export function applyStep(step: SweepStep): void {
-  if (step.kind === 'load') transposeIn(step.W, step.n, step.c0, step.c1 - step.c0, step.out, step.panel);
-  else if (step.kind === 'update') applyPanelUpdate(step);
-  else applyTrailingUpdate(step);
+  if (step.kind === 'begin') return;
+  if (step.kind === 'load') transposeIn(step.W, step.n, step.c0, step.c1 - step.c0, step.out, step.panel as Float64Array);
+  else if (step.kind === 'update') applyPanelUpdate(step as PanelUpdate & { panel: Float64Array; Err: Float64Array });
+  else applyTrailingUpdate(step as TrailingUpdate & { Err: Float64Array });
 }
 
-function applyPanelUpdate({ out, n, U, Err, i1, e0, e1, c0, c1, panel }: PanelUpdate): void {
+function applyPanelUpdate({ out, n, U, Err, i1, e0, e1, c0, c1, panel }: PanelUpdate & { panel: Float64Array; Err: Float64Array }): void {
   // Column by column, each row touched once per sub-block: the panel does not fit in cache at
   // LLM widths, the sub-block's errors do.
   for (let c = c0; c < c1; c++) {
@@ -119,7 +144,7 @@ function applyPanelUpdate({ out, n, U, Err, i1, e0, e1, c0, c1, panel }: PanelUp
   }
 }
 
-function applyTrailingUpdate({ W, out, n, U, Err, i1, i2 }: TrailingUpdate): void {
+function applyTrailingUpdate({ W, out, n, U, Err, i1, i2 }: TrailingUpdate & { Err: Float64Array }): void {
   for (let r = 0; r < out; r++) {
     const row = r * n;
     for (let k = 0; k < i2 - i1; k++) {
@@ -138,42 +163,56 @@ function applyTrailingUpdate({ W, out, n, U, Err, i1, i2 }: TrailingUpdate): voi
  *
  * `lookahead`: how many columns past a block's end the rule may read through view.current (a
  * quantization group or N:M window that does not start on a block boundary); they are loaded
- * and kept up to date with the block. On return W holds the replaced values q.
+ * and kept up to date with the block. On return W holds the replaced values q, unless
+ * `writeBack` is false (a method that keeps its result elsewhere, as GPTQ's codes, saves a
+ * strided pass over W).
  */
-export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Array, blockSize: number, rule: ColumnRule, lookahead = 0): Sweep<number> {
+export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Array, blockSize: number, rule: ColumnRule, lookahead = 0, writeBack = true): Sweep<number> {
   if (!(Number.isInteger(blockSize) && blockSize > 0)) throw new RangeError(`block size must be a positive integer, got ${blockSize}`);
   if (!(Number.isInteger(lookahead) && lookahead >= 0)) throw new RangeError(`lookahead must be a non-negative integer, got ${lookahead}`);
   const B = Math.min(blockSize, n);
-  const panel = new Float64Array(Math.min(B + lookahead, n) * out); // [B + lookahead, out]: the block's current columns and those ahead
-  const Err = new Float64Array(B * out); // [B, out]: the block's scaled errors
-  const q = new Float64Array(out);
+  const panelRows = Math.min(B + lookahead, n); // the block's current columns and those ahead
+  const reply = yield { kind: 'begin', out, n };
+  // float32: panel and errors in a SIMD workspace; w64 is the rule's float64 copy of a column.
+  const ws = reply?.precision === 'float32' ? new Workspace(out, panelRows, B, SUB_BLOCK) : null;
+  const panel: Panel = ws ? ws.panel : new Float64Array(panelRows * out); // [panelRows, out]
+  const Err: Panel = ws ? ws.err : new Float64Array(B * out); // [B, out]: the block's scaled errors
+  const coef = new Float64Array(SUB_BLOCK); // U[j, later columns of the sub-block]
+  const q = ws ? ws.q : new Float64Array(out);
   let loss = 0;
 
   let panelEnd = 0; // columns [i1, panelEnd) are in the panel
   let done = 0; // columns of the current block already decided
   let sub0 = 0; // the sub-block being decided: block-relative [sub0, sub1)
   let sub1 = 0;
+  // dst[(c − c0)·colStride + r·rowStride] = current value of W[r, c] for c ∈ [c0, min(c1, n)).
+  const read = (c0: number, c1: number, dst: Float64Array, rowStride: number, colStride: number): void => {
+    const { i1 } = view;
+    if (c0 < i1 + done) throw new RangeError(`sweep: column ${c0} was already decided`);
+    const end = Math.min(c1, n);
+    if (end > panelEnd) throw new RangeError(`sweep: column ${end - 1} is past the lookahead (the panel ends at ${panelEnd})`);
+    for (let c = c0; c < end; c++) {
+      // Up to date, except that columns past the current sub-block still await the updates
+      // of its decided columns [sub0, done).
+      const src = (c - i1) * out;
+      const from = c - i1 >= sub1 ? sub0 : done;
+      const at = (c - c0) * colStride;
+      if (from === done && rowStride === 1) {
+        dst.set(panel.subarray(src, src + out), at);
+        continue;
+      }
+      for (let r = 0; r < out; r++) {
+        let v = panel[src + r];
+        for (let k = from; k < done; k++) v -= Err[k * out + r] * U[(i1 + k) * n + c];
+        dst[at + r * rowStride] = v;
+      }
+    }
+  };
   const view = {
     i1: 0,
     i2: 0,
-    current(c0: number, c1: number, dst: Float64Array): void {
-      const { i1 } = view;
-      if (c0 < i1 + done) throw new RangeError(`sweep: column ${c0} was already decided`);
-      const end = Math.min(c1, n);
-      if (end > panelEnd) throw new RangeError(`sweep: column ${end - 1} is past the lookahead (the panel ends at ${panelEnd})`);
-      const width = c1 - c0;
-      for (let c = c0; c < end; c++) {
-        // Up to date, except that columns past the current sub-block still await the updates
-        // of its decided columns [sub0, done).
-        const src = (c - i1) * out;
-        const from = c - i1 >= sub1 ? sub0 : done;
-        for (let r = 0; r < out; r++) {
-          let v = panel[src + r];
-          for (let k = from; k < done; k++) v -= Err[k * out + r] * U[(i1 + k) * n + c];
-          dst[r * width + (c - c0)] = v;
-        }
-      }
-    },
+    current: (c0: number, c1: number, dst: Float64Array) => read(c0, c1, dst, c1 - c0, 1),
+    currentColumns: (c0: number, c1: number, dst: Float64Array) => read(c0, c1, dst, 1, out),
   };
 
   for (let i1 = 0; i1 < n; i1 += B) {
@@ -192,22 +231,33 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
         const j = i1 + i;
         const Ujj = U[j * n + j];
         done = i;
-        const w = panel.subarray(i * out, (i + 1) * out);
+        const col = panel.subarray(i * out, (i + 1) * out);
+        if (ws) {
+          // The rule reads a float64 copy; error row, panel row and Σd² come from one SIMD pass.
+          ws.w.set(col);
+          rule(j, ws.w, q, view);
+          loss += ws.columnError(i, i, Ujj) / (Ujj * Ujj) / 2;
+          // The column's error reaches the sub-block's later columns (rank-1 updates).
+          for (let k = i + 1; k < s1; k++) coef[k - i - 1] = U[j * n + i1 + k];
+          ws.rank1(i + 1, i, coef.subarray(0, s1 - i - 1));
+          continue;
+        }
+        const w = col as Float64Array;
         rule(j, w, q, view);
         const err = Err.subarray(i * out, (i + 1) * out);
         for (let r = 0; r < out; r++) {
           const d = w[r] - q[r];
           err[r] = d / Ujj;
           loss += (d * d) / (Ujj * Ujj) / 2;
-          w[r] = q[r];
         }
-        for (let k = i + 1; k < s1; k++) axpy(panel, k * out, Err, i * out, -U[j * n + i1 + k], out);
+        col.set(q);
+        for (let k = i + 1; k < s1; k++) axpy(panel as Float64Array, k * out, Err as Float64Array, i * out, -U[j * n + i1 + k], out);
       }
       done = s1;
       sub0 = sub1 = s1;
       if (i1 + s1 < panelEnd) yield { kind: 'update', out, n, U, Err, i1, e0: i1 + s0, e1: i1 + s1, c0: i1 + s1, c1: panelEnd, panel };
     }
-    transposeOut(panel, b, out, W, n, i1);
+    if (writeBack) transposeOut(panel, b, out, W, n, i1);
     if (i2 < n) yield { kind: 'trailing', W, out, n, U, Err, i1, i2 };
   }
   return loss;
@@ -230,7 +280,7 @@ export function transposeIn(W: Float64Array, n: number, i1: number, b: number, o
 }
 
 /** W[:, i1 : i1 + b] = blockᵀ. */
-function transposeOut(block: Float64Array, b: number, out: number, W: Float64Array, n: number, i1: number): void {
+function transposeOut(block: Panel, b: number, out: number, W: Float64Array, n: number, i1: number): void {
   for (let r0 = 0; r0 < out; r0 += TILE) {
     const r1 = Math.min(r0 + TILE, out);
     for (let r = r0; r < r1; r++) for (let k = 0; k < b; k++) W[r * n + i1 + k] = block[k * out + r];

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { rng } from '../../linalg/random.js';
+import { s32, u32 } from './encode.js';
+import { Workspace } from './kernels.js';
+
+/** Decodes LEB128 (signed or not) back to a number: the encoder's inverse. */
+function leb(bytes: number[], signed: boolean): number {
+  let value = 0;
+  let shift = 0;
+  for (const byte of bytes) {
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+    if ((byte & 0x80) === 0) break;
+  }
+  return signed && bytes[bytes.length - 1] & 0x40 ? value - 2 ** shift : value;
+}
+
+describe('wasm encoder', () => {
+  it('LEB128 round-trips, every byte but the last has its continuation bit', () => {
+    const random = rng(3);
+    const values = [0, 1, 63, 64, 127, 128, 255, 16383, 16384, 2 ** 31 - 1, ...Array.from({ length: 200 }, () => Math.floor(random.uniform() * 2 ** 32))];
+    for (const v of values) {
+      const bytes = u32(v);
+      expect(leb(bytes, false)).toBe(v);
+      expect(bytes.slice(0, -1).every((b) => b & 0x80)).toBe(true);
+      const signed = v | 0;
+      expect(leb(s32(signed), true)).toBe(signed);
+    }
+    expect(s32(-1)).toEqual([0x7f]);
+    expect(s32(64)).toEqual([0xc0, 0x00]);
+  });
+});
+
+describe('Workspace.rank1 (f32x4)', () => {
+  for (const out of [1, 3, 4, 7, 64, 1027]) {
+    it(`equals Math.fround(y − Math.fround(a·x)) bit for bit, out = ${out} (lane tails), other rows untouched`, () => {
+      const random = rng(out);
+      const ws = new Workspace(out, 20, 16, 16);
+      for (let i = 0; i < ws.panel.length; i++) ws.panel[i] = random.normal();
+      for (let i = 0; i < ws.err.length; i++) ws.err[i] = random.normal() * 1e-3;
+      const expected = Float32Array.from(ws.panel);
+      const coef = Float64Array.from({ length: 13 }, () => random.normal());
+      ws.rank1(5, 9, coef);
+      for (let t = 0; t < coef.length; t++) {
+        const a = Math.fround(coef[t]); // the coefficients travel as float32
+        for (let r = 0; r < out; r++) {
+          const at = (5 + t) * out + r;
+          expected[at] = Math.fround(expected[at] - Math.fround(a * ws.err[9 * out + r]));
+        }
+      }
+      let differ = 0;
+      for (let i = 0; i < expected.length; i++) differ += +!Object.is(expected[i], ws.panel[i]);
+      expect(differ).toBe(0);
+    });
+  }
+
+  it('no rows is a no-op; more rows than coefficient room, or rows outside the panel, are errors', () => {
+    const ws = new Workspace(8, 4, 2, 3);
+    ws.panel.fill(1);
+    ws.rank1(0, 0, []);
+    expect([...ws.panel]).toEqual(new Array(32).fill(1));
+    expect(() => ws.rank1(0, 0, [1, 2, 3, 4])).toThrow('4 rows, room for 3');
+    expect(() => ws.rank1(2, 0, [1, 2, 3])).toThrow('outside the workspace');
+    expect(() => ws.rank1(0, 2, [1])).toThrow('outside the workspace');
+  });
+});
+
+describe('Workspace.columnError (f64x2)', () => {
+  for (const out of [1, 2, 5, 1026]) {
+    it(`stores float32(d / ujj) and float32(q) as a scalar loop would, Σd² to float64 rounding, out = ${out}`, () => {
+      const random = rng(100 + out);
+      const ws = new Workspace(out, 4, 3, 16);
+      ws.panel.fill(7);
+      ws.err.fill(7);
+      for (let r = 0; r < out; r++) (ws.w[r] = random.normal()), (ws.q[r] = Math.fround(random.normal()));
+      const ujj = 0.37;
+      const sum = ws.columnError(2, 1, ujj);
+      let expected = 0;
+      for (let r = 0; r < out; r++) {
+        const d = ws.w[r] - ws.q[r];
+        expected += d * d;
+        expect(ws.err[out + r]).toBe(Math.fround(d / ujj));
+        expect(ws.panel[2 * out + r]).toBe(Math.fround(ws.q[r]));
+      }
+      expect(Math.abs(sum - expected) / expected).toBeLessThan(1e-14);
+      // Other rows untouched.
+      expect(ws.panel.subarray(0, 2 * out).every((v) => v === 7) && ws.panel.subarray(3 * out).every((v) => v === 7)).toBe(true);
+      expect(ws.err.subarray(0, out).every((v) => v === 7) && ws.err.subarray(2 * out).every((v) => v === 7)).toBe(true);
+    });
+  }
+
+  it('rows outside the workspace are errors', () => {
+    const ws = new Workspace(8, 4, 2, 3);
+    expect(() => ws.columnError(4, 0, 1)).toThrow('outside the workspace');
+    expect(() => ws.columnError(0, 2, 1)).toThrow('outside the workspace');
+  });
+});

@@ -1,0 +1,149 @@
+// The sweep's per-column float32 work as WebAssembly SIMD (f32x4), for wide layers: inside a
+// 16-column sub-block each decided column's scaled error reaches the sub-block's later columns
+// as rank-1 updates, out·16/2 multiply-adds per column (sweep.ts). Scalar JS runs them at about
+// one element per cycle; four lanes at a time they cost a few percent of the sweep.
+//
+// The panel and the error rows live in the instance's own memory (a Workspace), so the kernel
+// reads them in place and onnxruntime reads them through Float32Array views without a copy.
+// Arithmetic is IEEE float32, each product and difference rounded (no fused multiply-add), so
+// the result is exactly Math.fround(y − Math.fround(a·x)) per element, as the tests check.
+import { f32, f64, i32, op, v128, wasmModule, type WasmFunction } from './encode.js';
+
+// rank1(y, rows, stride, x, coef, count): y[t·stride + r] −= coef[t] · x[r] for t < rows, r < count.
+// y, x, coef are byte offsets into the memory; stride is in bytes.
+const [y, rows, stride, x, coef, count] = [0, 1, 2, 3, 4, 5]; // params
+const [t, row, r, a, end4, end, as] = [6, 7, 8, 9, 10, 11, 12]; // locals
+const at = (base: number) => [...op.localGet(base), ...op.localGet(r), ...op.i32Add]; // base + r
+const rank1: WasmFunction = {
+  name: 'rank1',
+  params: [i32, i32, i32, i32, i32, i32],
+  results: [],
+  locals: [i32, i32, i32, v128, i32, i32, f32],
+  body: [
+    ...op.localGet(count), ...op.i32Const(-4), ...op.i32And, ...op.i32Const(2), ...op.i32Shl, ...op.localSet(end4), // bytes in whole f32x4 lanes
+    ...op.localGet(count), ...op.i32Const(2), ...op.i32Shl, ...op.localSet(end),
+    ...op.i32Const(0), ...op.localSet(t),
+    ...op.block, ...op.loop, // for t
+    ...op.localGet(t), ...op.localGet(rows), ...op.i32GeU, ...op.brIf(1),
+    ...op.localGet(coef), ...op.localGet(t), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.f32Load(), ...op.localTee(as),
+    ...op.f32x4Splat, ...op.localSet(a),
+    ...op.localGet(y), ...op.localGet(t), ...op.localGet(stride), ...op.i32Mul, ...op.i32Add, ...op.localSet(row),
+    ...op.i32Const(0), ...op.localSet(r),
+    ...op.block, ...op.loop, // four lanes at a time
+    ...op.localGet(r), ...op.localGet(end4), ...op.i32GeU, ...op.brIf(1),
+    ...at(row), ...at(row), ...op.v128Load(), ...op.localGet(a), ...at(x), ...op.v128Load(), ...op.f32x4Mul, ...op.f32x4Sub, ...op.v128Store(),
+    ...op.localGet(r), ...op.i32Const(16), ...op.i32Add, ...op.localSet(r),
+    ...op.br(0), ...op.end, ...op.end,
+    ...op.block, ...op.loop, // the count % 4 tail
+    ...op.localGet(r), ...op.localGet(end), ...op.i32GeU, ...op.brIf(1),
+    ...at(row), ...at(row), ...op.f32Load(), ...op.localGet(as), ...at(x), ...op.f32Load(), ...op.f32Mul, ...op.f32Sub, ...op.f32Store(),
+    ...op.localGet(r), ...op.i32Const(4), ...op.i32Add, ...op.localSet(r),
+    ...op.br(0), ...op.end, ...op.end,
+    ...op.localGet(t), ...op.i32Const(1), ...op.i32Add, ...op.localSet(t),
+    ...op.br(0), ...op.end, ...op.end,
+  ],
+};
+
+// The part of the WebAssembly JS API used here (Node has it; @types/node leaves it to lib.dom).
+interface WasmApi {
+  Module: new (bytes: Uint8Array<ArrayBuffer>) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+// columnError(w, q, err, col, count, ujj) → Σ d², d = w[r] − q[r] (float64 in, f64x2 lanes):
+// err[r] = float32(d / ujj), col[r] = float32(q[r]), for r < count. Same values as the scalar
+// loop would store (each is one correctly rounded division, then one rounding to float32).
+const ce = { w: 0, q: 1, err: 2, col: 3, count: 4, ujj: 5, r: 6, end2: 7, u: 8, acc: 9, d: 10, ds: 11, sum: 12 };
+const pair = (base: number, shift: number) => [...op.localGet(base), ...op.localGet(ce.r), ...op.i32Const(shift), ...op.i32Shl, ...op.i32Add]; // base + r·2^shift
+const columnError: WasmFunction = {
+  name: 'columnError',
+  params: [i32, i32, i32, i32, i32, f64],
+  results: [f64],
+  locals: [i32, i32, v128, v128, v128, f64, f64],
+  body: [
+    ...op.localGet(ce.count), ...op.i32Const(-2), ...op.i32And, ...op.localSet(ce.end2), // whole f64x2 pairs
+    ...op.localGet(ce.ujj), ...op.f64x2Splat, ...op.localSet(ce.u),
+    ...op.i32Const(0), ...op.localSet(ce.r),
+    ...op.block, ...op.loop, // two rows at a time
+    ...op.localGet(ce.r), ...op.localGet(ce.end2), ...op.i32GeU, ...op.brIf(1),
+    ...pair(ce.w, 3), ...op.v128Load(), ...pair(ce.q, 3), ...op.v128Load(), ...op.f64x2Sub, ...op.localSet(ce.d),
+    ...op.localGet(ce.acc), ...op.localGet(ce.d), ...op.localGet(ce.d), ...op.f64x2Mul, ...op.f64x2Add, ...op.localSet(ce.acc),
+    ...pair(ce.err, 2), ...op.localGet(ce.d), ...op.localGet(ce.u), ...op.f64x2Div, ...op.f32x4DemoteF64x2Zero, ...op.v128Store64Lane0(),
+    ...pair(ce.col, 2), ...pair(ce.q, 3), ...op.v128Load(), ...op.f32x4DemoteF64x2Zero, ...op.v128Store64Lane0(),
+    ...op.localGet(ce.r), ...op.i32Const(2), ...op.i32Add, ...op.localSet(ce.r),
+    ...op.br(0), ...op.end, ...op.end,
+    ...op.block, ...op.loop, // the odd row
+    ...op.localGet(ce.r), ...op.localGet(ce.count), ...op.i32GeU, ...op.brIf(1),
+    ...pair(ce.w, 3), ...op.f64Load(), ...pair(ce.q, 3), ...op.f64Load(), ...op.f64Sub, ...op.localSet(ce.ds),
+    ...op.localGet(ce.sum), ...op.localGet(ce.ds), ...op.localGet(ce.ds), ...op.f64Mul, ...op.f64Add, ...op.localSet(ce.sum),
+    ...pair(ce.err, 2), ...op.localGet(ce.ds), ...op.localGet(ce.ujj), ...op.f64Div, ...op.f32DemoteF64, ...op.f32Store(),
+    ...pair(ce.col, 2), ...pair(ce.q, 3), ...op.f64Load(), ...op.f32DemoteF64, ...op.f32Store(),
+    ...op.localGet(ce.r), ...op.i32Const(1), ...op.i32Add, ...op.localSet(ce.r),
+    ...op.br(0), ...op.end, ...op.end,
+    ...op.localGet(ce.sum), ...op.localGet(ce.acc), ...op.f64x2ExtractLane(0), ...op.f64Add, ...op.localGet(ce.acc), ...op.f64x2ExtractLane(1), ...op.f64Add,
+  ],
+};
+
+let compiled: object | undefined;
+const kernelModule = () => (compiled ??= new wasm.Module(wasmModule([rank1, columnError])));
+
+/**
+ * Float32 buffers of one sweep inside a WebAssembly memory: panel [panelRows, out], err
+ * [errRows, out] and the coefficients of one column's rank-1 updates. Sized once (a memory
+ * that grows would detach the views).
+ */
+export class Workspace {
+  readonly panel: Float32Array;
+  readonly err: Float32Array;
+  /** A column as the rule reads it, and the rule's replacement: float64 [out] each. */
+  readonly w: Float64Array;
+  readonly q: Float64Array;
+  private readonly coef: Float32Array;
+  private readonly kernel: {
+    rank1: (y: number, rows: number, stride: number, x: number, coef: number, count: number) => void;
+    columnError: (w: number, q: number, err: number, col: number, count: number, ujj: number) => number;
+  };
+
+  constructor(
+    readonly out: number,
+    panelRows: number,
+    errRows: number,
+    coefs: number,
+  ) {
+    const float64At = Math.ceil(((panelRows + errRows) * out + coefs) / 4) * 16; // bytes, 16-aligned
+    const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil((float64At + 16 * out) / 65536)) });
+    const instance = new wasm.Instance(kernelModule(), { env: { memory } });
+    this.kernel = instance.exports as unknown as Workspace['kernel'];
+    this.panel = new Float32Array(memory.buffer, 0, panelRows * out);
+    this.err = new Float32Array(memory.buffer, this.panel.byteLength, errRows * out);
+    this.coef = new Float32Array(memory.buffer, this.panel.byteLength + this.err.byteLength, coefs);
+    this.w = new Float64Array(memory.buffer, float64At, out);
+    this.q = new Float64Array(memory.buffer, float64At + 8 * out, out);
+  }
+
+  /**
+   * After the rule replaced column w by q: err[errRow] = (w − q) / ujj and panel[row] = q, both
+   * rounded to float32; returns Σ (w − q)² (float64, summed in two lanes).
+   */
+  columnError(row: number, errRow: number, ujj: number): number {
+    const { out } = this;
+    if (row < 0 || (row + 1) * out > this.panel.length || errRow < 0 || (errRow + 1) * out > this.err.length) {
+      throw new RangeError(`columnError: panel row ${row} or error row ${errRow} is outside the workspace`);
+    }
+    return this.kernel.columnError(this.w.byteOffset, this.q.byteOffset, this.err.byteOffset + errRow * out * 4, this.panel.byteOffset + row * out * 4, out, ujj);
+  }
+
+  /** panel[row0 + t] −= coef[t] · err[errRow] for t < coef.length (rows of `out` floats). */
+  rank1(row0: number, errRow: number, coef: ArrayLike<number>): void {
+    if (coef.length > this.coef.length) throw new RangeError(`rank1: ${coef.length} rows, room for ${this.coef.length}`);
+    // The memory holds more than the panel: an index past it would write elsewhere silently.
+    if (row0 < 0 || (row0 + coef.length) * this.out > this.panel.length || errRow < 0 || (errRow + 1) * this.out > this.err.length) {
+      throw new RangeError(`rank1: rows ${row0}…${row0 + coef.length - 1} from error row ${errRow} are outside the workspace`);
+    }
+    this.coef.set(coef);
+    const rowBytes = this.out * 4;
+    this.kernel.rank1(this.panel.byteOffset + row0 * rowBytes, coef.length, rowBytes, this.err.byteOffset + errRow * rowBytes, this.coef.byteOffset, this.out);
+  }
+}
