@@ -101,7 +101,7 @@ export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minCo
 /**
  * Columns one block-load product brings up to date at once. A product [M, K]·[K, out] repacks
  * its whole [K, out] operand (E) for only M rows of output: at M = 128 (one block) that copy
- * costs about as much as the arithmetic on this machine's cores. Loading 512 columns at once
+ * is a sizeable part of the arithmetic's time (an estimate, see README). Loading 512 columns at once
  * (the next blocks' columns with every error known so far) and catching each later block up
  * with the few columns decided since (K ≤ 384) moves most flops to the wide product.
  */
