@@ -37,8 +37,9 @@ export async function benchForward(device: Device, report: (row: BenchRow) => vo
 
     // The bundled model on a perplexity-sized batch ([16, 512] is perplexity()'s default for it).
     const model = await openModel();
+    // Its own sessions, as `eora ppl` has: a model kept resident runs with ORT's arenas on.
+    const runner = await ModelRunner.create(model, { device }).catch((error) => (model.close(), Promise.reject(error)));
     try {
-      const runner = await ModelRunner.create(model, { sessions });
       const [B, T] = [16, Math.min(512, model.config.max_position_embeddings)];
       const tokens = Int32Array.from({ length: B * T }, (_, i) => (i * 7919) % model.config.vocab_size);
       const t = await measure(() => runner.forwardNll(tokens, tokens, [B, T]));
@@ -47,6 +48,7 @@ export async function benchForward(device: Device, report: (row: BenchRow) => vo
       const g = await measure(() => generate(runner, 'Once upon a time', { maxNewTokens: 128, stopAtEos: false }), { minRuns: 3, minSeconds: 1 });
       emit({ name: 'bundled model: greedy generation (KV cache)', shape: '128 new tokens', tokensPerSecond: 128 / g.best, seconds: g.best, medianSeconds: g.median });
     } finally {
+      await runner.release();
       model.close();
     }
 

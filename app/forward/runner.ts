@@ -98,6 +98,9 @@ export class ModelRunner {
     for (const { tensor, dims } of headTensorSpecs(this.head, this.config.tie_word_embeddings)) this.dims.set(tensor, dims);
     this.dims.set('model.embed_tokens.weight', [this.head.vocab, this.head.hidden]);
     this.store = new WeightStore(model, this.dims, this.block, this.head, this.config.tie_word_embeddings);
+    // A model read once and kept is small and run many times over: ORT's arenas pay off there.
+    // Streamed (large) models run without them so freed buffers go back (SessionOptions.memArena).
+    if (ownsSessions) sessions.useMemArena(this.store.keepAll);
   }
 
   /** Checks every tensor's shape against the config and builds the plain-forward sessions. */

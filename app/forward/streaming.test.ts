@@ -51,6 +51,21 @@ describe('ModelRunner streaming', () => {
     });
   }
 
+  it("runs a model kept resident with ORT's memory arena, a streamed one without, and keeps a cache's policy once it has sessions", async () => {
+    const model = randomModel({ layers: 3, tied: true, vocab: 61, seed: 11 });
+    const resident = await ModelRunner.create(model);
+    weightAccount.cacheBytes = 0;
+    const streamed = await ModelRunner.create(model);
+    try {
+      expect(resident.sessions.memArenaOn).toBe(true);
+      expect(streamed.sessions.memArenaOn).toBe(false);
+      expect(() => streamed.sessions.useMemArena(true)).toThrow(/fixed once a session exists/);
+    } finally {
+      await resident.release();
+      await streamed.release();
+    }
+  });
+
   it('setWeightSource substitutes block by block, and setWeight wins over it', async () => {
     weightAccount.cacheBytes = 0;
     const model = randomModel({ layers: 3, seed: 9 });

@@ -11,19 +11,32 @@ export class SessionCache {
   constructor(
     readonly device: Device = 'cpu',
     private readonly threads = 0,
+    /** ORT's per-session memory arena: see SessionOptions.memArena (off unless asked). */
+    private memArena = false,
   ) {}
+
+  /** Sets the arena policy; only before the first session is built (sessions keep theirs). */
+  useMemArena(on: boolean): void {
+    if (this.sessions.size > 0 && on !== this.memArena) throw new Error('SessionCache: the arena policy is fixed once a session exists');
+    this.memArena = on;
+  }
 
   /** The session for `signature`, building the graph with `build()` the first time. */
   get(signature: string, build: () => Uint8Array): Promise<Session> {
     if (this.released) throw new Error('SessionCache: used after release()');
     let session = this.sessions.get(signature);
     if (!session) {
-      session = Session.create(build(), signature, { device: this.device, threads: this.threads });
+      session = Session.create(build(), signature, { device: this.device, threads: this.threads, memArena: this.memArena });
       this.sessions.set(signature, session);
       // A failed build is not cached, so a later call reports the error again rather than a stale promise.
       session.catch(() => this.sessions.delete(signature));
     }
     return session;
+  }
+
+  /** Whether sessions built from now on get ORT's per-session memory arena. */
+  get memArenaOn(): boolean {
+    return this.memArena;
   }
 
   get size(): number {

@@ -186,12 +186,20 @@ async function compensate(ctx: StageContext, options: CompensateParams): Promise
   return { methods, budget, budgets, variants };
 }
 
+/** Layer width (max of out, in) from which the CPU runs the decompositions' products in onnxruntime. */
+const ORT_PRODUCTS_MIN_DIM = 1024;
+
 async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: string) => Float32Array, options: CompensateParams, split: SigmaSplit, ranks: number[]): Promise<LinearState[]> {
   const { run, signal } = ctx;
   const compressed = openCompressed(run.dir);
   const calibration = openCalibration(run.dir);
   const states: LinearState[] = [];
-  const sessions = ctx.device === 'cpu' ? null : new SessionCache(ctx.device); // on a GPU the decompositions' products run there; float64 JS on the CPU
+  // On a GPU every decomposition's products run there. On the CPU, layers from 1024 wide run them
+  // as float32 onnxruntime Gemms (as the eora bench measures; randomized.ts states why float32
+  // keeps the 0.1 % error promise): float64 JS products took minutes per linear at Llama-3.2-1B
+  // widths. Narrower layers (the bundled model, stories15M) keep exact float64 products.
+  const sessions = new SessionCache(ctx.device);
+  const productsFor = (info: LinearInfo) => (ctx.device !== 'cpu' || Math.max(info.out, info.in) >= ORT_PRODUCTS_MIN_DIM ? ortProducts(sessions) : undefined);
   try {
     for (const [i, info] of all.entries()) {
       signal?.throwIfAborted();
@@ -206,7 +214,7 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
       if (top > Math.min(info.out, info.in) || (rMax !== undefined && top > rMax)) {
         throw new RunError(`rank ${top} exceeds what ${info.name} [${info.out}, ${info.in}] allows${rMax !== undefined ? ` with --r-max ${options.rMax}` : ''}`);
       }
-      const d = await decomposeLayer({ W: fromArray(info.out, info.in, W), Wc: fromArray(info.out, info.in, Wc), C }, { methods: options.methods, rMax, signal, products: sessions ? ortProducts(sessions) : undefined });
+      const d = await decomposeLayer({ W: fromArray(info.out, info.in, W), Wc: fromArray(info.out, info.in, Wc), C }, { methods: options.methods, rMax, signal, products: productsFor(info) });
       const state: LinearState = { info, rMax: d.rMax, curves: {} };
       const full = new Map<string, Adapter>();
       const spectra: SpectraFile = {
@@ -244,7 +252,7 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
   } finally {
     compressed.close();
     calibration.close();
-    await sessions?.release();
+    await sessions.release();
   }
   return states;
 }
