@@ -9,7 +9,7 @@
 // same width: peak memory should not grow with it). Random weights: the perplexities mean
 // nothing. Checkpoints go to a temp folder (or --dir) and are removed unless --keep.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,7 @@ const EVAL_TEXT = join(packageRoot(), 'resources', 'data', 'tinystories', 'valid
 
 export async function benchScale(options: ScaleOptions, print: (line: string) => void): Promise<void> {
   const root = options.dir ?? mkdtempSync(join(tmpdir(), 'eora-scale-'));
+  mkdirSync(root, { recursive: true }); // a --dir that does not exist yet
   const hook = join(root, 'maxrss-hook.cjs');
   // Preloaded into every child: its own peak RSS (kB on Linux) to a file named by the env var, at exit.
   writeFileSync(hook, "process.on('exit', () => { if (process.env.EORA_MAXRSS_FILE) require('fs').writeFileSync(process.env.EORA_MAXRSS_FILE, String(process.resourceUsage().maxRSS * 1024)); });\n");
