@@ -3,7 +3,7 @@
 // also for repeated eigenvalues (a rank-deficient Gram: a zero eigenvalue of multiplicity n − r)
 // and a cluster of equal ones, where only the span is defined.
 import { describe, expect, it } from 'vitest';
-import { symmetricEigen } from '../linalg/eigen.js';
+import { symmetricEigen, tridiagonalForm } from '../linalg/eigen.js';
 import { gemm } from '../linalg/gemm.js';
 import { gram, transpose, zeros, type Matrix } from '../linalg/matrix.js';
 import { rng } from '../linalg/random.js';
@@ -50,4 +50,17 @@ describe('topEigenpairs vs the full eigendecomposition', () => {
         expect(Math.sqrt(residual), `‖T·v${j} − λ·v${j}‖`).toBeLessThan(1e-10 * norm);
       }
     });
+});
+
+describe('topEigenpairs with a given tridiagonal form (block Krylov reuses its last check)', () => {
+  it('gives the same pairs as computing the form itself', () => {
+    const T = gram(gaussian(120, 80, 5));
+    const own = topEigenpairs(T, 20);
+    const reused = topEigenpairs(T, 20, tridiagonalForm(T));
+    expect(Array.from(reused.values)).toEqual(Array.from(own.values));
+    expect(Array.from(reused.vectors.data)).toEqual(Array.from(own.vectors.data));
+  });
+  it('rejects a form of another order', () => {
+    expect(() => topEigenpairs(gram(gaussian(20, 10, 6)), 3, tridiagonalForm(gram(gaussian(20, 12, 7))))).toThrow(/order 12, T of 10/);
+  });
 });

@@ -22,10 +22,11 @@ export interface TopEigenpairs {
 
 const SOLVES = 3;
 
-export function topEigenpairs(T: Matrix, k: number): TopEigenpairs {
+/** form: T's tridiagonalForm when the caller already has it (block Krylov's last stopping check). */
+export function topEigenpairs(T: Matrix, k: number, form: TridiagonalForm = tridiagonalForm(T)): TopEigenpairs {
   const n = T.rows;
   if (!(k >= 0 && k <= n)) throw new RangeError(`topEigenpairs: k = ${k} must be in [0, ${n}]`);
-  const form = tridiagonalForm(T);
+  if (form.d.length !== n) throw new RangeError(`topEigenpairs: tridiagonal form is of order ${form.d.length}, T of ${n}`);
   const values = tridiagonalEigenvalues(form.d, form.e);
   const rows = tridiagonalEigenvectors(form.d, form.e, values.subarray(0, k)); // k vectors of T's tridiagonal, one per row
   applyQ(form, rows, k);
