@@ -143,7 +143,7 @@ Options:
       bar.finish();
     });
     if (args.values.json) io.stdout(JSON.stringify(summary, null, 2) + '\n');
-    else io.stdout(`${summary.run}\n  imported ${summary.method}, ${summary.linears} linears, mean rel. output error ${summary.mean_rel_output_error.toExponential(3)}, ${summary.seconds.toFixed(1)} s\n  next: eora compensate ${summary.run}\n`);
+    else io.stdout(`${summary.run}\n  imported ${summary.method}, ${summary.linears} linears, mean rel. output error ${summary.mean_rel_output_error?.toExponential(3) ?? 'n/a'}, ${summary.seconds.toFixed(1)} s\n  next: eora compensate ${summary.run}\n`);
     return 0;
   },
 };

@@ -20,8 +20,8 @@ import { linears } from '../../model/inspect.js';
 import type { LinearInfo, LinearKind } from '../../model/types.js';
 import { gramKey, writeCalibration } from '../../run/files/calibration.js';
 import { writeCompressed } from '../../run/files/compressed.js';
-import { writeLayersJson, type LinearRecord } from '../../run/files/layers-json.js';
-import { openBlockCheckpoint, readBlockRecords, readCheckpointHidden, removeCheckpoints, writeBlockCheckpoint } from '../../run/files/partial.js';
+import { readLayersJson, writeLayersJson, type LinearRecord } from '../../run/files/layers-json.js';
+import { hasCheckpoints, openBlockCheckpoint, readBlockRecords, readCheckpointHidden, removeCheckpoints, writeBlockCheckpoint } from '../../run/files/partial.js';
 import { quantizedPath } from '../../run/files/quantized.js';
 import type { TensorFile, TensorToWrite } from '../../run/safetensors-writer.js';
 import type { StageContext } from './driver.js';
@@ -68,6 +68,11 @@ export async function calibrateBlocks(ctx: StageContext, runner: ModelRunner, lo
 
   // The input of the first unfinished block: the embeddings, or the checkpointed hidden state.
   const first = stage.layers_done ?? 0;
+  if (first === config.num_layers) {
+    // Every block is checkpointed: the run stopped while or right after assembling. Without
+    // partial/ the assembled files are complete (it goes last); with it, assemble again.
+    return hasCheckpoints(run.dir) ? assemble(ctx, byLayer, loop.source) : readLayersJson(run.dir);
+  }
   let hidden: Float32Array = first === 0 ? runner.embed(loop.calib.tokens, [N, L]) : readCheckpointHidden(run.dir, first); // [N, L, d]
 
   const pass: BlockPass = async (layer, x, acc) => {
@@ -82,35 +87,39 @@ export async function calibrateBlocks(ctx: StageContext, runner: ModelRunner, lo
   };
 
   ctx.progress?.(first, config.num_layers, `layer ${first}/${config.num_layers}`);
-  for (let layer = first; layer < config.num_layers; layer++) {
-    signal?.throwIfAborted();
-    const t0 = performance.now();
-    const info = new Map(byLayer.get(layer)!.map((l) => [l.kind, l]));
-    const { results, records, moments, next } = await loop.step(layer, info, hidden, pass);
+  try {
+    for (let layer = first; layer < config.num_layers; layer++) {
+      signal?.throwIfAborted();
+      const t0 = performance.now();
+      const info = new Map(byLayer.get(layer)!.map((l) => [l.kind, l]));
+      const { results, records, moments, next } = await loop.step(layer, info, hidden, pass);
 
-    // Checkpoint: this layer's W_c, codes, C and records, then the next block's input, then run.json.
-    const kinds = [...info.keys()];
-    const tensors: TensorToWrite[] = kinds.map((kind) => {
-      const l = info.get(kind)!;
-      return { name: weightKey(l), dtype: 'F32', shape: [l.out, l.in], data: results.get(kind)!.wc };
-    });
-    for (const kind of kinds) tensors.push(...quantTensors(info.get(kind)!.name, results.get(kind)!)); // exact codes for exports
-    const metadata: Record<string, string> = {};
-    for (const gram of gramNames) {
-      const m = moments.get(gram)!;
-      const k = Math.round(Math.sqrt(m.C.length));
-      tensors.push({ name: gramKey(layer, gram), dtype: 'F64', shape: [k, k], data: m.C });
-      metadata[`${gramKey(layer, gram)}.tokens`] = String(m.nTokens);
+      // Checkpoint: this layer's W_c, codes, C and records, then the next block's input, then run.json.
+      const kinds = [...info.keys()];
+      const tensors: TensorToWrite[] = kinds.map((kind) => {
+        const l = info.get(kind)!;
+        return { name: weightKey(l), dtype: 'F32', shape: [l.out, l.in], data: results.get(kind)!.wc };
+      });
+      for (const kind of kinds) tensors.push(...quantTensors(info.get(kind)!.name, results.get(kind)!)); // exact codes for exports
+      const metadata: Record<string, string> = {};
+      for (const gram of gramNames) {
+        const m = moments.get(gram)!;
+        const k = Math.round(Math.sqrt(m.C.length));
+        tensors.push({ name: gramKey(layer, gram), dtype: 'F64', shape: [k, k], data: m.C });
+        metadata[`${gramKey(layer, gram)}.tokens`] = String(m.nTokens);
+      }
+      writeBlockCheckpoint(run.dir, layer, tensors, metadata, kinds.map((k) => records.get(k)!), { data: next, shape: [N, L, d] });
+      stage.layers_done = layer + 1;
+      (stage.layer_seconds ??= []).push((performance.now() - t0) / 1000);
+      run.save();
+      runner.releaseLayer(layer); // its W_c is on disk now
+      weightAccount.release('compress W_c');
+      hidden = next;
+      ctx.progress?.(layer + 1, config.num_layers, `layer ${layer + 1}/${config.num_layers}`);
+      loop.onLayerDone?.(layer);
     }
-    writeBlockCheckpoint(run.dir, layer, tensors, metadata, kinds.map((k) => records.get(k)!), { data: next, shape: [N, L, d] });
-    stage.layers_done = layer + 1;
-    (stage.layer_seconds ??= []).push((performance.now() - t0) / 1000);
-    run.save();
-    runner.releaseLayer(layer); // its W_c is on disk now
-    weightAccount.release('compress W_c');
-    hidden = next;
-    ctx.progress?.(layer + 1, config.num_layers, `layer ${layer + 1}/${config.num_layers}`);
-    loop.onLayerDone?.(layer);
+  } finally {
+    weightAccount.release('compress W_c'); // a stopped or failed block's W_c too
   }
 
   return assemble(ctx, byLayer, loop.source);

@@ -250,6 +250,7 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
     }
     ctx.progress?.(all.length, all.length, 'done');
   } finally {
+    weightAccount.release('compensate linear'); // a stopped or failed linear's W and W_c too
     compressed.close();
     calibration.close();
     await sessions.release();

@@ -102,6 +102,16 @@ describe('compress pipeline', () => {
     for (const file of ['compressed.safetensors', 'calibration.safetensors', 'layers.json']) {
       expect(readFileSync(join(options.out, file)).equals(readFileSync(join(straight.run, file))), file).toBe(true);
     }
+    // Killed after assembly removed partial/ but before run.json said done: resuming keeps the
+    // assembled files instead of failing on the missing checkpoint.
+    const killed = RunFolder.open(straight.run);
+    expect(killed.stage('compress').layers_done).toBe(model.config.num_layers);
+    killed.stage('compress').status = 'stopped';
+    killed.save();
+    const assembled = ['compressed.safetensors', 'layers.json'].map((file) => readFileSync(join(straight.run, file)));
+    await runCompress(model, { ...options, out: straight.run });
+    expect(RunFolder.open(straight.run).stage('compress').status).toBe('done');
+    ['compressed.safetensors', 'layers.json'].forEach((file, i) => expect(readFileSync(join(straight.run, file)).equals(assembled[i]), file).toBe(true));
     // A different config in the same folder is refused, not overwritten.
     await expect(runCompress(model, { ...options, quant: 'rtn:w3g32' })).rejects.toThrow(/different configuration/);
   });

@@ -41,7 +41,7 @@ export interface ImportSummary {
   run: string;
   method: string;
   linears: number;
-  mean_rel_output_error: number;
+  mean_rel_output_error: number | null;
   seconds: number;
 }
 
@@ -73,8 +73,8 @@ export async function importGptq(gptqDir: string, originalDir: string, out: stri
     run.manifest.records.calibration = { windows: calib.starts, stream_tokens: calib.streamTokens, documents: calib.documents };
     const ctx = { run, model: original, device: options.device, signal: options.signal, progress: (done: number, total: number, label: string) => options.onProgress?.({ done, total, label }) };
     const records = await runStage(ctx, importStage, { gptqDir, quantized, calib, batch: options.batch });
-    const errors = records.map((r) => r.rel_output_error ?? 0);
-    return { run: run.dir, method, linears: all.length, mean_rel_output_error: errors.reduce((a, b) => a + b, 0) / errors.length, seconds: (performance.now() - started) / 1000 };
+    const errors = records.map((r) => r.rel_output_error).filter((e): e is number => e !== null); // null: no calibration for it
+    return { run: run.dir, method, linears: all.length, mean_rel_output_error: errors.length ? errors.reduce((a, b) => a + b, 0) / errors.length : null, seconds: (performance.now() - started) / 1000 };
   } finally {
     quantized?.close();
     original.close();

@@ -4,7 +4,7 @@
 //   hidden.safetensors       the next block's input hidden state [N, L, d] F32, `next_layer` in __metadata__
 // A stopped compress resumes at the block after the last checkpoint and gives bit-identical
 // results: everything downstream depends only on that hidden state and the original weights.
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunError } from '../errors.js';
 import { TensorFile, writeSafetensors, type TensorToWrite } from '../safetensors-writer.js';
@@ -44,6 +44,9 @@ export function readBlockRecords(dir: string, layer: number): LinearRecord[] {
   if (!records) throw new RunError(`${file}: missing (run.json says block ${layer} is checkpointed)`);
   return records;
 }
+
+/** Whether partial/ exists (assembly removes it only after every run file is written). */
+export const hasCheckpoints = (dir: string) => existsSync(join(dir, PARTIAL_DIR));
 
 export function removeCheckpoints(dir: string): void {
   rmSync(join(dir, PARTIAL_DIR), { recursive: true, force: true });

@@ -16,6 +16,8 @@ const BASELINE: Record<CanvasTextBaseline, string> = { top: 'text-before-edge', 
 
 /** Text as SVG character data / attribute value. */
 export const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** An SVG paint for a canvas style: colours pass; gradients and patterns (unused by our charts) become none. */
+const svgPaint = (style: unknown) => (typeof style === 'string' ? escapeXml(style) : 'none');
 const num = (x: number) => String(Math.round(x * 100) / 100);
 
 /** Measures text in a font; the browser's canvas by default. */
@@ -124,11 +126,11 @@ export class SvgContext {
   private strokeAttrs() {
     const s = this;
     const dash = s.lineDash.length ? ` stroke-dasharray="${s.lineDash.map((d) => num(d * this.unit)).join(' ')}" stroke-dashoffset="${num(s.lineDashOffset * this.unit)}"` : '';
-    return `fill="none" stroke="${escapeXml(s.strokeStyle)}" stroke-width="${num(s.lineWidth * this.unit)}" stroke-linecap="${s.lineCap}" stroke-linejoin="${s.lineJoin}"${dash}${this.alphaAttr('stroke')}`;
+    return `fill="none" stroke="${svgPaint(s.strokeStyle)}" stroke-width="${num(s.lineWidth * this.unit)}" stroke-linecap="${s.lineCap}" stroke-linejoin="${s.lineJoin}"${dash}${this.alphaAttr('stroke')}`;
   }
 
   fill(rule: CanvasFillRule = 'nonzero') {
-    if (this.path.length) this.body.push(`<path d="${this.path.join('')}" fill="${escapeXml(this.fillStyle)}" fill-rule="${rule}"${this.alphaAttr('fill')}${this.clipAttr()}/>`);
+    if (this.path.length) this.body.push(`<path d="${this.path.join('')}" fill="${svgPaint(this.fillStyle)}" fill-rule="${rule}"${this.alphaAttr('fill')}${this.clipAttr()}/>`);
   }
   stroke() {
     if (this.path.length) this.body.push(`<path d="${this.path.join('')}" ${this.strokeAttrs()}${this.clipAttr()}/>`);
@@ -163,7 +165,7 @@ export class SvgContext {
     // A clip-path on the transformed <text> would be read in its rotated space: clip a group.
     this.body.push(s.clipId ? `<g${this.clipAttr()}>${element}</g>` : element);
   }
-  fillText(text: string, x: number, y: number) { this.text(text, x, y, `fill="${escapeXml(this.fillStyle)}"${this.alphaAttr('fill')}`); }
+  fillText(text: string, x: number, y: number) { this.text(text, x, y, `fill="${svgPaint(this.fillStyle)}"${this.alphaAttr('fill')}`); }
   strokeText(text: string, x: number, y: number) { this.text(text, x, y, this.strokeAttrs()); }
 
   /** The picture so far as a standalone SVG file; `extra` is appended inside it (a caption). */
