@@ -110,11 +110,12 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
     if (evalConfig) {
       const first = methods[0]?.ranks[0];
       const unmerged = first ? `${methods[0].method}-r${first.rank}` : undefined;
-      const plans = [...BASE_PLANS, ...made.variants.map(adapterPlan)];
+      const adapterPlans = made.variants.map(adapterPlan);
+      const plans = [...BASE_PLANS, ...adapterPlans];
       const metrics = await runStage(
         { ...ctx, progress: (done, total, label) => options.onProgress?.({ phase: 'eval', done, total, label }) },
         evaluateStage,
-        { plans, inputs: inputsOfText(evalConfig, model.tokenizer), remeasure: true, unmerged },
+        { plans, inputs: inputsOfText(evalConfig, model.tokenizer), remeasure: new Set(adapterPlans.map((p) => p.name)), unmerged }, // original and compressed: once
       );
       const pplOf = (name: string) => firstPpl(metrics.variants[name]);
       for (const m of methods) for (const row of m.ranks) row.ppl = pplOf(`${m.method}-r${row.rank}`);

@@ -13,6 +13,7 @@ import type { RunMetrics } from '../../run/metrics.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eora-compensate-'));
 const out = join(dir, 'gptq-w3');
+let measuredByCompress: RunMetrics['variants'];
 let summary: CompensateSummary;
 
 beforeAll(async () => {
@@ -34,6 +35,7 @@ beforeAll(async () => {
   } finally {
     model.close();
   }
+  measuredByCompress = (JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as RunMetrics).variants;
   summary = await runCompensate(out, { methods: ['svd', 'eora'], ranks: [8, 16, 32], budget: 77_824, device: 'cpu' });
 });
 
@@ -90,6 +92,9 @@ describe('compensate pipeline (GPTQ w3g32 run)', () => {
     expect(metrics.variants['eora-budget-77824']).toMatchObject({ method: 'eora', rank: 'budget' });
     expect(metrics.variants.compressed).toMatchObject({ method: 'gptq:w3g32', rank: null, adapter: null });
     expect(metrics.variants.original.ppl.validation.ppl).toBeCloseTo(summary.ppl!.original, 10);
+    // Original and compressed were measured by compress under the same setup: not again.
+    expect(metrics.variants.original).toEqual(measuredByCompress.original);
+    expect(metrics.variants.compressed).toEqual(measuredByCompress.compressed);
     expect(RunFolder.open(out).manifest.stages.compensate!.status).toBe('done');
   });
 });

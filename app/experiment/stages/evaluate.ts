@@ -1,7 +1,8 @@
 // The evaluate stage: every planned variant measured on the same texts and task items
 // (measureVariant), recorded in metrics.json after each one. Resumes at the first variant not
-// yet recorded under this setup; `remeasure` measures every plan again (the CLI commands,
-// whose adapters may have been made anew). `unmerged` also scores that variant's first text
+// yet recorded under this setup; `remeasure` measures plans again even when recorded: all of
+// them (add-variant) or those named (`eora compensate`: the adapter variants, which may have
+// been made anew; original and compressed stay measured). `unmerged` also scores that variant's first text
 // with its adapters unmerged (W_c·x + B·(A·x), as deployed), recorded as `unmerged_ppl`.
 import { ModelRunner } from '../../forward/runner.js';
 import { readAdapters } from '../../run/files/adapters.js';
@@ -15,19 +16,22 @@ import type { Stage, StageContext } from './driver.js';
 export interface EvaluateParams {
   plans: VariantPlan[];
   inputs: EvalInputs;
-  remeasure?: boolean;
+  remeasure?: boolean | ReadonlySet<string>;
   unmerged?: string;
 }
 
+const measureAgain = (p: EvaluateParams, plan: VariantPlan) => p.remeasure === true || (p.remeasure instanceof Set && p.remeasure.has(plan.name));
+
 export const evaluateStage: Stage<EvaluateParams, RunMetrics> = {
   name: 'evaluate',
-  isComplete: (ctx, p) => !p.remeasure && todo(ctx.run, p).length === 0,
+  isComplete: (ctx, p) => !p.plans.some((plan) => measureAgain(p, plan)) && todo(ctx.run, p).length === 0,
   resume: (ctx, p) => metricsFor(ctx.run, p.inputs),
   async run(ctx, params) {
     const { run, signal } = ctx;
     const metrics = metricsFor(run, params.inputs);
     writeMetricsJson(run.dir, metrics); // a changed setup drops stale variants now, not after the first one
-    const plans = params.remeasure ? params.plans : todo(run, params);
+    const pending = new Set(todo(run, params));
+    const plans = params.plans.filter((plan) => pending.has(plan) || measureAgain(params, plan));
     const steps = stepsPerVariant(params.inputs);
     const total = params.plans.length * steps;
     let done = (params.plans.length - plans.length) * steps;
