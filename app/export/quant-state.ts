@@ -44,6 +44,8 @@ export function quantTensors(name: string, result: CompressResult): TensorToWrit
   return tensors;
 }
 
+let temps = 0;
+
 /** Writes quantized.safetensors atomically from quantTensors' output: codes as U8, g_idx as I32. */
 export function writeQuantFile(path: string, tensors: readonly TensorToWrite[]): void {
   const out: OutTensor[] = tensors.map((t) => {
@@ -51,7 +53,7 @@ export function writeQuantFile(path: string, tensors: readonly TensorToWrite[]):
     if (t.name.endsWith('.g_idx')) return { name: t.name, dtype: 'I32', shape: t.shape, data: () => Int32Array.from(valuesOf(t)) };
     return { name: t.name, dtype: 'F32', shape: t.shape, data: () => Float32Array.from(valuesOf(t)) };
   });
-  const temp = `${path}.tmp-${process.pid}`;
+  const temp = `${path}.tmp-${process.pid}-${temps++}`; // the run folder's temp pattern: a dead writer's is cleaned up (run.ts)
   try {
     writeSafetensorsFile(temp, out, { content: 'exact quantized state per linear (export/quant-state.ts)' });
     renameSync(temp, path);

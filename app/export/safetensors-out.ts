@@ -4,7 +4,7 @@
 // Layout (https://github.com/huggingface/safetensors#format): u64 LE header length, JSON header
 // (space-padded to 8 bytes), data. Files are written plainly, not atomically: every export
 // writes into a temp folder that is renamed as a whole at the end (atomic-dir.ts).
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOST_IS_LITTLE_ENDIAN } from '../model/binary.js';
 
@@ -100,6 +100,7 @@ export function writeSafetensorsFile(path: string, tensors: readonly OutTensor[]
       writeAll(fd, encode(t));
       onTensor?.(t.name);
     }
+    fsyncSync(fd); // on disk before a caller renames it into place
   } finally {
     closeSync(fd);
   }
