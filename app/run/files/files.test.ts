@@ -62,6 +62,15 @@ describe('run-file JSON modules', () => {
     writeFileSync(spectraPath(dir, 'l'), '{"c_trace": 1}');
     expect(() => readSpectra(dir, 'l')).toThrow(`${spectraPath(dir, 'l')}: c_eigenvalues: expected a list of numbers`);
     expect(() => readSpectra(dir, 'nothing')).toThrow(`${spectraPath(dir, 'nothing')}: no such file`);
+    writeFileSync(spectraPath(dir, 'l'), '{"c_eigenvalues": [1], "c_trace": 1, "methods": {}, "name": "l", "out": 2}');
+    expect(() => readSpectra(dir, 'l')).toThrow(`${spectraPath(dir, 'l')}: in: `);
+    writeFileSync(spectraPath(dir, 'l'), '{"c_eigenvalues": [1], "c_trace": 1, "methods": {}, "name": "k", "out": 2, "in": 2}');
+    expect(() => readSpectra(dir, 'l')).toThrow(`${spectraPath(dir, 'l')}: name: expected "l", got "k"`);
+    // A NaN written as null reads back as NaN, never as 0.
+    writeFileSync(spectraPath(dir, 'l'), '{"c_eigenvalues": [1, null], "c_trace": 1, "methods": {"svd": {"singular_values": [null], "rel_output_error": [1, null]}}, "name": "l", "out": 2, "in": 2}');
+    const read = readSpectra(dir, 'l');
+    expect(read.c_eigenvalues).toEqual([1, NaN]);
+    expect(read.methods.svd.rel_output_error).toEqual([1, NaN]);
     // The runs list must not crash on a broken failure record: the problem becomes the error.
     write('failed.json', '[1]');
     expect(readFailureJson(dir)?.error).toBe(`${join(dir, 'failed.json')}: not a failure record`);

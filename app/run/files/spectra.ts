@@ -36,7 +36,14 @@ export interface SpectraFile {
 const numbers = z.array(z.number().nullable(), { error: 'expected a list of numbers' });
 const methodSchema = z.looseObject({ singular_values: numbers, rel_output_error: numbers });
 export const spectraSchema = z.looseObject(
-  { c_eigenvalues: numbers, c_trace: z.number({ error: 'expected a number' }), methods: z.record(z.string(), methodSchema, { error: 'expected an object of methods' }) },
+  {
+    c_eigenvalues: numbers,
+    c_trace: z.number({ error: 'expected a number' }),
+    methods: z.record(z.string(), methodSchema, { error: 'expected an object of methods' }),
+    name: z.string({ error: 'expected the linear name' }),
+    out: z.number().int().positive({ error: 'expected a positive integer' }),
+    in: z.number().int().positive({ error: 'expected a positive integer' }),
+  },
   { error: 'not a spectra file (expected an object)' },
 );
 
@@ -56,6 +63,15 @@ export function readSpectra(dir: string, linear: string): SpectraFile {
   const file = spectraPath(dir, linear);
   const value = readJsonFile(file, spectraSchema) as SpectraFile | undefined;
   if (!value) throw new RunError(`${file}: no such file`);
+  if (value.name !== linear) throw new RunError(`${file}: name: expected "${linear}", got "${value.name}"`);
+  // JSON has no NaN: a degenerate value was written as null. Give readers the NaN back, so no
+  // sum or allocation counts it as 0.
+  const nan = (xs: readonly (number | null)[]) => xs.map((x) => x ?? NaN);
+  value.c_eigenvalues = nan(value.c_eigenvalues);
+  for (const m of Object.values(value.methods)) {
+    m.singular_values = nan(m.singular_values);
+    m.rel_output_error = nan(m.rel_output_error);
+  }
   return value;
 }
 
