@@ -10,8 +10,11 @@ import { allocateRanks, type BudgetLayer } from '../compensate/budget.js';
 import { linears } from '../model/inspect.js';
 import { openModel } from '../model/open.js';
 import type { Device } from '../onnx/runtime.js';
-import { prefix, writeAdapters } from './stages/compensate.js';
-import { readAllDecompositions } from '../run/files/decompositions.js';
+import { prefix } from './stages/compensate.js';
+import type { Adapter } from '../compensate/adapter.js';
+import type { LinearInfo } from '../model/types.js';
+import { writeAdapterFile } from '../run/files/adapters.js';
+import { decompositionRanks, readDecomposition } from '../run/files/decompositions.js';
 import { metricsJsonPath, readMetricsJson } from '../run/files/metrics-json.js';
 import { readSpectra } from '../run/files/spectra.js';
 import { budgetVariantName, rankVariantName, ranksVariantName, type VariantEntry } from '../run/metrics.js';
@@ -46,8 +49,10 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
   try {
     if (modelFingerprint(model) !== run.manifest.model.fingerprint) throw new RunError(`${run.manifest.model.path} is not the model this run was made from (fingerprint differs)`);
     const all = linears(model);
-    const full = readAllDecompositions(run.dir, request.method);
-    const maxRank = (name: string) => full.get(name)?.rank ?? 0;
+    // Ranks from the file's header; each linear's rank-r_max factors are read when its adapter is
+    // written (an 8B run's decompositions at r_max 512 are ~10 GB: never all in memory).
+    const stored = decompositionRanks(run.dir, request.method);
+    const maxRank = (name: string) => stored.ranks.get(name) ?? 0;
     // The run's module selection (compensation.modules) holds for a new rank or budget too.
     const rankOf = moduleRanks(all.map((l) => ({ name: l.name, maxRank: maxRank(l.name) })), (run.manifest.records.compensate as { modules?: ModuleSelection | null } | undefined)?.modules ?? undefined);
     let ranks: number[];
@@ -83,18 +88,23 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
 
     const record = run.manifest.records.compensate as { adapter_bits?: 4 | 8 | null; adapter_group?: number } | undefined;
     const bits = record?.adapter_bits ?? undefined;
-    const adapters = new Map(all.map((l, i) => {
-      const a = prefix(full.get(l.name)!, ranks[i]);
-      return [l.name, bits ? quantizeAdapter(a, { bits, groupSize: record?.adapter_group ?? 128 }) : a] as const;
-    }));
-    const split = full.get(all[0].name)?.split ?? 'B';
+    const rankByLinear = new Map(all.map((l, i) => [l.name, ranks[i]]));
+    let last: { name: string; adapter: Adapter } | undefined; // A and B of one linear are written one after the other
+    const adapterOf = (info: LinearInfo): Adapter => {
+      if (last?.name !== info.name) {
+        const a = prefix(readDecomposition(run.dir, request.method, info), rankByLinear.get(info.name)!);
+        last = { name: info.name, adapter: bits ? quantizeAdapter(a, { bits, groupSize: record?.adapter_group ?? 128 }) : a };
+      }
+      return last.adapter;
+    };
+    const split = stored.split;
     // The same metadata as stages/compensate.ts writes, so a re-made variant's file is byte-identical.
     const ranksText = JSON.stringify(Object.fromEntries(all.map((l, i) => [l.name, ranks[i]])));
     const metadata: Record<string, string> =
       request.rank !== undefined
         ? { method: request.method, rank: String(request.rank), split, bits: String(bits ?? 32) }
         : { method: request.method, ...(request.budget !== undefined ? { budget: String(request.budget) } : {}), ranks: ranksText, split, bits: String(bits ?? 32) };
-    writeAdapters(run, name, all.map((info) => ({ info })), adapters, metadata);
+    writeAdapterFile(run.dir, name, all, adapterOf, (info) => rankByLinear.get(info.name)!, metadata);
 
     // The new variant goes through the experiment's own evaluate and samples stages.
     const plans = [adapterPlan(name)];

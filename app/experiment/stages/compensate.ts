@@ -276,10 +276,6 @@ function memoized(of: AdapterOf): AdapterOf {
   };
 }
 
-export function writeAdapters(run: RunFolder, variant: string, states: readonly { info: LinearInfo }[], adapters: Map<string, Adapter>, metadata: Record<string, string>): void {
-  writeAdapterFile(run.dir, variant, states.map((s) => s.info), (info) => adapters.get(info.name)!, (info) => adapters.get(info.name)!.rank, metadata);
-}
-
 /**
  * Exact mean relative output error of (possibly quantized) adapters: tr(R·C·Rᵀ)/tr(W·C·Wᵀ),
  * R = ΔW − B·A; W, W_c and C read again one linear at a time.

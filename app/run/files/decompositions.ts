@@ -62,11 +62,30 @@ export function readDecomposition(dir: string, method: string, linear: { name: s
   }
 }
 
-/** The rank-r_max adapter of every linear in decompositions/<method>.safetensors. */
-export function readAllDecompositions(dir: string, method: string): Map<string, Adapter> {
+function existingDecompositions(dir: string, method: string): string {
   const path = decompositionsPath(dir, method);
   if (!existsSync(path)) throw new RunError(`${dir}: no ${method} decompositions (decompositions/${method}.safetensors); the run's compensation did not include ${method}`);
-  return readFactorPairs(path);
+  return path;
+}
+
+/** The rank-r_max adapter of every linear in decompositions/<method>.safetensors (tests; callers at scale read one linear at a time). */
+export function readAllDecompositions(dir: string, method: string): Map<string, Adapter> {
+  return readFactorPairs(existingDecompositions(dir, method));
+}
+
+/** r_max of each linear in decompositions/<method>.safetensors and the file's Σ split, from the header only. */
+export function decompositionRanks(dir: string, method: string): { ranks: Map<string, number>; split: SigmaSplit } {
+  const file = TensorFile.open(existingDecompositions(dir, method));
+  try {
+    const ranks = new Map<string, number>();
+    for (const name of file.file.tensors.keys()) {
+      const m = /^(.*)\.lora_A\.weight$/.exec(name);
+      if (m) ranks.set(m[1], file.shape(name)[0]);
+    }
+    return { ranks, split: (file.metadata.split ?? 'B') as SigmaSplit };
+  } finally {
+    file.close();
+  }
 }
 
 /** linear → adapter from a file of `<linear>.lora_A.weight` / `.lora_B.weight` pairs (decompositions or adapters). */
