@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { moduleRanks } from '../contract/modules.js';
 import { exportVariant } from '../export/index.js';
-import { openModel, resourcesPath } from '../model/open.js';
+import { openModel } from '../model/open.js';
 import { runCompensate, type CompensateSummary } from './commands.js';
 import { runCompress } from './commands.js';
 import { experimentSchema } from './schema.js';
+import { smallCompressOptions } from '../model/testing/small-compress.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eora-modules-'));
 const out = join(dir, 'rtn-w4');
@@ -36,19 +37,7 @@ function shapes(file: string): Record<string, number[]> {
 beforeAll(async () => {
   const model = await openModel();
   try {
-    await runCompress(model, {
-      quant: 'rtn:w4g32',
-      prune: 'none',
-      calibFile: resourcesPath('data', 'tinystories', 'calibration.txt'),
-      samples: 16,
-      seqLen: 64,
-      seed: 0,
-      activations: 'sequential',
-      evalTokens: 1000,
-      evalFile: resourcesPath('data', 'tinystories', 'validation.txt'),
-      device: 'cpu',
-      out,
-    });
+    await runCompress(model, smallCompressOptions(out, 'rtn:w4g32', 1000));
   } finally {
     model.close();
   }

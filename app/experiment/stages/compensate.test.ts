@@ -4,12 +4,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openModel, resourcesPath } from '../../model/open.js';
+import { openModel } from '../../model/open.js';
 import { SafetensorsFile } from '../../model/safetensors.js';
 import { RunFolder } from '../../run/run.js';
 import { runCompensate, type CompensateSummary } from '../commands.js';
 import { runCompress } from '../commands.js';
 import type { RunMetrics } from '../../run/metrics.js';
+import { smallCompressOptions } from '../../model/testing/small-compress.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eora-compensate-'));
 const out = join(dir, 'gptq-w3');
@@ -19,19 +20,7 @@ let summary: CompensateSummary;
 beforeAll(async () => {
   const model = await openModel();
   try {
-    await runCompress(model, {
-      quant: 'gptq:w3g32',
-      prune: 'none',
-      calibFile: resourcesPath('data', 'tinystories', 'calibration.txt'),
-      samples: 16,
-      seqLen: 64,
-      seed: 0,
-      activations: 'sequential',
-      evalTokens: 4000,
-      evalFile: resourcesPath('data', 'tinystories', 'validation.txt'),
-      device: 'cpu',
-      out,
-    });
+    await runCompress(model, smallCompressOptions(out, 'gptq:w3g32', 4000));
   } finally {
     model.close();
   }

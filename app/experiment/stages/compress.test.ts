@@ -12,6 +12,7 @@ import { TensorFile } from '../../run/safetensors-writer.js';
 import { runCompress, type CompressOptions, type CompressSummary } from '../commands.js';
 import { resolveMethod } from './compress.js';
 import { heldOutPrefix, readText } from '../evaluate.js';
+import { smallCompressOptions } from '../../model/testing/small-compress.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eora-compress-'));
 let model: Model;
@@ -20,19 +21,7 @@ beforeAll(async () => {
 });
 afterAll(() => model.close());
 
-const base = (out: string): CompressOptions => ({
-  quant: 'none',
-  prune: 'none',
-  calibFile: resourcesPath('data', 'tinystories', 'calibration.txt'),
-  samples: 16,
-  seqLen: 64,
-  seed: 0,
-  activations: 'sequential',
-  evalTokens: 4000,
-  evalFile: resourcesPath('data', 'tinystories', 'validation.txt'),
-  device: 'cpu',
-  out: join(dir, out),
-});
+const base = (out: string): CompressOptions => smallCompressOptions(join(dir, out), 'none', 4000);
 
 describe('compress pipeline', () => {
   it('--quant and --prune resolve to one method, joint only through SparseGPT', () => {

@@ -6,9 +6,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openModel, resourcesPath } from '../../model/open.js';
+import { openModel } from '../../model/open.js';
 import type { Model } from '../../model/types.js';
 import { readMetricsJson } from '../../run/files/metrics-json.js';
+import { smallCompressOptions } from '../../model/testing/small-compress.js';
 
 export const EVAL_TOKENS = 2000;
 
@@ -21,20 +22,7 @@ export async function makeRun(pipeline: Pipeline, quant = 'gptq:w4g32', options:
   const out = join(mkdtempSync(join(tmpdir(), 'eora-export-')), 'run');
   const model = await openModel();
   try {
-    const compress = {
-      quant,
-      prune: 'none',
-      calibFile: resourcesPath('data', 'tinystories', 'calibration.txt'),
-      samples: 16,
-      seqLen: 64,
-      seed: 0,
-      activations: 'sequential',
-      evalTokens: EVAL_TOKENS,
-      evalFile: resourcesPath('data', 'tinystories', 'validation.txt'),
-      device: 'cpu',
-      out,
-    };
-    await pipeline.runCompress(model, compress as never);
+    await pipeline.runCompress(model, smallCompressOptions(out, quant, EVAL_TOKENS) as never);
   } finally {
     model.close();
   }
