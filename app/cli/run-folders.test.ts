@@ -37,6 +37,13 @@ describe('deleting a run', () => {
     writeFileSync(join(dir, 'adapters', 'notes.txt.tmp-1-2'), 'x'); // still not ours: only .safetensors/.json temps are
     expect(() => deleteRun(dir)).toThrow(/notes\.txt\.tmp-1-2/);
     for (const f of ['notes.txt', 'notes.txt.tmp-1-2']) rmSync(join(dir, 'adapters', f));
+    // A stopped compensate's per-linear files are ours; anything else in that folder is not.
+    mkdirSync(join(dir, 'decompositions', 'partial'), { recursive: true });
+    writeFileSync(join(dir, 'decompositions', 'partial', 'model.layers.0.mlp.up_proj.safetensors'), 'x');
+    writeFileSync(join(dir, 'decompositions', 'partial', 'model.layers.0.mlp.up_proj.safetensors.tmp-1-2'), 'x');
+    writeFileSync(join(dir, 'decompositions', 'partial', 'notes.txt'), 'mine');
+    expect(() => deleteRun(dir)).toThrow(/decompositions\/partial\/notes\.txt\)/);
+    rmSync(join(dir, 'decompositions', 'partial', 'notes.txt'));
     deleteRun(dir);
     expect(existsSync(dir)).toBe(false);
   });

@@ -26,7 +26,7 @@ import { RunError } from './errors.js';
 import { ADAPTERS_DIR } from './files/adapters.js';
 import { CALIBRATION } from './files/calibration.js';
 import { COMPRESSED } from './files/compressed.js';
-import { DECOMPOSITIONS_DIR } from './files/decompositions.js';
+import { DECOMPOSITIONS_DIR, DECOMPOSITIONS_PARTIAL } from './files/decompositions.js';
 import { LAYERS_JSON } from './files/layers-json.js';
 import { METRICS_JSON } from './files/metrics-json.js';
 import { PARTIAL_DIR } from './files/partial.js';
@@ -42,6 +42,8 @@ export { RUN_FORMAT, RUN_FORMAT_VERSION, type RunManifest, type StageName, type 
 /** The files and folders the workbench writes at the top of a run folder (see above; failed.json is the jobs' own). */
 export const RUN_FILES = [RUN_JSON, COMPRESSED, CALIBRATION, QUANTIZED, LAYERS_JSON, METRICS_JSON, SAMPLES_JSON];
 export const RUN_FOLDERS = [DECOMPOSITIONS_DIR, SPECTRA_DIR, ADAPTERS_DIR, PARTIAL_DIR];
+/** Folders inside RUN_FOLDERS (a stopped compensate's per-linear files), held to the same rule. */
+const NESTED_FOLDERS = [DECOMPOSITIONS_PARTIAL];
 /** Inside RUN_FOLDERS: safetensors and JSON files, and atomic.ts's temp siblings of either. */
 const RUN_FOLDER_FILE = /^[^/\\]+\.(safetensors|json)(\.tmp-\d+-\d+)?$/;
 
@@ -53,7 +55,10 @@ export function foreignEntries(dir: string): string[] {
     if (entry.isFile() && RUN_FILES.includes(base)) continue;
     if (entry.isDirectory() && RUN_FOLDERS.includes(entry.name)) {
       for (const inner of readdirSync(join(dir, entry.name), { withFileTypes: true })) {
-        if (!inner.isFile() || !RUN_FOLDER_FILE.test(inner.name)) foreign.push(`${entry.name}/${inner.name}`);
+        const nested = join(entry.name, inner.name);
+        if (inner.isDirectory() && NESTED_FOLDERS.includes(nested)) {
+          for (const file of readdirSync(join(dir, nested), { withFileTypes: true })) if (!file.isFile() || !RUN_FOLDER_FILE.test(file.name)) foreign.push(`${nested}/${file.name}`);
+        } else if (!inner.isFile() || !RUN_FOLDER_FILE.test(inner.name)) foreign.push(`${entry.name}/${inner.name}`);
       }
       continue;
     }
@@ -138,10 +143,10 @@ export class RunFolder {
   /**
    * Removes atomic.ts temp files (`NAME.tmp-PID-N`) left by a killed writer: ours are renamed
    * or removed before a write returns, so any other process's temp here is stale once that
-   * process is gone. Called when a run is resumed.
+   * process is gone. Called when a run is resumed and when compensate starts.
    */
   removeStaleTemps(): void {
-    for (const folder of ['', ...RUN_FOLDERS]) {
+    for (const folder of ['', ...RUN_FOLDERS, ...NESTED_FOLDERS]) {
       const dir = join(this.dir, folder);
       if (!existsSync(dir)) continue;
       for (const name of readdirSync(dir)) {

@@ -1,8 +1,12 @@
 // decompositions/<method>.safetensors: the rank-r_max adapter of every linear per method, F64
 // (`<linear>.lora_A.weight` [r, in], `<linear>.lora_B.weight` [out, r]; Σ split in
 // __metadata__), so any later rank or budget is a prefix of it without recomputation. While
-// compensate runs, each linear's factors for every method go to decompositions/partial/<linear>
-// at once and are assembled tensor by tensor at the end.
+// compensate runs, each linear's factors and err(r) curves for every method go to
+// decompositions/partial/<linear>.safetensors at once (`<method>.lora_A.weight`,
+// `<method>.lora_B.weight`, `<method>.curve` [r + 1]; what they were made under in
+// __metadata__ `key`) and are assembled tensor by tensor at the end. A stopped compensate
+// resumes from them: a linear whose partial file is whole and was made under the same key is
+// not decomposed again (finishedLinearDecomposition).
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Adapter, SigmaSplit } from '../../compensate/adapter.js';
@@ -12,22 +16,68 @@ import { TensorFile, writeSafetensors, type TensorToWrite } from '../safetensors
 import { readRunTensor64 } from './tensors.js';
 
 export const DECOMPOSITIONS_DIR = 'decompositions';
-
+/** Per-linear files while compensate runs (run.ts cleans dead writers' temps here too). */
+export const DECOMPOSITIONS_PARTIAL = join(DECOMPOSITIONS_DIR, 'partial');
 export const decompositionsPath = (dir: string, method: string) => join(dir, DECOMPOSITIONS_DIR, `${method}.safetensors`);
-const partialPath = (dir: string, linear: string) => join(dir, DECOMPOSITIONS_DIR, 'partial', `${linear}.safetensors`);
+const partialPath = (dir: string, linear: string) => join(dir, DECOMPOSITIONS_PARTIAL, `${linear}.safetensors`);
 const factor = (linear: string, f: 'lora_A' | 'lora_B') => `${linear}.${f}.weight`;
 
-export const hasDecompositions = (dir: string, method: string) => existsSync(decompositionsPath(dir, method));
+/** One method's result for one linear: its rank-r_max adapter and err(r) curve [r_max + 1]. */
+export interface MethodResult {
+  adapter: Adapter;
+  curve: Float64Array;
+}
 
-/** One linear's rank-r_max adapter for every method, written as soon as it is made. */
-export function writeLinearDecomposition(dir: string, linear: { name: string; out: number; in: number }, adapters: ReadonlyMap<string, Adapter>, split: SigmaSplit): void {
-  mkdirSync(join(dir, DECOMPOSITIONS_DIR, 'partial'), { recursive: true });
+/**
+ * One linear's rank-r_max adapter and curve for every method, written as soon as they are made.
+ * `key` names what they depend on besides the run's W, W_c and C (methods, r_max, split,
+ * device): a resume reuses the file only under the same key.
+ */
+export function writeLinearDecomposition(dir: string, linear: { name: string; out: number; in: number }, made: ReadonlyMap<string, MethodResult>, split: SigmaSplit, key: string): void {
+  mkdirSync(join(dir, DECOMPOSITIONS_PARTIAL), { recursive: true });
   const tensors: TensorToWrite[] = [];
-  for (const [method, a] of adapters) {
+  for (const [method, { adapter: a, curve }] of made) {
     tensors.push({ name: `${method}.lora_A.weight`, dtype: 'F64', shape: [a.rank, linear.in], data: Float64Array.from(a.A.data) });
     tensors.push({ name: `${method}.lora_B.weight`, dtype: 'F64', shape: [linear.out, a.rank], data: Float64Array.from(a.B.data) });
+    tensors.push({ name: `${method}.curve`, dtype: 'F64', shape: [curve.length], data: curve });
   }
-  writeSafetensors(partialPath(dir, linear.name), tensors, { split });
+  writeSafetensors(partialPath(dir, linear.name), tensors, { split, key });
+}
+
+/**
+ * A linear finished by an earlier (stopped or killed) compensate under the same `key`: its r_max
+ * and each method's err(r) curve; null when it has to be decomposed (again). A file that is not
+ * whole (its header does not parse, a tensor lies beyond its end, a method or factor is missing
+ * or misshapen) or was made under another key is discarded. Writes are atomic, so such a file
+ * is foreign or damaged, never one cut short by the kill (that one is a temp file, removed by
+ * RunFolder.removeStaleTemps).
+ */
+export function finishedLinearDecomposition(dir: string, linear: { name: string; out: number; in: number }, methods: readonly string[], key: string): { rMax: number; curves: Map<string, Float64Array> } | null {
+  const path = partialPath(dir, linear.name);
+  if (!existsSync(path)) return null;
+  let file: TensorFile | undefined;
+  try {
+    file = TensorFile.open(path);
+    if (file.metadata.key !== key) throw new RunError(`${path}: made under another configuration`);
+    let rank = -1;
+    const curves = new Map<string, Float64Array>();
+    for (const method of methods) {
+      const [r, inDim] = file.shape(`${method}.lora_A.weight`);
+      const [out, rB] = file.shape(`${method}.lora_B.weight`);
+      const [points] = file.shape(`${method}.curve`);
+      if (inDim !== linear.in || out !== linear.out || rB !== r || points !== r + 1 || (rank >= 0 && r !== rank)) throw new RunError(`${path}: ${method}'s factors do not fit [${linear.out}, ${linear.in}]`);
+      rank = r;
+      curves.set(method, file.f64(`${method}.curve`));
+    }
+    return rank < 0 ? null : { rMax: rank, curves };
+  } catch {
+    file?.close();
+    file = undefined;
+    rmSync(path, { force: true });
+    return null;
+  } finally {
+    file?.close();
+  }
 }
 
 /** decompositions/partial → decompositions/<method>.safetensors per method, tensor by tensor; then partial/ goes. */
@@ -44,7 +94,7 @@ export function assembleDecompositions(dir: string, linears: readonly string[], 
     }
     writeSafetensors(decompositionsPath(dir, method), tensors, { method, split, content: 'rank-r_max adapter per linear; the rank-r adapter is the first r rows of A and columns of B' });
   }
-  rmSync(join(dir, DECOMPOSITIONS_DIR, 'partial'), { recursive: true, force: true });
+  rmSync(join(dir, DECOMPOSITIONS_PARTIAL), { recursive: true, force: true });
 }
 
 /** A linear's rank-r_max adapter for `method`, read when asked for (one linear at a time). */

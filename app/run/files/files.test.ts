@@ -1,14 +1,14 @@
 // The run-file modules: reads distrust their input and name the file and the field; absent
 // files read as empty; writes round-trip every key (also ones a newer version added); the
 // tensor files round-trip their values exactly.
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Adapter } from '../../compensate/adapter.js';
 import type { LinearInfo } from '../../model/types.js';
 import { adapterPath, adapterRanks, adapterVariants, readAdapters, writeAdapterFile } from './adapters.js';
-import { assembleDecompositions, readAllDecompositions, readDecomposition, writeLinearDecomposition } from './decompositions.js';
+import { assembleDecompositions, finishedLinearDecomposition, readAllDecompositions, readDecomposition, writeLinearDecomposition } from './decompositions.js';
 import { readFailureJson, writeFailureJson } from './failure-json.js';
 import { readLayersJson } from './layers-json.js';
 import { readMetricsJson } from './metrics-json.js';
@@ -104,7 +104,8 @@ describe('run-file tensor modules', () => {
   it('decompositions: per-linear partial files assemble into one file per method, read back exactly', () => {
     const dir = folder();
     const made = new Map(linears.map((l, i) => [l.name, new Map([['eora', adapter(l.out, l.in, 3, 10 * i)], ['svd', adapter(l.out, l.in, 3, 10 * i + 5)]])]));
-    for (const l of linears) writeLinearDecomposition(dir, l, made.get(l.name)!, 'B');
+    const curve = Float64Array.of(1, 0.5, 0.25, 0);
+    for (const l of linears) writeLinearDecomposition(dir, l, new Map([...made.get(l.name)!].map(([m, adapter]) => [m, { adapter, curve }])), 'B', 'k');
     assembleDecompositions(dir, linears.map((l) => l.name), ['eora', 'svd'], 'B');
     expect(existsSync(join(dir, 'decompositions', 'partial'))).toBe(false);
     for (const l of linears) {
@@ -116,6 +117,39 @@ describe('run-file tensor modules', () => {
     }
     expect([...readAllDecompositions(dir, 'svd').keys()]).toEqual(linears.map((l) => l.name));
     expect(() => readAllDecompositions(dir, 'scaled-svd')).toThrow(/no scaled-svd decompositions/);
+  });
+
+  it('decompositions: a whole partial file made under the same key is reused; a cut, misshapen or foreign one is discarded', () => {
+    const dir = folder();
+    const [l] = linears;
+    const curve = Float64Array.of(1, 0.5, 0.25, 0.125);
+    const write = (key: string, methods = ['eora', 'svd']) => writeLinearDecomposition(dir, l, new Map(methods.map((m, i) => [m, { adapter: adapter(l.out, l.in, 3, i), curve }])), 'B', key);
+    const partial = () => readdirSync(join(dir, 'decompositions', 'partial'));
+    expect(finishedLinearDecomposition(dir, l, ['eora'], 'k')).toBeNull(); // never written
+    write('k');
+    const done = finishedLinearDecomposition(dir, l, ['eora', 'svd'], 'k')!;
+    expect([done.rMax, [...done.curves.keys()], Array.from(done.curves.get('svd')!)]).toEqual([3, ['eora', 'svd'], Array.from(curve)]);
+    expect(partial()).toEqual([`${l.name}.safetensors`]);
+    // Another configuration (other methods, r_max, split or device): decomposed again.
+    expect(finishedLinearDecomposition(dir, l, ['eora'], 'other')).toBeNull();
+    expect(partial()).toEqual([]);
+    // A method the file lacks.
+    write('k', ['eora']);
+    expect(finishedLinearDecomposition(dir, l, ['eora', 'scaled-svd'], 'k')).toBeNull();
+    expect(partial()).toEqual([]);
+    // Cut short: the header still parses, the last tensor lies beyond the end.
+    write('k');
+    const path = join(dir, 'decompositions', 'partial', `${l.name}.safetensors`);
+    truncateSync(path, statSync(path).size - 8);
+    expect(finishedLinearDecomposition(dir, l, ['eora', 'svd'], 'k')).toBeNull();
+    // Not a safetensors file at all.
+    writeFileSync(path, 'garbage');
+    expect(finishedLinearDecomposition(dir, l, ['eora', 'svd'], 'k')).toBeNull();
+    expect(partial()).toEqual([]);
+    // Shapes of another linear under the same name.
+    write('k');
+    expect(finishedLinearDecomposition(dir, { ...l, in: l.in + 1 }, ['eora', 'svd'], 'k')).toBeNull();
+    expect(partial()).toEqual([]);
   });
 
   it('adapters: ranks per linear (0 allowed) and float32 factors', () => {

@@ -1,0 +1,92 @@
+// compensate resumes per linear: a compensate stopped by its cancel signal after k linears is
+// continued by `eora compensate` on the same folder, which decomposes only the linears not yet
+// written (and one whose file was damaged), discards a dead writer's temp file, and ends with
+// the same decompositions, spectra, adapters and metrics as an uninterrupted run.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCompensate, runCompress } from '../experiment/commands.js';
+import { openModel } from '../model/open.js';
+import { smallCompressOptions } from '../model/testing/small-compress.js';
+import type { RunManifest } from '../run/run.js';
+import { runCli } from './testing/run.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'eora-compensate-resume-'));
+const compressed = join(dir, 'compressed');
+const options = { methods: ['svd', 'eora'] as const, ranks: [4, 8], budget: 20_000, device: 'cpu' as const };
+const flags = ['--method', 'svd,eora', '--ranks', '4,8', '--budget', '20000', '--quiet'];
+
+beforeAll(async () => {
+  const model = await openModel();
+  try {
+    await runCompress(model, smallCompressOptions(compressed, 'gptq:w3g32', 2000));
+  } finally {
+    model.close();
+  }
+});
+
+const copy = (name: string) => {
+  const to = join(dir, name);
+  cpSync(compressed, to, { recursive: true });
+  return to;
+};
+/** Every file under `root`, relative and sorted. */
+const files = (root: string) =>
+  readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(root, join(e.parentPath, e.name)))
+    .sort();
+const TIMING = new Set(['seconds', 'milliseconds', 'started', 'finished', 'created', 'process']);
+const withoutTimings = (text: string) => JSON.stringify(JSON.parse(text, (key, value) => (TIMING.has(key) ? undefined : value)));
+/** spectra/<linear>.json → inode: a file written again (atomic rename) gets a new one. */
+const spectraInodes = (run: string) => new Map(readdirSync(join(run, 'spectra')).map((f) => [f, statSync(join(run, 'spectra', f)).ino]));
+
+describe('compensate resume per linear', () => {
+  it('stopped after k linears, `eora compensate` computes only the rest and ends identical to an uninterrupted run', async () => {
+    const straight = copy('straight');
+    await runCompensate(straight, options);
+
+    const resumed = copy('resumed');
+    const k = 5;
+    const controller = new AbortController();
+    const stop = (e: { phase: string; done: number }) => void (e.phase === 'decompose' && e.done === k && controller.abort());
+    await expect(runCompensate(resumed, { ...options, signal: controller.signal, onProgress: stop })).rejects.toThrow();
+    const manifest = JSON.parse(readFileSync(join(resumed, 'run.json'), 'utf8')) as RunManifest;
+    expect(manifest.stages.compensate!.status).toBe('stopped');
+    const partialDir = join(resumed, 'decompositions', 'partial');
+    const partial = readdirSync(partialDir).sort();
+    expect(partial).toHaveLength(k);
+    const before = spectraInodes(resumed);
+    expect([...before.keys()].sort()).toEqual(partial.map((f) => f.replace(/\.safetensors$/, '.json')));
+
+    // Damage one finished linear (cut its last bytes) and leave a dead writer's temp file.
+    const damaged = partial[k - 1];
+    truncateSync(join(partialDir, damaged), statSync(join(partialDir, damaged)).size - 8);
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const temp = join(partialDir, `${partial[0]}.tmp-${dead}-0`);
+    writeFileSync(temp, 'cut short');
+
+    const { code, stderr } = await runCli(['compensate', resumed, ...flags]);
+    expect(code, stderr).toBe(0);
+    expect(existsSync(partialDir)).toBe(false);
+    const after = spectraInodes(resumed);
+    const damagedSpectra = damaged.replace(/\.safetensors$/, '.json');
+    for (const [file, ino] of before) {
+      if (file === damagedSpectra) expect(after.get(file), file).not.toBe(ino); // decomposed again
+      else expect(after.get(file), file).toBe(ino); // reused, not decomposed again
+    }
+    expect(after.size).toBe(14);
+
+    const list = files(straight);
+    expect(files(resumed)).toEqual(list);
+    expect(list).toEqual(expect.arrayContaining(['decompositions/eora.safetensors', 'decompositions/svd.safetensors', 'adapters/eora-r8.safetensors', 'adapters/eora-budget-20000.safetensors', 'metrics.json']));
+    for (const file of list) {
+      const a = readFileSync(join(resumed, file));
+      const b = readFileSync(join(straight, file));
+      if (file.endsWith('.json')) expect(withoutTimings(a.toString('utf8')), file).toBe(withoutTimings(b.toString('utf8')));
+      else expect(a.equals(b), file).toBe(true);
+    }
+  });
+});
