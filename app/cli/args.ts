@@ -55,6 +55,13 @@ export function parseCommandArgs(command: Command, argv: string[]): Parsed {
   }
 }
 
+/** The RUN_DIR positional of commands that work on a run. */
+export function runDirArgument(args: Parsed): string {
+  const dir = args.positionals[0];
+  if (!dir) throw new UsageError('RUN_DIR is required (a folder made by `eora compress`)');
+  return dir;
+}
+
 export function stringOption(args: Parsed, name: string): string | undefined {
   const value = args.values[name];
   return typeof value === 'string' ? value : undefined;

@@ -1,7 +1,6 @@
 // Reads run folders for the UI: the listing, one run's details, a spectrum, the err(r) curves.
 // Listing, deleting and the results table come from app/experiment; spectra and curves are
 // read here. Files are distrusted: a missing or malformed file gives an error naming it.
-import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type {
   CurveSet,
@@ -20,11 +19,11 @@ import { readRunResults } from '../experiment/results.js';
 import { readFailure } from '../experiment/failure.js';
 import { deleteRun, listRuns } from '../experiment/runs.js';
 import { readLayersJson } from '../run/files/layers-json.js';
-import { readRunJson, runJsonPath, type RunManifest } from '../run/files/run-json.js';
+import { hasRunJson, readRunJson, runJsonPath, type RunManifest } from '../run/files/run-json.js';
 import { readSpectra, spectraLinears, spectraPath } from '../run/files/spectra.js';
 
 function readManifest(dir: string): RunManifest {
-  const failure = existsSync(runJsonPath(dir)) ? null : readFailure(dir);
+  const failure = hasRunJson(dir) ? null : readFailure(dir);
   if (failure) throw new Error(`${dir}: the run failed before it wrote run.json: ${failure.error}`);
   const manifest = readRunJson(dir);
   if (!manifest) throw new Error(`${runJsonPath(dir)}: no such file`);

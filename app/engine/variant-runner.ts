@@ -2,7 +2,7 @@
 // ModelRunner, so the cached runner of the model (shared with every other call) never carries
 // a variant's weights; released after the call. The run must have been made from this model.
 import { resolve } from 'node:path';
-import { adapterPlan, VariantLoader } from '../experiment/variants.js';
+import { VariantLoader } from '../experiment/variants.js';
 import { ModelRunner } from '../forward/runner.js';
 import type { Model } from '../model/types.js';
 import type { Device } from '../onnx/runtime.js';
@@ -11,7 +11,7 @@ import { modelFingerprint, RunError, RunFolder } from '../run/run.js';
 export async function withVariantRunner<T>(model: Model, device: Device, variant: { dir: string; name: string }, work: (runner: ModelRunner) => Promise<T>): Promise<T> {
   const run = RunFolder.open(resolve(variant.dir));
   if (run.manifest.model.fingerprint !== modelFingerprint(model)) throw new RunError(`${run.dir} was made from ${run.manifest.model.path}, not from ${model.path}; open that model to try its variants`);
-  const plan = variant.name === 'original' || variant.name === 'compressed' ? { name: variant.name, adapter: null } : adapterPlan(variant.name);
+  const plan = { name: variant.name };
   const runner = await ModelRunner.create(model, { device });
   try {
     new VariantLoader(run, model).load(runner, plan);

@@ -25,7 +25,6 @@ import { runStage, type StageContext } from './stages/driver.js';
 import { evaluateStage } from './stages/evaluate.js';
 import { samplesStage } from './stages/samples.js';
 import { experimentSchema } from './schema.js';
-import { adapterPlan } from './variants.js';
 
 export interface VariantRequest {
   method: 'eora' | 'svd' | 'scaled-svd';
@@ -107,7 +106,7 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
     writeAdapterFile(run.dir, name, all, adapterOf, (info) => rankByLinear.get(info.name)!, metadata);
 
     // The new variant goes through the experiment's own evaluate and samples stages.
-    const plans = [adapterPlan(name)];
+    const plans = [{ name }];
     const ctx = (stage: ExperimentStage): StageContext => ({
       run,
       model,

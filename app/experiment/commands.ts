@@ -13,14 +13,11 @@ import { compensateStage, type BudgetSummary, type CompensateParams, type Method
 import { compressStage, openCompressRun, type Activations, type CompressSetup, type LinearRecord } from './stages/compress.js';
 import { openRunModel, runStage, type StageContext } from './stages/driver.js';
 import { evaluateStage } from './stages/evaluate.js';
-import { adapterPlan, type VariantPlan } from './variants.js';
+import type { VariantPlan } from './variants.js';
 
 export const DEFAULT_EVAL_TOKENS = 20_000;
 
-const BASE_PLANS: VariantPlan[] = [
-  { name: 'original', adapter: null },
-  { name: 'compressed', adapter: null },
-];
+const BASE_PLANS: VariantPlan[] = [{ name: 'original' }, { name: 'compressed' }];
 
 export interface CompressOptions extends CompressSetup {
   /** 0 skips the perplexity evaluation. */
@@ -110,7 +107,7 @@ export async function runCompensate(dir: string, options: CompensateOptions): Pr
     if (evalConfig) {
       const first = methods[0]?.ranks[0];
       const unmerged = first ? `${methods[0].method}-r${first.rank}` : undefined;
-      const adapterPlans = made.variants.map(adapterPlan);
+      const adapterPlans = made.variants.map((name) => ({ name }));
       const plans = [...BASE_PLANS, ...adapterPlans];
       const metrics = await runStage(
         { ...ctx, progress: (done, total, label) => options.onProgress?.({ phase: 'eval', done, total, label }) },

@@ -2,14 +2,14 @@
 // folder (a corrupt or missing run.json / metrics.json is a 'corrupt' row with the reason),
 // and deletion limited to real run folders.
 import { isActive } from './active.js';
-import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { FAILURE_JSON, failureJsonPath } from '../run/files/failure-json.js';
-import { metricsJsonPath, readMetricsJson } from '../run/files/metrics-json.js';
-import { RUN_JSON, runJsonPath } from '../run/files/run-json.js';
+import { deleteFailedFolder, hasFailureJson } from '../run/files/failure-json.js';
+import { hasMetricsJson, readMetricsJson } from '../run/files/metrics-json.js';
+import { hasRunJson } from '../run/files/run-json.js';
 import { readFailure } from './failure.js';
-import { foreignEntries, RunError, RunFolder, type StageName } from '../run/run.js';
+import { deleteRunFolder, RunError, RunFolder, type StageName } from '../run/run.js';
 import { writerAlive, type RunWriter } from '../run/writer.js';
 
 export type RunStatus = 'done' | 'running' | 'stopped' | 'failed' | 'corrupt';
@@ -54,7 +54,7 @@ export function listRuns(root: string): RunListing[] {
     if (!entry.isDirectory()) continue;
     const dir = join(root, entry.name);
     // A run that failed before run.json (failed.json) or is just starting (this engine's) is listed too.
-    if (!existsSync(runJsonPath(dir)) && !existsSync(metricsJsonPath(dir)) && !existsSync(failureJsonPath(dir)) && !isActive(dir)) continue;
+    if (!hasRunJson(dir) && !hasMetricsJson(dir) && !hasFailureJson(dir) && !isActive(dir)) continue;
     rows.push(describeRun(dir));
   }
   return rows.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || a.name.localeCompare(b.name));
@@ -65,7 +65,7 @@ export function describeRun(dir: string): RunListing {
   const name = dir.split(/[\\/]/).filter(Boolean).pop() ?? dir;
   const corrupt = (error: string): RunListing => ({ dir, name, status: 'corrupt', model: null, method: null, created: createdOf(dir), error });
   const failure = readFailure(dir);
-  if (!existsSync(runJsonPath(dir)) && !existsSync(metricsJsonPath(dir))) {
+  if (!hasRunJson(dir) && !hasMetricsJson(dir)) {
     if (isActive(dir)) return { dir, name, status: 'running', model: null, method: null, created: createdOf(dir) };
     if (failure) return { dir, name, status: 'failed', model: failure.model, method: failure.method, created: failure.at || createdOf(dir), error: failure.error };
   }
@@ -127,24 +127,8 @@ function createdOf(dir: string): string | null {
  * (listed, nothing removed), and a run a job is writing.
  */
 export function deleteRun(dir: string): void {
-  if (!existsSync(runJsonPath(dir)) && existsSync(failureJsonPath(dir)) && !isActive(dir)) {
-    // A run that failed before it wrote run.json: only its failed.json goes, never anything else.
-    const foreign = readdirSync(dir).filter((entry) => entry !== FAILURE_JSON);
-    if (foreign.length > 0) throw new RunError(`${dir}: not deleted: it holds files the workbench did not write (${foreign.slice(0, 5).join(', ')}); move them out first`);
-    rmSync(failureJsonPath(dir));
-    rmdirSync(dir);
-    return;
-  }
+  if (!hasRunJson(dir) && hasFailureJson(dir) && !isActive(dir)) return deleteFailedFolder(dir); // failed before run.json: only its failed.json goes
   const run = RunFolder.open(dir); // throws RunError when not a run folder
   if (isActive(run.dir) || statusOf(run).status === 'running') throw new RunError(`${run.dir}: the run is in use by a job; stop it first`);
-  const foreign = foreignEntries(run.dir);
-  if (foreign.length > 0) {
-    const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} in all)` : '');
-    throw new RunError(`${run.dir}: not deleted: it holds files the workbench did not write (${shown}); move them out first`);
-  }
-  for (const entry of readdirSync(run.dir)) {
-    if (entry !== RUN_JSON) rmSync(join(run.dir, entry), { recursive: true, force: true });
-  }
-  rmSync(runJsonPath(run.dir), { force: true }); // last: a half-deleted folder still reads as a run
-  rmdirSync(run.dir);
+  deleteRunFolder(run);
 }

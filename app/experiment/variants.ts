@@ -15,31 +15,27 @@ import { merged } from './stages/compensate.js';
 import { budgetVariantName, rankVariantName } from '../run/metrics.js';
 import { RunError, type RunFolder } from '../run/run.js';
 import { adapterPath, adapterRanks, adapterRelative, readAdapters } from '../run/files/adapters.js';
-import { compressedPath, openCompressed } from '../run/files/compressed.js';
-import { readRunTensor } from '../run/files/tensors.js';
+import { openCompressed, readCompressedTensor } from '../run/files/compressed.js';
 import type { ExperimentConfig } from './schema.js';
 
 export interface VariantPlan {
+  /** `original`, `compressed`, or an adapter variant (its file: adapters/<name>.safetensors). */
   name: string;
-  /** Run-relative adapter file (adapters/<name>.safetensors, as metrics.json records it), or null (original, compressed). */
-  adapter: string | null;
 }
+
+/** The adapter file metrics.json records for a variant (run-relative), null for original and compressed. */
+export const recordedAdapter = (name: string): string | null => (name === 'original' || name === 'compressed' ? null : adapterRelative(name));
 
 /** The experiment's variants in evaluation order. */
 export function plannedVariants(config: ExperimentConfig): VariantPlan[] {
-  const plans: VariantPlan[] = [
-    { name: 'original', adapter: null },
-    { name: 'compressed', adapter: null },
-  ];
+  const plans: VariantPlan[] = [{ name: 'original' }, { name: 'compressed' }];
   const c = config.compensation;
   if (!c) return plans;
   const ranks = [...c.ranks].sort((a, b) => a - b);
-  for (const method of c.methods) for (const r of ranks) plans.push(adapterPlan(rankVariantName(method, r)));
-  for (const budget of c.budgets ?? []) plans.push(adapterPlan(budgetVariantName('eora', budget)));
+  for (const method of c.methods) for (const r of ranks) plans.push({ name: rankVariantName(method, r) });
+  for (const budget of c.budgets ?? []) plans.push({ name: budgetVariantName('eora', budget) });
   return plans;
 }
-
-export const adapterPlan = (name: string): VariantPlan => ({ name, adapter: adapterRelative(name) });
 
 /** Puts a variant's weights into `runner` as a weight source reading the run folder block by block. */
 export class VariantLoader {
@@ -52,17 +48,16 @@ export class VariantLoader {
   load(runner: ModelRunner, plan: VariantPlan): number | null {
     runner.resetWeights();
     if (plan.name === 'original') return null;
-    const compressed = compressedPath(this.run.dir);
     const all = linears(this.model);
     const names = new Set(all.map((l) => `${l.name}.weight`));
     const probe = openCompressed(this.run.dir); // every W_c is there before the first block runs
     try {
-      for (const weight of names) if (!probe.has(weight)) throw new RunError(`${compressed}: has no tensor ${weight}`);
+      for (const weight of names) if (!probe.has(weight)) throw new RunError(`${probe.path}: has no tensor ${weight}`);
     } finally {
       probe.close();
     }
-    if (plan.adapter === null) {
-      runner.setWeightSource((name) => (names.has(name) ? readRunTensor(compressed, name) : undefined));
+    if (plan.name === 'compressed') {
+      runner.setWeightSource((name) => (names.has(name) ? readCompressedTensor(this.run.dir, name) : undefined));
       return null;
     }
     const ranks = adapterRanks(this.run.dir, plan.name);
@@ -75,7 +70,7 @@ export class VariantLoader {
     runner.setWeightSource((name) => {
       if (!names.has(name)) return undefined;
       const linear = name.slice(0, -'.weight'.length);
-      return merged(readRunTensor(compressed, name), readAdapters(this.run.dir, plan.name, linear).get(linear)!);
+      return merged(readCompressedTensor(this.run.dir, name), readAdapters(this.run.dir, plan.name, linear).get(linear)!);
     });
     return params;
   }

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { canPack, chooseFormat, packLinear, type GptqFormat, type PackedLinear } from './gptq-pack.js';
 import { checkpointConfig, SIDE_FILES, writeHfCheckpoint } from './hf-checkpoint.js';
 import { adapterTensors, writeAdapter } from './peft.js';
-import { QuantStore } from './quant-state.js';
+import { QuantStore } from '../run/files/quantized.js';
 import { writeCheckpointWeights, writeJsonFile, type OutTensor } from './safetensors-out.js';
 import { DEFAULT_SHARD_BYTES, floatDtype, type FormatContext } from './types.js';
 

@@ -13,7 +13,7 @@ import { RunFolder } from '../run/run.js';
 import { TensorFile } from '../run/safetensors-writer.js';
 import { importGptq } from '../experiment/stages/import-gptq.js';
 import { exportVariant } from './index.js';
-import { readQuantStates } from './quant-state.js';
+import { readQuantStates } from '../run/files/quantized.js';
 import { makeRun } from './testing/fixture.js';
 
 const out = mkdtempSync(join(tmpdir(), 'eora-gptq-'));

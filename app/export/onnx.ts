@@ -11,7 +11,7 @@ import { ModelProtoSchema, TensorProto_DataLocation, TensorProto_DataType, Tenso
 import type { QuantState } from '../compress/types.js';
 import { RopeTables } from '../forward/rope.js';
 import { buildFullModelGraph, type GraphLinear, type GraphWeight, type NbitsData, type NbitsLinear } from './onnx-graph.js';
-import { QuantStore } from './quant-state.js';
+import { QuantStore } from '../run/files/quantized.js';
 import { writeAll } from './safetensors-out.js';
 import type { FormatContext } from './types.js';
 

@@ -1,26 +1,9 @@
-// The exact quantized representation of each linear (integer codes, scales, zero points,
-// act-order g_idx), kept in the run next to W_c so exports can write the codes the solver
-// chose instead of guessing a grid from W_c (GPTQ fits a group's grid before the group's own
-// updates, so its extremes are not recoverable from the dequantized values).
-//
-//   quantized.safetensors   per linear `<linear>.qcodes` U8 [out, in], `<linear>.qscales` and
-//                           `<linear>.qzeros` F32 [out, groups], `<linear>.g_idx` I32 [in]
-//                           (act-order only), `<linear>.qconfig` F32 [3] = [bits,
-//                           group_size (−1: per row), sym 0/1]
-//
-// Written by experiment/stages/blocks.ts when a compress or import-gptq stage finishes (its
-// per-layer checkpoints carry the same tensors as F32, the run writer's dtype). Read lazily, one
-// linear at a time, so exporting a large model never holds every code in memory. Runs made before codes
-// were kept have no such file: formats needing codes then say so.
-import { existsSync, renameSync, rmSync } from 'node:fs';
-import { readRange } from '../model/binary.js';
-import type { CompressResult, QuantState } from '../compress/types.js';
-import { SafetensorsFile } from '../model/safetensors.js';
-import { ModelError } from '../model/types.js';
-import { quantizedPath } from '../run/files/quantized.js';
-import { valuesOf, type TensorToWrite } from '../run/safetensors-writer.js';
-import { writeSafetensorsFile, type OutTensor } from './safetensors-out.js';
-
+// The exact quantized state of a compressed linear (integer codes, scales, zero points,
+// act-order g_idx) as the tensors a compress checkpoint and the run's quantized.safetensors
+// hold (F32 here; app/run/files/quantized.ts writes codes as U8 and g_idx as I32 and reads
+// them back one linear at a time for the exports).
+import type { CompressResult } from '../compress/types.js';
+import type { TensorToWrite } from '../run/safetensors-writer.js';
 
 const SUFFIXES = ['.qcodes', '.qscales', '.qzeros', '.g_idx', '.qconfig'] as const;
 
@@ -42,89 +25,4 @@ export function quantTensors(name: string, result: CompressResult): TensorToWrit
   ];
   if (q.gIdx) tensors.push({ name: `${name}.g_idx`, dtype: 'F32', shape: [result.in], data: Float32Array.from(q.gIdx) });
   return tensors;
-}
-
-let temps = 0;
-
-/** Writes quantized.safetensors atomically from quantTensors' output: codes as U8, g_idx as I32. */
-export function writeQuantFile(path: string, tensors: readonly TensorToWrite[]): void {
-  const out: OutTensor[] = tensors.map((t) => {
-    if (t.name.endsWith('.qcodes')) return { name: t.name, dtype: 'U8', shape: t.shape, data: () => Uint8Array.from(valuesOf(t)) };
-    if (t.name.endsWith('.g_idx')) return { name: t.name, dtype: 'I32', shape: t.shape, data: () => Int32Array.from(valuesOf(t)) };
-    return { name: t.name, dtype: 'F32', shape: t.shape, data: () => Float32Array.from(valuesOf(t)) };
-  });
-  const temp = `${path}.tmp-${process.pid}-${temps++}`; // the run folder's temp pattern: a dead writer's is cleaned up (run.ts)
-  try {
-    writeSafetensorsFile(temp, out, { content: 'exact quantized state per linear (export/quant-state.ts)' });
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
-}
-
-/** A run's quantized.safetensors, read one linear at a time. */
-export class QuantStore {
-  private constructor(
-    private readonly path: string,
-    private readonly file: SafetensorsFile,
-    /** Linear module names with stored codes. */
-    readonly names: string[],
-  ) {}
-
-  /** The run's store, or null when the run has none (not quantized, or made before codes were kept). */
-  static open(runDir: string): QuantStore | null {
-    const path = quantizedPath(runDir);
-    if (!existsSync(path)) return null;
-    const file = SafetensorsFile.open(path);
-    const names = [...file.tensors.keys()].filter((k) => k.endsWith('.qconfig')).map((k) => k.slice(0, -'.qconfig'.length));
-    return new QuantStore(path, file, names);
-  }
-
-  has(name: string): boolean {
-    return this.file.tensors.has(`${name}.qconfig`);
-  }
-
-  config(name: string): { bits: number; groupSize: number; sym: boolean; actOrder: boolean } {
-    const [bits, groupSize, sym] = this.file.read(`${name}.qconfig`);
-    return { bits, groupSize, sym: sym === 1, actOrder: this.file.tensors.has(`${name}.g_idx`) };
-  }
-
-  /** Zero points [out, groups] alone (cheap: what the GPTQ format choice needs). */
-  zeros(name: string): Float32Array {
-    return this.file.read(`${name}.qzeros`);
-  }
-
-  get(name: string): QuantState {
-    if (!this.has(name)) throw new ModelError(this.file.file, `has no quantized state for ${name}`);
-    const c = this.config(name);
-    const state: QuantState = { bits: c.bits, groupSize: c.groupSize, sym: c.sym, codes: Uint8Array.from(this.integers(`${name}.qcodes`)), scales: this.file.read(`${name}.qscales`), zeros: this.zeros(name) };
-    if (c.actOrder) state.gIdx = Int32Array.from(this.integers(`${name}.g_idx`));
-    return state;
-  }
-
-  close(): void {
-    this.file.close();
-  }
-
-  /** U8 / I32 read as stored; F32 (per-layer checkpoint form) converted. */
-  private integers(key: string): ArrayLike<number> {
-    const t = this.file.tensors.get(key);
-    if (!t) throw new ModelError(this.file.file, `has no tensor named "${key}"`);
-    if (t.dtype === 'F32') return this.file.read(key);
-    if (t.dtype !== 'U8' && t.dtype !== 'I32') throw new ModelError(this.file.file, `tensor "${key}" has dtype ${t.dtype}, expected U8, I32 or F32`);
-    const bytes = readRange(this.path, t.offset, t.byteLength);
-    return t.dtype === 'U8' ? bytes : new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  }
-}
-
-/** Every stored state at once (tests and small models). */
-export function readQuantStates(runDir: string): Map<string, QuantState> | null {
-  const store = QuantStore.open(runDir);
-  if (!store) return null;
-  try {
-    return new Map(store.names.map((n) => [n, store.get(n)]));
-  } finally {
-    store.close();
-  }
 }

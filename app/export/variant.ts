@@ -3,22 +3,14 @@
 // (uniform for `eora-r16`, per linear for budget variants, 0 where a budget gave none).
 // Variants are found on disk (adapters/<name>.safetensors), not from a fixed list of names,
 // so renamed or new variants export without changes here.
-import { existsSync } from 'node:fs';
 import { linears } from '../model/inspect.js';
 import type { LinearInfo, Model } from '../model/types.js';
 import { RunFolder } from '../run/run.js';
-import { adapterPath as adapterFile, adapterVariants } from '../run/files/adapters.js';
+import { adapterVariants, hasAdapter, readVariantAdapters, type StoredAdapter } from '../run/files/adapters.js';
 import { openCompressed } from '../run/files/compressed.js';
-import { TensorFile } from '../run/safetensors-writer.js';
 import { ExportError } from './atomic-dir.js';
 
-export interface LinearAdapterData {
-  rank: number;
-  /** [rank, in] */
-  A: Float32Array;
-  /** [out, rank] */
-  B: Float32Array;
-}
+export type LinearAdapterData = StoredAdapter;
 
 export interface VariantSource {
   run: RunFolder;
@@ -45,10 +37,10 @@ export function loadVariant(runDir: string, variant: string, model: Model): Vari
   const run = RunFolder.open(runDir);
   if (run.stage('compress').status !== 'done') throw new ExportError(`${run.dir}: compression has not finished; nothing to export`);
   const all = linears(model);
-  const adapterPath = variant.includes('/') || variant.includes('\\') || variant.includes('..') ? '' : adapterFile(run.dir, variant);
-  if (variant !== 'compressed' && (adapterPath === '' || !existsSync(adapterPath))) {
+  if (variant !== 'compressed' && !hasAdapter(run.dir, variant)) {
     throw new ExportError(`${run.dir}: no variant "${variant}" (available: ${listVariants(runDir).join(', ')})`);
   }
+  const { adapters, metadata: adapterMetadata } = variant === 'compressed' ? { adapters: new Map<string, StoredAdapter>(), metadata: {} } : readVariantAdapters(run.dir, variant, all);
   const file = openCompressed(run.dir);
   const known = new Set(all.map((l) => `${l.name}.weight`));
   for (const name of known) {
@@ -63,35 +55,6 @@ export function loadVariant(runDir: string, variant: string, model: Model): Vari
       return file.f32(name);
     },
   };
-  const adapters = new Map<string, LinearAdapterData>();
-  let adapterMetadata: Record<string, string> = {};
-  if (variant !== 'compressed') {
-    const path = adapterPath;
-    let stored: TensorFile;
-    try {
-      stored = TensorFile.open(path);
-    } catch (error) {
-      file.close();
-      throw error;
-    }
-    try {
-      adapterMetadata = stored.metadata;
-      for (const l of all) {
-        const keyA = `${l.name}.lora_A.weight`;
-        const keyB = `${l.name}.lora_B.weight`;
-        if (!stored.has(keyA) || !stored.has(keyB)) throw new ExportError(`${path}: missing ${keyA} or ${keyB}`);
-        const [r, inDim] = stored.shape(keyA);
-        const [out, rB] = stored.shape(keyB);
-        if (inDim !== l.in || out !== l.out || r !== rB) throw new ExportError(`${path}: ${l.name} has lora_A [${r}, ${inDim}] and lora_B [${out}, ${rB}], expected [r, ${l.in}] and [${l.out}, r]`);
-        adapters.set(l.name, { rank: r, A: stored.f32(keyA), B: stored.f32(keyB) });
-      }
-    } catch (error) {
-      file.close();
-      throw error;
-    } finally {
-      stored.close();
-    }
-  }
   return { run, variant, linears: all, compressed, adapters, adapterMetadata, close: () => file.close() };
 }
 

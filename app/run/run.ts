@@ -18,7 +18,7 @@
 // the file and the problem); nothing outside app/run joins these names (app/run/owner.test.ts).
 // Every file is written atomically (atomic.ts): an interrupted run never leaves a torn file.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { engineVersion } from '../paths.js';
 import type { Model } from '../model/types.js';
@@ -31,7 +31,7 @@ import { LAYERS_JSON } from './files/layers-json.js';
 import { METRICS_JSON } from './files/metrics-json.js';
 import { PARTIAL_DIR } from './files/partial.js';
 import { QUANTIZED } from './files/quantized.js';
-import { readRunJson, RUN_FORMAT, RUN_FORMAT_VERSION, RUN_JSON, writeRunJson, type RunManifest, type StageName, type StageRecord, type StageStatus } from './files/run-json.js';
+import { readRunJson, RUN_FORMAT, RUN_FORMAT_VERSION, RUN_JSON, runJsonPath, writeRunJson, type RunManifest, type StageName, type StageRecord, type StageStatus } from './files/run-json.js';
 import { SAMPLES_JSON } from './files/samples-json.js';
 import { SPECTRA_DIR } from './files/spectra.js';
 import { currentWriter, pidAlive } from './writer.js';
@@ -65,6 +65,24 @@ export function foreignEntries(dir: string): string[] {
     foreign.push(entry.name);
   }
   return foreign.sort();
+}
+
+/**
+ * Deletes a run folder: only what the workbench wrote (RUN_FILES, RUN_FOLDERS), run.json last
+ * (a half-deleted folder still reads as a run), then the empty folder. A folder holding anything
+ * else is refused, naming it, and nothing is removed. The caller checks no job is using it.
+ */
+export function deleteRunFolder(run: RunFolder): void {
+  const foreign = foreignEntries(run.dir);
+  if (foreign.length > 0) {
+    const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} in all)` : '');
+    throw new RunError(`${run.dir}: not deleted: it holds files the workbench did not write (${shown}); move them out first`);
+  }
+  for (const entry of readdirSync(run.dir)) {
+    if (entry !== RUN_JSON) rmSync(join(run.dir, entry), { recursive: true, force: true });
+  }
+  rmSync(runJsonPath(run.dir), { force: true });
+  rmdirSync(run.dir);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Method } from '../../compensate/decomposition.js';
 import { runCompensate } from '../../experiment/commands.js';
-import { deviceOption, intOption, modulesOption, modulesHelp, stringOption, UsageError, type Command } from '../args.js';
+import { deviceOption, intOption, modulesOption, modulesHelp, runDirArgument, stringOption, UsageError, type Command } from '../args.js';
 import { onInterrupt } from '../interrupt.js';
 import { progressBar } from '../progress.js';
 
@@ -46,8 +46,7 @@ ${modulesHelp(22)}
   },
   maxPositionals: 1,
   async run(args, io) {
-    const dir = args.positionals[0];
-    if (!dir) throw new UsageError('RUN_DIR is required (a folder made by `eora compress`)');
+    const dir = runDirArgument(args);
     const methods = (stringOption(args, 'method') ?? 'eora').split(',').map((m) => m.trim());
     for (const m of methods) if (!(METHODS as readonly string[]).includes(m)) throw new UsageError(`--method: unknown method "${m}" (known: ${METHODS.join(', ')})`);
     const ranks = (stringOption(args, 'ranks') ?? '8,16,32').split(',').map((r) => {

@@ -3,7 +3,7 @@
 import { importGptq } from '../../experiment/stages/import-gptq.js';
 import { EXPORT_FORMATS, exportVariant, listVariants, type ExportFormat } from '../../export/index.js';
 import { resourcesPath } from '../../model/open.js';
-import { deviceOption, intOption, stringOption, UsageError, type Command } from '../args.js';
+import { deviceOption, intOption, runDirArgument, stringOption, UsageError, type Command } from '../args.js';
 import { onInterrupt } from '../interrupt.js';
 import { progressBar } from '../progress.js';
 
@@ -48,8 +48,7 @@ Options:
   },
   maxPositionals: 1,
   async run(args, io) {
-    const runDir = args.positionals[0];
-    if (!runDir) throw new UsageError('RUN_DIR is required (a folder made by `eora compress`)');
+    const runDir = runDirArgument(args);
     const format = stringOption(args, 'format');
     if (!format || !(EXPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${EXPORT_FORMATS.join(', ')}${format ? `, got "${format}"` : ''}`);
     const out = stringOption(args, 'out');

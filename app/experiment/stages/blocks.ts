@@ -12,7 +12,7 @@
 // the block's input and output [N, L, d] float32, are the other large resident (README "Memory model").
 import type { CalibrationSet } from '../../calibrate/data.js';
 import type { CompressResult, SecondMoment } from '../../compress/index.js';
-import { isQuantTensor, quantTensors, writeQuantFile } from '../../export/quant-state.js';
+import { isQuantTensor, quantTensors } from '../../export/quant-state.js';
 import { GramAccumulator, gramNames, type GramName } from '../../forward/calibration.js';
 import { weightAccount } from '../../forward/memory.js';
 import type { ModelRunner } from '../../forward/runner.js';
@@ -22,7 +22,7 @@ import { gramKey, writeCalibration } from '../../run/files/calibration.js';
 import { writeCompressed } from '../../run/files/compressed.js';
 import { readLayersJson, writeLayersJson, type LinearRecord } from '../../run/files/layers-json.js';
 import { hasCheckpoints, openBlockCheckpoint, readBlockRecords, readCheckpointHidden, removeCheckpoints, writeBlockCheckpoint } from '../../run/files/partial.js';
-import { quantizedPath } from '../../run/files/quantized.js';
+import { writeQuantized } from '../../run/files/quantized.js';
 import type { TensorFile, TensorToWrite } from '../../run/safetensors-writer.js';
 import type { StageContext } from './driver.js';
 
@@ -153,7 +153,7 @@ function assemble(ctx: StageContext, byLayer: Map<number, LinearInfo[]>, source:
     }
     writeCompressed(run.dir, weights, source);
     writeCalibration(run.dir, grams, metadata);
-    if (quant.length > 0) writeQuantFile(quantizedPath(run.dir), quant);
+    if (quant.length > 0) writeQuantized(run.dir, quant);
   } finally {
     for (const f of opened) f.close();
   }

@@ -10,7 +10,7 @@ import { readMetricsJson, writeMetricsJson } from '../../run/files/metrics-json.
 import { describeVariant, emptyMetrics, type RunMetrics, type VariantEntry } from '../../run/metrics.js';
 import type { RunFolder } from '../../run/run.js';
 import { measureVariant, scoreVariant, stepsPerVariant, type EvalInputs } from '../evaluate.js';
-import { VariantLoader, type VariantPlan } from '../variants.js';
+import { recordedAdapter, VariantLoader, type VariantPlan } from '../variants.js';
 import type { Stage, StageContext } from './driver.js';
 
 export interface EvaluateParams {
@@ -86,7 +86,7 @@ export async function recordVariant(ctx: StageContext, runner: ModelRunner, load
   const measured = await measureVariant(runner, params.inputs, { signal, onStep, onWithin });
   const unmerged = plan.name === params.unmerged ? await scoreUnmerged(ctx, runner, loader, plan, params.inputs) : undefined;
   const metrics = metricsFor(run, params.inputs);
-  const entry: VariantEntry = { name: plan.name, ...describeVariant(plan.name, metrics.compression), adapter: plan.adapter, adapter_params: adapterParams, ...measured, ...(unmerged === undefined ? {} : { unmerged_ppl: unmerged }) };
+  const entry: VariantEntry = { name: plan.name, ...describeVariant(plan.name, metrics.compression), adapter: recordedAdapter(plan.name), adapter_params: adapterParams, ...measured, ...(unmerged === undefined ? {} : { unmerged_ppl: unmerged }) };
   metrics.variants[plan.name] = entry;
   writeMetricsJson(run.dir, metrics);
   return entry;
@@ -94,7 +94,7 @@ export async function recordVariant(ctx: StageContext, runner: ModelRunner, load
 
 /** Perplexity of the first text with the variant's adapters applied unmerged on top of W_c (ModelRunner.setAdapter). */
 async function scoreUnmerged(ctx: StageContext, runner: ModelRunner, loader: VariantLoader, plan: VariantPlan, inputs: EvalInputs): Promise<number> {
-  loader.load(runner, { name: 'compressed', adapter: null });
+  loader.load(runner, { name: 'compressed' });
   for (const [linear, a] of readAdapters(ctx.run.dir, plan.name)) runner.setAdapter(linear, Float32Array.from(a.A.data), Float32Array.from(a.B.data), a.rank);
   try {
     const text = inputs.setup.perplexity[0];

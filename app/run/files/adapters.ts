@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import type { Adapter } from '../../compensate/adapter.js';
 import type { LinearInfo } from '../../model/types.js';
 import { RunError } from '../errors.js';
-import { TensorFile, writeSafetensors, type TensorToWrite } from '../safetensors-writer.js';
-import { readFactorPairs } from './decompositions.js';
+import { writeSafetensors, type TensorToWrite } from '../safetensors-writer.js';
+import { factorRanks, readFactorPairs } from './decompositions.js';
+import { withRunFile } from './tensors.js';
 
 export const ADAPTERS_DIR = 'adapters';
 
@@ -21,7 +22,14 @@ export function adapterPath(dir: string, variant: string): string {
   return join(dir, ADAPTERS_DIR, `${variant}.safetensors`);
 }
 
-export const hasAdapter = (dir: string, variant: string) => existsSync(adapterPath(dir, variant));
+/** Whether a variant has an adapter file; a name that could leave the folder has none. */
+export function hasAdapter(dir: string, variant: string): boolean {
+  try {
+    return existsSync(adapterPath(dir, variant));
+  } catch {
+    return false;
+  }
+}
 
 /** The variants that have an adapter file, sorted. */
 export function adapterVariants(dir: string): string[] {
@@ -49,20 +57,41 @@ function openAdapterFile(dir: string, variant: string): string {
 
 /** linear name → rank of each adapter in a variant's file (shapes only). */
 export function adapterRanks(dir: string, variant: string): Map<string, number> {
-  const file = TensorFile.open(openAdapterFile(dir, variant));
-  try {
-    const ranks = new Map<string, number>();
-    for (const name of file.file.tensors.keys()) {
-      const m = /^(.*)\.lora_A\.weight$/.exec(name);
-      if (m) ranks.set(m[1], file.shape(name)[0]);
-    }
-    return ranks;
-  } finally {
-    file.close();
-  }
+  return withRunFile(openAdapterFile(dir, variant), factorRanks);
 }
 
 /** linear name → adapter (float64 factors) of a variant; `only` reads one linear. */
 export function readAdapters(dir: string, variant: string, only?: string): Map<string, Adapter> {
   return readFactorPairs(openAdapterFile(dir, variant), only);
+}
+
+/** One linear's adapter as stored (float32): A [rank, in], B [out, rank]. */
+export interface StoredAdapter {
+  rank: number;
+  /** [rank, in] */
+  A: Float32Array;
+  /** [out, rank] */
+  B: Float32Array;
+}
+
+/**
+ * Every listed linear's adapter of a variant as stored (float32, what exports write) and the
+ * file's metadata (method, rank or ranks, split, bits); a missing linear or a factor that does
+ * not fit the linear is a RunError naming the file and the linear.
+ */
+export function readVariantAdapters(dir: string, variant: string, linears: readonly LinearInfo[]): { adapters: Map<string, StoredAdapter>; metadata: Record<string, string> } {
+  const path = openAdapterFile(dir, variant);
+  return withRunFile(path, (file) => {
+    const adapters = new Map<string, StoredAdapter>();
+    for (const l of linears) {
+      const keyA = `${l.name}.lora_A.weight`;
+      const keyB = `${l.name}.lora_B.weight`;
+      if (!file.has(keyA) || !file.has(keyB)) throw new RunError(`${path}: missing ${keyA} or ${keyB}`);
+      const [r, inDim] = file.shape(keyA);
+      const [out, rB] = file.shape(keyB);
+      if (inDim !== l.in || out !== l.out || r !== rB) throw new RunError(`${path}: ${l.name} has lora_A [${r}, ${inDim}] and lora_B [${out}, ${rB}], expected [r, ${l.in}] and [${l.out}, r]`);
+      adapters.set(l.name, { rank: r, A: file.f32(keyA), B: file.f32(keyB) });
+    }
+    return { adapters, metadata: file.metadata };
+  });
 }

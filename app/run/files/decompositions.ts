@@ -13,7 +13,7 @@ import type { Adapter, SigmaSplit } from '../../compensate/adapter.js';
 import { fromArray } from '../../linalg/matrix.js';
 import { RunError } from '../errors.js';
 import { TensorFile, writeSafetensors, type TensorToWrite } from '../safetensors-writer.js';
-import { readRunTensor64 } from './tensors.js';
+import { readRunTensor64, withRunFile } from './tensors.js';
 
 export const DECOMPOSITIONS_DIR = 'decompositions';
 /** Per-linear files while compensate runs (run.ts cleans dead writers' temps here too). */
@@ -125,17 +125,17 @@ export function readAllDecompositions(dir: string, method: string): Map<string, 
 
 /** r_max of each linear in decompositions/<method>.safetensors and the file's Σ split, from the header only. */
 export function decompositionRanks(dir: string, method: string): { ranks: Map<string, number>; split: SigmaSplit } {
-  const file = TensorFile.open(existingDecompositions(dir, method));
-  try {
-    const ranks = new Map<string, number>();
-    for (const name of file.file.tensors.keys()) {
-      const m = /^(.*)\.lora_A\.weight$/.exec(name);
-      if (m) ranks.set(m[1], file.shape(name)[0]);
-    }
-    return { ranks, split: (file.metadata.split ?? 'B') as SigmaSplit };
-  } finally {
-    file.close();
+  return withRunFile(existingDecompositions(dir, method), (file) => ({ ranks: factorRanks(file), split: (file.metadata.split ?? 'B') as SigmaSplit }));
+}
+
+/** linear → r of every `<linear>.lora_A.weight` [r, in] in a file of factor pairs (decompositions or adapters), from the header. */
+export function factorRanks(file: TensorFile): Map<string, number> {
+  const ranks = new Map<string, number>();
+  for (const name of file.file.tensors.keys()) {
+    const m = /^(.*)\.lora_A\.weight$/.exec(name);
+    if (m) ranks.set(m[1], file.shape(name)[0]);
   }
+  return ranks;
 }
 
 /** linear → adapter from a file of `<linear>.lora_A.weight` / `.lora_B.weight` pairs (decompositions or adapters). */

@@ -1,5 +1,6 @@
 // metrics.json: every measurement of a run, one entry per variant (the format is described in
 // ../metrics.ts). The schema checks the fields readers rely on.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { emptyMetrics, METRICS_FORMAT, METRICS_VERSION, type RunMetrics } from '../metrics.js';
@@ -29,6 +30,7 @@ export const metricsJsonSchema = z
   });
 
 export const metricsJsonPath = (dir: string) => join(dir, METRICS_JSON);
+export const hasMetricsJson = (dir: string) => existsSync(metricsJsonPath(dir));
 
 /** A run's metrics.json, checked for shape; absent = empty; unreadable or malformed = RunError naming the file. */
 export function readMetricsJson(dir: string): RunMetrics {

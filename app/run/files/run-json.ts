@@ -1,6 +1,7 @@
 // run.json: what a run is (config, model, device, workbench version) and where it stands
 // (per-stage status and timings, facts recorded along the way such as the calibration windows
 // and the writer's process).
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readJsonFile, writeJsonFile } from './json-file.js';
@@ -57,6 +58,7 @@ export const runJsonSchema = z.looseObject({
 });
 
 export const runJsonPath = (dir: string) => join(dir, RUN_JSON);
+export const hasRunJson = (dir: string) => existsSync(runJsonPath(dir));
 
 /** The run's manifest, or undefined when the folder has no run.json; malformed = RunError naming the file. */
 export function readRunJson(dir: string): RunManifest | undefined {

@@ -12,7 +12,7 @@ export function openRunFile(path: string, why: string): TensorFile {
 }
 
 /** Opens `path`, reads with `read`, closes. */
-function withFile<T>(path: string, read: (file: TensorFile) => T): T {
+export function withRunFile<T>(path: string, read: (file: TensorFile) => T): T {
   const file = TensorFile.open(path);
   try {
     return read(file);
@@ -22,7 +22,7 @@ function withFile<T>(path: string, read: (file: TensorFile) => T): T {
 }
 
 /** One tensor of a run file as float32. */
-export const readRunTensor = (path: string, name: string): Float32Array => withFile(path, (f) => f.f32(name));
+export const readRunTensor = (path: string, name: string): Float32Array => withRunFile(path, (f) => f.f32(name));
 
 /** One tensor of a run file as float64. */
-export const readRunTensor64 = (path: string, name: string): Float64Array => withFile(path, (f) => f.f64(name));
+export const readRunTensor64 = (path: string, name: string): Float64Array => withRunFile(path, (f) => f.f64(name));
