@@ -89,4 +89,22 @@ describe('compensate resume per linear', () => {
       else expect(a.equals(b), file).toBe(true);
     }
   });
+
+  it('a finished compensate rerun with other ranks cuts them from its decompositions; another --r-max decomposes again', async () => {
+    const run = copy('rerun');
+    await runCompensate(run, { ...options, evalTokens: 0 });
+    const inodes = () => new Map([...spectraInodes(run), ...readdirSync(join(run, 'decompositions')).map((f) => [f, statSync(join(run, 'decompositions', f)).ino] as const)]);
+    const before = inodes();
+    const adapters = ['eora-r4', 'eora-budget-20000'].map((v) => readFileSync(join(run, 'adapters', `${v}.safetensors`)));
+    expect((await runCli(['compensate', run, '--method', 'svd,eora', '--ranks', '2,4', '--budget', '20000', '--eval-tokens', '0', '--quiet'])).code).toBe(0);
+    expect(inodes()).toEqual(before); // neither spectra nor decompositions written again
+    // The same adapters: the budget's allocation ran on curves read back from the spectra.
+    expect(['eora-r4', 'eora-budget-20000'].map((v, i) => readFileSync(join(run, 'adapters', `${v}.safetensors`)).equals(adapters[i]))).toEqual([true, true]);
+    expect(existsSync(join(run, 'adapters', 'svd-r2.safetensors'))).toBe(true);
+
+    expect((await runCli(['compensate', run, '--method', 'svd,eora', '--ranks', '2,4', '--r-max', '16', '--eval-tokens', '0', '--quiet'])).code).toBe(0);
+    const after = inodes();
+    for (const [file, ino] of before) expect(after.get(file), file).not.toBe(ino);
+    expect(JSON.parse(readFileSync(join(run, 'spectra', 'model.layers.0.mlp.down_proj.json'), 'utf8')).r_max).toBe(16);
+  });
 });

@@ -21,7 +21,10 @@
 // linear whose decompositions/partial file is whole, was made under the same methods, r_max,
 // Σ split and device, and whose spectra file matches it is not decomposed again (its curves
 // come back from that file, exactly); the rest are, in the same order, so the run ends with
-// the same files as an uninterrupted one.
+// the same files as an uninterrupted one. A finished compensate rerun under the same key (other
+// ranks or budgets, or after a stop in the evaluation) decomposes nothing: its assembled
+// decompositions and spectra are whole, and the adapters are cut from them. Anything else
+// discards the assembled decompositions first, so they never disagree with the spectra.
 import { adapterProduct, type Adapter, type SigmaSplit } from '../../compensate/adapter.js';
 import { quantizeAdapter } from '../../compensate/adapter-quant.js';
 import { allocateRanks, uniformAllocation, type Allocation, type BudgetLayer } from '../../compensate/budget.js';
@@ -39,7 +42,7 @@ import { RunError, type RunFolder } from '../../run/run.js';
 import { writeAdapterFile } from '../../run/files/adapters.js';
 import { gramKey, openCalibration } from '../../run/files/calibration.js';
 import { openCompressed } from '../../run/files/compressed.js';
-import { assembleDecompositions, finishedLinearDecomposition, readDecomposition, writeLinearDecomposition, type MethodResult } from '../../run/files/decompositions.js';
+import { assembleDecompositions, discardDecompositions, finishedDecompositions, finishedLinearDecomposition, readDecomposition, writeLinearDecomposition, type MethodResult } from '../../run/files/decompositions.js';
 import { readSpectra, writeSpectra, type SpectraFile } from '../../run/files/spectra.js';
 import { budgetVariantName } from '../../run/metrics.js';
 import { moduleRanks, type ModuleSelection } from '../../contract/modules.js';
@@ -140,7 +143,6 @@ async function compensate(ctx: StageContext, options: CompensateParams): Promise
   const split = options.split ?? (options.adapterBits ? 'sqrt' : 'B');
   moduleRanks(linears(model).map((l) => ({ name: l.name, maxRank: Infinity })), options.modules); // a pattern typo fails before the decompositions
   const states = await decomposeAll(ctx, linears(model), (name) => model.readTensor(name), options, split, ranks);
-  assembleDecompositions(run.dir, states.map((s) => s.info.name), options.methods, split);
   const full = (method: Method, info: LinearInfo) => readDecomposition(run.dir, method, info, split);
   const readW = (name: string) => model.readTensor(name);
   // Module selection: unchosen linears get rank 0 (no adapter), rank_pattern sets others' ranks.
@@ -198,8 +200,15 @@ const ORT_PRODUCTS_MIN_DIM = 1024;
 
 async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: string) => Float32Array, options: CompensateParams, split: SigmaSplit, ranks: number[]): Promise<LinearState[]> {
   const { run, signal } = ctx;
+  for (const info of all) rMaxOf(info, options, ranks); // a rank too high fails before any work
   run.removeStaleTemps(); // a killed compensate's temp files
   const key = JSON.stringify({ methods: [...options.methods].sort(), r_max: options.rMax ?? null, split, device: ctx.device });
+  const finished = decomposedEarlier(run.dir, all, options.methods, key);
+  if (finished) {
+    ctx.progress?.(all.length, all.length, 'done earlier');
+    return finished;
+  }
+  discardDecompositions(run.dir);
   const compressed = openCompressed(run.dir);
   const calibration = openCalibration(run.dir);
   const states: LinearState[] = [];
@@ -213,11 +222,7 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
     for (const [i, info] of all.entries()) {
       signal?.throwIfAborted();
       ctx.progress?.(i, all.length, info.name);
-      const rMax = options.rMax === undefined ? undefined : Math.min(options.rMax, info.out, info.in);
-      const top = ranks[ranks.length - 1] ?? 0;
-      if (top > Math.min(info.out, info.in) || (rMax !== undefined && top > rMax)) {
-        throw new RunError(`rank ${top} exceeds what ${info.name} [${info.out}, ${info.in}] allows${rMax !== undefined ? ` with --r-max ${options.rMax}` : ''}`);
-      }
+      const rMax = rMaxOf(info, options, ranks);
       const earlier = finishedEarlier(run.dir, info, options.methods, key);
       if (earlier) {
         states.push(earlier);
@@ -268,20 +273,53 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
     calibration.close();
     await sessions.release();
   }
+  assembleDecompositions(run.dir, states.map((s) => s.info.name), options.methods, split, key);
   return states;
+}
+
+/** The decomposition rank of a linear (undefined: the default); a top rank it cannot hold is a RunError. */
+function rMaxOf(info: LinearInfo, options: CompensateParams, ranks: readonly number[]): number | undefined {
+  const rMax = options.rMax === undefined ? undefined : Math.min(options.rMax, info.out, info.in);
+  const top = ranks[ranks.length - 1] ?? 0;
+  if (top > Math.min(info.out, info.in) || (rMax !== undefined && top > rMax)) {
+    throw new RunError(`rank ${top} exceeds what ${info.name} [${info.out}, ${info.in}] allows${rMax !== undefined ? ` with --r-max ${options.rMax}` : ''}`);
+  }
+  return rMax;
 }
 
 /** A linear an earlier compensate under `key` finished (whole partial file, matching spectra), or null. */
 function finishedEarlier(dir: string, info: LinearInfo, methods: readonly Method[], key: string): LinearState | null {
   const done = finishedLinearDecomposition(dir, info, methods, key);
-  if (!done) return null;
+  return done && spectraCurves(dir, info.name, methods, done.rMax) ? { info, rMax: done.rMax, curves: Object.fromEntries(done.curves) } : null;
+}
+
+/**
+ * Every linear, when a finished compensate under `key` left whole decompositions and matching
+ * spectra: its err(r) curves come back from the spectra (JSON keeps every finite float64
+ * exactly; a curve holding a NaN, written as null, is decomposed again), nothing is recomputed.
+ */
+function decomposedEarlier(dir: string, all: readonly LinearInfo[], methods: readonly Method[], key: string): LinearState[] | null {
+  const ranks = finishedDecompositions(dir, methods, all, key);
+  if (!ranks) return null;
+  const states: LinearState[] = [];
+  for (const info of all) {
+    const rMax = ranks.get(info.name)!;
+    const curves = spectraCurves(dir, info.name, methods, rMax);
+    if (!curves || Object.values(curves).some((c) => c.some(Number.isNaN))) return null;
+    states.push({ info, rMax, curves });
+  }
+  return states;
+}
+
+/** Each method's err(r) curve from a linear's spectra file when it was made at this r_max; else null. */
+function spectraCurves(dir: string, linear: string, methods: readonly Method[], rMax: number): Partial<Record<Method, Float64Array>> | null {
   try {
-    const spectra = readSpectra(dir, info.name);
-    if (spectra.r_max !== done.rMax || methods.some((m) => !spectra.methods[m])) return null;
+    const spectra = readSpectra(dir, linear);
+    if (spectra.r_max !== rMax || methods.some((m) => spectra.methods[m]?.rel_output_error.length !== rMax + 1)) return null;
+    return Object.fromEntries(methods.map((m) => [m, Float64Array.from(spectra.methods[m].rel_output_error)]));
   } catch {
     return null; // no or unreadable spectra: decompose again (both files are rewritten)
   }
-  return { info, rMax: done.rMax, curves: Object.fromEntries(done.curves) };
 }
 
 /** Rank-r adapter from the rank-rMax one: the first r columns of B and rows of A. */

@@ -7,7 +7,7 @@
 // __metadata__ `key`) and are assembled tensor by tensor at the end. A stopped compensate
 // resumes from them: a linear whose partial file is whole and was made under the same key is
 // not decomposed again (finishedLinearDecomposition).
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Adapter, SigmaSplit } from '../../compensate/adapter.js';
 import { fromArray } from '../../linalg/matrix.js';
@@ -81,7 +81,7 @@ export function finishedLinearDecomposition(dir: string, linear: { name: string;
 }
 
 /** decompositions/partial → decompositions/<method>.safetensors per method, tensor by tensor; then partial/ goes. */
-export function assembleDecompositions(dir: string, linears: readonly string[], methods: readonly string[], split: SigmaSplit): void {
+export function assembleDecompositions(dir: string, linears: readonly string[], methods: readonly string[], split: SigmaSplit, key: string): void {
   for (const method of methods) {
     const tensors: TensorToWrite[] = [];
     for (const linear of linears) {
@@ -92,9 +92,53 @@ export function assembleDecompositions(dir: string, linears: readonly string[], 
         tensors.push({ name: factor(linear, f), dtype: 'F64', shape, data: () => readRunTensor64(partialPath(dir, linear), `${method}.${f}.weight`) });
       }
     }
-    writeSafetensors(decompositionsPath(dir, method), tensors, { method, split, content: 'rank-r_max adapter per linear; the rank-r adapter is the first r rows of A and columns of B' });
+    writeSafetensors(decompositionsPath(dir, method), tensors, { method, split, key, content: 'rank-r_max adapter per linear; the rank-r adapter is the first r rows of A and columns of B' });
   }
   rmSync(join(dir, DECOMPOSITIONS_PARTIAL), { recursive: true, force: true });
+}
+
+/**
+ * r_max per linear when a finished compensate under the same `key` left whole decompositions of
+ * every method for every listed linear (same ranks across methods); else null. A rerun of
+ * `eora compensate` with other ranks or budgets, or after a stop in the evaluation, then cuts
+ * its adapters from them instead of decomposing again.
+ */
+export function finishedDecompositions(dir: string, methods: readonly string[], linears: readonly { name: string; out: number; in: number }[], key: string): Map<string, number> | null {
+  let ranks: Map<string, number> | null = null;
+  for (const method of methods) {
+    const path = decompositionsPath(dir, method);
+    if (!existsSync(path)) return null;
+    let found: Map<string, number> | null;
+    try {
+      found = withRunFile(path, (file) => {
+        if (file.metadata.key !== key) return null;
+        const r = new Map<string, number>();
+        for (const l of linears) {
+          const [rank, inDim] = file.shape(factor(l.name, 'lora_A'));
+          const [out, rB] = file.shape(factor(l.name, 'lora_B'));
+          if (inDim !== l.in || out !== l.out || rB !== rank) return null;
+          r.set(l.name, rank);
+        }
+        return r;
+      });
+    } catch {
+      return null; // not whole: decompose again (the file is rewritten)
+    }
+    if (!found || (ranks && [...found].some(([name, r]) => ranks!.get(name) !== r))) return null;
+    ranks = found;
+  }
+  return ranks;
+}
+
+/**
+ * Removes every method's assembled decompositions (not partial/): a compensate that decomposes
+ * again does so first, so assembled files always agree with the spectra beside them (which it
+ * rewrites linear by linear) and finishedDecompositions never pairs one run's with another's.
+ */
+export function discardDecompositions(dir: string): void {
+  const folder = join(dir, DECOMPOSITIONS_DIR);
+  if (!existsSync(folder)) return;
+  for (const name of readdirSync(folder)) if (name.endsWith('.safetensors')) rmSync(join(folder, name), { force: true });
 }
 
 /** A linear's rank-r_max adapter for `method`, read when asked for (one linear at a time). */

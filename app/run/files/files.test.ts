@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Adapter } from '../../compensate/adapter.js';
 import type { LinearInfo } from '../../model/types.js';
 import { adapterPath, adapterRanks, adapterVariants, readAdapters, writeAdapterFile } from './adapters.js';
-import { assembleDecompositions, finishedLinearDecomposition, readAllDecompositions, readDecomposition, writeLinearDecomposition } from './decompositions.js';
+import { assembleDecompositions, discardDecompositions, finishedDecompositions, finishedLinearDecomposition, readAllDecompositions, readDecomposition, writeLinearDecomposition } from './decompositions.js';
 import { readFailureJson, writeFailureJson } from './failure-json.js';
 import { readLayersJson } from './layers-json.js';
 import { readMetricsJson } from './metrics-json.js';
@@ -106,7 +106,7 @@ describe('run-file tensor modules', () => {
     const made = new Map(linears.map((l, i) => [l.name, new Map([['eora', adapter(l.out, l.in, 3, 10 * i)], ['svd', adapter(l.out, l.in, 3, 10 * i + 5)]])]));
     const curve = Float64Array.of(1, 0.5, 0.25, 0);
     for (const l of linears) writeLinearDecomposition(dir, l, new Map([...made.get(l.name)!].map(([m, adapter]) => [m, { adapter, curve }])), 'B', 'k');
-    assembleDecompositions(dir, linears.map((l) => l.name), ['eora', 'svd'], 'B');
+    assembleDecompositions(dir, linears.map((l) => l.name), ['eora', 'svd'], 'B', 'k');
     expect(existsSync(join(dir, 'decompositions', 'partial'))).toBe(false);
     for (const l of linears) {
       for (const method of ['eora', 'svd']) {
@@ -117,6 +117,16 @@ describe('run-file tensor modules', () => {
     }
     expect([...readAllDecompositions(dir, 'svd').keys()]).toEqual(linears.map((l) => l.name));
     expect(() => readAllDecompositions(dir, 'scaled-svd')).toThrow(/no scaled-svd decompositions/);
+    // A rerun under the same key finds them whole; another key, another method or another linear's shape does not.
+    expect(finishedDecompositions(dir, ['svd', 'eora'], linears, 'k')).toEqual(new Map(linears.map((l) => [l.name, 3])));
+    expect(finishedDecompositions(dir, ['svd'], linears, 'other')).toBeNull();
+    expect(finishedDecompositions(dir, ['eora', 'scaled-svd'], linears, 'k')).toBeNull();
+    expect(finishedDecompositions(dir, ['eora'], [{ ...linears[0], out: 7 }], 'k')).toBeNull();
+    const path = join(dir, 'decompositions', 'svd.safetensors');
+    truncateSync(path, statSync(path).size - 8);
+    expect(finishedDecompositions(dir, ['eora', 'svd'], linears, 'k')).toBeNull();
+    discardDecompositions(dir);
+    expect(readdirSync(join(dir, 'decompositions'))).toEqual([]);
   });
 
   it('decompositions: a whole partial file made under the same key is reused; a cut, misshapen or foreign one is discarded', () => {
