@@ -15,7 +15,7 @@
 //   partial/                  per-layer checkpoints while compression runs (removed at the end)
 //
 // Each file kind has one module in files/ (its schema, its path, its read/write pair; reads name
-// the file and the problem); nothing outside app/run joins these names (app/run/owner.test.ts).
+// the file and the problem); nothing outside app/run reads or writes them itself (app/run/owner.test.ts).
 // Every file is written atomically (atomic.ts): an interrupted run never leaves a torn file.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';

@@ -13,6 +13,7 @@ import { readFailureJson, writeFailureJson } from './failure-json.js';
 import { readLayersJson } from './layers-json.js';
 import { readMetricsJson } from './metrics-json.js';
 import { readRunJson, writeRunJson, type RunManifest } from './run-json.js';
+import { QuantStore, writeQuantized } from './quantized.js';
 import { readSamplesJson } from './samples-json.js';
 import { readSpectra, spectraLinears, spectraPath, writeSpectra } from './spectra.js';
 
@@ -160,6 +161,28 @@ describe('run-file tensor modules', () => {
     write('k');
     expect(finishedLinearDecomposition(dir, { ...l, in: l.in + 1 }, ['eora', 'svd'], 'k')).toBeNull();
     expect(partial()).toEqual([]);
+  });
+
+  it('quantized: codes U8 and g_idx I32 round-trip exactly; a malformed qconfig names the file and the tensor', () => {
+    const dir = folder();
+    const tensors = (config: number[]) => [
+      { name: 'l.qcodes', dtype: 'F32' as const, shape: [2, 4], data: Float32Array.of(0, 1, 2, 15, 7, 8, 9, 3) },
+      { name: 'l.qscales', dtype: 'F32' as const, shape: [2, 2], data: Float32Array.of(0.5, 0.25, 1, 2) },
+      { name: 'l.qzeros', dtype: 'F32' as const, shape: [2, 2], data: Float32Array.of(8, 7, 8, 9) },
+      { name: 'l.qconfig', dtype: 'F32' as const, shape: [3], data: Float32Array.from(config) },
+      { name: 'l.g_idx', dtype: 'F32' as const, shape: [4], data: Float32Array.of(1, 0, 1, 0) },
+    ];
+    expect(QuantStore.open(dir)).toBeNull(); // not quantized
+    writeQuantized(dir, tensors([4, 2, 0]));
+    const store = QuantStore.open(dir)!;
+    const state = store.get('l');
+    store.close();
+    expect([state.bits, state.groupSize, state.sym, Array.from(state.codes), Array.from(state.gIdx!), Array.from(state.zeros)]).toEqual([4, 2, false, [0, 1, 2, 15, 7, 8, 9, 3], [1, 0, 1, 0], [8, 7, 8, 9]]);
+    expect([state.codes instanceof Uint8Array, state.gIdx instanceof Int32Array]).toEqual([true, true]);
+    writeQuantized(dir, tensors([4, 2, 0.5]));
+    const bad = QuantStore.open(dir)!;
+    expect(() => bad.get('l')).toThrow(`${join(dir, 'quantized.safetensors')}: l.qconfig: expected [bits 2–8, group size (−1 or positive), sym 0|1], got [4, 2, 0.5]`);
+    bad.close();
   });
 
   it('adapters: ranks per linear (0 allowed) and float32 factors', () => {

@@ -13,6 +13,7 @@
 // memory. Runs made before codes were kept have no such file: formats needing codes then say so.
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { MAX_BITS, MIN_BITS } from '../../compress/quantizer.js';
 import type { QuantState } from '../../compress/types.js';
 import { writeSafetensorsFile, type OutTensor } from '../../export/safetensors-out.js';
 import { readRange } from '../../model/binary.js';
@@ -66,7 +67,11 @@ export class QuantStore {
   }
 
   config(name: string): { bits: number; groupSize: number; sym: boolean; actOrder: boolean } {
-    const [bits, groupSize, sym] = this.file.read(`${name}.qconfig`);
+    const config = this.file.read(`${name}.qconfig`);
+    const [bits, groupSize, sym] = config;
+    if (config.length !== 3 || !(Number.isInteger(bits) && bits >= MIN_BITS && bits <= MAX_BITS) || !(groupSize === -1 || (Number.isInteger(groupSize) && groupSize > 0)) || (sym !== 0 && sym !== 1)) {
+      throw new ModelError(this.path, `${name}.qconfig: expected [bits ${MIN_BITS}–${MAX_BITS}, group size (−1 or positive), sym 0|1], got [${Array.from(config).join(', ')}]`);
+    }
     return { bits, groupSize, sym: sym === 1, actOrder: this.file.tensors.has(`${name}.g_idx`) };
   }
 
@@ -76,7 +81,7 @@ export class QuantStore {
   }
 
   get(name: string): QuantState {
-    if (!this.has(name)) throw new ModelError(this.file.file, `has no quantized state for ${name}`);
+    if (!this.has(name)) throw new ModelError(this.path, `has no quantized state for ${name}`);
     const c = this.config(name);
     const state: QuantState = { bits: c.bits, groupSize: c.groupSize, sym: c.sym, codes: Uint8Array.from(this.integers(`${name}.qcodes`)), scales: this.file.read(`${name}.qscales`), zeros: this.zeros(name) };
     if (c.actOrder) state.gIdx = Int32Array.from(this.integers(`${name}.g_idx`));
@@ -90,9 +95,9 @@ export class QuantStore {
   /** U8 / I32 read as stored; F32 (per-layer checkpoint form) converted. */
   private integers(key: string): ArrayLike<number> {
     const t = this.file.tensors.get(key);
-    if (!t) throw new ModelError(this.file.file, `has no tensor named "${key}"`);
+    if (!t) throw new ModelError(this.path, `has no tensor named "${key}"`);
     if (t.dtype === 'F32') return this.file.read(key);
-    if (t.dtype !== 'U8' && t.dtype !== 'I32') throw new ModelError(this.file.file, `tensor "${key}" has dtype ${t.dtype}, expected U8, I32 or F32`);
+    if (t.dtype !== 'U8' && t.dtype !== 'I32') throw new ModelError(this.path, `tensor "${key}" has dtype ${t.dtype}, expected U8, I32 or F32`);
     const bytes = readRange(this.path, t.offset, t.byteLength);
     return t.dtype === 'U8' ? bytes : new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
   }
