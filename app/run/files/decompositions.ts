@@ -10,6 +10,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Adapter, SigmaSplit } from '../../compensate/adapter.js';
+import { z } from 'zod';
 import { fromArray } from '../../linalg/matrix.js';
 import { RunError } from '../errors.js';
 import { TensorFile, writeSafetensors, type TensorToWrite } from '../safetensors-writer.js';
@@ -150,7 +151,7 @@ export function readDecomposition(dir: string, method: string, linear: { name: s
     const B = file.f64(factor(linear.name, 'lora_B'));
     const rank = A.length / linear.in;
     if (!Number.isInteger(rank) || B.length !== linear.out * rank) throw new RunError(`${path}: ${linear.name}'s factors do not fit [${linear.out}, ${linear.in}]`);
-    return { A: fromArray(rank, linear.in, A), B: fromArray(linear.out, rank, B), rank, split: split ?? ((file.metadata.split ?? 'B') as SigmaSplit) };
+    return { A: fromArray(rank, linear.in, A), B: fromArray(linear.out, rank, B), rank, split: split ?? splitOf(file) };
   } finally {
     file.close();
   }
@@ -169,7 +170,16 @@ export function readAllDecompositions(dir: string, method: string): Map<string, 
 
 /** r_max of each linear in decompositions/<method>.safetensors and the file's Σ split, from the header only. */
 export function decompositionRanks(dir: string, method: string): { ranks: Map<string, number>; split: SigmaSplit } {
-  return withRunFile(existingDecompositions(dir, method), (file) => ({ ranks: factorRanks(file), split: (file.metadata.split ?? 'B') as SigmaSplit }));
+  return withRunFile(existingDecompositions(dir, method), (file) => ({ ranks: factorRanks(file), split: splitOf(file) }));
+}
+
+const splitSchema = z.enum(['B', 'A', 'sqrt'], { error: (issue) => `__metadata__.split: expected B, A or sqrt, got ${JSON.stringify(issue.input)}` }).default('B');
+
+/** Where Σ sits in a file's factors (its metadata; files written before it was recorded: B). */
+function splitOf(file: TensorFile): SigmaSplit {
+  const parsed = splitSchema.safeParse(file.metadata.split);
+  if (!parsed.success) throw new RunError(`${file.path}: ${parsed.error.issues[0].message}`);
+  return parsed.data;
 }
 
 /** linear → r of every `<linear>.lora_A.weight` [r, in] in a file of factor pairs (decompositions or adapters), from the header. */
@@ -187,7 +197,7 @@ export function readFactorPairs(path: string, only?: string): Map<string, Adapte
   const file = TensorFile.open(path);
   const adapters = new Map<string, Adapter>();
   try {
-    const split = (file.metadata.split ?? 'B') as SigmaSplit;
+    const split = splitOf(file);
     for (const name of file.file.tensors.keys()) {
       const m = /^(.*)\.lora_A\.weight$/.exec(name);
       if (!m || (only !== undefined && m[1] !== only)) continue;

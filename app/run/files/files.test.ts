@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import type { Adapter } from '../../compensate/adapter.js';
 import type { LinearInfo } from '../../model/types.js';
 import { adapterPath, adapterRanks, adapterVariants, readAdapters, writeAdapterFile } from './adapters.js';
-import { assembleDecompositions, discardDecompositions, finishedDecompositions, finishedLinearDecomposition, readAllDecompositions, readDecomposition, writeLinearDecomposition } from './decompositions.js';
+import { writeSafetensors } from '../safetensors-writer.js';
+import { assembleDecompositions, decompositionRanks, discardDecompositions, finishedDecompositions, finishedLinearDecomposition, readAllDecompositions, readDecomposition, writeLinearDecomposition } from './decompositions.js';
 import { readFailureJson, writeFailureJson } from './failure-json.js';
 import { readLayersJson } from './layers-json.js';
 import { readMetricsJson } from './metrics-json.js';
@@ -124,8 +125,12 @@ describe('run-file tensor modules', () => {
     expect(finishedDecompositions(dir, ['eora', 'scaled-svd'], linears, 'k')).toBeNull();
     expect(finishedDecompositions(dir, ['eora'], [{ ...linears[0], out: 7 }], 'k')).toBeNull();
     const path = join(dir, 'decompositions', 'svd.safetensors');
+    const factorName = `${linears[0].name}.lora_A.weight`;
     truncateSync(path, statSync(path).size - 8);
     expect(finishedDecompositions(dir, ['eora', 'svd'], linears, 'k')).toBeNull();
+    // A Σ split the readers do not know names the file and the field.
+    writeSafetensors(path, [{ name: factorName, dtype: 'F64', shape: [1, linears[0].in], data: new Float64Array(linears[0].in) }], { split: 'C' });
+    expect(() => decompositionRanks(dir, 'svd')).toThrow(`${path}: __metadata__.split: expected B, A or sqrt, got "C"`);
     discardDecompositions(dir);
     expect(readdirSync(join(dir, 'decompositions'))).toEqual([]);
   });
