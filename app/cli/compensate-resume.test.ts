@@ -7,9 +7,8 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, t
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCompensate, runCompress } from '../experiment/commands.js';
-import { openModel } from '../model/open.js';
-import { smallCompressOptions } from '../model/testing/small-compress.js';
+import { runCompensate } from '../experiment/commands.js';
+import { compressBundled } from '../experiment/testing/compressed-run.js';
 import type { RunManifest } from '../run/run.js';
 import { runCli } from './testing/run.js';
 
@@ -18,14 +17,7 @@ const compressed = join(dir, 'compressed');
 const options = { methods: ['svd', 'eora'] as const, ranks: [4, 8], budget: 20_000, device: 'cpu' as const };
 const flags = ['--method', 'svd,eora', '--ranks', '4,8', '--budget', '20000', '--quiet'];
 
-beforeAll(async () => {
-  const model = await openModel();
-  try {
-    await runCompress(model, smallCompressOptions(compressed, 'gptq:w3g32', 2000));
-  } finally {
-    model.close();
-  }
-});
+beforeAll(() => compressBundled(compressed, 'gptq:w3g32', 2000));
 
 const copy = (name: string) => {
   const to = join(dir, name);

@@ -7,11 +7,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { moduleRanks } from '../contract/modules.js';
 import { exportVariant } from '../export/index.js';
-import { openModel } from '../model/open.js';
 import { runCompensate, type CompensateSummary } from './commands.js';
-import { runCompress } from './commands.js';
 import { experimentSchema } from './schema.js';
-import { smallCompressOptions } from '../model/testing/small-compress.js';
+import { compressBundled } from './testing/compressed-run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eora-modules-'));
 const out = join(dir, 'rtn-w4');
@@ -35,12 +33,7 @@ function shapes(file: string): Record<string, number[]> {
 }
 
 beforeAll(async () => {
-  const model = await openModel();
-  try {
-    await runCompress(model, smallCompressOptions(out, 'rtn:w4g32', 1000));
-  } finally {
-    model.close();
-  }
+  await compressBundled(out, 'rtn:w4g32', 1000);
   summary = await runCompensate(out, { methods: ['svd', 'eora'], ranks: [8], budgets: [20_000], rMax: 16, modules, evalTokens: 1000, device: 'cpu' });
 });
 

@@ -4,13 +4,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openModel } from '../../model/open.js';
 import { SafetensorsFile } from '../../model/safetensors.js';
 import { RunFolder } from '../../run/run.js';
 import { runCompensate, type CompensateSummary } from '../commands.js';
-import { runCompress } from '../commands.js';
+import { compressBundled } from '../testing/compressed-run.js';
 import type { RunMetrics } from '../../run/metrics.js';
-import { smallCompressOptions } from '../../model/testing/small-compress.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'eora-compensate-'));
 const out = join(dir, 'gptq-w3');
@@ -18,12 +16,7 @@ let measuredByCompress: RunMetrics['variants'];
 let summary: CompensateSummary;
 
 beforeAll(async () => {
-  const model = await openModel();
-  try {
-    await runCompress(model, smallCompressOptions(out, 'gptq:w3g32', 4000));
-  } finally {
-    model.close();
-  }
+  await compressBundled(out, 'gptq:w3g32', 4000);
   measuredByCompress = (JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as RunMetrics).variants;
   summary = await runCompensate(out, { methods: ['svd', 'eora'], ranks: [8, 16, 32], budget: 77_824, device: 'cpu' });
 });
