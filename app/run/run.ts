@@ -48,7 +48,7 @@ const NESTED_FOLDERS = [DECOMPOSITIONS_PARTIAL];
 const RUN_FOLDER_FILE = /^[^/\\]+\.(safetensors|json)(\.tmp-\d+-\d+)?$/;
 
 /** Top-level entries of `dir` the workbench did not write (a temp sibling of a run file counts as ours). */
-export function foreignEntries(dir: string): string[] {
+function foreignEntries(dir: string): string[] {
   const foreign: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const base = entry.name.replace(/\.tmp-\d+-\d+$/, '');
