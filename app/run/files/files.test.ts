@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, truncateSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { RunFolder } from '../run.js';
 import type { Adapter } from '../../compensate/adapter.js';
 import type { LinearInfo } from '../../model/types.js';
 import { adapterPath, adapterRanks, adapterVariants, readAdapters, writeAdapterFile } from './adapters.js';
@@ -166,6 +167,18 @@ describe('run-file tensor modules', () => {
     write('k');
     expect(finishedLinearDecomposition(dir, { ...l, in: l.in + 1 }, ['eora', 'svd'], 'k')).toBeNull();
     expect(partial()).toEqual([]);
+  });
+
+  it("a dead writer's temp file in decompositions/partial is removed when a run resumes; a live one's stays", () => {
+    const dir = folder();
+    writeRunJson(dir, { format: 'eora-run', model: { path: '/m' }, stages: {}, config: {}, records: {} } as unknown as RunManifest);
+    const partial = join(dir, 'decompositions', 'partial');
+    mkdirSync(partial, { recursive: true });
+    const dead = 4_194_305; // above Linux's largest pid_max (2^22) and macOS's 99,999: no process has it
+    writeFileSync(join(partial, `l.safetensors.tmp-${dead}-0`), 'cut short');
+    writeFileSync(join(partial, `l.safetensors.tmp-${process.pid}-0`), 'being written');
+    RunFolder.open(dir).removeStaleTemps();
+    expect(readdirSync(partial)).toEqual([`l.safetensors.tmp-${process.pid}-0`]);
   });
 
   it('quantized: codes U8 and g_idx I32 round-trip exactly; a malformed qconfig names the file and the tensor', () => {
