@@ -22,10 +22,19 @@ import { correlatedC, gaussianF32, secs, squareMatmulFloor } from './linalg-comm
 
 const rMax = 256;
 const tokens = 8192;
-const layers = [
+/** Default layers; `--shapes OUTxIN,…` picks others (e.g. 4096x14336: out < in). */
+const defaultLayers = [
   { out: 4096, in: 4096 },
   { out: 11008, in: 4096 },
 ];
+
+function parseShapes(shapes: string[]): { out: number; in: number }[] {
+  return shapes.map((shape) => {
+    const [out, n] = shape.split('x').map(Number);
+    if (!(Number.isInteger(out) && Number.isInteger(n) && out >= rMax && n >= rMax)) throw new RangeError(`eora bench: --shapes takes OUTxIN with both ≥ ${rMax}, got "${shape}"`);
+    return { out, in: n };
+  });
+}
 
 const numpyScript = `
 import sys, time, numpy as np
@@ -61,17 +70,20 @@ function countingProducts(inner: Products): Products & { flops: number; ms: numb
   return counted;
 }
 
-export async function benchEora(cache: SessionCache, print: (line: string) => void): Promise<void> {
+export async function benchEora(cache: SessionCache, print: (line: string) => void, shapes?: string[]): Promise<void> {
+  const layers = shapes ? parseShapes(shapes) : defaultLayers;
   const floor = await squareMatmulFloor(cache);
   print(`floor: float32 MatMul ${floor.shape} via onnx/matmul.ts: ${floor.gflops.toFixed(1)} GFLOP/s`);
   const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
   if (!hasNumpy) print('numpy comparison: skipped (python3 -c "import numpy" failed)');
-  let C: Float64Array | undefined;
+  let C: Float64Array | undefined; // [in, in], reused while `in` stays the same
+  let cIn = 0;
   for (const { out, in: n } of layers) {
     print(`\nEoRA to r_max = ${rMax}, W [${out}, ${n}], C from ${tokens} random correlated tokens`);
     let t0 = performance.now();
-    if (!C) {
+    if (!C || cIn !== n) {
       C = await correlatedC(cache, n, tokens, 23);
+      cIn = n;
       print(`  C (ORT Gram of [${tokens}, ${n}]): ${secs(performance.now() - t0)}`);
     }
     // ΔW flat-spectrum noise like rounding error; W itself only enters the energies.
