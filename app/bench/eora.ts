@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { decomposeLayer } from '../compensate/decomposition.js';
 import { ortProducts } from '../compensate/ort-products.js';
 import { krylovBlockFor } from '../compensate/block-krylov.js';
-import { oversampleFor } from '../compensate/randomized.js';
 import { svdBasis } from '../compensate/svd.js';
+import type { LowRankBasis } from '../compensate/basis.js';
 import type { ProductOptions, Products } from '../compensate/products.js';
 import { subtract, type Matrix } from '../linalg/matrix.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
@@ -51,6 +51,10 @@ t3 = time.perf_counter()
 print(f"{t3 - t0} {t1 - t0} {t2 - t1} {t3 - t2} " + " ".join(repr(float(v)) for v in s[:r] ** 2))
 print(" ".join(repr(float(v)) for v in lam[::-1][:r]))
 print(repr(float(np.sum(s ** 2))))
+t4 = time.perf_counter()
+sw = np.linalg.svd(dW, full_matrices=False, compute_uv=True)[1]
+t5 = time.perf_counter()
+print(f"{t5 - t4} " + " ".join(repr(float(v)) for v in sw[:r] ** 2))
 `;
 
 function countingProducts(inner: Products): Products & { flops: number; ms: number } {
@@ -106,7 +110,7 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
     print(`    ORT products: ${(products.flops / 1e9).toFixed(0)} GFLOP in ${secs(products.ms)} (incl. float64↔float32 conversion; ${(products.flops / (products.ms / 1000) / 1e9).toFixed(1)} GFLOP/s); the rest (float64 JS) ${secs(ms - products.ms)}`);
     print(`    ratio to the MatMul floor: ${(ms / 1000 / floorSeconds).toFixed(1)}× the ${floorSeconds.toFixed(2)} s its products would take at floor speed`);
     print(`    C spectrum: ${d.covariance.iterations ?? '-'} iterations, stated precision ${d.covariance.precision.toExponential(1)}; EoRA σᵢ stated precision ${eora.precision.toExponential(1)}`);
-    print(`  SVD decomposition (svdBasis of ΔW, same r_max): ${secs(svdMs)} (${svd.iterations ?? '-'} subspace iterations of ${rMax + oversampleFor(rMax)} columns, σᵢ² stated precision ${svd.precision.toExponential(1)})`);
+  print(`  SVD decomposition (svdBasis of ΔW, same r_max): ${secs(svdMs)} (block Krylov, ${svd.iterations ?? '-'} × ${block} columns, σᵢ² stated precision ${svd.precision.toExponential(1)})`);
     print(`    σ₁² = ${eora.basis.sigma2[0].toExponential(4)}, σ²_${rMax} = ${eora.basis.sigma2[rMax - 1].toExponential(4)}; output error at r = ${rMax}: ${eora.curves.output[rMax].toExponential(3)} (r = 0: ${eora.curves.output[0].toExponential(3)})`);
     if (hasNumpy) {
       const dir = mkdtempSync(join(tmpdir(), 'eora-bench-'));
@@ -118,7 +122,7 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
         if (run.status !== 0) {
           print(`  numpy: failed (${run.error?.message ?? run.stderr.trim().split('\n').pop()})`);
         } else {
-          const [line, lamLine, traceLine] = run.stdout.trim().split('\n');
+          const [line, lamLine, traceLine, svdLine] = run.stdout.trim().split('\n');
           const [total, eigh, scale, svdSeconds, ...s2] = line.split(' ').map(Number);
           const lam = lamLine.split(' ').map(Number);
           let worst = 0;
@@ -138,10 +142,35 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
             if ([8, 16, 32, 64, 128, 256].includes(r)) parts.push(`r = ${r}: ${((eora.curves.output[r] * d.energies.output) / optimum - 1).toExponential(2)}`);
           }
           print(`    err(r) vs numpy's exact optimum (ours / optimum − 1): ${parts.join(', ')}`);
+          printSvdAgainstNumpy(svdLine, svd, dW32, svdMs, print);
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
     }
   }
+}
+
+/**
+ * The SVD baseline against numpy's svd(ΔW) (σ² in float64, timed with its vectors, as ours
+ * returns them): σ² agreement and the Frobenius err(r) = ‖ΔW‖² − Σ_{i≤r} ‖kᵢ‖² of the returned
+ * basis (kᵢ: row i of K = Uᵀ·ΔW) over the optimum ‖ΔW‖² − Σ_{i≤r} σᵢ².
+ */
+function printSvdAgainstNumpy(line: string, svd: LowRankBasis, dW32: Float32Array, svdMs: number, print: (line: string) => void) {
+  const [seconds, ...s2] = line.split(' ').map(Number);
+  let total = 0;
+  for (const v of dW32) total += v * v;
+  const inDim = svd.K.cols;
+  let worst = 0;
+  for (let i = 0; i < 64; i++) worst = Math.max(worst, Math.abs(svd.sigma2[i] - s2[i]) / s2[i]);
+  const parts: string[] = [];
+  let ours = total;
+  let optimum = total;
+  for (let r = 1; r <= rMax; r++) {
+    for (let c = 0; c < inDim; c++) ours -= svd.K.data[(r - 1) * inDim + c] ** 2;
+    optimum -= s2[r - 1];
+    if ([8, 32, 128, 256].includes(r)) parts.push(`r = ${r}: ${(ours / optimum - 1).toExponential(2)}`);
+  }
+  print(`  numpy float64 svd(ΔW): ${seconds.toFixed(2)} s; SVD ours / numpy = ${(svdMs / 1000 / seconds).toFixed(2)}`);
+  print(`    SVD top-64 σ² agreement with numpy: max relative difference ${worst.toExponential(2)}; Frobenius err(r) vs optimum (ours / optimum − 1): ${parts.join(', ')}`);
 }

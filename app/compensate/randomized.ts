@@ -31,6 +31,7 @@ import { gemm } from '../linalg/gemm.js';
 import { transpose, zeros, type Matrix } from '../linalg/matrix.js';
 import { rng } from '../linalg/random.js';
 import type { ProductOptions, Products } from './products.js';
+import { geometricGap } from './aitken.js';
 
 export interface RandomizedOptions {
   /** Extra block columns beyond k (default oversampleFor(k) = max(16, ⌈k/4⌉)). */
@@ -157,7 +158,7 @@ export interface Verdict {
  * successive steps (which rise monotonically): it keeps the last values and changes. `exact`:
  * the space is all of R^d, the Ritz values are the eigenvalues.
  */
-export function stoppingTest(k: number, d: number, precision: number, options: RandomizedOptions): (theta: Float64Array, exact: boolean) => Verdict {
+export function stoppingTest(k: number, d: number, precision: number, options: RandomizedOptions): (theta: Float64Array, exact: boolean, size?: number) => Verdict {
   const { tolerance = 1e-3, errorTolerance = 1e-3, trace, valueSteps = 4 } = options;
   // Converged Ritz values move between iterations by ≈ precision·√d·θᵢ (Qᵀ·Z sums d terms; with
   // float32 products measured ~1e-6 at d = 2048, up to 5e-6 at d = 4096). Changes under twice
@@ -167,11 +168,15 @@ export function stoppingTest(k: number, d: number, precision: number, options: R
   let change: Float64Array | undefined; // |θ − θ'| and |S − S'| of the last step
   let errorMetAt: number | undefined; // first step at which the error test passed
   let step = 0;
-  return (theta, exact) => {
+  const sizes: number[] = []; // the space's size at each test (subspace iteration: the step)
+  // size: the Krylov space's columns, when tests are not evenly spaced (default: the step).
+  return (theta, exact, size = step + 1) => {
     step++;
+    sizes.push(size);
+    const steps = { h: size - sizes[sizes.length - 2], hBefore: sizes[sizes.length - 2] - sizes[sizes.length - 3] };
     const current = concat(theta.subarray(0, k), prefixSums(theta, k));
     const delta = previous && current.map((v, i) => Math.abs(v - previous![i]));
-    const gaps = exact ? current.map((v) => jitter * v) : valueGapsBoundedByPrefixes(estimatedGaps(current, delta, change, jitter), k);
+    const gaps = exact ? current.map((v) => jitter * v) : valueGapsBoundedByPrefixes(estimatedGaps(current, delta, change, jitter, steps), k);
     const top = Math.max(theta[0], 0);
     const valuesDone = gaps.subarray(0, k).every((g, i) => !(theta[i] > NOISE * top) || SAFETY * g <= tolerance * theta[i]);
     // A prefix settled at the rounding level (g = jitter·S_r) passes: float32 cannot do better.
@@ -190,17 +195,16 @@ export function stoppingTest(k: number, d: number, precision: number, options: R
 /**
  * Estimated λ − θ for each tracked quantity (the k values, then the k prefix sums): 0 under
  * the noise floor, the rounding level when the last change was below it, the Aitken estimate
- * δ·ρ/(1 − ρ) when two changes exist and shrink, else ∞.
+ * (aitken.ts: δ·ρ/(1 − ρ) for equal steps) when two changes exist and shrink, else ∞.
  */
-function estimatedGaps(current: Float64Array, delta: Float64Array | undefined, before: Float64Array | undefined, jitter: number): Float64Array {
+function estimatedGaps(current: Float64Array, delta: Float64Array | undefined, before: Float64Array | undefined, jitter: number, { h, hBefore }: { h: number; hBefore: number }): Float64Array {
   const floor = NOISE * Math.max(current[0], 0);
   return current.map((v, i) => {
     if (!(v > floor)) return 0;
     if (delta === undefined) return Infinity;
     if (delta[i] <= jitter * v) return jitter * v;
     if (before === undefined) return Infinity;
-    const rho = delta[i] / before[i];
-    return rho < 1 ? (delta[i] * rho) / (1 - rho) : Infinity;
+    return geometricGap(delta[i], before[i], h, hBefore);
   });
 }
 
