@@ -21,6 +21,7 @@ import type { SessionCache } from '../onnx/sessionCache.js';
 import { correlatedC, gaussianF32, secs, squareMatmulFloor } from './linalg-common.js';
 
 const rMax = 256;
+const numpyLimit = 8192;
 const tokens = 8192;
 /** Default layers; `--shapes OUTxIN,…` picks others (e.g. 4096x14336: out < in). */
 const defaultLayers = [
@@ -112,7 +113,9 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
     print(`    C spectrum: ${d.covariance.iterations ?? '-'} iterations, stated precision ${d.covariance.precision.toExponential(1)}; EoRA σᵢ stated precision ${eora.precision.toExponential(1)}`);
   print(`  SVD decomposition (svdBasis of ΔW, same r_max): ${secs(svdMs)} (block Krylov, ${svd.iterations ?? '-'} × ${block} columns, σᵢ² stated precision ${svd.precision.toExponential(1)})`);
     print(`    σ₁² = ${eora.basis.sigma2[0].toExponential(4)}, σ²_${rMax} = ${eora.basis.sigma2[rMax - 1].toExponential(4)}; output error at r = ${rMax}: ${eora.curves.output[rMax].toExponential(3)} (r = 0: ${eora.curves.output[0].toExponential(3)})`);
-    if (hasNumpy) {
+    // numpy's eigh is O(in³) in float64: a 14336² C takes longer than the 5-minute run limit here.
+    if (hasNumpy && n > numpyLimit) print(`  numpy comparison: skipped (in = ${n} > ${numpyLimit}: eigh of C would outlast the 5-minute limit)`);
+    if (hasNumpy && n <= numpyLimit) {
       const dir = mkdtempSync(join(tmpdir(), 'eora-bench-'));
       try {
         writeFileSync(join(dir, 'dW.bin'), new Uint8Array(dW32.buffer));
