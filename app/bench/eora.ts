@@ -60,7 +60,7 @@ print(f"{t5 - t4} " + " ".join(repr(float(v)) for v in sw[:r] ** 2))
 
 /**
  * inner with its products counted: flops, and ms = wall time with at least one product in
- * flight (C's spectrum and the EoRA basis overlap). outputEnergy is passed through (without it
+ * flight (products that overlap count once). outputEnergy is passed through (without it
  * the energies would fall back to an [out, in] product copied into JavaScript).
  */
 function countingProducts(inner: Products): Products & { flops: number; ms: number } {
@@ -119,7 +119,7 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
     const floorSeconds = products.flops / (floor.gflops * 1e9);
     print(`  ours (${d.path}, ${products.name}): ${secs(ms)} total — energies + C spectrum ${secs(d.milliseconds.spectrum)}, EoRA basis + curves ${secs(eora.milliseconds)} (${eora.basis.iterations ?? '-'} block steps)`);
     const block = krylovBlockFor(rMax);
-    print(`    breakdown: energies tr(W·C·Wᵀ), tr(ΔW·C·ΔWᵀ) ${secs(d.milliseconds.energies)}; then, side by side: C spectrum ${secs(d.milliseconds.spectrum - d.milliseconds.energies)} (block Krylov, ${d.covariance.iterations ?? '-'} × ${block} columns, values only) and EoRA basis + curves ${secs(eora.milliseconds)} (block Krylov, ${eora.basis.iterations ?? '-'} × ${block} columns)`);
+    print(`    breakdown: energies tr(W·C·Wᵀ), tr(ΔW·C·ΔWᵀ) ${secs(d.milliseconds.energies)}; C spectrum ${secs(d.milliseconds.spectrum - d.milliseconds.energies)} (block Krylov, ${d.covariance.iterations ?? '-'} × ${block} columns, values only); EoRA basis + curves ${secs(eora.milliseconds)} (block Krylov, ${eora.basis.iterations ?? '-'} × ${block} columns)`);
     print(`    ORT products: ${(products.flops / 1e9).toFixed(0)} GFLOP in ${secs(products.ms)} (wall time with a product in flight, incl. float64↔float32 conversion; ${(products.flops / (products.ms / 1000) / 1e9).toFixed(1)} GFLOP/s); none in flight (float64 JS only) ${secs(ms - products.ms)}`);
     print(`    ratio to the MatMul floor: ${(ms / 1000 / floorSeconds).toFixed(1)}× the ${floorSeconds.toFixed(2)} s its products would take at floor speed`);
     print(`    C spectrum: ${d.covariance.iterations ?? '-'} iterations, stated precision ${d.covariance.precision.toExponential(1)}; EoRA σᵢ stated precision ${eora.precision.toExponential(1)}`);

@@ -53,10 +53,7 @@ export interface LayerDecomposition {
   methods: Partial<Record<Method, MethodDecomposition>>;
   /** Rank-r adapter of a computed method, 0 ≤ r ≤ rMax, Σ split as asked (default 'B'). */
   adapterAt(method: Method, r: number, split?: SigmaSplit): Adapter;
-  /**
-   * From the start: energies: the four traces; spectrum: until C's spectrum was done (on the
-   * randomized path it runs alongside the methods); total: everything. Per method: in `methods`.
-   */
+  /** energies: the four traces; spectrum: the energies and C's spectrum; total: everything. Per method: in `methods`. */
   milliseconds: { energies: number; spectrum: number; total: number };
 }
 
@@ -79,22 +76,14 @@ export async function decomposeLayer(layer: LayerInput, options: DecomposeOption
     errorWeight: frobeniusSq(dW),
   };
   const energiesDone = performance.now();
-  // The randomized bases do not need C's spectrum, so it runs alongside them: its float64 JS
-  // (Rayleigh–Ritz tests) then overlaps their onnxruntime products and the other way round. The
-  // dense path's EoRA reuses C's eigendecomposition: there it comes first.
-  let spectrumDone = energiesDone;
-  const spectrum = covarianceSpectrum(C, Math.min(options.cTop ?? rMax, inDim), dense, products, { ...options.randomized, signal: options.signal }).then((c) => {
-    spectrumDone = performance.now();
-    return c;
-  });
-  spectrum.catch(() => {}); // awaited below; a method failing first must not leave it unhandled
-  const eigenC = dense ? (await spectrum).eigen : undefined;
+  const covariance = await covarianceSpectrum(C, Math.min(options.cTop ?? rMax, inDim), dense, products, { ...options.randomized, signal: options.signal });
+  const spectrumDone = performance.now();
 
   const basisOptions: BasisOptions = { ...options, rMax, products };
   const fit: Record<Method, () => Promise<LowRankBasis>> = {
     svd: () => svdBasis(dW, basisOptions),
     'scaled-svd': () => scaledSvdBasis(dW, C, basisOptions),
-    eora: () => eoraBasis(dW, C, { ...basisOptions, eigenC, traceM: energies.errorOutput }),
+    eora: () => eoraBasis(dW, C, { ...basisOptions, eigenC: covariance.eigen, traceM: energies.errorOutput }),
   };
   const methods: Partial<Record<Method, MethodDecomposition>> = {};
   for (const method of options.methods ?? allMethods) {
@@ -107,7 +96,6 @@ export async function decomposeLayer(layer: LayerInput, options: DecomposeOption
     decomposition.milliseconds = performance.now() - t0;
     methods[method] = decomposition;
   }
-  const covariance = await spectrum;
 
   return {
     out,
