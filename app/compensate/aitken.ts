@@ -1,6 +1,6 @@
 // Aitken's estimate of what a geometrically converging sequence has left to move, for steps of
 // unequal length. Ritz values and their prefix sums rise like θ(s) = λ − a·x^s in the size s of
-// the space (columns for block Krylov, steps for subspace iteration). Two successive changes
+// the space (columns for block Krylov; evenly spaced steps in general). Two successive changes
 //     δ' = θ(s₁) − θ(s₀) = a·x^{s₀}·(1 − x^{h'}),   δ = θ(s₂) − θ(s₁) = a·x^{s₀}·x^{h'}·(1 − x^h)
 // (h' = s₁ − s₀, h = s₂ − s₁) fix x through q = δ/δ' = x^{h'}·(1 − x^h)/(1 − x^{h'}), and the
 // remaining gap λ − θ(s₂) = a·x^{s₂} = δ·x^h/(1 − x^h). Equal steps give the textbook ρ = q,

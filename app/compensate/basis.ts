@@ -36,7 +36,7 @@ export interface LowRankBasis {
   /** [rMax, in] K = Uᵀ·ΔW: A before the Σ split; B·A = U_r·K_r. */
   K: Matrix;
   path: 'out-space' | 'in-space' | 'randomized';
-  /** Subspace iterations: applications of M (randomized path only). */
+  /** Block Krylov steps: applications of M to a block (randomized path only). */
   iterations?: number;
   /** Estimated relative precision of sigma2 (see PartialEigen.precision; dense: rounding of M). */
   precision: number;

@@ -21,10 +21,10 @@
 // the block width. T = Qᵀ·M·Q is assembled from the Qᵀ·Z already needed for the projection:
 // one [s, b] block column per step, mirrored — symmetric by construction.
 //
-// Stopping: Ritz values of nested spaces rise monotonically, so the same Aitken estimates as
-// subspace iteration (randomized.ts) apply between successive sizes: each value within
-// `tolerance` (plots), and — given tr(M) — every rank-r prefix error within `errorTolerance` of
-// the optimum (the promise the tests check).
+// Stopping: Ritz values of nested spaces rise monotonically, so Aitken estimates (randomized.ts'
+// stopping test, aitken.ts) apply between successive sizes: each value within `tolerance`
+// (plots), and — given tr(M) — every rank-r prefix error within `errorTolerance` of the optimum
+// (the promise the tests check).
 import { tridiagonalEigenvalues, tridiagonalForm } from '../linalg/eigen.js';
 import { zeros, type Matrix } from '../linalg/matrix.js';
 import { rng } from '../linalg/random.js';
