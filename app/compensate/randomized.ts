@@ -2,7 +2,7 @@
 // symmetric PSD operator M: [d, d] applied to blocks (M·Y for Y: [d, b]): its options, the
 // stopping test, and the block orthonormalization. Subspace iteration with Rayleigh–Ritz (Halko,
 // Martinsson, Tropp 2011), which lived here, is gone: block Krylov now serves every basis (the
-// SVD's flat spectrum too: 7.5 s at 4096² against 9.4 s) and C's spectrum.
+// SVD's flat spectrum too: 7.2–7.7 s at 4096² against 9.4 s) and C's spectrum.
 // The applications of M are the heavy products and go through `Products`; so, from d = 1024
 // (options.blockProductsFrom), do the O(d·b²) block products — the Grams and X·R⁻¹ of
 // Cholesky-QR2 on [d, b] blocks. The b×b work (Cholesky, R⁻¹) stays float64 JS.
