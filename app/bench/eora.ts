@@ -13,19 +13,29 @@ import { join } from 'node:path';
 import { decomposeLayer } from '../compensate/decomposition.js';
 import { ortProducts } from '../compensate/ort-products.js';
 import { krylovBlockFor } from '../compensate/block-krylov.js';
-import { oversampleFor } from '../compensate/randomized.js';
 import { svdBasis } from '../compensate/svd.js';
+import type { LowRankBasis } from '../compensate/basis.js';
 import type { ProductOptions, Products } from '../compensate/products.js';
 import { subtract, type Matrix } from '../linalg/matrix.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
 import { correlatedC, gaussianF32, secs, squareMatmulFloor } from './linalg-common.js';
 
 const rMax = 256;
+const numpyLimit = 8192;
 const tokens = 8192;
-const layers = [
+/** Default layers; `--shapes OUTxIN,…` picks others (e.g. 4096x14336: out < in). */
+const defaultLayers = [
   { out: 4096, in: 4096 },
   { out: 11008, in: 4096 },
 ];
+
+function parseShapes(shapes: string[]): { out: number; in: number }[] {
+  return shapes.map((shape) => {
+    const [out, n] = shape.split('x').map(Number);
+    if (!(Number.isInteger(out) && Number.isInteger(n) && out >= rMax && n >= rMax)) throw new RangeError(`eora bench: --shapes takes OUTxIN with both ≥ ${rMax}, got "${shape}"`);
+    return { out, in: n };
+  });
+}
 
 const numpyScript = `
 import sys, time, numpy as np
@@ -42,36 +52,55 @@ t3 = time.perf_counter()
 print(f"{t3 - t0} {t1 - t0} {t2 - t1} {t3 - t2} " + " ".join(repr(float(v)) for v in s[:r] ** 2))
 print(" ".join(repr(float(v)) for v in lam[::-1][:r]))
 print(repr(float(np.sum(s ** 2))))
+t4 = time.perf_counter()
+sw = np.linalg.svd(dW, full_matrices=False, compute_uv=True)[1]
+t5 = time.perf_counter()
+print(f"{t5 - t4} " + " ".join(repr(float(v)) for v in sw[:r] ** 2))
 `;
 
+/**
+ * inner with its products counted: flops, and ms = wall time with at least one product in
+ * flight (products that overlap count once). outputEnergy is passed through (without it
+ * the energies would fall back to an [out, in] product copied into JavaScript).
+ */
 function countingProducts(inner: Products): Products & { flops: number; ms: number } {
-  const counted = {
+  let inFlight = 0;
+  let since = 0;
+  const count = async <T>(flops: number, run: () => Promise<T>): Promise<T> => {
+    if (inFlight++ === 0) since = performance.now();
+    try {
+      return await run();
+    } finally {
+      if (--inFlight === 0) counted.ms += performance.now() - since;
+      counted.flops += flops;
+    }
+  };
+  const counted: Products & { flops: number; ms: number } = {
     name: inner.name,
     precision: inner.precision, // the subspace iteration's stopping test scales with it
     flops: 0,
     ms: 0,
-    async matmul(a: Matrix, b: Matrix, options?: ProductOptions) {
-      const t0 = performance.now();
-      const c = await inner.matmul(a, b, options);
-      counted.ms += performance.now() - t0;
-      counted.flops += 2 * a.rows * a.cols * b.cols;
-      return c;
-    },
+    matmul: (a: Matrix, b: Matrix, options?: ProductOptions) => count(2 * a.rows * a.cols * b.cols, () => inner.matmul(a, b, options)),
   };
+  const energy = inner.outputEnergy;
+  if (energy) counted.outputEnergy = (A, C, options) => count(2 * A.rows * A.cols * C.cols, () => energy.call(inner, A, C, options));
   return counted;
 }
 
-export async function benchEora(cache: SessionCache, print: (line: string) => void): Promise<void> {
+export async function benchEora(cache: SessionCache, print: (line: string) => void, shapes?: string[]): Promise<void> {
+  const layers = shapes ? parseShapes(shapes) : defaultLayers;
   const floor = await squareMatmulFloor(cache);
   print(`floor: float32 MatMul ${floor.shape} via onnx/matmul.ts: ${floor.gflops.toFixed(1)} GFLOP/s`);
   const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
   if (!hasNumpy) print('numpy comparison: skipped (python3 -c "import numpy" failed)');
-  let C: Float64Array | undefined;
+  let C: Float64Array | undefined; // [in, in], reused while `in` stays the same
+  let cIn = 0;
   for (const { out, in: n } of layers) {
     print(`\nEoRA to r_max = ${rMax}, W [${out}, ${n}], C from ${tokens} random correlated tokens`);
     let t0 = performance.now();
-    if (!C) {
+    if (!C || cIn !== n) {
       C = await correlatedC(cache, n, tokens, 23);
+      cIn = n;
       print(`  C (ORT Gram of [${tokens}, ${n}]): ${secs(performance.now() - t0)}`);
     }
     // ΔW flat-spectrum noise like rounding error; W itself only enters the energies.
@@ -88,15 +117,17 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
     const svd = await svdBasis(subtract(W, Wc), { rMax, products: ortProducts(cache) });
     const svdMs = performance.now() - t1;
     const floorSeconds = products.flops / (floor.gflops * 1e9);
-    print(`  ours (${d.path}, ${products.name}): ${secs(ms)} total — C spectrum ${secs(d.milliseconds.spectrum)}, EoRA basis + curves ${secs(eora.milliseconds)} (${eora.basis.iterations ?? '-'} subspace iterations)`);
+    print(`  ours (${d.path}, ${products.name}): ${secs(ms)} total — energies + C spectrum ${secs(d.milliseconds.spectrum)}, EoRA basis + curves ${secs(eora.milliseconds)} (${eora.basis.iterations ?? '-'} block steps)`);
     const block = krylovBlockFor(rMax);
     print(`    breakdown: energies tr(W·C·Wᵀ), tr(ΔW·C·ΔWᵀ) ${secs(d.milliseconds.energies)}; C spectrum ${secs(d.milliseconds.spectrum - d.milliseconds.energies)} (block Krylov, ${d.covariance.iterations ?? '-'} × ${block} columns, values only); EoRA basis + curves ${secs(eora.milliseconds)} (block Krylov, ${eora.basis.iterations ?? '-'} × ${block} columns)`);
-    print(`    ORT products: ${(products.flops / 1e9).toFixed(0)} GFLOP in ${secs(products.ms)} (incl. float64↔float32 conversion; ${(products.flops / (products.ms / 1000) / 1e9).toFixed(1)} GFLOP/s); the rest (float64 JS) ${secs(ms - products.ms)}`);
+    print(`    ORT products: ${(products.flops / 1e9).toFixed(0)} GFLOP in ${secs(products.ms)} (wall time with a product in flight, incl. float64↔float32 conversion; ${(products.flops / (products.ms / 1000) / 1e9).toFixed(1)} GFLOP/s); none in flight (float64 JS only) ${secs(ms - products.ms)}`);
     print(`    ratio to the MatMul floor: ${(ms / 1000 / floorSeconds).toFixed(1)}× the ${floorSeconds.toFixed(2)} s its products would take at floor speed`);
     print(`    C spectrum: ${d.covariance.iterations ?? '-'} iterations, stated precision ${d.covariance.precision.toExponential(1)}; EoRA σᵢ stated precision ${eora.precision.toExponential(1)}`);
-    print(`  SVD decomposition (svdBasis of ΔW, same r_max): ${secs(svdMs)} (${svd.iterations ?? '-'} subspace iterations of ${rMax + oversampleFor(rMax)} columns, σᵢ² stated precision ${svd.precision.toExponential(1)})`);
+  print(`  SVD decomposition (svdBasis of ΔW, same r_max): ${secs(svdMs)} (block Krylov, ${svd.iterations ?? '-'} × ${block} columns, σᵢ² stated precision ${svd.precision.toExponential(1)})`);
     print(`    σ₁² = ${eora.basis.sigma2[0].toExponential(4)}, σ²_${rMax} = ${eora.basis.sigma2[rMax - 1].toExponential(4)}; output error at r = ${rMax}: ${eora.curves.output[rMax].toExponential(3)} (r = 0: ${eora.curves.output[0].toExponential(3)})`);
-    if (hasNumpy) {
+    // numpy's eigh is O(in³) in float64: a 14336² C takes longer than the 5-minute run limit here.
+    if (hasNumpy && n > numpyLimit) print(`  numpy comparison: skipped (in = ${n} > ${numpyLimit}: eigh of C would outlast the 5-minute limit)`);
+    if (hasNumpy && n <= numpyLimit) {
       const dir = mkdtempSync(join(tmpdir(), 'eora-bench-'));
       try {
         writeFileSync(join(dir, 'dW.bin'), new Uint8Array(dW32.buffer));
@@ -106,7 +137,7 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
         if (run.status !== 0) {
           print(`  numpy: failed (${run.error?.message ?? run.stderr.trim().split('\n').pop()})`);
         } else {
-          const [line, lamLine, traceLine] = run.stdout.trim().split('\n');
+          const [line, lamLine, traceLine, svdLine] = run.stdout.trim().split('\n');
           const [total, eigh, scale, svdSeconds, ...s2] = line.split(' ').map(Number);
           const lam = lamLine.split(' ').map(Number);
           let worst = 0;
@@ -126,10 +157,35 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
             if ([8, 16, 32, 64, 128, 256].includes(r)) parts.push(`r = ${r}: ${((eora.curves.output[r] * d.energies.output) / optimum - 1).toExponential(2)}`);
           }
           print(`    err(r) vs numpy's exact optimum (ours / optimum − 1): ${parts.join(', ')}`);
+          printSvdAgainstNumpy(svdLine, svd, dW32, svdMs, print);
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
     }
   }
+}
+
+/**
+ * The SVD baseline against numpy's svd(ΔW) (σ² in float64, timed with its vectors, as ours
+ * returns them): σ² agreement and the Frobenius err(r) = ‖ΔW‖² − Σ_{i≤r} ‖kᵢ‖² of the returned
+ * basis (kᵢ: row i of K = Uᵀ·ΔW) over the optimum ‖ΔW‖² − Σ_{i≤r} σᵢ².
+ */
+function printSvdAgainstNumpy(line: string, svd: LowRankBasis, dW32: Float32Array, svdMs: number, print: (line: string) => void) {
+  const [seconds, ...s2] = line.split(' ').map(Number);
+  let total = 0;
+  for (const v of dW32) total += v * v;
+  const inDim = svd.K.cols;
+  let worst = 0;
+  for (let i = 0; i < 64; i++) worst = Math.max(worst, Math.abs(svd.sigma2[i] - s2[i]) / s2[i]);
+  const parts: string[] = [];
+  let ours = total;
+  let optimum = total;
+  for (let r = 1; r <= rMax; r++) {
+    for (let c = 0; c < inDim; c++) ours -= svd.K.data[(r - 1) * inDim + c] ** 2;
+    optimum -= s2[r - 1];
+    if ([8, 32, 128, 256].includes(r)) parts.push(`r = ${r}: ${(ours / optimum - 1).toExponential(2)}`);
+  }
+  print(`  numpy float64 svd(ΔW): ${seconds.toFixed(2)} s; SVD ours / numpy = ${(svdMs / 1000 / seconds).toFixed(2)}`);
+  print(`    SVD top-64 σ² agreement with numpy: max relative difference ${worst.toExponential(2)}; Frobenius err(r) vs optimum (ours / optimum − 1): ${parts.join(', ')}`);
 }

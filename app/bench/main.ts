@@ -17,6 +17,7 @@ gptq      GPTQ on 1024², 4096² and 11008×4096 layers: Hinv factor (ORT) and c
           seconds against the float32 MatMul floor (text only; --json is ignored).
 eora      EoRA decomposition to r_max 256 on 4096² and 11008×4096 layers with ORT products,
           against the MatMul floor and numpy's eigh + svd when python3 has numpy.
+          --shapes 4096x4096,11008x4096,4096x14336 picks the layers (default the first two).
 scale     random-weight bf16 checkpoints of real shapes (default llama-3.2-1b): seconds and
           peak RSS of inspect, ppl on 512 tokens, compress (gptq:w4g128, 8×256) and compensate
           (eora r16,64) as child processes; ppl against the MatMul floor. --layers overrides
@@ -55,7 +56,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${which} bench on ${device}\n`);
     const sessions = new SessionCache(device);
     try {
-      await (which === 'gptq' ? benchGptq : benchEora)(sessions, (line) => process.stdout.write(line + '\n'));
+      const print = (line: string) => process.stdout.write(line + '\n');
+      await (which === 'gptq' ? benchGptq(sessions, print) : benchEora(sessions, print, parsed.values.shapes?.split(',')));
     } finally {
       await sessions.release();
     }

@@ -21,10 +21,10 @@
 // the block width. T = Qᵀ·M·Q is assembled from the Qᵀ·Z already needed for the projection:
 // one [s, b] block column per step, mirrored — symmetric by construction.
 //
-// Stopping: Ritz values of nested spaces rise monotonically, so the same Aitken estimates as
-// subspace iteration (randomized.ts) apply between successive sizes: each value within
-// `tolerance` (plots), and — given tr(M) — every rank-r prefix error within `errorTolerance` of
-// the optimum (the promise the tests check).
+// Stopping: Ritz values of nested spaces rise monotonically, so Aitken estimates (randomized.ts'
+// stopping test, aitken.ts) apply between successive sizes: each value within `tolerance`
+// (plots), and — given tr(M) — every rank-r prefix error within `errorTolerance` of the optimum
+// (the promise the tests check).
 import { tridiagonalEigenvalues, tridiagonalForm } from '../linalg/eigen.js';
 import { zeros, type Matrix } from '../linalg/matrix.js';
 import { rng } from '../linalg/random.js';
@@ -34,7 +34,7 @@ import { blockProducts, firstColumns, gaussian, orthonormalizeBlock, stoppingTes
 export interface KrylovOptions extends RandomizedOptions {
   /** Columns added per application of M (default krylovBlockFor(k)). */
   block?: number;
-  /** Largest Krylov space (default min(d, 4·(k + block))): the Rayleigh–Ritz is O(s³) in float64. */
+  /** Largest Krylov space (default min(d, 6·(k + block))): the Rayleigh–Ritz is O(s³) in float64. */
   maxColumns?: number;
   /** false: values only (C's spectrum for plots) — skips the eigenvectors and Q·V; `vectors` is then [d, 0]. */
   vectors?: boolean;
@@ -47,18 +47,35 @@ export interface KrylovOptions extends RandomizedOptions {
  */
 export const krylovBlockFor = (k: number) => Math.max(8, Math.min(32, Math.ceil(k / 8)));
 
-/** Columns between two stopping tests (each an O(s³) eigenvalue problem): ≈ min(64, k/4), whole blocks. */
-const checkEvery = (k: number, b: number) => Math.max(1, Math.round(Math.min(64, k / 4) / b));
+/**
+ * Stopping tests at geometrically growing sizes: the first once the space holds k + b columns,
+ * then each at ≥ CHECK_GROWTH × the last. A test is an O(s³) float64 eigenvalue problem (0.2 s
+ * at s = 768) while a column costs ~0.5 ms of ORT products at 4096², so columns are cheap and
+ * tests dear: checks every 64 columns spent ≈ 4.6× the last test on the tests (the JS half of a
+ * 4096² decomposition), geometric ones ≈ 1/(1 − 1.2⁻³) ≈ 2.4×, for at most 1.2× more columns.
+ * The test is told each size: Aitken's estimate over unequal steps solves for the per-column
+ * rate (aitken.ts).
+ */
+const CHECK_GROWTH = 1.2;
+const nextCheckAfter = (s: number, b: number) => Math.max(s + b, Math.ceil((CHECK_GROWTH * s) / b) * b);
+/**
+ * Tests after the error test is met while the values are still short of `tolerance`: one (the
+ * stopping test's default of 4 assumes cheap, evenly spaced steps). Each grows the space by
+ * ≥ 1.2× (≈ 1.7× the Rayleigh–Ritz); one is what decaying spectra (C, EoRA) need to reach 1e-3,
+ * and it took a flat SVD spectrum from 2.5e-2 to 5e-4 at 4096² (1248 → 1504 columns).
+ */
+const KRYLOV_VALUE_STEPS = 1;
 
 export async function blockKrylovEigen(apply: (Y: Matrix) => Promise<Matrix>, d: number, k: number, options: KrylovOptions = {}): Promise<PartialEigen> {
   if (!(k >= 1 && k <= d)) throw new RangeError(`blockKrylovEigen: k = ${k} must be in [1, ${d}]`);
   const { seed = 0x5eed, signal, products, blockProductsFrom = 1024, vectors: wantVectors = true } = options;
   const b = Math.min(d, options.block ?? krylovBlockFor(k));
-  const maxColumns = Math.min(d, Math.max(k + b, options.maxColumns ?? 4 * (k + b)));
+  const maxColumns = Math.min(d, Math.max(k + b, options.maxColumns ?? 6 * (k + b)));
   const precision = options.precision ?? products?.precision ?? 2 ** -53;
   const block = blockProducts(products, d >= blockProductsFrom);
   const random = rng(seed);
-  const test = stoppingTest(k, d, precision, options);
+  const test = stoppingTest(k, d, precision, { ...options, valueSteps: options.valueSteps ?? KRYLOV_VALUE_STEPS });
+  let nextCheck = Math.min(k + b, maxColumns);
 
   let Q = zeros(d, 0); // [d, s] orthonormal Krylov basis
   let T: Float64Array = new Float64Array(0); // [s, s] = Qᵀ·M·Q
@@ -71,13 +88,14 @@ export async function blockKrylovEigen(apply: (Y: Matrix) => Promise<Matrix>, d:
     const QtZ = await block.matmul(Q, Z, { transA: true, reuseA: true }); // [s, b']: T's new block column
     T = growSymmetric(T, s - X.cols, QtZ);
     const full = s >= d; // Q spans everything: Rayleigh–Ritz is the exact eigendecomposition
-    const checkpoint = s >= Math.min(k + b, maxColumns) && (step % checkEvery(k, b) === 0 || s + b > maxColumns);
+    const checkpoint = s >= nextCheck || s + b > maxColumns;
     if (checkpoint || full) {
+      nextCheck = nextCheckAfter(s, b);
       // The check's reduction is kept: on stopping, the eigenvectors reuse it (saves ≈ 4/3·s³ at the largest s).
       const form = tridiagonalForm({ rows: s, cols: s, data: T });
       const theta = tridiagonalEigenvalues(form.d, form.e);
       options.onIteration?.(step, theta);
-      const verdict = test(theta, full);
+      const verdict = test(theta, full, s);
       if (verdict.stop || s >= maxColumns) {
         const converged = verdict.converged || full;
         if (!wantVectors) return { values: clampedTop(theta, k), vectors: zeros(d, 0), iterations: step, converged, precision: verdict.precision };

@@ -1,23 +1,11 @@
-// Top-k eigenpairs of a symmetric PSD operator M: [d, d] that we can only apply to blocks
-// (M·Y for Y: [d, b]) — randomized subspace iteration with Rayleigh–Ritz (Halko, Martinsson,
-// Tropp 2011, Alg. 4.4 + 5.3; Saad, "Numerical Methods for Large Eigenvalue Problems" §5.2).
-// Used for the SVD and scaled-SVD bases, whose M is flat for a rounding-noise ΔW; C's spectrum
-// and the EoRA basis use block Krylov (block-krylov.ts), which shares the stopping test and the
-// block orthonormalization defined here.
+// What the randomized eigensolver (block-krylov.ts) shares with any block iteration on a
+// symmetric PSD operator M: [d, d] applied to blocks (M·Y for Y: [d, b]): its options, the
+// stopping test, and the block orthonormalization. Subspace iteration with Rayleigh–Ritz (Halko,
+// Martinsson, Tropp 2011), which lived here, is gone: block Krylov now serves every basis (the
+// SVD's flat spectrum too: 7.2–7.7 s at 4096² against 9.4 s) and C's spectrum.
 // The applications of M are the heavy products and go through `Products`; so, from d = 1024
-// (options.blockProductsFrom), do the O(d·b²) block products — Qᵀ·Z, Z·V, Q·V and the Grams and
-// X·R⁻¹ of Cholesky-QR2 on [d, b] blocks. The b×b work (Cholesky, R⁻¹, the symmetric
-// eigenproblem) stays float64 JS.
-//
-// Per step: Z = M·Q, T = Qᵀ·Z (b×b), T = V·diag(θ)·Vᵀ. Ritz pairs (θᵢ, Q·vᵢ) are exact
-// Rayleigh quotients of M — so an error curve computed from them is exact for the returned
-// basis even before convergence; only optimality improves with iterations. The next block
-// is orth(Z·V): rotating by V first orders the columns by θ and makes them nearly orthogonal,
-// so after scaling them to unit length Cholesky-QR2 sees a well-conditioned block even when
-// θ spans many decades (orthonormalizing M·Q directly would have κ ≈ θ₁/θ_b and fail; skipping
-// the rotation on alternate steps, with only the values of T, was tried and stalled the tail of
-// the spectrum in float32). θᵢ converges like (λ_{b+1}/λᵢ)^{2q} after q steps: oversampling
-// b − k buys the gap.
+// (options.blockProductsFrom), do the O(d·b²) block products — the Grams and X·R⁻¹ of
+// Cholesky-QR2 on [d, b] blocks. The b×b work (Cholesky, R⁻¹) stays float64 JS.
 //
 // When to stop is what the caller needs, not the float32 limit: each value to ~1e-3 relative
 // (spectrum plots), and — given tr(M) — the error of every rank-r prefix within 0.1 % of the
@@ -26,17 +14,15 @@
 // strict where the top directions hold almost all of tr(M).
 import { choleskyQR2, shiftedCholeskyQR3 } from '../linalg/cholesky-qr.js';
 import { cholesky, invertLower, NotPositiveDefiniteError } from '../linalg/cholesky.js';
-import { symmetricEigen } from '../linalg/eigen.js';
 import { gemm } from '../linalg/gemm.js';
 import { transpose, zeros, type Matrix } from '../linalg/matrix.js';
 import { rng } from '../linalg/random.js';
 import type { ProductOptions, Products } from './products.js';
+import { geometricGap } from './aitken.js';
 
 export interface RandomizedOptions {
-  /** Extra block columns beyond k (default oversampleFor(k) = max(16, ⌈k/4⌉)). */
+  /** Extra columns beyond k that a block method would carry (basis.ts' dense-or-randomized rule; default oversampleFor(k)). */
   oversample?: number;
-  /** Steps (applications of M) at most (default 60). */
-  maxIterations?: number;
   /**
    * Relative precision wanted of every returned value (default 1e-3: what a log-scale plot of a
    * spectrum needs). Stop once each θᵢ (i < k) is estimated within tolerance·θᵢ / SAFETY of λᵢ.
@@ -57,10 +43,9 @@ export interface RandomizedOptions {
   errorTolerance?: number;
   /**
    * With `trace`: once the error test is met, the per-value test may keep iterating at most
-   * valueSteps more steps (default 4: values improve geometrically, so a few steps already cut
-   * their gap severalfold), then the iteration stops and states the precision it reached. The error is the promise; the values are for plots, and
-   * a flat (noise-like) spectrum's values converge like (λ_{b+1}/λᵢ)^{2q} with a ratio near 1:
-   * chasing 1e-3 there took 57 steps at 4096² and hit the cap at 11008 × 4096.
+   * valueSteps more tests (default 4; block Krylov: 1, its tests are ×1.2 apart), then the
+   * iteration stops and states the precision it reached. The error is the promise; the values
+   * are for plots, and a flat (noise-like) spectrum's values converge slowly.
    */
   valueSteps?: number;
   /**
@@ -69,7 +54,7 @@ export interface RandomizedOptions {
    */
   precision?: number;
   /**
-   * Where the O(d·b²) block work (Qᵀ·Z, Z·V, the Cholesky-QR Grams and the products with R⁻¹)
+   * Where the O(d·b²) block work (Qᵀ·Z, Q·V, the Cholesky-QR Grams and the products with R⁻¹)
    * runs when d ≥ blockProductsFrom (default 1024); below, or without `products`, float64 JS.
    */
   products?: Products;
@@ -92,7 +77,7 @@ export interface PartialEigen {
   /**
    * Stated relative error of the values: max over i < k of |λᵢ − θᵢ|/θᵢ, SAFETY × the Aitken
    * estimate (values below 1e-12·θ₁ ignored; Infinity when the iteration stopped at
-   * maxIterations before any estimate existed). The tests hold the actual error below it.
+   * its cap before any estimate existed). The tests hold the actual error below it.
    */
   precision: number;
 }
@@ -118,32 +103,6 @@ export interface Block {
   offloaded: boolean;
 }
 
-export async function subspaceEigen(apply: (Y: Matrix) => Promise<Matrix>, d: number, k: number, options: RandomizedOptions = {}): Promise<PartialEigen> {
-  const { oversample = oversampleFor(k), maxIterations = 60, seed = 0x5eed, signal, products, blockProductsFrom = 1024 } = options;
-  const precision = options.precision ?? products?.precision ?? 2 ** -53;
-  if (!(k >= 1 && k <= d)) throw new RangeError(`subspaceEigen: k = ${k} must be in [1, ${d}]`);
-  const b = Math.min(d, k + oversample); // block width
-  const block = blockProducts(products, d >= blockProductsFrom);
-  const random = rng(seed);
-  const test = stoppingTest(k, d, precision, options);
-  let Q = await orthonormalizeBlock(gaussian(d, b, random.normal), random.normal, block);
-  for (let iteration = 1; ; iteration++) {
-    signal?.throwIfAborted();
-    const Z = await apply(Q); // [d, b] = M·Q
-    const T = await block.matmul(Q, Z, { transA: true }); // [b, b] = Qᵀ·M·Q
-    const { values: theta, vectors: V } = symmetricEigen(T);
-    options.onIteration?.(iteration, theta);
-    // b = d: Q spans everything, Rayleigh–Ritz is the exact eigendecomposition.
-    const verdict = test(theta, b === d);
-    if (verdict.stop || iteration >= maxIterations) {
-      const vectors = await block.matmul(Q, firstColumns(V, k));
-      return { values: Float64Array.from(theta.subarray(0, k), (v) => Math.max(v, 0)), vectors, iterations: iteration, converged: verdict.converged, precision: verdict.precision };
-    }
-    const Y = await block.matmul(Z, V); // = M·Q·V: M applied to the Ritz vectors
-    Q = await orthonormalizeBlock(Y, random.normal, block);
-  }
-}
-
 export interface Verdict {
   /** Stop now: converged, or the error test met and the value budget spent. */
   stop: boolean;
@@ -153,11 +112,11 @@ export interface Verdict {
 }
 
 /**
- * The stopping test of both iterations (this one and block-krylov.ts), fed the Ritz values of
- * successive steps (which rise monotonically): it keeps the last values and changes. `exact`:
- * the space is all of R^d, the Ritz values are the eigenvalues.
+ * The stopping test of block Krylov (block-krylov.ts), fed the Ritz values of successive tests
+ * (which rise monotonically): it keeps the last values and changes. `exact`: the space is all
+ * of R^d, the Ritz values are the eigenvalues.
  */
-export function stoppingTest(k: number, d: number, precision: number, options: RandomizedOptions): (theta: Float64Array, exact: boolean) => Verdict {
+export function stoppingTest(k: number, d: number, precision: number, options: RandomizedOptions): (theta: Float64Array, exact: boolean, size?: number) => Verdict {
   const { tolerance = 1e-3, errorTolerance = 1e-3, trace, valueSteps = 4 } = options;
   // Converged Ritz values move between iterations by ≈ precision·√d·θᵢ (Qᵀ·Z sums d terms; with
   // float32 products measured ~1e-6 at d = 2048, up to 5e-6 at d = 4096). Changes under twice
@@ -167,11 +126,15 @@ export function stoppingTest(k: number, d: number, precision: number, options: R
   let change: Float64Array | undefined; // |θ − θ'| and |S − S'| of the last step
   let errorMetAt: number | undefined; // first step at which the error test passed
   let step = 0;
-  return (theta, exact) => {
+  const sizes: number[] = []; // the space's size at each test
+  // size: the Krylov space's columns, as tests are not evenly spaced (default: the test's number).
+  return (theta, exact, size = step + 1) => {
     step++;
+    sizes.push(size);
+    const steps = { h: size - sizes[sizes.length - 2], hBefore: sizes[sizes.length - 2] - sizes[sizes.length - 3] };
     const current = concat(theta.subarray(0, k), prefixSums(theta, k));
     const delta = previous && current.map((v, i) => Math.abs(v - previous![i]));
-    const gaps = exact ? current.map((v) => jitter * v) : valueGapsBoundedByPrefixes(estimatedGaps(current, delta, change, jitter), k);
+    const gaps = exact ? current.map((v) => jitter * v) : valueGapsBoundedByPrefixes(estimatedGaps(current, delta, change, jitter, steps), k);
     const top = Math.max(theta[0], 0);
     const valuesDone = gaps.subarray(0, k).every((g, i) => !(theta[i] > NOISE * top) || SAFETY * g <= tolerance * theta[i]);
     // A prefix settled at the rounding level (g = jitter·S_r) passes: float32 cannot do better.
@@ -190,17 +153,16 @@ export function stoppingTest(k: number, d: number, precision: number, options: R
 /**
  * Estimated λ − θ for each tracked quantity (the k values, then the k prefix sums): 0 under
  * the noise floor, the rounding level when the last change was below it, the Aitken estimate
- * δ·ρ/(1 − ρ) when two changes exist and shrink, else ∞.
+ * (aitken.ts: δ·ρ/(1 − ρ) for equal steps) when two changes exist and shrink, else ∞.
  */
-function estimatedGaps(current: Float64Array, delta: Float64Array | undefined, before: Float64Array | undefined, jitter: number): Float64Array {
+function estimatedGaps(current: Float64Array, delta: Float64Array | undefined, before: Float64Array | undefined, jitter: number, { h, hBefore }: { h: number; hBefore: number }): Float64Array {
   const floor = NOISE * Math.max(current[0], 0);
   return current.map((v, i) => {
     if (!(v > floor)) return 0;
     if (delta === undefined) return Infinity;
     if (delta[i] <= jitter * v) return jitter * v;
     if (before === undefined) return Infinity;
-    const rho = delta[i] / before[i];
-    return rho < 1 ? (delta[i] * rho) / (1 - rho) : Infinity;
+    return geometricGap(delta[i], before[i], h, hBefore);
   });
 }
 

@@ -23,7 +23,7 @@ export interface CovarianceSpectrum {
    * the float64 eigensolver's n·u·λ₁/λᵢ.
    */
   precision: number;
-  /** Subspace iterations: applications of C (randomized path only). */
+  /** Block Krylov steps: applications of C to a block (randomized path only). */
   iterations?: number;
   /** The full dense eigendecomposition when it was computed (reused by EoRA's in-space path). */
   eigen?: SymmetricEigen;
