@@ -48,6 +48,22 @@ describe('hessian', () => {
     expect(maxRelativeError(a, Float64Array.from({ length: n * n }, (_, k) => b[perm[Math.floor(k / n)] * n + perm[k % n]]))).toBeLessThan(1e-10);
   });
 
+  it('act-order hands the factor exactly H[perm i, perm j] (H permuted in place, no second [n, n])', () => {
+    let seen: Float64Array | undefined;
+    const p = prepareHessian(moment, n, { actOrder: true, factor: (H) => ((seen = Float64Array.from(H.data)), upperCholeskyOfInverse(H)) });
+    const s = 2 / moment.nTokens;
+    const perm = p.perm!;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const [a, b] = [perm[i], perm[j]];
+        let want = s * 0.5 * (moment.C[a * n + b] + moment.C[b * n + a]);
+        if (a === b && p.dead[a]) want = 1;
+        if (i === j) want += p.damp;
+        expect(seen![i * n + j], `(${i}, ${j})`).toBe(want);
+      }
+    }
+  });
+
   it('the O(n³) factorization is swappable', () => {
     let calls = 0;
     const spy = (H: Matrix) => {

@@ -44,25 +44,36 @@ export const DEVICE_LEAF_SIZE = 64;
 
 /** V: [n, n] upper triangular with H⁻¹ = Vᵀ·V, for H: [n, n] SPD (reads the upper triangle); Gemms in ORT. */
 export async function ortUpperCholeskyOfInverse(cache: SessionCache, H: Matrix, options: OrtFactorOptions = {}): Promise<Matrix> {
+  const V = { rows: H.rows, cols: H.cols, data: Float64Array.from(H.data) };
+  await ortUpperCholeskyOfInverseInPlace(cache, V, options);
+  return V;
+}
+
+/**
+ * The same factor written over H (its lower triangle zeroed): at n = 14336 (an 8B down_proj)
+ * a separate V would be another 1.6 GB of float64 next to H and C.
+ */
+export async function ortUpperCholeskyOfInverseInPlace(cache: SessionCache, H: Matrix, options: OrtFactorOptions = {}): Promise<void> {
   const n = H.rows;
   if (H.cols !== n) throw new RangeError(`ortUpperCholeskyOfInverse: matrix is [${H.rows}, ${H.cols}], not square`);
   const leaf = options.leafSize ?? (cache.device === 'cpu' ? DEFAULT_LEAF_SIZE : DEVICE_LEAF_SIZE);
   if (!(Number.isInteger(leaf) && leaf >= 1)) throw new RangeError(`leafSize must be a positive integer, got ${leaf}`);
-  const V = new Float64Array(n * n);
-  await factor(cache, H.data, n, 0, n, leaf, V);
-  return { rows: n, cols: n, data: V };
+  await factor(cache, H.data, n, 0, n, leaf);
+  for (let i = 1; i < n; i++) H.data.fill(0, i * n, i * n + i);
 }
 
 /**
- * Factors the diagonal block A = H[o:o+m, o:o+m] (H row-major [n, n]) and writes V's block
- * into V[o:o+m, o:o+m]. H is not modified: Schur complements are passed as fresh arrays.
+ * Factors the diagonal block A[o:o+m, o:o+m] (A row-major [n, n]) in place: its upper triangle
+ * holds H's on entry and V's on return; its lower triangle is left as it was (never read).
+ * Each step reads an H block before the V block that replaces it is written: V22 over H22
+ * (recursion), U12 from H12 before V12 goes there, S from H11 before V11 goes there.
  */
-async function factor(cache: SessionCache, H: Float64Array, n: number, o: number, m: number, leaf: number, V: Float64Array): Promise<void> {
+async function factor(cache: SessionCache, A: Float64Array, n: number, o: number, m: number, leaf: number): Promise<void> {
   if (m <= leaf) {
     const a = { rows: m, cols: m, data: new Float64Array(m * m) };
-    for (let i = 0; i < m; i++) a.data.set(H.subarray((o + i) * n + o, (o + i) * n + o + m), i * m);
+    for (let i = 0; i < m; i++) a.data.set(A.subarray((o + i) * n + o, (o + i) * n + o + m), i * m);
     const v = upperCholeskyOfInverse(a);
-    for (let i = 0; i < m; i++) V.set(v.data.subarray(i * m + i, (i + 1) * m), (o + i) * n + o + i);
+    for (let i = 0; i < m; i++) A.set(v.data.subarray(i * m + i, (i + 1) * m), (o + i) * n + o + i);
     return;
   }
   // Split so the bottom-right block (factored first) is a multiple of the leaf size.
@@ -71,29 +82,27 @@ async function factor(cache: SessionCache, H: Float64Array, n: number, o: number
   const o2 = o + n1;
 
   // V22 = factor(H22)
-  await factor(cache, H, n, o2, n2, leaf, V);
-  const V22 = block32(V, n, o2, o2, n2, n2);
+  await factor(cache, A, n, o2, n2, leaf);
+  const V22 = upperBlock32(A, n, o2, n2);
   // U12 = H12·V22ᵀ: [n1, n2]
-  const H12 = block32(H, n, o, o2, n1, n2);
-  const U12 = await matmulF32(cache, H12, [n1, n2], V22, [n2, n2], { transB: true });
+  const U12 = await matmulF32(cache, block32(A, n, o, o2, n1, n2), [n1, n2], V22, [n2, n2], { transB: true });
   // S = H11 − U12·U12ᵀ, in float64 (only the upper triangle is read by the recursion, but the
   // Gemm is full: symmetric rank-k is not an ONNX op).
   const P = await matmulF32(cache, U12, [n1, n2], U12, [n1, n2], { transB: true });
   const S = new Float64Array(n1 * n1);
   for (let i = 0; i < n1; i++) {
     const hi = (o + i) * n + o;
-    for (let j = i; j < n1; j++) S[i * n1 + j] = H[hi + j] - P[i * n1 + j];
+    for (let j = i; j < n1; j++) S[i * n1 + j] = A[hi + j] - P[i * n1 + j];
   }
-  // V11 = factor(S): S sits at offset 0 of its own [n1, n1] matrix, V11 goes to a scratch array.
-  const V11full = new Float64Array(n1 * n1);
-  await factor(cache, S, n1, 0, n1, leaf, V11full);
-  for (let i = 0; i < n1; i++) V.set(V11full.subarray(i * n1 + i, (i + 1) * n1), (o + i) * n + o + i);
+  // V11 = factor(S), in S's own [n1, n1] array (its lower triangle stays 0), then into A.
+  await factor(cache, S, n1, 0, n1, leaf);
+  for (let i = 0; i < n1; i++) A.set(S.subarray(i * n1 + i, (i + 1) * n1), (o + i) * n + o + i);
   // V12 = −V11·(U12·V22): [n1, n2]
   const T = await matmulF32(cache, U12, [n1, n2], V22, [n2, n2]);
-  const V12 = await matmulF32(cache, Float32Array.from(V11full), [n1, n1], T, [n1, n2]);
+  const V12 = await matmulF32(cache, Float32Array.from(S), [n1, n1], T, [n1, n2]);
   for (let i = 0; i < n1; i++) {
     const row = (o + i) * n + o2;
-    for (let j = 0; j < n2; j++) V[row + j] = -V12[i * n2 + j];
+    for (let j = 0; j < n2; j++) A[row + j] = -V12[i * n2 + j];
   }
 }
 
@@ -103,6 +112,16 @@ function block32(a: Float64Array, n: number, r0: number, c0: number, rows: numbe
   for (let i = 0; i < rows; i++) {
     const src = (r0 + i) * n + c0;
     for (let j = 0; j < cols; j++) out[i * cols + j] = a[src + j];
+  }
+  return out;
+}
+
+/** The upper triangle of the diagonal block a[o:o+m, o:o+m] as float32, zeros below the diagonal. */
+function upperBlock32(a: Float64Array, n: number, o: number, m: number): Float32Array {
+  const out = new Float32Array(m * m);
+  for (let i = 0; i < m; i++) {
+    const src = (o + i) * n + o;
+    for (let j = i; j < m; j++) out[i * m + j] = a[src + j];
   }
   return out;
 }
@@ -118,6 +137,6 @@ export async function prepareHessianOrt(cache: SessionCache, moment: SecondMomen
   let captured: Matrix | undefined;
   // The capturing factor hands H back as a placeholder of the right shape; replaced below.
   const prepared = prepareHessian(moment, n, { percdamp: options.percdamp, actOrder: options.actOrder, factor: (H) => (captured = H) });
-  const U = await ortUpperCholeskyOfInverse(cache, captured!, options);
-  return { ...prepared, Hinv: U.data };
+  await ortUpperCholeskyOfInverseInPlace(cache, captured!, options);
+  return { ...prepared, Hinv: captured!.data };
 }
