@@ -20,13 +20,23 @@ const layers: { out: number; in: number; sweepRows: number }[] = [
   { out: 11008, in: 4096, sweepRows: 512 },
 ];
 
+/** EORA_BENCH_GPTQ_SIZES=4096x4096,11008x4096 runs only those layers (one size fits a short locked run). */
+function selectedLayers(): typeof layers {
+  const spec = process.env.EORA_BENCH_GPTQ_SIZES;
+  if (!spec) return layers;
+  const wanted = spec.split(',').map((s) => s.trim());
+  const picked = layers.filter((l) => wanted.includes(`${l.out}x${l.in}`));
+  if (picked.length === 0) throw new Error(`EORA_BENCH_GPTQ_SIZES=${spec}: none of ${layers.map((l) => `${l.out}x${l.in}`).join(', ')}`);
+  return picked;
+}
+
 export async function benchGptq(cache: SessionCache, print: (line: string) => void): Promise<void> {
   const floor = await squareMatmulFloor(cache);
   print(`floor: float32 MatMul ${floor.shape} via onnx/matmul.ts: ${floor.gflops.toFixed(1)} GFLOP/s (${secs(floor.seconds * 1000)})`);
   const atFloor = (flops: number) => flops / (floor.gflops * 1e9); // seconds at floor speed
   const options = { bits: 4, groupSize: 128, sym: false, actOrder: true } as const;
   const hessians = new Map<number, Awaited<ReturnType<typeof prepareHessianOrt>>>();
-  for (const { out, in: n, sweepRows } of layers) {
+  for (const { out, in: n, sweepRows } of selectedLayers()) {
     print(`\nGPTQ w4g128 act-order, W [${out}, ${n}]`);
     let prepared = hessians.get(n);
     if (!prepared) {

@@ -101,11 +101,14 @@ export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minCo
 /**
  * Columns one block-load product brings up to date at once. A product [M, K]·[K, out] repacks
  * its whole [K, out] operand (E) for only M rows of output: at M = 128 (one block) that copy
- * is a sizeable part of the arithmetic's time (an estimate, see README). Loading 512 columns at once
- * (the next blocks' columns with every error known so far) and catching each later block up
- * with the few columns decided since (K ≤ 384) moves most flops to the wide product.
+ * is a sizeable part of the arithmetic's time (an estimate, see README). Loading 1024 columns at
+ * once (the next blocks' columns with every error known so far) and catching each later block up
+ * with the few columns decided since (K ≤ 896) moves most flops to the wide product. 1024 beat
+ * 512 in `npm run bench -- gptq` at 4096² (4.3–5.2× vs 6.0–7.1× the same-run floor time; 2048
+ * was no better): the E repack is paid 4 times per sweep instead of 8. The stage costs
+ * 1024·out·4 bytes (45 MB at out = 11008).
  */
-export const STAGE_COLUMNS = 512;
+export const STAGE_COLUMNS = 1024;
 
 /** State of one wide sweep: W₀ᵀ, the error history E, and the staged columns. */
 class WideSweep {
