@@ -76,18 +76,20 @@ describe('dtype conversion', () => {
     file.close();
   });
 
-  test('a BF16 tensor read in place equals bf16ToF32 of its halves, bit for bit, and counts its NaN/±Inf for requireFinite', () => {
-    const path = join(tmp.dir, 'bf16.safetensors');
-    const halves = Uint16Array.from({ length: 4099 }, (_, i) => (i * 40503) & 0xffff); // every exponent, NaNs and infinities among them
+  // 65536 = every bit pattern, even (pairs of halves per step); 4099 = odd (one half per step).
+  test.each([65536, 4099])('a BF16 tensor of %i elements read in place equals bf16ToF32 of its halves, bit for bit, and counts its NaN/±Inf for requireFinite', (length) => {
+    const path = join(tmp.dir, `bf16-${length}.safetensors`);
+    const halves = Uint16Array.from({ length }, (_, i) => (i * 40503) & 0xffff); // 40503 is odd: every pattern once at 65536
     halves[17] = 0x7f80; // +Inf
     halves[18] = 0xff81; // a NaN
-    writeSafetensors(path, { w: { dtype: 'BF16', shape: [4099], data: new Uint8Array(halves.buffer) } });
+    writeSafetensors(path, { w: { dtype: 'BF16', shape: [length], data: new Uint8Array(halves.buffer) } });
     const file = SafetensorsFile.open(path);
     const got = file.read('w');
     file.close();
     expect(new Uint32Array(got.buffer)).toEqual(new Uint32Array(bf16ToF32(halves).buffer));
     const bad = countNonFinite(got);
     expect(bad).toBeGreaterThan(2);
+    if (length === 65536) expect(bad).toBe(2 * 128 + 2); // exponent all ones: 2 signs × 128 mantissas, plus the two finite patterns the Inf and NaN replaced
     expect(knownNonFinite.get(got)).toBe(bad);
     expect(() => requireFinite(got, 'w', path)).toThrow(`tensor w has ${bad} non-finite values`);
   });
