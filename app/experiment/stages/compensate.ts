@@ -218,53 +218,54 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
   // widths. Narrower layers (the bundled model, stories15M) keep exact float64 products.
   const sessions = new SessionCache(ctx.device);
   const productsFor = (info: LinearInfo) => (ctx.device !== 'cpu' || Math.max(info.out, info.in) >= ORT_PRODUCTS_MIN_DIM ? ortProducts(sessions) : undefined);
+  // One linear: its own async function on purpose, so its W, W_c, C and decomposition are
+  // released when it returns (a suspended async frame keeps block-scoped consts in its
+  // registers: inlined in the loop, linear k's arrays stayed reachable through linear k + 1).
+  const decomposeOne = async (info: LinearInfo, rMax: ReturnType<typeof rMaxOf>): Promise<LinearState> => {
+    const weight = `${info.name}.weight`;
+    const W = readW(weight);
+    const Wc = compressed.f32(weight);
+    const C = fromArray(info.in, info.in, calibration.f64(gramKey(info.layer, gramOf[info.kind])));
+    weightAccount.hold('compensate linear', [W, Wc]); // C is calibration state, not weights (README: memory model)
+    const d = await decomposeLayer({ W: fromArray(info.out, info.in, W), Wc: fromArray(info.out, info.in, Wc), C }, { methods: options.methods, rMax, signal, products: productsFor(info) });
+    const state: LinearState = { info, rMax: d.rMax, curves: {} };
+    const full = new Map<string, MethodResult>();
+    const spectra: SpectraFile = {
+      name: info.name,
+      out: info.out,
+      in: info.in,
+      r_max: d.rMax,
+      path: d.path,
+      energies: d.energies,
+      c_eigenvalues: Array.from(d.covariance.values),
+      c_trace: d.covariance.traceC,
+      c_precision: d.covariance.precision, // estimated relative precision of c_eigenvalues (compensate/spectrum.ts)
+      methods: {},
+    };
+    for (const method of options.methods) {
+      const m = d.methods[method]!;
+      full.set(method, { adapter: d.adapterAt(method, d.rMax, split), curve: m.curves.output });
+      state.curves[method] = m.curves.output;
+      spectra.methods[method] = {
+        singular_values: Array.from(m.singularValues),
+        precision: m.precision, // of singular_values, relative
+        rel_output_error: Array.from(m.curves.output),
+        rel_frobenius_error: Array.from(m.curves.frobenius),
+        ...(m.predictedOutput ? { predicted_rel_output_error: Array.from(m.predictedOutput) } : {}),
+        milliseconds: m.milliseconds,
+      };
+    }
+    writeSpectra(run.dir, spectra);
+    writeLinearDecomposition(run.dir, info, full, split, key); // after its spectra: a whole partial file means both are there
+    weightAccount.release('compensate linear');
+    return state;
+  };
   try {
     for (const [i, info] of all.entries()) {
       signal?.throwIfAborted();
       ctx.progress?.(i, all.length, info.name);
       const rMax = rMaxOf(info, options, ranks);
-      const earlier = finishedEarlier(run.dir, info, options.methods, key);
-      if (earlier) {
-        states.push(earlier);
-        continue;
-      }
-      const weight = `${info.name}.weight`;
-      const W = readW(weight);
-      const Wc = compressed.f32(weight);
-      const C = fromArray(info.in, info.in, calibration.f64(gramKey(info.layer, gramOf[info.kind])));
-      weightAccount.hold('compensate linear', [W, Wc]); // C is calibration state, not weights (README: memory model)
-      const d = await decomposeLayer({ W: fromArray(info.out, info.in, W), Wc: fromArray(info.out, info.in, Wc), C }, { methods: options.methods, rMax, signal, products: productsFor(info) });
-      const state: LinearState = { info, rMax: d.rMax, curves: {} };
-      const full = new Map<string, MethodResult>();
-      const spectra: SpectraFile = {
-        name: info.name,
-        out: info.out,
-        in: info.in,
-        r_max: d.rMax,
-        path: d.path,
-        energies: d.energies,
-        c_eigenvalues: Array.from(d.covariance.values),
-        c_trace: d.covariance.traceC,
-        c_precision: d.covariance.precision, // estimated relative precision of c_eigenvalues (compensate/spectrum.ts)
-        methods: {},
-      };
-      for (const method of options.methods) {
-        const m = d.methods[method]!;
-        full.set(method, { adapter: d.adapterAt(method, d.rMax, split), curve: m.curves.output });
-        state.curves[method] = m.curves.output;
-        spectra.methods[method] = {
-          singular_values: Array.from(m.singularValues),
-          precision: m.precision, // of singular_values, relative
-          rel_output_error: Array.from(m.curves.output),
-          rel_frobenius_error: Array.from(m.curves.frobenius),
-          ...(m.predictedOutput ? { predicted_rel_output_error: Array.from(m.predictedOutput) } : {}),
-          milliseconds: m.milliseconds,
-        };
-      }
-      writeSpectra(run.dir, spectra);
-      writeLinearDecomposition(run.dir, info, full, split, key); // after its spectra: a whole partial file means both are there
-      weightAccount.release('compensate linear');
-      states.push(state);
+      states.push(finishedEarlier(run.dir, info, options.methods, key) ?? (await decomposeOne(info, rMax)));
     }
     ctx.progress?.(all.length, all.length, 'done');
   } finally {
