@@ -195,6 +195,9 @@ async function compensate(ctx: StageContext, options: CompensateParams): Promise
   return { methods, budget, budgets, variants };
 }
 
+/** Bump when the decompositions' numerics change (2: block Krylov SVD baseline, 2026-12-05). */
+const DECOMPOSITION_VERSION = 2;
+
 /** Layer width (max of out, in) from which the CPU runs the decompositions' products in onnxruntime. */
 const ORT_PRODUCTS_MIN_DIM = 1024;
 
@@ -202,7 +205,12 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
   const { run, signal } = ctx;
   for (const info of all) rMaxOf(info, options, ranks); // a rank too high fails before any work
   run.removeStaleTemps(); // a killed compensate's temp files
-  const key = JSON.stringify({ methods: [...options.methods].sort(), r_max: options.rMax ?? null, split, device: ctx.device });
+  // What the decompositions depend on besides the code: the compressed checkpoint and C (named by
+  // when compress finished: a recompressed run folder never reuses them) and the settings.
+  // DECOMPOSITION_VERSION changes whenever compensate/'s numerics do, so a resume never mixes
+  // factors of two algorithms in one file.
+  const compressedAt = run.stage('compress').finished ?? null;
+  const key = JSON.stringify({ version: DECOMPOSITION_VERSION, compressed: compressedAt, methods: [...options.methods].sort(), r_max: options.rMax ?? null, split, device: ctx.device });
   const finished = decomposedEarlier(run.dir, all, options.methods, key);
   if (finished) {
     ctx.progress?.(all.length, all.length, 'done earlier');

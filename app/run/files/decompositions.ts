@@ -88,8 +88,11 @@ export function assembleDecompositions(dir: string, linears: readonly string[], 
     for (const linear of linears) {
       for (const f of ['lora_A', 'lora_B'] as const) {
         const file = TensorFile.open(partialPath(dir, linear));
+        const madeUnder = file.metadata.key;
         const shape = file.shape(`${method}.${f}.weight`);
         file.close();
+        // Another compensate (other settings) may have written here since this one checked: never assemble its factors under this key.
+        if (madeUnder !== key) throw new RunError(`${partialPath(dir, linear)}: made under another configuration than this compensate's (was another compensate running on this run folder?); rerun \`eora compensate\``);
         tensors.push({ name: factor(linear, f), dtype: 'F64', shape, data: () => readRunTensor64(partialPath(dir, linear), `${method}.${f}.weight`) });
       }
     }

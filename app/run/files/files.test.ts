@@ -109,6 +109,8 @@ describe('run-file tensor modules', () => {
     const made = new Map(linears.map((l, i) => [l.name, new Map([['eora', adapter(l.out, l.in, 3, 10 * i)], ['svd', adapter(l.out, l.in, 3, 10 * i + 5)]])]));
     const curve = Float64Array.of(1, 0.5, 0.25, 0);
     for (const l of linears) writeLinearDecomposition(dir, l, new Map([...made.get(l.name)!].map(([m, adapter]) => [m, { adapter, curve }])), 'B', 'k');
+    // A partial file another compensate (another key) wrote is never assembled under this one's key.
+    expect(() => assembleDecompositions(dir, linears.map((l) => l.name), ['eora', 'svd'], 'B', 'other')).toThrow(`${join(dir, 'decompositions', 'partial', `${linears[0].name}.safetensors`)}: made under another configuration`);
     assembleDecompositions(dir, linears.map((l) => l.name), ['eora', 'svd'], 'B', 'k');
     expect(existsSync(join(dir, 'decompositions', 'partial'))).toBe(false);
     for (const l of linears) {
