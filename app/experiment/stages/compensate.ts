@@ -205,12 +205,11 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
   const { run, signal } = ctx;
   for (const info of all) rMaxOf(info, options, ranks); // a rank too high fails before any work
   run.removeStaleTemps(); // a killed compensate's temp files
-  // What the decompositions depend on besides the code: the compressed checkpoint and C (named by
-  // when compress finished: a recompressed run folder never reuses them) and the settings.
-  // DECOMPOSITION_VERSION changes whenever compensate/'s numerics do, so a resume never mixes
-  // factors of two algorithms in one file.
-  const compressedAt = run.stage('compress').finished ?? null;
-  const key = JSON.stringify({ version: DECOMPOSITION_VERSION, compressed: compressedAt, methods: [...options.methods].sort(), r_max: options.rMax ?? null, split, device: ctx.device });
+  // What the decompositions depend on besides the run's W, W_c and C (fixed for a run folder:
+  // RunFolder refuses another compression config, and deleting the run deletes the partials):
+  // the settings, and DECOMPOSITION_VERSION, which changes whenever compensate/'s numerics do,
+  // so a resume never mixes factors of two algorithms in one file.
+  const key = JSON.stringify({ version: DECOMPOSITION_VERSION, methods: [...options.methods].sort(), r_max: options.rMax ?? null, split, device: ctx.device });
   const finished = decomposedEarlier(run.dir, all, options.methods, key);
   if (finished) {
     ctx.progress?.(all.length, all.length, 'done earlier');
