@@ -83,17 +83,25 @@ export function finishedLinearDecomposition(dir: string, linear: { name: string;
 
 /** decompositions/partial → decompositions/<method>.safetensors per method, tensor by tensor; then partial/ goes. */
 export function assembleDecompositions(dir: string, linears: readonly string[], methods: readonly string[], split: SigmaSplit, key: string): void {
+  // Every partial header once, before any output: shapes per method and factor, and the key.
+  const shapes = new Map<string, number[]>(); // `${linear}/${method}.${f}.weight` → shape
+  for (const linear of linears) {
+    const path = partialPath(dir, linear);
+    const file = TensorFile.open(path);
+    try {
+      // Another compensate (other settings) may have written here since this one checked: never assemble its factors under this key.
+      if (file.metadata.key !== key) throw new RunError(`${path}: made under another configuration than this compensate's (was another compensate running on this run folder?); rerun \`eora compensate\``);
+      for (const method of methods) for (const f of ['lora_A', 'lora_B'] as const) shapes.set(`${linear}/${method}.${f}.weight`, file.shape(`${method}.${f}.weight`));
+    } finally {
+      file.close();
+    }
+  }
   for (const method of methods) {
     const tensors: TensorToWrite[] = [];
     for (const linear of linears) {
       for (const f of ['lora_A', 'lora_B'] as const) {
-        const file = TensorFile.open(partialPath(dir, linear));
-        const madeUnder = file.metadata.key;
-        const shape = file.shape(`${method}.${f}.weight`);
-        file.close();
-        // Another compensate (other settings) may have written here since this one checked: never assemble its factors under this key.
-        if (madeUnder !== key) throw new RunError(`${partialPath(dir, linear)}: made under another configuration than this compensate's (was another compensate running on this run folder?); rerun \`eora compensate\``);
-        tensors.push({ name: factor(linear, f), dtype: 'F64', shape, data: () => readRunTensor64(partialPath(dir, linear), `${method}.${f}.weight`) });
+        const name = `${method}.${f}.weight`;
+        tensors.push({ name: factor(linear, f), dtype: 'F64', shape: shapes.get(`${linear}/${name}`)!, data: () => readRunTensor64(partialPath(dir, linear), name) });
       }
     }
     writeSafetensors(decompositionsPath(dir, method), tensors, { method, split, key, content: 'rank-r_max adapter per linear; the rank-r adapter is the first r rows of A and columns of B' });
