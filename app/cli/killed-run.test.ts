@@ -46,6 +46,12 @@ describe('a killed writer', () => {
     child.kill('SIGSTOP');
     expect(await statusOf(root, 'killed')).toBe('running');
     expect((await runCli(['runs', '--root', root, '--delete', out])).code).not.toBe(0);
+    // A second writer is refused, naming the folder and the one writing it; nothing it did stays.
+    const second = await runCli(compressArgs(out));
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`${out}: another process is writing this run (pid ${child.pid} on `);
+    expect(second.stderr).toContain('`compress`');
+    expect(stageOf(out)).toBe('running');
     child.kill('SIGKILL');
     await exited;
     expect(stageOf(out)).toBe('running'); // run.json itself still says so
@@ -54,11 +60,15 @@ describe('a killed writer', () => {
     const stale = join(out, `layers.json.tmp-${child.pid}-7`);
     writeFileSync(stale, '{"torn": ');
 
+    const left = JSON.parse(readFileSync(join(out, 'run.lock'), 'utf8')) as { pid: number; host: string; command: string; since: string };
+    expect(left).toMatchObject({ pid: child.pid, command: 'compress' });
     const resumed = await runCli(compressArgs(out));
-    expect(resumed.stderr).toBe('');
+    // The killed writer's lock is taken over, and said so (its unfinished layer is redone).
+    expect(resumed.stderr).toBe(`note: ${out}: took over the lock of a writer that is gone (pid ${child.pid} on ${left.host}, \`compress\` since ${left.since}); its unfinished work is redone\n`);
     expect(resumed.code).toBe(0);
     expect(await statusOf(root, 'killed')).toBe('done');
     expect(existsSync(stale)).toBe(false);
+    expect(existsSync(join(out, 'run.lock'))).toBe(false); // released at the end
   });
 
   it('a run left running by a killed writer can be deleted', async () => {

@@ -40,3 +40,11 @@ function formatSeconds(seconds: number): string {
     .toString()
     .padStart(2, '0')}s`;
 }
+
+/**
+ * Prints what the user should know happened (a dead writer's lock taken over, damaged files
+ * redone) on its own line, also under --quiet and --json (stderr): work was redone.
+ */
+export function noticePrinter(io: CliIO): (message: string) => void {
+  return (message) => io.stderr(`${io.stderrIsTTY ? '\r\x1b[K' : ''}note: ${message}\n`);
+}

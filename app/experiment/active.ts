@@ -4,6 +4,7 @@
 // Another lane (quick reads) sees a run through its recorded writer instead (experiment/runs.ts).
 // It also refuses a second job on a folder this process is still writing.
 import { resolve } from 'node:path';
+import { withRunLock } from '../run/lock.js';
 import { RunError } from '../run/run.js';
 
 const active = new Set<string>();
@@ -12,13 +13,16 @@ export function isActive(dir: string): boolean {
   return active.has(resolve(dir));
 }
 
-/** Runs `work` with `dir` marked active; refuses when a job of this engine already holds it. */
-export async function whileActive<T>(dir: string, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work` with `dir` marked active and its writer lock held (run/lock.ts: no other process
+ * writes it meanwhile); refuses when a job of this engine or another process holds it.
+ */
+export async function whileActive<T>(dir: string, work: () => Promise<T>, command = 'job', log?: (message: string) => void): Promise<T> {
   const key = resolve(dir);
   if (active.has(key)) throw new RunError(`${key}: this engine is already working on this run; wait for it to finish or cancel it`);
   active.add(key);
   try {
-    return await work();
+    return await withRunLock(key, command, work, log);
   } finally {
     active.delete(key);
   }

@@ -36,11 +36,11 @@ export interface VariantRequest {
   ranks?: Record<string, number>;
 }
 
-export function addVariant(runDir: string, request: VariantRequest, options: { signal?: AbortSignal; onProgress?: (event: ExperimentProgress) => void } = {}): Promise<VariantEntry> {
-  return whileActive(runDir, () => materialize(runDir, request, options));
+export function addVariant(runDir: string, request: VariantRequest, options: { signal?: AbortSignal; onProgress?: (event: ExperimentProgress) => void; onLog?: (message: string) => void } = {}): Promise<VariantEntry> {
+  return whileActive(runDir, () => materialize(runDir, request, options), 'add-variant', options.onLog);
 }
 
-async function materialize(runDir: string, request: VariantRequest, options: { signal?: AbortSignal; onProgress?: (event: ExperimentProgress) => void }): Promise<VariantEntry> {
+async function materialize(runDir: string, request: VariantRequest, options: { signal?: AbortSignal; onProgress?: (event: ExperimentProgress) => void; onLog?: (message: string) => void }): Promise<VariantEntry> {
   const run = RunFolder.open(runDir);
   const given = [request.rank, request.budget, request.ranks].filter((x) => x !== undefined).length;
   if (given !== 1) throw new RunError(`addVariant: give exactly one of rank, budget or ranks`);
@@ -113,6 +113,7 @@ async function materialize(runDir: string, request: VariantRequest, options: { s
       device: run.manifest.device as Device,
       signal: options.signal,
       progress: (done, total, label) => options.onProgress?.({ stage, done, total, label }),
+      log: options.onLog,
     });
     const metrics = await runStage(ctx('evaluate'), evaluateStage, { plans, inputs, remeasure: true });
     if (inputs.setup.generation) await runStage(ctx('samples'), samplesStage, { plans, generation: inputs.setup.generation, remeasure: true });

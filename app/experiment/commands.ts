@@ -7,6 +7,7 @@ import { resourcesPath } from '../model/open.js';
 import type { Model } from '../model/types.js';
 import type { Device } from '../onnx/runtime.js';
 import { readMetricsJson } from '../run/files/metrics-json.js';
+import { withRunLock } from '../run/lock.js';
 import { RunFolder } from '../run/run.js';
 import { firstText, inputsOfText, type EvalConfig } from './evaluate.js';
 import { compensateStage, type BudgetSummary, type CompensateParams, type MethodSummary } from './stages/compensate.js';
@@ -31,6 +32,8 @@ export interface CompressOptions extends CompressSetup {
   onProgress?: (event: CompressProgress) => void;
   /** Called after each finished (checkpointed) layer; tests stop a run here. */
   onLayerDone?: (layer: number) => void;
+  /** What the user should know happened (a stale lock taken over, damaged files redone). */
+  onLog?: (message: string) => void;
 }
 
 export type CompressProgress = { phase: 'layers'; done: number; total: number } | { phase: 'eval'; variant: string; done: number; total: number };
@@ -47,12 +50,16 @@ export interface CompressSummary {
 }
 
 /** Compresses `model` into the run folder `options.out` (resuming a stopped run of the same config), then scores original and compressed. */
-export async function runCompress(model: Model, options: CompressOptions): Promise<CompressSummary> {
+export function runCompress(model: Model, options: CompressOptions): Promise<CompressSummary> {
+  return withRunLock(options.out, 'compress', () => compressInto(model, options), options.onLog);
+}
+
+async function compressInto(model: Model, options: CompressOptions): Promise<CompressSummary> {
   const started = performance.now();
   const { run, resumed, params } = openCompressRun(model, options.out, options);
   const stage = run.stage('compress');
   const resumedFrom = resumed && stage.status !== 'done' && (stage.layers_done ?? 0) > 0 ? stage.layers_done! : null;
-  const ctx: StageContext = { run, model, device: options.device, signal: options.signal, progress: (done, total) => options.onProgress?.({ phase: 'layers', done, total }) };
+  const ctx: StageContext = { run, model, device: options.device, signal: options.signal, progress: (done, total) => options.onProgress?.({ phase: 'layers', done, total }), log: options.onLog };
   const records = await runStage(ctx, compressStage, { ...params, batch: options.batch, onLayerDone: options.onLayerDone });
 
   let ppl: CompressSummary['ppl'] = null;
@@ -81,6 +88,7 @@ export interface CompensateOptions extends CompensateParams {
   device: Device;
   signal?: AbortSignal;
   onProgress?: (event: { phase: 'decompose' | 'eval'; done: number; total: number; label: string }) => void;
+  onLog?: (message: string) => void;
 }
 
 export interface CompensateSummary {
@@ -94,12 +102,16 @@ export interface CompensateSummary {
 }
 
 /** Adapters for a compressed run (compensate stage), then held-out perplexity of every variant (evaluate stage). */
-export async function runCompensate(dir: string, options: CompensateOptions): Promise<CompensateSummary> {
+export function runCompensate(dir: string, options: CompensateOptions): Promise<CompensateSummary> {
+  return withRunLock(dir, 'compensate', () => compensateInto(dir, options), options.onLog);
+}
+
+async function compensateInto(dir: string, options: CompensateOptions): Promise<CompensateSummary> {
   const started = performance.now();
   const run = RunFolder.open(dir);
   const model = await openRunModel(run);
   try {
-    const ctx: StageContext = { run, model, device: options.device, signal: options.signal, progress: (done, total, label) => options.onProgress?.({ phase: 'decompose', done, total, label }) };
+    const ctx: StageContext = { run, model, device: options.device, signal: options.signal, progress: (done, total, label) => options.onProgress?.({ phase: 'decompose', done, total, label }), log: options.onLog };
     const made = await runStage(ctx, compensateStage, options);
     const { methods, budgets } = made;
     const evalConfig = evalConfigOf(run, model.config.max_position_embeddings, options);

@@ -41,6 +41,8 @@ export interface ExperimentProgress {
 export interface ExperimentOptions {
   signal?: AbortSignal;
   onProgress?: (event: ExperimentProgress) => void;
+  /** What the user should know happened (a stale lock taken over, damaged files redone). */
+  onLog?: (message: string) => void;
 }
 
 export interface ExperimentSummary {
@@ -55,7 +57,7 @@ export function experimentStages(config: ExperimentConfig): StageName[] {
 }
 
 export function runExperiment(config: ExperimentConfig, outDir: string, options: ExperimentOptions = {}): Promise<ExperimentSummary> {
-  return whileActive(outDir, () => experiment(config, outDir, options));
+  return whileActive(outDir, () => experiment(config, outDir, options), 'run', options.onLog);
 }
 
 async function experiment(config: ExperimentConfig, outDir: string, options: ExperimentOptions): Promise<ExperimentSummary> {
@@ -78,7 +80,7 @@ async function experiment(config: ExperimentConfig, outDir: string, options: Exp
       extraConfig: { experiment: recorded },
       records: { experiment: { stages: experimentStages(config) }, process: { pid: process.pid, started: new Date().toISOString() } },
     });
-    const ctx = (stage: ExperimentStage): StageContext => ({ run, model, device, signal: options.signal, progress: (done, total, label) => emit(stage, done, total, label) });
+    const ctx = (stage: ExperimentStage): StageContext => ({ run, model, device, signal: options.signal, progress: (done, total, label) => emit(stage, done, total, label), log: options.onLog });
     await runStage(ctx('compress'), compressStage, params);
 
     const c = config.compensation;

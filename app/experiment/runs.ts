@@ -9,6 +9,7 @@ import { deleteFailedFolder, hasFailureJson } from '../run/files/failure-json.js
 import { hasMetricsJson, readMetricsJson } from '../run/files/metrics-json.js';
 import { hasRunJson } from '../run/files/run-json.js';
 import { readFailure } from './failure.js';
+import { runLockHolder } from '../run/lock.js';
 import { deleteRunFolder, RunError, RunFolder, type StageName } from '../run/run.js';
 import { writerAlive, type RunWriter } from '../run/writer.js';
 
@@ -130,5 +131,7 @@ export function deleteRun(dir: string): void {
   if (!hasRunJson(dir) && hasFailureJson(dir) && !isActive(dir)) return deleteFailedFolder(dir); // failed before run.json: only its failed.json goes
   const run = RunFolder.open(dir); // throws RunError when not a run folder
   if (isActive(run.dir) || statusOf(run).status === 'running') throw new RunError(`${run.dir}: the run is in use by a job; stop it first`);
+  const writer = runLockHolder(run.dir);
+  if (writer) throw new RunError(`${run.dir}: the run is being written (${writer}); stop it first`);
   deleteRunFolder(run);
 }

@@ -1,6 +1,7 @@
 // A run folder: everything one compression experiment produced, readable by the CLI, the UI
 // and later stages without recomputation.
 //
+//   run.lock                  the one process writing the folder now (lock.ts; absent when none)
 //   run.json                  config, workbench version, model path + fingerprint, device,
 //                             calibration windows, per-stage status and timings
 //   compressed.safetensors    W_c per linear (F32, HF names `model.layers.0.self_attn.q_proj.weight`)
@@ -28,6 +29,7 @@ import { CALIBRATION } from './files/calibration.js';
 import { COMPRESSED } from './files/compressed.js';
 import { DECOMPOSITIONS_DIR, DECOMPOSITIONS_PARTIAL } from './files/decompositions.js';
 import { LAYERS_JSON } from './files/layers-json.js';
+import { RUN_LOCK } from './lock.js';
 import { METRICS_JSON } from './files/metrics-json.js';
 import { PARTIAL_DIR } from './files/partial.js';
 import { QUANTIZED } from './files/quantized.js';
@@ -40,7 +42,7 @@ export { RunError } from './errors.js';
 export { RUN_FORMAT, RUN_FORMAT_VERSION, type RunManifest, type StageName, type StageRecord, type StageStatus } from './files/run-json.js';
 
 /** The files and folders the workbench writes at the top of a run folder (see above; failed.json is the jobs' own). */
-export const RUN_FILES = [RUN_JSON, COMPRESSED, CALIBRATION, QUANTIZED, LAYERS_JSON, METRICS_JSON, SAMPLES_JSON];
+export const RUN_FILES = [RUN_JSON, RUN_LOCK, COMPRESSED, CALIBRATION, QUANTIZED, LAYERS_JSON, METRICS_JSON, SAMPLES_JSON];
 export const RUN_FOLDERS = [DECOMPOSITIONS_DIR, SPECTRA_DIR, ADAPTERS_DIR, PARTIAL_DIR];
 /** Folders inside RUN_FOLDERS (a stopped compensate's per-linear files), held to the same rule. */
 const NESTED_FOLDERS = [DECOMPOSITIONS_PARTIAL];
@@ -135,7 +137,7 @@ export class RunFolder {
       return { run, resumed: true };
     }
     if (existsSync(abs)) {
-      const found = readdirSync(abs);
+      const found = readdirSync(abs).filter((name) => name !== RUN_LOCK); // the caller's own writer lock
       if (found.length > 0) {
         const shown = found.slice(0, 5).join(', ') + (found.length > 5 ? `, … (${found.length} entries)` : '');
         throw new RunError(`${abs} is not empty and holds no run (found ${shown}); choose an empty or new folder`);

@@ -2,7 +2,7 @@ import type { Method } from '../../compensate/decomposition.js';
 import { runCompensate } from '../../experiment/commands.js';
 import { deviceOption, intOption, modulesOption, modulesHelp, runDirArgument, stringOption, UsageError, type Command } from '../args.js';
 import { onInterrupt } from '../interrupt.js';
-import { progressBar } from '../progress.js';
+import { noticePrinter, progressBar } from '../progress.js';
 
 const METHODS: readonly Method[] = ['eora', 'svd', 'scaled-svd'];
 
@@ -75,6 +75,7 @@ ${modulesHelp(22)}
       evalTokens,
       device: deviceOption(args),
       signal: interrupt.signal,
+      onLog: noticePrinter(io),
       onProgress: (e) => bar.update(e.done, e.total),
     }).finally(() => {
       interrupt.dispose();

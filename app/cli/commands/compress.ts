@@ -4,7 +4,7 @@ import { resolveMethod } from '../../experiment/stages/compress.js';
 import { CompressError } from '../../compress/index.js';
 import { deviceOption, intOption, stringOption, UsageError, type Command } from '../args.js';
 import { onInterrupt } from '../interrupt.js';
-import { progressBar } from '../progress.js';
+import { noticePrinter, progressBar } from '../progress.js';
 
 export const compressCommand: Command = {
   name: 'compress',
@@ -100,6 +100,7 @@ Options:
         device,
         out,
         signal: interrupt.signal,
+        onLog: noticePrinter(io),
         onProgress: (e) => (e.phase === 'layers' ? layersBar.update(e.done, e.total) : evalBar.update(e.done, e.total)),
       });
     } catch (error) {

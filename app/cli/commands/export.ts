@@ -5,7 +5,7 @@ import { EXPORT_FORMATS, exportVariant, listVariants, type ExportFormat } from '
 import { resourcesPath } from '../../model/open.js';
 import { deviceOption, intOption, runDirArgument, stringOption, UsageError, type Command } from '../args.js';
 import { onInterrupt } from '../interrupt.js';
-import { progressBar } from '../progress.js';
+import { noticePrinter, progressBar } from '../progress.js';
 
 const DTYPES = ['f16', 'bf16', 'f32'] as const;
 
@@ -136,6 +136,7 @@ Options:
       seed: intOption(args, 'seed', { min: 0 }) ?? 0,
       device: deviceOption(args),
       signal: interrupt.signal,
+      onLog: noticePrinter(io),
       onProgress: (e) => bar.update(e.done, e.total),
     }).finally(() => {
       interrupt.dispose();

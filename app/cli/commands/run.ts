@@ -6,7 +6,7 @@ import { defaultRunsRoot } from '../../experiment/runs.js';
 import { readRunResults, formatResultsTable } from '../../experiment/results.js';
 import { deviceOption, modulesHelp, modulesOption, stringOption, UsageError, type Command } from '../args.js';
 import { onInterrupt } from '../interrupt.js';
-import { progressBar, type ProgressBar } from '../progress.js';
+import { noticePrinter, progressBar, type ProgressBar } from '../progress.js';
 
 export const runCommand: Command = {
   name: 'run',
@@ -55,6 +55,7 @@ ${modulesHelp(18, "overrides the file's compensation.modules")}
     try {
       await runExperiment(config, out, {
         signal: interrupt.signal,
+        onLog: noticePrinter(io),
         onProgress: (e) => {
           let bar = bars.get(e.stage);
           if (!bar) {

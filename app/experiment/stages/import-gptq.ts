@@ -21,6 +21,7 @@ import { openModel } from '../../model/open.js';
 import type { LinearKind } from '../../model/types.js';
 import type { Device } from '../../onnx/runtime.js';
 import type { LinearRecord } from '../../run/files/layers-json.js';
+import { withRunLock } from '../../run/lock.js';
 import { RunError, RunFolder } from '../../run/run.js';
 import { calibrateBlocks, momentsOf, weightKey, type BlockStep } from './blocks.js';
 import { runStage, type Stage } from './driver.js';
@@ -35,6 +36,7 @@ export interface ImportGptqOptions {
   batch?: number;
   signal?: AbortSignal;
   onProgress?: (event: { done: number; total: number; label: string }) => void;
+  onLog?: (message: string) => void;
 }
 
 export interface ImportSummary {
@@ -46,7 +48,11 @@ export interface ImportSummary {
 }
 
 /** Creates run folder `out` from GPTQ checkpoint `gptqDir` and its original model `originalDir` (or continues a stopped import into it). */
-export async function importGptq(gptqDir: string, originalDir: string, out: string, options: ImportGptqOptions): Promise<ImportSummary> {
+export function importGptq(gptqDir: string, originalDir: string, out: string, options: ImportGptqOptions): Promise<ImportSummary> {
+  return withRunLock(out, 'import-gptq', () => importInto(gptqDir, originalDir, out, options), options.onLog);
+}
+
+async function importInto(gptqDir: string, originalDir: string, out: string, options: ImportGptqOptions): Promise<ImportSummary> {
   const started = performance.now();
   const original = await openModel(originalDir);
   let quantized: GptqModel | null = null;
@@ -71,7 +77,7 @@ export async function importGptq(gptqDir: string, originalDir: string, out: stri
     const { run } = RunFolder.createOrResume(out, original, options.device, config);
     if (run.stage('compress').status === 'done') throw new RunError(`${run.dir} already holds this import; choose another --out`);
     run.manifest.records.calibration = { windows: calib.starts, stream_tokens: calib.streamTokens, documents: calib.documents };
-    const ctx = { run, model: original, device: options.device, signal: options.signal, progress: (done: number, total: number, label: string) => options.onProgress?.({ done, total, label }) };
+    const ctx = { run, model: original, device: options.device, signal: options.signal, progress: (done: number, total: number, label: string) => options.onProgress?.({ done, total, label }), log: options.onLog };
     const records = await runStage(ctx, importStage, { gptqDir, quantized, calib, batch: options.batch });
     const errors = records.map((r) => r.rel_output_error).filter((e): e is number => e !== null); // null: no calibration for it
     return { run: run.dir, method, linears: all.length, mean_rel_output_error: errors.length ? errors.reduce((a, b) => a + b, 0) / errors.length : null, seconds: (performance.now() - started) / 1000 };

@@ -1,0 +1,126 @@
+// One writer per run folder: `run.lock` names the process writing it (pid, host, its start time
+// since boot, the command, when it took the lock). Every stage that writes takes it (the stage
+// driver, and around a whole command so no other process slips in between two stages); reads
+// (inspect, the runs list) never do.
+//
+//   no lock                        → created (exclusively: a hard link of a finished temp file,
+//                                    so no reader ever sees a half-written lock)
+//   held by a live process         → refused, naming the folder and the holder
+//   held by a dead process         → taken over, and the caller is told (a killed run)
+//   held by this process already   → shared (a command holding it runs its stages)
+//
+// Released on normal exit, error and cancel (finally); a killed process leaves a stale lock,
+// which the next writer takes over. Two processes taking over one stale lock in the same
+// microseconds could both succeed; a run started by hand twice at once is not that case.
+import { linkSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { RunError } from './errors.js';
+import { currentWriter, writerAlive, type RunWriter } from './writer.js';
+
+export const RUN_LOCK = 'run.lock';
+
+interface LockRecord extends RunWriter {
+  command: string;
+  since: string;
+}
+
+/** Held locks of this process: folder → how many holders, what it wrote, whether it made the folder. */
+const held = new Map<string, { count: number; record: LockRecord; madeDir: boolean }>();
+
+function readLock(path: string): Partial<LockRecord> | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as Partial<LockRecord>) : {};
+  } catch {
+    return {}; // unreadable: no live holder can be named, so it counts as stale
+  }
+}
+
+function holderText(lock: Partial<LockRecord>): string {
+  return `pid ${lock.pid ?? '?'} on ${lock.host ?? '?'}, \`${lock.command ?? '?'}\` since ${lock.since ?? '?'}`;
+}
+
+/** Whether a lock file's holder may still be running (this process counts only through `held`). */
+function liveHolder(lock: Partial<LockRecord>): boolean {
+  const me = currentWriter();
+  if (lock.pid === me.pid && lock.host === me.host && lock.proc_start === me.proc_start) return false;
+  return writerAlive(lock);
+}
+
+/**
+ * Takes the writer lock of run folder `dir` (made if missing) for `command`; returns its release.
+ * `onTakeover` hears of a stale lock taken over (the message names the dead holder).
+ */
+export function acquireRunLock(dir: string, command: string, onTakeover?: (message: string) => void): () => void {
+  const key = resolve(dir);
+  const mine = held.get(key);
+  if (mine) {
+    mine.count++;
+    return once(() => release(key));
+  }
+  const madeDir = mkdirSync(key, { recursive: true }) !== undefined;
+  const path = join(key, RUN_LOCK);
+  const record: LockRecord = { ...currentWriter(), command, since: new Date().toISOString() };
+  for (let attempt = 0; ; attempt++) {
+    const temp = `${path}.tmp-${process.pid}-0`; // a killed writer's is removed like any stale temp (RunFolder.removeStaleTemps)
+    writeFileSync(temp, JSON.stringify(record) + '\n');
+    try {
+      linkSync(temp, path);
+      rmSync(temp, { force: true });
+      break;
+    } catch (error) {
+      rmSync(temp, { force: true });
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 2) throw error;
+    }
+    const holder = readLock(path);
+    if (holder === null) continue; // released meanwhile
+    if (liveHolder(holder)) throw new RunError(`${key}: another process is writing this run (${holderText(holder)}); wait for it to finish or stop it`);
+    rmSync(path, { force: true });
+    onTakeover?.(`${key}: took over the lock of a writer that is gone (${holderText(holder)}); its unfinished work is redone`);
+  }
+  held.set(key, { count: 1, record, madeDir });
+  return once(() => release(key));
+}
+
+function release(key: string): void {
+  const mine = held.get(key);
+  if (!mine || --mine.count > 0) return;
+  held.delete(key);
+  const path = join(key, RUN_LOCK);
+  const lock = readLock(path);
+  if (lock && lock.pid === mine.record.pid && lock.since === mine.record.since) rmSync(path, { force: true });
+  // A folder made only for the lock (the command failed before writing anything) goes too.
+  if (mine.madeDir && readdirSync(key).length === 0) rmdirSync(key);
+}
+
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
+
+/** Runs `work` holding the writer lock of `dir` (see acquireRunLock). */
+export async function withRunLock<T>(dir: string, command: string, work: () => Promise<T>, onTakeover?: (message: string) => void): Promise<T> {
+  const release = acquireRunLock(dir, command, onTakeover);
+  try {
+    return await work();
+  } finally {
+    release();
+  }
+}
+
+/** The lock's holder when a live process other than this one holds it, else null (for the runs list). */
+export function runLockHolder(dir: string): string | null {
+  const lock = readLock(join(resolve(dir), RUN_LOCK));
+  return lock && liveHolder(lock) ? holderText(lock) : null;
+}
