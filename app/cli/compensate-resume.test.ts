@@ -61,6 +61,8 @@ describe('compensate resume per linear', () => {
 
     const { code, stderr } = await runCli(['compensate', resumed, ...flags]);
     expect(code, stderr).toBe(0);
+    // The user is told which file was discarded and why (work was redone).
+    expect(stderr).toMatch(new RegExp(`^note: decompositions/partial/${damaged.replaceAll('.', '\\.')}: discarded \\(.+the file may be truncated\\); .+ is decomposed again\n$`));
     expect(existsSync(partialDir)).toBe(false);
     const after = spectraInodes(resumed);
     const damagedSpectra = damaged.replace(/\.safetensors$/, '.json');
@@ -79,6 +81,32 @@ describe('compensate resume per linear', () => {
       if (file.endsWith('.json')) expect(withoutTimings(a.toString('utf8')), file).toBe(withoutTimings(b.toString('utf8')));
       else expect(a.equals(b), file).toBe(true);
     }
+  });
+
+  it('a NaN in one linear’s stored curve: a rerun decomposes that linear alone, says so, and ends as before', async () => {
+    const run = copy('nan-curve');
+    await runCompensate(run, { ...options, evalTokens: 0 });
+    const decompositions = () => readdirSync(join(run, 'decompositions')).map((f) => readFileSync(join(run, 'decompositions', f)));
+    const before = spectraInodes(run);
+    const assembled = decompositions();
+    const linear = 'model.layers.1.self_attn.v_proj';
+    const spectraFile = join(run, 'spectra', `${linear}.json`);
+    const spectra = JSON.parse(readFileSync(spectraFile, 'utf8')) as { methods: Record<string, { rel_output_error: (number | null)[] }> };
+    const good = readFileSync(spectraFile, 'utf8');
+    spectra.methods.eora.rel_output_error[3] = null; // how JSON stores a NaN
+    writeFileSync(spectraFile, JSON.stringify(spectra));
+
+    const { code, stderr } = await runCli(['compensate', run, ...flags, '--eval-tokens', '0']);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toBe(`note: spectra/${linear}.json: eora's err(r) curve holds NaN at r = 3; ${linear} is decomposed again\n`);
+    const after = spectraInodes(run);
+    for (const [file, ino] of before) {
+      if (file === `${linear}.json`) expect(after.get(file), file).not.toBe(ino);
+      else expect(after.get(file), file).toBe(ino); // kept, not decomposed again
+    }
+    expect(withoutTimings(readFileSync(spectraFile, 'utf8'))).toBe(withoutTimings(good));
+    expect(decompositions().map((bytes, i) => bytes.equals(assembled[i]))).toEqual(assembled.map(() => true));
+    expect(existsSync(join(run, 'decompositions', 'partial'))).toBe(false);
   });
 
   it('a finished compensate rerun with other ranks cuts them from its decompositions; another --r-max decomposes again', async () => {

@@ -42,8 +42,8 @@ import { RunError, type RunFolder } from '../../run/run.js';
 import { writeAdapterFile } from '../../run/files/adapters.js';
 import { gramKey, openCalibration } from '../../run/files/calibration.js';
 import { openCompressed } from '../../run/files/compressed.js';
-import { assembleDecompositions, discardDecompositions, finishedDecompositions, finishedLinearDecomposition, readDecomposition, writeLinearDecomposition, type MethodResult } from '../../run/files/decompositions.js';
-import { readSpectra, writeSpectra, type SpectraFile } from '../../run/files/spectra.js';
+import { assembleDecompositions, checkFiniteDecomposition, discardDecompositions, finishedDecompositions, finishedLinearDecomposition, readDecomposition, writeLinearDecomposition, type MethodResult } from '../../run/files/decompositions.js';
+import { readSpectra, SPECTRA_DIR, writeSpectra, type SpectraFile } from '../../run/files/spectra.js';
 import { budgetVariantName } from '../../run/metrics.js';
 import { moduleRanks, type ModuleSelection } from '../../contract/modules.js';
 import type { Stage, StageContext } from './driver.js';
@@ -210,12 +210,12 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
   // the settings, and DECOMPOSITION_VERSION, which changes whenever compensate/'s numerics do,
   // so a resume never mixes factors of two algorithms in one file.
   const key = JSON.stringify({ version: DECOMPOSITION_VERSION, methods: [...options.methods].sort(), r_max: options.rMax ?? null, split, device: ctx.device });
-  const finished = decomposedEarlier(run.dir, all, options.methods, key);
-  if (finished) {
+  const earlier = decomposedEarlier(run.dir, all, options.methods, key, ctx.log);
+  if (earlier?.size === all.length) {
     ctx.progress?.(all.length, all.length, 'done earlier');
-    return finished;
+    return all.map((info) => earlier.get(info.name)!);
   }
-  discardDecompositions(run.dir);
+  if (!earlier) discardDecompositions(run.dir); // else only the damaged linears are decomposed again, the rest kept
   const compressed = openCompressed(run.dir);
   const calibration = openCalibration(run.dir);
   const states: LinearState[] = [];
@@ -262,6 +262,7 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
         milliseconds: m.milliseconds,
       };
     }
+    checkFiniteDecomposition(info.name, full); // a NaN is an error now, naming the linear, not a damaged file on every resume
     writeSpectra(run.dir, spectra);
     writeLinearDecomposition(run.dir, info, full, split, key); // after its spectra: a whole partial file means both are there
     weightAccount.release('compensate linear');
@@ -272,7 +273,7 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
       signal?.throwIfAborted();
       ctx.progress?.(i, all.length, info.name);
       const rMax = rMaxOf(info, options, ranks);
-      states.push(finishedEarlier(run.dir, info, options.methods, key) ?? (await decomposeOne(info, rMax)));
+      states.push(earlier?.get(info.name) ?? finishedEarlier(run.dir, info, options.methods, key, ctx.log) ?? (await decomposeOne(info, rMax)));
     }
     ctx.progress?.(all.length, all.length, 'done');
   } finally {
@@ -295,39 +296,53 @@ function rMaxOf(info: LinearInfo, options: CompensateParams, ranks: readonly num
   return rMax;
 }
 
-/** A linear an earlier compensate under `key` finished (whole partial file, matching spectra), or null. */
-function finishedEarlier(dir: string, info: LinearInfo, methods: readonly Method[], key: string): LinearState | null {
-  const done = finishedLinearDecomposition(dir, info, methods, key);
-  return done && spectraCurves(dir, info.name, methods, done.rMax) ? { info, rMax: done.rMax, curves: Object.fromEntries(done.curves) } : null;
+type Log = ((message: string) => void) | undefined;
+
+/** A linear an earlier compensate under `key` finished (whole partial file, matching spectra), or null; a damaged file is said (`log`). */
+function finishedEarlier(dir: string, info: LinearInfo, methods: readonly Method[], key: string, log: Log): LinearState | null {
+  const done = finishedLinearDecomposition(dir, info, methods, key, log);
+  if (!done) return null;
+  const curves = spectraCurves(dir, info.name, methods, done.rMax);
+  if (typeof curves === 'string') log?.(`${curves}; ${info.name} is decomposed again`);
+  return typeof curves === 'string' ? null : { info, rMax: done.rMax, curves: Object.fromEntries(done.curves) };
 }
 
 /**
- * Every linear, when a finished compensate under `key` left whole decompositions and matching
- * spectra: its err(r) curves come back from the spectra (JSON keeps every finite float64
- * exactly; a curve holding a NaN, written as null, is decomposed again), nothing is recomputed.
+ * The linears a finished compensate under `key` left whole (null: no whole decompositions under
+ * this key). Their err(r) curves come back from the spectra (JSON keeps every finite float64
+ * exactly). A linear whose spectra file is missing, unreadable, of another r_max or holds a NaN
+ * (written as null) is left out and said (`log`): that one alone is decomposed again.
  */
-function decomposedEarlier(dir: string, all: readonly LinearInfo[], methods: readonly Method[], key: string): LinearState[] | null {
-  const ranks = finishedDecompositions(dir, methods, all, key);
+function decomposedEarlier(dir: string, all: readonly LinearInfo[], methods: readonly Method[], key: string, log: Log): Map<string, LinearState> | null {
+  const ranks = finishedDecompositions(dir, methods, all, key, log);
   if (!ranks) return null;
-  const states: LinearState[] = [];
+  const states = new Map<string, LinearState>();
   for (const info of all) {
     const rMax = ranks.get(info.name)!;
     const curves = spectraCurves(dir, info.name, methods, rMax);
-    if (!curves || Object.values(curves).some((c) => c.some(Number.isNaN))) return null;
-    states.push({ info, rMax, curves });
+    if (typeof curves === 'string') log?.(`${curves}; ${info.name} is decomposed again`);
+    else states.set(info.name, { info, rMax, curves });
   }
   return states;
 }
 
-/** Each method's err(r) curve from a linear's spectra file when it was made at this r_max; else null. */
-function spectraCurves(dir: string, linear: string, methods: readonly Method[], rMax: number): Partial<Record<Method, Float64Array>> | null {
+/** Each method's err(r) curve from a linear's spectra file when it was made at this r_max and is finite; else why not (naming the file). */
+function spectraCurves(dir: string, linear: string, methods: readonly Method[], rMax: number): Partial<Record<Method, Float64Array>> | string {
+  const file = `${SPECTRA_DIR}/${linear}.json`;
+  let spectra: SpectraFile;
   try {
-    const spectra = readSpectra(dir, linear);
-    if (spectra.r_max !== rMax || methods.some((m) => spectra.methods[m]?.rel_output_error.length !== rMax + 1)) return null;
-    return Object.fromEntries(methods.map((m) => [m, Float64Array.from(spectra.methods[m].rel_output_error)]));
-  } catch {
-    return null; // no or unreadable spectra: decompose again (both files are rewritten)
+    spectra = readSpectra(dir, linear);
+  } catch (error) {
+    return `${file}: unreadable (${(error as Error).message})`; // both files are rewritten
   }
+  if (spectra.r_max !== rMax) return `${file}: made at r_max ${spectra.r_max}, the decompositions at ${rMax}`;
+  for (const m of methods) {
+    const curve = spectra.methods[m]?.rel_output_error;
+    if (curve?.length !== rMax + 1) return `${file}: no ${m} err(r) curve of ${rMax + 1} points`;
+    const bad = curve.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) return `${file}: ${m}'s err(r) curve holds ${curve[bad]} at r = ${bad}`;
+  }
+  return Object.fromEntries(methods.map((m) => [m, Float64Array.from(spectra.methods[m].rel_output_error)]));
 }
 
 /** Rank-r adapter from the rank-rMax one: the first r columns of B and rows of A. */

@@ -21,12 +21,31 @@ export const DECOMPOSITIONS_DIR = 'decompositions';
 export const DECOMPOSITIONS_PARTIAL = join(DECOMPOSITIONS_DIR, 'partial');
 export const decompositionsPath = (dir: string, method: string) => join(dir, DECOMPOSITIONS_DIR, `${method}.safetensors`);
 const partialPath = (dir: string, linear: string) => join(dir, DECOMPOSITIONS_PARTIAL, `${linear}.safetensors`);
-const factor = (linear: string, f: 'lora_A' | 'lora_B') => `${linear}.${f}.weight`;
+const FACTORS = ['lora_A', 'lora_B'] as const;
+const factor = (linear: string, f: (typeof FACTORS)[number]) => `${linear}.${f}.weight`;
 
 /** One method's result for one linear: its rank-r_max adapter and err(r) curve [r_max + 1]. */
 export interface MethodResult {
   adapter: Adapter;
   curve: Float64Array;
+}
+
+/** Where a method's factors or curve hold a NaN or ±Inf first (`eora's err(r) curve holds NaN at r = 3`); null when all are finite. */
+function nonFinite(method: string, what: 'lora_A' | 'lora_B' | 'err(r) curve', values: ArrayLike<number>): string | null {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return `${method}'s ${what} holds ${values[i]} at ${what === 'err(r) curve' ? 'r = ' : 'index '}${i}`;
+  return null;
+}
+
+/**
+ * Refuses a decomposition holding a NaN or ±Inf, naming the linear, when it is made (before
+ * anything of it is written): stored, it would read as damaged on every resume, and a budget
+ * allocation over its curve would be meaningless.
+ */
+export function checkFiniteDecomposition(linear: string, made: ReadonlyMap<string, MethodResult>): void {
+  for (const [method, { adapter, curve }] of made) {
+    const problem = nonFinite(method, 'err(r) curve', curve) ?? nonFinite(method, 'lora_A', adapter.A.data) ?? nonFinite(method, 'lora_B', adapter.B.data);
+    if (problem) throw new RunError(`${linear}: its decomposition is not finite (${problem}); nothing of it was written. Its W, W_c or calibration C hold non-finite values?`);
+  }
 }
 
 /**
@@ -35,6 +54,7 @@ export interface MethodResult {
  * device): a resume reuses the file only under the same key.
  */
 export function writeLinearDecomposition(dir: string, linear: { name: string; out: number; in: number }, made: ReadonlyMap<string, MethodResult>, split: SigmaSplit, key: string): void {
+  checkFiniteDecomposition(linear.name, made);
   mkdirSync(join(dir, DECOMPOSITIONS_PARTIAL), { recursive: true });
   const tensors: TensorToWrite[] = [];
   for (const [method, { adapter: a, curve }] of made) {
@@ -45,65 +65,91 @@ export function writeLinearDecomposition(dir: string, linear: { name: string; ou
   writeSafetensors(partialPath(dir, linear.name), tensors, { split, key });
 }
 
+/** An error's message without its leading file name (the report names the file itself). */
+const withoutFile = (error: unknown) => (error as Error).message.replace(/^\S*\.safetensors: /, '');
+
 /**
  * A linear finished by an earlier (stopped or killed) compensate under the same `key`: its r_max
  * and each method's err(r) curve; null when it has to be decomposed (again). A file that is not
  * whole (its header does not parse, a tensor lies beyond its end, a method or factor is missing
- * or misshapen) or was made under another key is discarded. Writes are atomic, so such a file
- * is foreign or damaged, never one cut short by the kill (that one is a temp file, removed by
- * RunFolder.removeStaleTemps).
+ * or misshapen, a curve holds a NaN) or was made under another key is discarded, and `onDiscard`
+ * told which and why. Writes are atomic, so such a file is foreign or damaged, never one cut
+ * short by the kill (that one is a temp file, removed by RunFolder.removeStaleTemps).
  */
-export function finishedLinearDecomposition(dir: string, linear: { name: string; out: number; in: number }, methods: readonly string[], key: string): { rMax: number; curves: Map<string, Float64Array> } | null {
+export function finishedLinearDecomposition(
+  dir: string,
+  linear: { name: string; out: number; in: number },
+  methods: readonly string[],
+  key: string,
+  onDiscard?: (message: string) => void,
+): { rMax: number; curves: Map<string, Float64Array> } | null {
   const path = partialPath(dir, linear.name);
   if (!existsSync(path)) return null;
   let file: TensorFile | undefined;
   try {
     file = TensorFile.open(path);
-    if (file.metadata.key !== key) throw new RunError(`${path}: made under another configuration`);
+    if (file.metadata.key !== key) throw new RunError('made under another configuration');
     let rank = -1;
     const curves = new Map<string, Float64Array>();
     for (const method of methods) {
       const [r, inDim] = file.shape(`${method}.lora_A.weight`);
       const [out, rB] = file.shape(`${method}.lora_B.weight`);
       const [points] = file.shape(`${method}.curve`);
-      if (inDim !== linear.in || out !== linear.out || rB !== r || points !== r + 1 || (rank >= 0 && r !== rank)) throw new RunError(`${path}: ${method}'s factors do not fit [${linear.out}, ${linear.in}]`);
+      if (inDim !== linear.in || out !== linear.out || rB !== r || points !== r + 1 || (rank >= 0 && r !== rank)) throw new RunError(`${method}'s factors do not fit [${linear.out}, ${linear.in}]`);
       rank = r;
-      curves.set(method, file.f64(`${method}.curve`));
+      const curve = file.f64(`${method}.curve`);
+      const problem = nonFinite(method, 'err(r) curve', curve);
+      if (problem) throw new RunError(problem);
+      curves.set(method, curve);
     }
     return rank < 0 ? null : { rMax: rank, curves };
-  } catch {
+  } catch (error) {
     file?.close();
     file = undefined;
     rmSync(path, { force: true });
+    onDiscard?.(`${join(DECOMPOSITIONS_PARTIAL, `${linear.name}.safetensors`)}: discarded (${withoutFile(error)}); ${linear.name} is decomposed again`);
     return null;
   } finally {
     file?.close();
   }
 }
 
-/** decompositions/partial → decompositions/<method>.safetensors per method, tensor by tensor; then partial/ goes. */
+/**
+ * decompositions/partial → decompositions/<method>.safetensors per method, tensor by tensor; then
+ * partial/ goes. A linear without a partial file keeps its factors from the assembled file being
+ * replaced (a rerun that redid only the linears whose stored results were damaged).
+ */
 export function assembleDecompositions(dir: string, linears: readonly string[], methods: readonly string[], split: SigmaSplit, key: string): void {
-  // Every partial header once, before any output: shapes per method and factor, and the key.
-  const shapes = new Map<string, number[]>(); // `${linear}/${method}.${f}.weight` → shape
+  // Every source header once, before any output: where each factor is, its shape, and the key.
+  const sources = new Map<string, { path: string; name: string; shape: number[] }>(); // `${linear}/${method}.${f}` → its source
   for (const linear of linears) {
     const path = partialPath(dir, linear);
-    const file = TensorFile.open(path);
-    try {
+    if (!existsSync(path)) continue;
+    withRunFile(path, (file) => {
       // Another compensate (other settings) may have written here since this one checked: never assemble its factors under this key.
       if (file.metadata.key !== key) throw new RunError(`${path}: made under another configuration than this compensate's (was another compensate running on this run folder?); rerun \`eora compensate\``);
-      for (const method of methods) for (const f of ['lora_A', 'lora_B'] as const) shapes.set(`${linear}/${method}.${f}.weight`, file.shape(`${method}.${f}.weight`));
-    } finally {
-      file.close();
-    }
+      for (const method of methods) for (const f of FACTORS) sources.set(`${linear}/${method}.${f}`, { path, name: `${method}.${f}.weight`, shape: file.shape(`${method}.${f}.weight`) });
+    });
+  }
+  for (const method of methods) {
+    const kept = linears.filter((linear) => !sources.has(`${linear}/${method}.lora_A`));
+    if (kept.length === 0) continue;
+    const path = decompositionsPath(dir, method);
+    if (!existsSync(path)) throw new RunError(`${partialPath(dir, kept[0])}: missing (compensate decomposed ${kept[0]}); rerun \`eora compensate\``);
+    withRunFile(path, (file) => {
+      if (file.metadata.key !== key) throw new RunError(`${path}: made under another configuration than this compensate's; rerun \`eora compensate\``);
+      for (const linear of kept) for (const f of FACTORS) sources.set(`${linear}/${method}.${f}`, { path, name: factor(linear, f), shape: file.shape(factor(linear, f)) });
+    });
   }
   for (const method of methods) {
     const tensors: TensorToWrite[] = [];
     for (const linear of linears) {
-      for (const f of ['lora_A', 'lora_B'] as const) {
-        const name = `${method}.${f}.weight`;
-        tensors.push({ name: factor(linear, f), dtype: 'F64', shape: shapes.get(`${linear}/${name}`)!, data: () => readRunTensor64(partialPath(dir, linear), name) });
+      for (const f of FACTORS) {
+        const source = sources.get(`${linear}/${method}.${f}`)!;
+        tensors.push({ name: factor(linear, f), dtype: 'F64', shape: source.shape, data: () => readRunTensor64(source.path, source.name) });
       }
     }
+    // Written to a temp sibling and renamed: the file being replaced stays readable until then.
     writeSafetensors(decompositionsPath(dir, method), tensors, { method, split, key, content: 'rank-r_max adapter per linear; the rank-r adapter is the first r rows of A and columns of B' });
   }
   rmSync(join(dir, DECOMPOSITIONS_PARTIAL), { recursive: true, force: true });
@@ -115,7 +161,7 @@ export function assembleDecompositions(dir: string, linears: readonly string[], 
  * `eora compensate` with other ranks or budgets, or after a stop in the evaluation, then cuts
  * its adapters from them instead of decomposing again.
  */
-export function finishedDecompositions(dir: string, methods: readonly string[], linears: readonly { name: string; out: number; in: number }[], key: string): Map<string, number> | null {
+export function finishedDecompositions(dir: string, methods: readonly string[], linears: readonly { name: string; out: number; in: number }[], key: string, onDiscard?: (message: string) => void): Map<string, number> | null {
   let ranks: Map<string, number> | null = null;
   for (const method of methods) {
     const path = decompositionsPath(dir, method);
@@ -133,8 +179,10 @@ export function finishedDecompositions(dir: string, methods: readonly string[], 
         }
         return r;
       });
-    } catch {
-      return null; // not whole: decompose again (the file is rewritten)
+    } catch (error) {
+      // Not whole: decompose again (the file is rewritten).
+      onDiscard?.(`${join(DECOMPOSITIONS_DIR, `${method}.safetensors`)}: discarded (${withoutFile(error)}); every linear is decomposed again`);
+      return null;
     }
     if (!found || (ranks && [...found].some(([name, r]) => ranks!.get(name) !== r))) return null;
     ranks = found;

@@ -130,7 +130,9 @@ describe('run-file tensor modules', () => {
     const path = join(dir, 'decompositions', 'svd.safetensors');
     const factorName = `${linears[0].name}.lora_A.weight`;
     truncateSync(path, statSync(path).size - 8);
-    expect(finishedDecompositions(dir, ['eora', 'svd'], linears, 'k')).toBeNull();
+    const said: string[] = [];
+    expect(finishedDecompositions(dir, ['eora', 'svd'], linears, 'k', (m) => said.push(m))).toBeNull();
+    expect(said).toEqual([expect.stringMatching(/^decompositions\/svd\.safetensors: discarded \(.+the file may be truncated\); every linear is decomposed again$/)]);
     // A Σ split the readers do not know names the file and the field.
     writeSafetensors(path, [{ name: factorName, dtype: 'F64', shape: [1, linears[0].in], data: new Float64Array(linears[0].in) }], { split: 'C' });
     expect(() => decompositionRanks(dir, 'svd')).toThrow(`${path}: __metadata__.split: expected B, A or sqrt, got "C"`);
@@ -138,37 +140,90 @@ describe('run-file tensor modules', () => {
     expect(readdirSync(join(dir, 'decompositions'))).toEqual([]);
   });
 
-  it('decompositions: a whole partial file made under the same key is reused; a cut, misshapen or foreign one is discarded', () => {
+  it('decompositions: a whole partial file made under the same key is reused; a cut, misshapen, foreign or NaN one is discarded and said why', () => {
     const dir = folder();
     const [l] = linears;
     const curve = Float64Array.of(1, 0.5, 0.25, 0.125);
     const write = (key: string, methods = ['eora', 'svd']) => writeLinearDecomposition(dir, l, new Map(methods.map((m, i) => [m, { adapter: adapter(l.out, l.in, 3, i), curve }])), 'B', key);
     const partial = () => readdirSync(join(dir, 'decompositions', 'partial'));
-    expect(finishedLinearDecomposition(dir, l, ['eora'], 'k')).toBeNull(); // never written
+    const told: string[] = [];
+    const finished = (linear: LinearInfo, methods: string[], key: string) => finishedLinearDecomposition(dir, linear, methods, key, (m) => told.push(m));
+    const file = `decompositions/partial/${l.name}.safetensors`;
+    const discarded = (why: string) => `${file}: discarded (${why}); ${l.name} is decomposed again`;
+    expect(finished(l, ['eora'], 'k')).toBeNull(); // never written: nothing to say
     write('k');
-    const done = finishedLinearDecomposition(dir, l, ['eora', 'svd'], 'k')!;
+    const done = finished(l, ['eora', 'svd'], 'k')!;
     expect([done.rMax, [...done.curves.keys()], Array.from(done.curves.get('svd')!)]).toEqual([3, ['eora', 'svd'], Array.from(curve)]);
     expect(partial()).toEqual([`${l.name}.safetensors`]);
+    expect(told).toEqual([]);
     // Another configuration (other methods, r_max, split or device): decomposed again.
-    expect(finishedLinearDecomposition(dir, l, ['eora'], 'other')).toBeNull();
+    expect(finished(l, ['eora'], 'other')).toBeNull();
     expect(partial()).toEqual([]);
     // A method the file lacks.
     write('k', ['eora']);
-    expect(finishedLinearDecomposition(dir, l, ['eora', 'scaled-svd'], 'k')).toBeNull();
+    expect(finished(l, ['eora', 'scaled-svd'], 'k')).toBeNull();
     expect(partial()).toEqual([]);
     // Cut short: the header still parses, the last tensor lies beyond the end.
     write('k');
     const path = join(dir, 'decompositions', 'partial', `${l.name}.safetensors`);
     truncateSync(path, statSync(path).size - 8);
-    expect(finishedLinearDecomposition(dir, l, ['eora', 'svd'], 'k')).toBeNull();
+    expect(finished(l, ['eora', 'svd'], 'k')).toBeNull();
     // Not a safetensors file at all.
     writeFileSync(path, 'garbage');
-    expect(finishedLinearDecomposition(dir, l, ['eora', 'svd'], 'k')).toBeNull();
+    expect(finished(l, ['eora', 'svd'], 'k')).toBeNull();
     expect(partial()).toEqual([]);
     // Shapes of another linear under the same name.
     write('k');
-    expect(finishedLinearDecomposition(dir, { ...l, in: l.in + 1 }, ['eora', 'svd'], 'k')).toBeNull();
+    expect(finished({ ...l, in: l.in + 1 }, ['eora', 'svd'], 'k')).toBeNull();
     expect(partial()).toEqual([]);
+    // A NaN in a stored curve (a file from before writes refused them): damaged, this linear only.
+    const a = adapter(l.out, l.in, 3, 0);
+    writeSafetensors(path, [
+      { name: 'eora.lora_A.weight', dtype: 'F64', shape: [3, l.in], data: a.A.data },
+      { name: 'eora.lora_B.weight', dtype: 'F64', shape: [l.out, 3], data: a.B.data },
+      { name: 'eora.curve', dtype: 'F64', shape: [4], data: Float64Array.of(1, 0.5, NaN, 0) },
+    ], { split: 'B', key: 'k' });
+    expect(finished(l, ['eora'], 'k')).toBeNull();
+    expect(partial()).toEqual([]);
+    expect(told).toEqual([
+      discarded('made under another configuration'),
+      discarded('has no tensor named "scaled-svd.lora_A.weight"'),
+      discarded('tensor "svd.curve" has data_offsets [512, 544] beyond the data section (536 bytes); the file may be truncated'),
+      discarded('expected 8 bytes at offset 0 but the file has only 7 bytes; the file may be truncated'),
+      discarded(`eora's factors do not fit [${l.out}, ${l.in + 1}]`),
+      discarded("eora's err(r) curve holds NaN at r = 2"),
+    ]);
+  });
+
+  it('decompositions: a NaN or Inf made by a decomposition is an error naming the linear, and nothing is written', () => {
+    const dir = folder();
+    const [l] = linears;
+    const good = adapter(l.out, l.in, 3, 1);
+    const nanCurve = new Map([['eora', { adapter: good, curve: Float64Array.of(1, NaN, 0.2, 0.1) }]]);
+    expect(() => writeLinearDecomposition(dir, l, nanCurve, 'B', 'k')).toThrow(`${l.name}: its decomposition is not finite (eora's err(r) curve holds NaN at r = 1); nothing of it was written`);
+    const infFactor = adapter(l.out, l.in, 3, 1);
+    infFactor.B.data[5] = -Infinity;
+    expect(() => writeLinearDecomposition(dir, l, new Map([['svd', { adapter: infFactor, curve: Float64Array.of(1, 0.5, 0.2, 0.1) }]]), 'B', 'k')).toThrow("(svd's lora_B holds -Infinity at index 5)");
+    expect(existsSync(join(dir, 'decompositions', 'partial', `${l.name}.safetensors`))).toBe(false);
+  });
+
+  it('decompositions: a linear decomposed again alone is assembled with the others kept from the file it replaces', () => {
+    const dir = folder();
+    const names = linears.map((l) => l.name);
+    const curve = Float64Array.of(1, 0.5, 0.25, 0);
+    const write = (l: LinearInfo, seed: number) => writeLinearDecomposition(dir, l, new Map([['eora', { adapter: adapter(l.out, l.in, 3, seed), curve }]]), 'B', 'k');
+    for (const [i, l] of linears.entries()) write(l, 10 * i);
+    assembleDecompositions(dir, names, ['eora'], 'B', 'k');
+    write(linears[1], 99); // redone (its stored spectra were damaged)
+    assembleDecompositions(dir, names, ['eora'], 'B', 'k');
+    const back = readAllDecompositions(dir, 'eora');
+    expect(Array.from(back.get(names[0])!.A.data)).toEqual(Array.from(adapter(linears[0].out, linears[0].in, 3, 0).A.data));
+    expect(Array.from(back.get(names[1])!.B.data)).toEqual(Array.from(adapter(linears[1].out, linears[1].in, 3, 99).B.data));
+    expect(existsSync(join(dir, 'decompositions', 'partial'))).toBe(false);
+    // Nothing to keep from: the missing partial file is named.
+    discardDecompositions(dir);
+    write(linears[0], 0);
+    expect(() => assembleDecompositions(dir, names, ['eora'], 'B', 'k')).toThrow(`${join(dir, 'decompositions', 'partial', `${names[1]}.safetensors`)}: missing`);
   });
 
   it("a dead writer's temp file in decompositions/partial is removed when a run resumes; a live one's stays", () => {
