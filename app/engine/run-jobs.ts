@@ -3,7 +3,7 @@
 // checkpoint when cancelled; a cancelled experiment is left 'stopped' and resumable.
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Exported, JobOutcome, ParsedParams, VariantAdded } from '../contract/index.js';
+import type { Exported, JobOutcome, ParsedParams, Progress, VariantAdded } from '../contract/index.js';
 import { addVariant } from '../experiment/add-variant.js';
 import { parseExperiment } from '../experiment/config.js';
 import { requireFitsModel } from './experiments.js';
@@ -16,8 +16,13 @@ import type { WorkerConfig } from '../jobs/messages.js';
 import { runJsonPath } from '../run/files/run-json.js';
 import { RunFolder } from '../run/run.js';
 
+/** Progress, and notices (a dead writer's lock taken over, a damaged file redone) as the current step's message: shown, and kept in the job log. */
 function reporter(context: JobContext) {
-  return (event: ExperimentProgress) => context.progress({ stage: event.stage, done: event.done, total: event.total, label: event.label, ...(event.eta_s === undefined ? {} : { eta_s: event.eta_s }) });
+  let last: Progress = { stage: 'start', done: 0, total: 0 };
+  return {
+    onProgress: (event: ExperimentProgress) => context.progress((last = { stage: event.stage, done: event.done, total: event.total, label: event.label, ...(event.eta_s === undefined ? {} : { eta_s: event.eta_s }) })),
+    onLog: (message: string) => context.progress({ ...last, label: message, message }),
+  };
 }
 
 function newRunDir(root: string): string {
@@ -48,7 +53,7 @@ export function runJobs(_config: WorkerConfig) {
       const parsed = parseExperiment(config, 'experiment');
       await requireFitsModel(parsed, 'experiment'); // before any work: lengths, ranks, group sizes, memory
       const out = resolve(dir ?? newRunDir(defaultRunsRoot()));
-      await keepingFailure(out, parsed, context, () => runExperiment(parsed, out, { signal: context.signal, onProgress: reporter(context) }));
+      await keepingFailure(out, parsed, context, () => runExperiment(parsed, out, { signal: context.signal, ...reporter(context) }));
       return outcome(out);
     },
 
@@ -58,13 +63,13 @@ export function runJobs(_config: WorkerConfig) {
       const recorded = run.manifest.config.experiment;
       if (recorded === undefined) throw new Error(`${runJsonPath(run.dir)}: made by the CLI stages, not an experiment; resume it with \`eora compress\` / \`eora compensate\``);
       const parsed = parseExperiment({ ...(recorded as object), device: run.manifest.device }, 'run.json');
-      await keepingFailure(run.dir, parsed, context, () => runExperiment(parsed, run.dir, { signal: context.signal, onProgress: reporter(context) }));
+      await keepingFailure(run.dir, parsed, context, () => runExperiment(parsed, run.dir, { signal: context.signal, ...reporter(context) }));
       return outcome(run.dir);
     },
 
     /** Materializes the variant from the run's stored decompositions and measures it like the others. */
     async 'run.addVariant'({ dir, method, rank, budget, ranks }: ParsedParams<'run.addVariant'>, context: JobContext): Promise<VariantAdded> {
-      const entry = await addVariant(dir, { method, rank, budget, ranks }, { signal: context.signal, onProgress: reporter(context) });
+      const entry = await addVariant(dir, { method, rank, budget, ranks }, { signal: context.signal, ...reporter(context) });
       return { dir: resolve(dir), variant: entry.name };
     },
 
