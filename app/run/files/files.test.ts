@@ -15,6 +15,7 @@ import { readFailureJson, writeFailureJson } from './failure-json.js';
 import { readLayersJson } from './layers-json.js';
 import { readMetricsJson } from './metrics-json.js';
 import { readRunJson, writeRunJson, type RunManifest } from './run-json.js';
+import { writeCompressed } from './compressed.js';
 import { QuantStore, writeQuantized } from './quantized.js';
 import { readSamplesJson } from './samples-json.js';
 import { readSpectra, spectraLinears, spectraPath, writeSpectra } from './spectra.js';
@@ -248,6 +249,7 @@ describe('run-file tensor modules', () => {
       { name: 'l.g_idx', dtype: 'F32' as const, shape: [4], data: Float32Array.of(1, 0, 1, 0) },
     ];
     expect(QuantStore.open(dir)).toBeNull(); // not quantized
+    writeCompressed(dir, [{ name: 'l.weight', dtype: 'F32', shape: [2, 4], data: new Float32Array(8) }], 'test');
     writeQuantized(dir, tensors([4, 2, 0]));
     const store = QuantStore.open(dir)!;
     const state = store.get('l');
@@ -255,9 +257,38 @@ describe('run-file tensor modules', () => {
     expect([state.bits, state.groupSize, state.sym, Array.from(state.codes), Array.from(state.gIdx!), Array.from(state.zeros)]).toEqual([4, 2, false, [0, 1, 2, 15, 7, 8, 9, 3], [1, 0, 1, 0], [8, 7, 8, 9]]);
     expect([state.codes instanceof Uint8Array, state.gIdx instanceof Int32Array]).toEqual([true, true]);
     writeQuantized(dir, tensors([4, 2, 0.5]));
-    const bad = QuantStore.open(dir)!;
-    expect(() => bad.get('l')).toThrow(`${join(dir, 'quantized.safetensors')}: l.qconfig: expected [bits 2–8, group size (−1 or positive), sym 0|1], got [4, 2, 0.5]`);
-    bad.close();
+    expect(() => QuantStore.open(dir)).toThrow(`${join(dir, 'quantized.safetensors')}: l.qconfig: expected [bits 2–8, group size (−1 or positive), sym 0|1], got [4, 2, 0.5]`);
+  });
+
+  it('quantized: a hand-damaged store fails when opened (or its codes read), naming the file and the tensor', () => {
+    const dir = folder();
+    const path = join(dir, 'quantized.safetensors');
+    writeCompressed(dir, [{ name: 'l.weight', dtype: 'F32', shape: [2, 4], data: new Float32Array(8) }], 'test');
+    const t = (name: string, shape: number[], data: number[], dtype: 'F32' | 'F64' = 'F32') => ({ name, dtype, shape, data: dtype === 'F32' ? Float32Array.from(data) : Float64Array.from(data) });
+    const whole = () => [
+      t('l.qcodes', [2, 4], [0, 1, 2, 15, 7, 8, 9, 3]),
+      t('l.qscales', [2, 2], [0.5, 0.25, 1, 2]),
+      t('l.qzeros', [2, 2], [8, 7, 8, 9]),
+      t('l.qconfig', [3], [4, 2, 0]),
+      t('l.g_idx', [4], [1, 0, 1, 0]),
+    ];
+    const opened = (tensors: ReturnType<typeof whole>, raw = false) => {
+      if (raw) writeSafetensors(path, tensors);
+      else writeQuantized(dir, tensors);
+      return () => QuantStore.open(dir)!.get('l');
+    };
+    expect(opened(whole())().codes).toEqual(Uint8Array.of(0, 1, 2, 15, 7, 8, 9, 3));
+    const replaced = (name: string, by: ReturnType<typeof t>) => whole().map((x) => (x.name === name ? by : x));
+    expect(opened(replaced('l.qscales', t('l.qscales', [2, 1], [1, 1])))).toThrow(`${path}: l.qscales: shape [2, 1], expected [2, 2] (l is [2, 4], group size 2)`);
+    expect(opened(replaced('l.qcodes', t('l.qcodes', [4, 2], [0, 1, 2, 3, 4, 5, 6, 7])))).toThrow(`${path}: l.qcodes: shape [4, 2], expected [2, 4]`);
+    expect(opened(replaced('l.g_idx', t('l.g_idx', [3], [0, 1, 0])))).toThrow(`${path}: l.g_idx: shape [3], expected [4]`);
+    expect(opened(replaced('l.qzeros', t('l.qzeros', [2, 2], [8, 7, 8, 9], 'F64')), true)).toThrow(`${path}: l.qzeros: dtype F64, expected F32`);
+    expect(opened(whole().filter((x) => x.name !== 'l.qzeros'))).toThrow(`${path}: l.qzeros: missing`);
+    expect(opened([...whole(), t('m.qcodes', [1], [0])])).toThrow(`${path}: m.qcodes: belongs to no linear with a qconfig`);
+    expect(opened(whole().map((x) => ({ ...x, name: x.name.replace(/^l\./, 'k.') })))).toThrow(`${path}: k.qconfig: no linear k in compressed.safetensors to hold codes for`);
+    // Values: a code beyond the bit width, a group index beyond the groups (both F32 here, as a checkpoint stores them).
+    expect(opened(replaced('l.qcodes', t('l.qcodes', [2, 4], [0, 1, 2, 16, 7, 8, 9, 3])), true)).toThrow(`${path}: l.qcodes: value 16 at index 3 is outside 0…15 (4-bit codes)`);
+    expect(opened(replaced('l.g_idx', t('l.g_idx', [4], [1, 0, 2, 0])), true)).toThrow(`${path}: l.g_idx: value 2 at index 2 is outside 0…1 (groups)`);
   });
 
   it('adapters: ranks per linear (0 allowed) and float32 factors', () => {

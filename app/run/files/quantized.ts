@@ -20,6 +20,9 @@ import { readRange } from '../../model/binary.js';
 import { SafetensorsFile } from '../../model/safetensors.js';
 import { ModelError } from '../../model/types.js';
 import { valuesOf, type TensorToWrite } from '../safetensors-writer.js';
+import { COMPRESSED, compressedPath } from './compressed.js';
+import { withRunFile } from './tensors.js';
+import { RunError } from '../errors.js';
 
 export const QUANTIZED = 'quantized.safetensors';
 export const quantizedPath = (dir: string) => join(dir, QUANTIZED);
@@ -53,13 +56,56 @@ export class QuantStore {
     readonly names: string[],
   ) {}
 
-  /** The run's store, or null when the run has none (not quantized, or made before codes were kept). */
+  /**
+   * The run's store, or null when the run has none (not quantized, or made before codes were
+   * kept). Every tensor's dtype and shape is checked here, against its linear's [out, in] (its
+   * W_c in compressed.safetensors) and its qconfig: a damaged or foreign file fails at once,
+   * naming the file and the tensor, before an export writes anything from it.
+   */
   static open(runDir: string): QuantStore | null {
     const path = quantizedPath(runDir);
     if (!existsSync(path)) return null;
     const file = SafetensorsFile.open(path);
     const names = [...file.tensors.keys()].filter((k) => k.endsWith('.qconfig')).map((k) => k.slice(0, -'.qconfig'.length));
-    return new QuantStore(path, file, names);
+    const store = new QuantStore(path, file, names);
+    try {
+      const weights = compressedPath(runDir);
+      if (!existsSync(weights)) throw new RunError(`${weights}: missing (${path} needs its linears' shapes)`);
+      store.checkLayout(withRunFile(weights, (compressed) => new Map(names.filter((n) => compressed.has(`${n}.weight`)).map((n) => [n, compressed.shape(`${n}.weight`)]))));
+    } catch (error) {
+      store.close();
+      throw error;
+    }
+    return store;
+  }
+
+  /** Every tensor belongs to a linear with a qconfig and has the dtype and shape its [out, in] and qconfig give. */
+  private checkLayout(shapes: ReadonlyMap<string, number[]>): void {
+    const fail = (tensor: string, problem: string) => new ModelError(this.path, `${tensor}: ${problem}`);
+    const known = new Set<string>();
+    for (const name of this.names) {
+      const weight = shapes.get(name);
+      if (weight?.length !== 2) throw fail(`${name}.qconfig`, `no linear ${name} in ${COMPRESSED} to hold codes for`);
+      const [out, inDim] = weight;
+      const { groupSize, actOrder } = this.config(name);
+      const groups = groupSize === -1 ? 1 : Math.ceil(inDim / groupSize);
+      const expected: [string, readonly string[], number[]][] = [
+        ['qconfig', ['F32'], [3]],
+        ['qcodes', ['U8', 'F32'], [out, inDim]],
+        ['qscales', ['F32'], [out, groups]],
+        ['qzeros', ['F32'], [out, groups]],
+        ...(actOrder ? [['g_idx', ['I32', 'F32'], [inDim]] as [string, readonly string[], number[]]] : []),
+      ];
+      for (const [suffix, dtypes, shape] of expected) {
+        const key = `${name}.${suffix}`;
+        const t = this.file.tensors.get(key);
+        if (!t) throw fail(key, 'missing');
+        if (!dtypes.includes(t.dtype)) throw fail(key, `dtype ${t.dtype}, expected ${dtypes.join(' or ')}`);
+        if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw fail(key, `shape [${t.shape.join(', ')}], expected [${shape.join(', ')}] (${name} is [${out}, ${inDim}], group size ${groupSize})`);
+        known.add(key);
+      }
+    }
+    for (const key of this.file.tensors.keys()) if (!known.has(key)) throw fail(key, 'belongs to no linear with a qconfig');
   }
 
   has(name: string): boolean {
@@ -83,9 +129,20 @@ export class QuantStore {
   get(name: string): QuantState {
     if (!this.has(name)) throw new ModelError(this.path, `has no quantized state for ${name}`);
     const c = this.config(name);
-    const state: QuantState = { bits: c.bits, groupSize: c.groupSize, sym: c.sym, codes: Uint8Array.from(this.integers(`${name}.qcodes`)), scales: this.file.read(`${name}.qscales`), zeros: this.zeros(name) };
-    if (c.actOrder) state.gIdx = Int32Array.from(this.integers(`${name}.g_idx`));
+    const scales = this.file.read(`${name}.qscales`);
+    const state: QuantState = { bits: c.bits, groupSize: c.groupSize, sym: c.sym, codes: Uint8Array.from(this.inRange(`${name}.qcodes`, 2 ** c.bits, `${c.bits}-bit codes`)), scales, zeros: this.zeros(name) };
+    if (c.actOrder) state.gIdx = Int32Array.from(this.inRange(`${name}.g_idx`, this.file.tensors.get(`${name}.qscales`)!.shape[1], 'groups'));
     return state;
+  }
+
+  /** The stored integers, each checked to be a whole number in 0 … end − 1 before any conversion could wrap it. */
+  private inRange(key: string, end: number, what: string): ArrayLike<number> {
+    const values = this.integers(key);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (!(Number.isInteger(v) && v >= 0 && v < end)) throw new ModelError(this.path, `${key}: value ${v} at index ${i} is outside 0…${end - 1} (${what})`);
+    }
+    return values;
   }
 
   close(): void {
