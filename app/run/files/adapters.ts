@@ -4,14 +4,35 @@
 // refers to it by its run-relative path (adapterRelative).
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import type { Adapter } from '../../compensate/adapter.js';
 import type { LinearInfo } from '../../model/types.js';
 import { RunError } from '../errors.js';
 import { writeSafetensors, type TensorToWrite } from '../safetensors-writer.js';
-import { factorRanks, readFactorPairs } from './decompositions.js';
+import { factorPairMetadata, factorRanks, readFactorPairs } from './decompositions.js';
+import { metadataToWrite, readMetadata, wholeNumber } from './metadata.js';
 import { withRunFile } from './tensors.js';
 
 export const ADAPTERS_DIR = 'adapters';
+
+/** `ranks`: a JSON object linear → rank (budget and explicit-ranks variants). */
+const ranksJson = z.string().refine((text) => {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((r) => Number.isInteger(r) && (r as number) >= 0);
+  } catch {
+    return false;
+  }
+}, 'expected a JSON object of linear → rank');
+
+/** The method, one rank or a budget and the ranks per linear, where Σ sits and the factors' bits (32: float). */
+const adapterMetadata = factorPairMetadata.extend({
+  method: z.string({ error: 'expected the method' }),
+  rank: wholeNumber.optional(),
+  budget: wholeNumber.optional(),
+  ranks: ranksJson.optional(),
+  bits: z.enum(['4', '8', '32'], { error: 'expected 4, 8 or 32' }).optional(),
+});
 
 /** The run-relative path metrics.json records: `adapters/<variant>.safetensors`. */
 export const adapterRelative = (variant: string) => `${ADAPTERS_DIR}/${variant}.safetensors`;
@@ -46,7 +67,8 @@ export function writeAdapterFile(dir: string, variant: string, linears: readonly
     tensors.push({ name: `${info.name}.lora_A.weight`, dtype: 'F32', shape: [r, info.in], data: () => Float32Array.from(adapterOf(info).A.data) });
     tensors.push({ name: `${info.name}.lora_B.weight`, dtype: 'F32', shape: [info.out, r], data: () => Float32Array.from(adapterOf(info).B.data) });
   }
-  writeSafetensors(adapterPath(dir, variant), tensors, metadata);
+  const path = adapterPath(dir, variant);
+  writeSafetensors(path, tensors, metadataToWrite(path, metadata, adapterMetadata));
 }
 
 function openAdapterFile(dir: string, variant: string): string {
@@ -57,7 +79,10 @@ function openAdapterFile(dir: string, variant: string): string {
 
 /** linear name → rank of each adapter in a variant's file (shapes only). */
 export function adapterRanks(dir: string, variant: string): Map<string, number> {
-  return withRunFile(openAdapterFile(dir, variant), factorRanks);
+  return withRunFile(openAdapterFile(dir, variant), (file) => {
+    readMetadata(file, adapterMetadata);
+    return factorRanks(file);
+  });
 }
 
 /** linear name → adapter (float64 factors) of a variant; `only` reads one linear. */
@@ -82,6 +107,7 @@ export interface StoredAdapter {
 export function readVariantAdapters(dir: string, variant: string, linears: readonly LinearInfo[]): { adapters: Map<string, StoredAdapter>; metadata: Record<string, string> } {
   const path = openAdapterFile(dir, variant);
   return withRunFile(path, (file) => {
+    readMetadata(file, adapterMetadata);
     const adapters = new Map<string, StoredAdapter>();
     for (const l of linears) {
       const keyA = `${l.name}.lora_A.weight`;

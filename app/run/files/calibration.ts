@@ -3,7 +3,8 @@
 // down_in: down), each group's token count in __metadata__ as `<key>.tokens`.
 import { join } from 'node:path';
 import { writeSafetensors, type TensorFile, type TensorToWrite } from '../safetensors-writer.js';
-import { openRunFile } from './tensors.js';
+import { metadataToWrite, tokenCounts } from './metadata.js';
+import { checkedOpen, openRunFile } from './tensors.js';
 
 export const CALIBRATION = 'calibration.safetensors';
 
@@ -12,9 +13,10 @@ export const gramKey = (layer: number, group: string) => `model.layers.${layer}.
 
 /** `tokens`: `<key>.tokens` → count, as the metadata stores it. */
 export function writeCalibration(dir: string, grams: readonly TensorToWrite[], tokens: Record<string, string>): void {
-  writeSafetensors(calibrationPath(dir), grams, { ...tokens, content: 'C = sum over calibration tokens of x x^T per layer input group (attn_in: q/k/v, o_in: o, mlp_in: gate/up, down_in: down)' });
+  const path = calibrationPath(dir);
+  writeSafetensors(path, grams, metadataToWrite(path, { ...tokens, content: 'C = sum over calibration tokens of x x^T per layer input group (attn_in: q/k/v, o_in: o, mlp_in: gate/up, down_in: down)' }, tokenCounts));
 }
 
 export function openCalibration(dir: string): TensorFile {
-  return openRunFile(calibrationPath(dir), 'run.json says compression is done');
+  return checkedOpen(openRunFile(calibrationPath(dir), 'run.json says compression is done'), tokenCounts);
 }

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { fromArray } from '../../linalg/matrix.js';
 import { RunError } from '../errors.js';
 import { TensorFile, writeSafetensors, type TensorToWrite } from '../safetensors-writer.js';
+import { metadataToWrite, readMetadata, sigmaSplit } from './metadata.js';
 import { readRunTensor64, withRunFile } from './tensors.js';
 
 export const DECOMPOSITIONS_DIR = 'decompositions';
@@ -22,6 +23,13 @@ export const DECOMPOSITIONS_PARTIAL = join(DECOMPOSITIONS_DIR, 'partial');
 export const decompositionsPath = (dir: string, method: string) => join(dir, DECOMPOSITIONS_DIR, `${method}.safetensors`);
 const partialPath = (dir: string, linear: string) => join(dir, DECOMPOSITIONS_PARTIAL, `${linear}.safetensors`);
 const FACTORS = ['lora_A', 'lora_B'] as const;
+
+/** Any file of factor pairs (decompositions, adapters): where Σ sits (files written before it was recorded: B). */
+export const factorPairMetadata = z.looseObject({ split: sigmaSplit.default('B') });
+/** A linear's partial file: the Σ split and what it was made under (the stage's key). */
+const partialMetadata = z.looseObject({ split: sigmaSplit, key: z.string({ error: 'expected the key it was made under' }) });
+/** decompositions/<method>.safetensors (key: absent in files from before it was recorded, which then never match). */
+const assembledMetadata = factorPairMetadata.extend({ method: z.string({ error: 'expected the method' }), key: z.string().optional() });
 const factor = (linear: string, f: (typeof FACTORS)[number]) => `${linear}.${f}.weight`;
 
 /** One method's result for one linear: its rank-r_max adapter and err(r) curve [r_max + 1]. */
@@ -62,7 +70,8 @@ export function writeLinearDecomposition(dir: string, linear: { name: string; ou
     tensors.push({ name: `${method}.lora_B.weight`, dtype: 'F64', shape: [linear.out, a.rank], data: Float64Array.from(a.B.data) });
     tensors.push({ name: `${method}.curve`, dtype: 'F64', shape: [curve.length], data: curve });
   }
-  writeSafetensors(partialPath(dir, linear.name), tensors, { split, key });
+  const path = partialPath(dir, linear.name);
+  writeSafetensors(path, tensors, metadataToWrite(path, { split, key }, partialMetadata));
 }
 
 /** An error's message without its leading file name (the report names the file itself). */
@@ -88,7 +97,7 @@ export function finishedLinearDecomposition(
   let file: TensorFile | undefined;
   try {
     file = TensorFile.open(path);
-    if (file.metadata.key !== key) throw new RunError('made under another configuration');
+    if (readMetadata(file, partialMetadata).key !== key) throw new RunError('made under another configuration');
     let rank = -1;
     const curves = new Map<string, Float64Array>();
     for (const method of methods) {
@@ -127,7 +136,7 @@ export function assembleDecompositions(dir: string, linears: readonly string[], 
     if (!existsSync(path)) continue;
     withRunFile(path, (file) => {
       // Another compensate (other settings) may have written here since this one checked: never assemble its factors under this key.
-      if (file.metadata.key !== key) throw new RunError(`${path}: made under another configuration than this compensate's (was another compensate running on this run folder?); rerun \`eora compensate\``);
+      if (readMetadata(file, partialMetadata).key !== key) throw new RunError(`${path}: made under another configuration than this compensate's (was another compensate running on this run folder?); rerun \`eora compensate\``);
       for (const method of methods) for (const f of FACTORS) sources.set(`${linear}/${method}.${f}`, { path, name: `${method}.${f}.weight`, shape: file.shape(`${method}.${f}.weight`) });
     });
   }
@@ -137,7 +146,7 @@ export function assembleDecompositions(dir: string, linears: readonly string[], 
     const path = decompositionsPath(dir, method);
     if (!existsSync(path)) throw new RunError(`${partialPath(dir, kept[0])}: missing (compensate decomposed ${kept[0]}); rerun \`eora compensate\``);
     withRunFile(path, (file) => {
-      if (file.metadata.key !== key) throw new RunError(`${path}: made under another configuration than this compensate's; rerun \`eora compensate\``);
+      if (readMetadata(file, assembledMetadata).key !== key) throw new RunError(`${path}: made under another configuration than this compensate's; rerun \`eora compensate\``);
       for (const linear of kept) for (const f of FACTORS) sources.set(`${linear}/${method}.${f}`, { path, name: factor(linear, f), shape: file.shape(factor(linear, f)) });
     });
   }
@@ -150,7 +159,8 @@ export function assembleDecompositions(dir: string, linears: readonly string[], 
       }
     }
     // Written to a temp sibling and renamed: the file being replaced stays readable until then.
-    writeSafetensors(decompositionsPath(dir, method), tensors, { method, split, key, content: 'rank-r_max adapter per linear; the rank-r adapter is the first r rows of A and columns of B' });
+    const path = decompositionsPath(dir, method);
+    writeSafetensors(path, tensors, metadataToWrite(path, { method, split, key, content: 'rank-r_max adapter per linear; the rank-r adapter is the first r rows of A and columns of B' }, assembledMetadata));
   }
   rmSync(join(dir, DECOMPOSITIONS_PARTIAL), { recursive: true, force: true });
 }
@@ -169,7 +179,7 @@ export function finishedDecompositions(dir: string, methods: readonly string[], 
     let found: Map<string, number> | null;
     try {
       found = withRunFile(path, (file) => {
-        if (file.metadata.key !== key) return null;
+        if (readMetadata(file, assembledMetadata).key !== key) return null;
         const r = new Map<string, number>();
         for (const l of linears) {
           const [rank, inDim] = file.shape(factor(l.name, 'lora_A'));
@@ -232,14 +242,8 @@ export function decompositionRanks(dir: string, method: string): { ranks: Map<st
   return withRunFile(existingDecompositions(dir, method), (file) => ({ ranks: factorRanks(file), split: splitOf(file) }));
 }
 
-const splitSchema = z.enum(['B', 'A', 'sqrt'], { error: (issue) => `__metadata__.split: expected B, A or sqrt, got ${JSON.stringify(issue.input)}` }).default('B');
-
 /** Where Σ sits in a file's factors (its metadata; files written before it was recorded: B). */
-function splitOf(file: TensorFile): SigmaSplit {
-  const parsed = splitSchema.safeParse(file.metadata.split);
-  if (!parsed.success) throw new RunError(`${file.path}: ${parsed.error.issues[0].message}`);
-  return parsed.data;
-}
+const splitOf = (file: TensorFile): SigmaSplit => readMetadata(file, factorPairMetadata).split;
 
 /** linear → r of every `<linear>.lora_A.weight` [r, in] in a file of factor pairs (decompositions or adapters), from the header. */
 export function factorRanks(file: TensorFile): Map<string, number> {

@@ -8,14 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { RunFolder } from '../run.js';
 import type { Adapter } from '../../compensate/adapter.js';
 import type { LinearInfo } from '../../model/types.js';
-import { adapterPath, adapterRanks, adapterVariants, readAdapters, writeAdapterFile } from './adapters.js';
+import { adapterPath, adapterRanks, adapterVariants, readAdapters, readVariantAdapters, writeAdapterFile } from './adapters.js';
+import { openCalibration } from './calibration.js';
+import { openBlockCheckpoint, readCheckpointHidden } from './partial.js';
 import { writeSafetensors } from '../safetensors-writer.js';
 import { assembleDecompositions, decompositionRanks, discardDecompositions, finishedDecompositions, finishedLinearDecomposition, readAllDecompositions, readDecomposition, writeLinearDecomposition } from './decompositions.js';
 import { readFailureJson, writeFailureJson } from './failure-json.js';
 import { readLayersJson } from './layers-json.js';
 import { readMetricsJson } from './metrics-json.js';
 import { readRunJson, writeRunJson, type RunManifest } from './run-json.js';
-import { writeCompressed } from './compressed.js';
+import { openCompressed, writeCompressed } from './compressed.js';
 import { QuantStore, writeQuantized } from './quantized.js';
 import { readSamplesJson } from './samples-json.js';
 import { readSpectra, spectraLinears, spectraPath, writeSpectra } from './spectra.js';
@@ -273,7 +275,7 @@ describe('run-file tensor modules', () => {
       t('l.g_idx', [4], [1, 0, 1, 0]),
     ];
     const opened = (tensors: ReturnType<typeof whole>, raw = false) => {
-      if (raw) writeSafetensors(path, tensors);
+      if (raw) writeSafetensors(path, tensors, { content: 'hand-made' });
       else writeQuantized(dir, tensors);
       return () => QuantStore.open(dir)!.get('l');
     };
@@ -289,6 +291,36 @@ describe('run-file tensor modules', () => {
     // Values: a code beyond the bit width, a group index beyond the groups (both F32 here, as a checkpoint stores them).
     expect(opened(replaced('l.qcodes', t('l.qcodes', [2, 4], [0, 1, 2, 16, 7, 8, 9, 3])), true)).toThrow(`${path}: l.qcodes: value 16 at index 3 is outside 0…15 (4-bit codes)`);
     expect(opened(replaced('l.g_idx', t('l.g_idx', [4], [1, 0, 2, 0])), true)).toThrow(`${path}: l.g_idx: value 2 at index 2 is outside 0…1 (groups)`);
+  });
+
+  it('every tensor file kind checks its __metadata__ with its schema, naming the file and the field; writes are checked too', () => {
+    const dir = folder();
+    const one = (name: string, dtype: 'F32' | 'F64' = 'F32') => [{ name, dtype, shape: [1, 1], data: dtype === 'F32' ? Float32Array.of(1) : Float64Array.of(1) }];
+    writeSafetensors(join(dir, 'compressed.safetensors'), one('l.weight'), { format: 'np', source: 'rtn' });
+    expect(() => openCompressed(dir)).toThrow(`${join(dir, 'compressed.safetensors')}: __metadata__.format: expected "pt"`);
+    writeSafetensors(join(dir, 'calibration.safetensors'), one('model.layers.0.attn_in', 'F64'), { 'model.layers.0.attn_in.tokens': 'many' });
+    expect(() => openCalibration(dir)).toThrow(`${join(dir, 'calibration.safetensors')}: __metadata__.model.layers.0.attn_in.tokens: expected a token count, got "many"`);
+    mkdirSync(join(dir, 'partial'));
+    writeSafetensors(join(dir, 'partial', 'layer-0000.safetensors'), one('l.weight'), { 'model.layers.0.o_in.tokens': '-3' });
+    expect(() => openBlockCheckpoint(dir, 0)).toThrow(`${join(dir, 'partial', 'layer-0000.safetensors')}: __metadata__.model.layers.0.o_in.tokens: expected a token count, got "-3"`);
+    writeSafetensors(join(dir, 'partial', 'hidden.safetensors'), one('hidden'), {});
+    expect(() => readCheckpointHidden(dir, 1)).toThrow(`${join(dir, 'partial', 'hidden.safetensors')}: __metadata__.next_layer: expected a whole number`);
+    // A partial decomposition without its key is damaged (discarded, said why); an adapter with unknown bits is refused.
+    const [l] = linears;
+    mkdirSync(join(dir, 'decompositions', 'partial'), { recursive: true });
+    writeSafetensors(join(dir, 'decompositions', 'partial', `${l.name}.safetensors`), one('eora.curve', 'F64'), { split: 'B' });
+    const told: string[] = [];
+    expect(finishedLinearDecomposition(dir, l, ['eora'], 'k', (m) => told.push(m))).toBeNull();
+    expect(told).toEqual([`decompositions/partial/${l.name}.safetensors: discarded (__metadata__.key: expected the key it was made under); ${l.name} is decomposed again`]);
+    const a = adapter(l.out, l.in, 2, 0);
+    const write = (metadata: Record<string, string>) => writeAdapterFile(dir, 'eora-r2', [l], () => a, () => 2, metadata);
+    expect(() => write({ method: 'eora', rank: 'two' })).toThrow(`${adapterPath(dir, 'eora-r2')}: __metadata__.rank: expected a whole number`);
+    expect(existsSync(adapterPath(dir, 'eora-r2'))).toBe(false); // checked before anything is written
+    expect(() => write({ method: 'eora', ranks: '{"a": -1}' })).toThrow('__metadata__.ranks: expected a JSON object of linear → rank');
+    write({ method: 'eora', rank: '2', split: 'B', bits: '32' });
+    expect(readVariantAdapters(dir, 'eora-r2', [l]).metadata).toEqual({ method: 'eora', rank: '2', split: 'B', bits: '32' });
+    writeSafetensors(adapterPath(dir, 'eora-r2'), [...one(`${l.name}.lora_A.weight`), ...one(`${l.name}.lora_B.weight`)], { method: 'eora', bits: '16' });
+    expect(() => adapterRanks(dir, 'eora-r2')).toThrow(`${adapterPath(dir, 'eora-r2')}: __metadata__.bits: expected 4, 8 or 32`);
   });
 
   it('adapters: ranks per linear (0 allowed) and float32 factors', () => {

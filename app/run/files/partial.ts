@@ -6,29 +6,35 @@
 // results: everything downstream depends only on that hidden state and the original weights.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { RunError } from '../errors.js';
 import { TensorFile, writeSafetensors, type TensorToWrite } from '../safetensors-writer.js';
 import { layersJsonSchema, type LinearRecord } from './layers-json.js';
 import { readJsonFile, writeJsonFile } from './json-file.js';
+import { metadataToWrite, readMetadata, tokenCounts, wholeNumber } from './metadata.js';
+import { checkedOpen } from './tensors.js';
 
 export const PARTIAL_DIR = 'partial';
 
 const layerBase = (dir: string, layer: number) => join(dir, PARTIAL_DIR, `layer-${String(layer).padStart(4, '0')}`);
 const hiddenPath = (dir: string) => join(dir, PARTIAL_DIR, 'hidden.safetensors');
+/** hidden.safetensors: the block whose input it is. (A block's own file: tokenCounts.) */
+const hiddenMetadata = z.looseObject({ next_layer: wholeNumber });
 
 /** One finished block: its tensors, its C token counts (metadata) and its records, then the next block's input. */
 export function writeBlockCheckpoint(dir: string, layer: number, tensors: readonly TensorToWrite[], metadata: Record<string, string>, records: readonly LinearRecord[], next: { data: Float32Array; shape: number[] }): void {
   mkdirSync(join(dir, PARTIAL_DIR), { recursive: true });
-  writeSafetensors(`${layerBase(dir, layer)}.safetensors`, tensors, metadata);
+  const block = `${layerBase(dir, layer)}.safetensors`;
+  writeSafetensors(block, tensors, metadataToWrite(block, metadata, tokenCounts));
   writeJsonFile(`${layerBase(dir, layer)}.json`, records);
-  writeSafetensors(hiddenPath(dir), [{ name: 'hidden', dtype: 'F32', shape: next.shape, data: next.data }], { next_layer: String(layer + 1) });
+  writeSafetensors(hiddenPath(dir), [{ name: 'hidden', dtype: 'F32', shape: next.shape, data: next.data }], metadataToWrite(hiddenPath(dir), { next_layer: String(layer + 1) }, hiddenMetadata));
 }
 
 /** The input hidden state of block `layer`, checkpointed by the block before it. */
 export function readCheckpointHidden(dir: string, layer: number): Float32Array {
   const file = TensorFile.open(hiddenPath(dir));
   try {
-    if (file.metadata.next_layer !== String(layer)) throw new RunError(`${dir}: partial/hidden.safetensors is for layer ${file.metadata.next_layer}, run.json says ${layer}; delete the run folder and start again`);
+    if (readMetadata(file, hiddenMetadata).next_layer !== String(layer)) throw new RunError(`${dir}: partial/hidden.safetensors is for layer ${file.metadata.next_layer}, run.json says ${layer}; delete the run folder and start again`);
     return file.f32('hidden');
   } finally {
     file.close();
@@ -36,7 +42,7 @@ export function readCheckpointHidden(dir: string, layer: number): Float32Array {
 }
 
 /** A checkpointed block's tensor file (the caller closes it). */
-export const openBlockCheckpoint = (dir: string, layer: number) => TensorFile.open(`${layerBase(dir, layer)}.safetensors`);
+export const openBlockCheckpoint = (dir: string, layer: number) => checkedOpen(TensorFile.open(`${layerBase(dir, layer)}.safetensors`), tokenCounts);
 
 export function readBlockRecords(dir: string, layer: number): LinearRecord[] {
   const file = `${layerBase(dir, layer)}.json`;

@@ -13,6 +13,7 @@
 // memory. Runs made before codes were kept have no such file: formats needing codes then say so.
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { MAX_BITS, MIN_BITS } from '../../compress/quantizer.js';
 import type { QuantState } from '../../compress/types.js';
 import { writeSafetensorsFile, type OutTensor } from '../../export/safetensors-out.js';
@@ -21,11 +22,14 @@ import { SafetensorsFile } from '../../model/safetensors.js';
 import { ModelError } from '../../model/types.js';
 import { valuesOf, type TensorToWrite } from '../safetensors-writer.js';
 import { COMPRESSED, compressedPath } from './compressed.js';
+import { checkMetadata, metadataToWrite } from './metadata.js';
 import { withRunFile } from './tensors.js';
 import { RunError } from '../errors.js';
 
 export const QUANTIZED = 'quantized.safetensors';
 export const quantizedPath = (dir: string) => join(dir, QUANTIZED);
+/** What the file holds, in words (the codes' layout is in the tensors, checked by QuantStore.open). */
+const quantizedMetadata = z.looseObject({ content: z.string({ error: 'expected a description of the content' }) });
 
 let temps = 0;
 
@@ -39,7 +43,7 @@ export function writeQuantized(dir: string, tensors: readonly TensorToWrite[]): 
   });
   const temp = `${path}.tmp-${process.pid}-${temps++}`; // the run folder's temp pattern: a dead writer's is cleaned up (run.ts)
   try {
-    writeSafetensorsFile(temp, out, { content: 'exact quantized state per linear (export/quant-state.ts)' }); // content unchanged: files stay byte-identical
+    writeSafetensorsFile(temp, out, metadataToWrite(path, { content: 'exact quantized state per linear (export/quant-state.ts)' }, quantizedMetadata)); // content unchanged: files stay byte-identical
     renameSync(temp, path);
   } catch (error) {
     rmSync(temp, { force: true });
@@ -69,6 +73,7 @@ export class QuantStore {
     const names = [...file.tensors.keys()].filter((k) => k.endsWith('.qconfig')).map((k) => k.slice(0, -'.qconfig'.length));
     const store = new QuantStore(path, file, names);
     try {
+      checkMetadata(path, file.metadata ?? {}, quantizedMetadata);
       const weights = compressedPath(runDir);
       if (!existsSync(weights)) throw new RunError(`${weights}: missing (${path} needs its linears' shapes)`);
       store.checkLayout(withRunFile(weights, (compressed) => new Map(names.filter((n) => compressed.has(`${n}.weight`)).map((n) => [n, compressed.shape(`${n}.weight`)]))));
