@@ -68,6 +68,7 @@ export function acquireRunLock(dir: string, command: string, onTakeover?: (messa
   const madeDir = mkdirSync(key, { recursive: true }) !== undefined;
   const path = join(key, RUN_LOCK);
   const record: LockRecord = { ...currentWriter(), command, since: new Date().toISOString() };
+  let tookOver: string | undefined;
   for (let attempt = 0; ; attempt++) {
     const temp = `${path}.tmp-${process.pid}-0`; // a killed writer's is removed like any stale temp (RunFolder.removeStaleTemps)
     writeFileSync(temp, JSON.stringify(record) + '\n');
@@ -77,15 +78,17 @@ export function acquireRunLock(dir: string, command: string, onTakeover?: (messa
       break;
     } catch (error) {
       rmSync(temp, { force: true });
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 2) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (attempt >= 2) throw new RunError(`${key}: ${RUN_LOCK} keeps coming back: other processes are starting to write this run; wait for them`);
     }
     const holder = readLock(path);
     if (holder === null) continue; // released meanwhile
     if (liveHolder(holder)) throw new RunError(`${key}: another process is writing this run (${holderText(holder)}); wait for it to finish or stop it`);
     rmSync(path, { force: true });
-    onTakeover?.(`${key}: took over the lock of a writer that is gone (${holderText(holder)}); its unfinished work is redone`);
+    tookOver = `${key}: took over the lock of a writer that is gone (${holderText(holder)}); its unfinished work is redone`;
   }
   held.set(key, { count: 1, record, madeDir });
+  if (tookOver) onTakeover?.(tookOver);
   return once(() => release(key));
 }
 
