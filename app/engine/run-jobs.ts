@@ -14,6 +14,7 @@ import { defaultRunsRoot, describeRun } from '../experiment/runs.js';
 import type { JobContext } from '../jobs/context.js';
 import type { WorkerConfig } from '../jobs/messages.js';
 import { runJsonPath } from '../run/files/run-json.js';
+import { RunLockedError } from '../run/lock.js';
 import { RunFolder } from '../run/run.js';
 
 /** Progress, and notices (a dead writer's lock taken over, a damaged file redone) as the current step's message: shown, and kept in the job log. */
@@ -33,13 +34,13 @@ function newRunDir(root: string): string {
   }
 }
 
-/** Runs an experiment job; a failure (not a cancel) is written to the folder's failed.json for the runs list. */
+/** Runs an experiment job; a failure (not a cancel, nor a folder another process is writing) is written to the folder's failed.json for the runs list. */
 async function keepingFailure<T>(dir: string, config: Parameters<typeof recordFailure>[2], context: JobContext, work: () => Promise<T>): Promise<T> {
   clearFailure(dir);
   try {
     return await work();
   } catch (error) {
-    if (!context.signal.aborted) recordFailure(dir, (error as Error).message, config);
+    if (!context.signal.aborted && !(error instanceof RunLockedError)) recordFailure(dir, (error as Error).message, config);
     throw error;
   }
 }

@@ -1,8 +1,8 @@
 // Notices reach the desktop app: an experiment job that takes over a dead writer's lock on its
 // run folder says so in a progress event's message (what the UI's progress note and job log
 // show). A real engine job on the bundled model, no mocks.
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -23,5 +23,19 @@ describe('job notices', () => {
     expect(notices).toEqual([
       expect.objectContaining({ message: `${dir}: took over the lock of a writer that is gone (pid ${dead} on ${hostname()}, \`run\` since 2026-01-02T03:04:05.000Z); its unfinished work is redone` }),
     ]);
+  }, 300_000);
+
+  it('a folder another process is writing is refused, and not marked failed', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'eora-notice-')), 'busy');
+    mkdirSync(dir);
+    const writer = spawn('sleep', ['600'], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(dir, 'run.lock'), JSON.stringify({ pid: writer.pid, host: hostname(), command: 'compress', since: '2026-01-02T03:04:05.000Z' }));
+      const config = { calibration: { samples: 2, seq_len: 32, seed: 0 }, compression: { quant: 'rtn:w4g32' }, evaluation: { perplexity: [{ tokens: 100 }] } };
+      await expect(runJobs({} as never)['experiment.start']({ config, dir }, directContext())).rejects.toThrow(`${dir}: another process is writing this run (pid ${writer.pid} on ${hostname()}, \`compress\``);
+      expect(readdirSync(dir)).toEqual(['run.lock']); // no failed.json in a folder it does not own
+    } finally {
+      writer.kill('SIGKILL');
+    }
   }, 300_000);
 });

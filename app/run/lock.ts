@@ -19,6 +19,11 @@ import { currentWriter, writerAlive, type RunWriter } from './writer.js';
 
 export const RUN_LOCK = 'run.lock';
 
+/** Refused: another live process writes the folder (not a failure of this run: nothing is recorded in the folder). */
+export class RunLockedError extends RunError {
+  override name = 'RunLockedError';
+}
+
 interface LockRecord extends RunWriter {
   command: string;
   since: string;
@@ -83,7 +88,7 @@ export function acquireRunLock(dir: string, command: string, onTakeover?: (messa
     }
     const holder = readLock(path);
     if (holder === null) continue; // released meanwhile
-    if (liveHolder(holder)) throw new RunError(`${key}: another process is writing this run (${holderText(holder)}); wait for it to finish or stop it`);
+    if (liveHolder(holder)) throw new RunLockedError(`${key}: another process is writing this run (${holderText(holder)}); wait for it to finish or stop it`);
     rmSync(path, { force: true });
     tookOver = `${key}: took over the lock of a writer that is gone (${holderText(holder)}); its unfinished work is redone`;
   }
