@@ -83,7 +83,7 @@ describe('compensate resume per linear', () => {
     }
   });
 
-  it('a NaN in one linear’s stored curve: a rerun decomposes that linear alone, says so, and ends as before', async () => {
+  it('a NaN in one linear’s stored curve: a rerun decomposes that linear alone, says so, and (stopped right after, rerun) ends as before', async () => {
     const run = copy('nan-curve');
     await runCompensate(run, { ...options, evalTokens: 0 });
     const decompositions = () => readdirSync(join(run, 'decompositions')).map((f) => readFileSync(join(run, 'decompositions', f)));
@@ -96,9 +96,16 @@ describe('compensate resume per linear', () => {
     spectra.methods.eora.rel_output_error[3] = null; // how JSON stores a NaN
     writeFileSync(spectraFile, JSON.stringify(spectra));
 
+    // Stopped right after redoing it (its partial file beside the whole decompositions), then rerun.
+    const controller = new AbortController();
+    const told: string[] = [];
+    const stop = (e: { phase: string; label: string }) => void (e.phase === 'decompose' && e.label === 'model.layers.1.self_attn.o_proj' && controller.abort());
+    await expect(runCompensate(run, { ...options, evalTokens: 0, signal: controller.signal, onProgress: stop, onLog: (m) => told.push(m) })).rejects.toThrow();
+    expect(told).toEqual([`spectra/${linear}.json: eora's err(r) curve holds NaN at r = 3; ${linear} is decomposed again`]);
+    expect(readdirSync(join(run, 'decompositions', 'partial'))).toEqual([`${linear}.safetensors`]);
     const { code, stderr } = await runCli(['compensate', run, ...flags, '--eval-tokens', '0']);
     expect(code, stderr).toBe(0);
-    expect(stderr).toBe(`note: spectra/${linear}.json: eora's err(r) curve holds NaN at r = 3; ${linear} is decomposed again\n`);
+    expect(stderr).toBe('');
     const after = spectraInodes(run);
     for (const [file, ino] of before) {
       if (file === `${linear}.json`) expect(after.get(file), file).not.toBe(ino);

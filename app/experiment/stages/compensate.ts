@@ -42,7 +42,7 @@ import { RunError, type RunFolder } from '../../run/run.js';
 import { writeAdapterFile } from '../../run/files/adapters.js';
 import { gramKey, openCalibration } from '../../run/files/calibration.js';
 import { openCompressed } from '../../run/files/compressed.js';
-import { assembleDecompositions, checkFiniteDecomposition, discardDecompositions, finishedDecompositions, finishedLinearDecomposition, readDecomposition, writeLinearDecomposition, type MethodResult } from '../../run/files/decompositions.js';
+import { assembleDecompositions, checkFiniteDecomposition, discardDecompositions, hasPartialDecompositions, finishedDecompositions, finishedLinearDecomposition, readDecomposition, writeLinearDecomposition, type MethodResult } from '../../run/files/decompositions.js';
 import { readSpectra, SPECTRA_DIR, writeSpectra, type SpectraFile } from '../../run/files/spectra.js';
 import { budgetVariantName } from '../../run/metrics.js';
 import { moduleRanks, type ModuleSelection } from '../../contract/modules.js';
@@ -211,7 +211,8 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
   // so a resume never mixes factors of two algorithms in one file.
   const key = JSON.stringify({ version: DECOMPOSITION_VERSION, methods: [...options.methods].sort(), r_max: options.rMax ?? null, split, device: ctx.device });
   const earlier = decomposedEarlier(run.dir, all, options.methods, key, ctx.log);
-  if (earlier?.size === all.length) {
+  // Partial files beside whole decompositions: a redo of damaged linears was stopped; assemble them in.
+  if (earlier?.size === all.length && !hasPartialDecompositions(run.dir)) {
     ctx.progress?.(all.length, all.length, 'done earlier');
     return all.map((info) => earlier.get(info.name)!);
   }

@@ -200,6 +200,9 @@ export function finishedDecompositions(dir: string, methods: readonly string[], 
   return ranks;
 }
 
+/** Whether per-linear files wait in decompositions/partial (a compensate stopped before assembling). */
+export const hasPartialDecompositions = (dir: string) => existsSync(join(dir, DECOMPOSITIONS_PARTIAL));
+
 /**
  * Removes every method's assembled decompositions (not partial/): a compensate that decomposes
  * again does so first, so assembled files always agree with the spectra beside them (which it
