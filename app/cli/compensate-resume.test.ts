@@ -62,7 +62,10 @@ describe('compensate resume per linear', () => {
     const { code, stderr } = await runCli(['compensate', resumed, ...flags]);
     expect(code, stderr).toBe(0);
     // The user is told which file was discarded and why (work was redone).
-    expect(stderr).toMatch(new RegExp(`^note: decompositions/partial/${damaged.replaceAll('.', '\\.')}: discarded \\(.+the file may be truncated\\); .+ is decomposed again\n$`));
+    const lines = stderr.split('\n');
+    expect(lines[0]).toBe(`note: decompositions/partial/${partial[0]}.tmp-${dead}-0: removed (a write cut short: its writer, pid ${dead}, is gone)`);
+    expect(lines[1]).toMatch(new RegExp(`^note: decompositions/partial/${damaged.replaceAll('.', '\\.')}: discarded \\(.+the file may be truncated\\); .+ is decomposed again$`));
+    expect(lines.slice(2)).toEqual(['']);
     expect(existsSync(partialDir)).toBe(false);
     const after = spectraInodes(resumed);
     const damagedSpectra = damaged.replace(/\.safetensors$/, '.json');

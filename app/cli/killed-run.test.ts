@@ -64,7 +64,10 @@ describe('a killed writer', () => {
     expect(left).toMatchObject({ pid: child.pid, command: 'compress' });
     const resumed = await runCli(compressArgs(out));
     // The killed writer's lock is taken over, and said so (its unfinished layer is redone).
-    expect(resumed.stderr).toBe(`note: ${out}: took over the lock of a writer that is gone (pid ${child.pid} on ${left.host}, \`compress\` since ${left.since}); its unfinished work is redone\n`);
+    expect(resumed.stderr).toBe(
+      `note: ${out}: took over the lock of a writer that is gone (pid ${child.pid} on ${left.host}, \`compress\` since ${left.since}); its unfinished work is redone\n` +
+        `note: layers.json.tmp-${child.pid}-7: removed (a write cut short: its writer, pid ${child.pid}, is gone)\n`,
+    );
     expect(resumed.code).toBe(0);
     expect(await statusOf(root, 'killed')).toBe('done');
     expect(existsSync(stale)).toBe(false);

@@ -32,8 +32,6 @@ export interface CompressOptions extends CompressSetup {
   onProgress?: (event: CompressProgress) => void;
   /** Called after each finished (checkpointed) layer; tests stop a run here. */
   onLayerDone?: (layer: number) => void;
-  /** What the user should know happened (a stale lock taken over, damaged files redone). */
-  onLog?: (message: string) => void;
 }
 
 export type CompressProgress = { phase: 'layers'; done: number; total: number } | { phase: 'eval'; variant: string; done: number; total: number };

@@ -79,6 +79,7 @@ async function experiment(config: ExperimentConfig, outDir: string, options: Exp
       device,
       extraConfig: { experiment: recorded },
       records: { experiment: { stages: experimentStages(config) }, process: { pid: process.pid, started: new Date().toISOString() } },
+      onLog: options.onLog,
     });
     const ctx = (stage: ExperimentStage): StageContext => ({ run, model, device, signal: options.signal, progress: (done, total, label) => emit(stage, done, total, label), log: options.onLog });
     await runStage(ctx('compress'), compressStage, params);

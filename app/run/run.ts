@@ -124,7 +124,7 @@ export class RunFolder {
    * Opens the run in `dir` when it was made with the same model and config (to resume it),
    * else creates a new one. A folder holding a different run is refused, never overwritten.
    */
-  static createOrResume(dir: string, model: Model, device: string, config: Record<string, unknown>): { run: RunFolder; resumed: boolean } {
+  static createOrResume(dir: string, model: Model, device: string, config: Record<string, unknown>, log?: (message: string) => void): { run: RunFolder; resumed: boolean } {
     const abs = resolve(dir);
     const fingerprint = modelFingerprint(model);
     if (existsSync(join(abs, RUN_JSON))) {
@@ -133,7 +133,7 @@ export class RunFolder {
       if (JSON.stringify(run.manifest.config) !== JSON.stringify(config)) {
         throw new RunError(`${abs} holds a run with a different configuration; choose another --out (or delete the folder)`);
       }
-      run.removeStaleTemps();
+      run.removeStaleTemps(log);
       return { run, resumed: true };
     }
     if (existsSync(abs)) {
@@ -163,9 +163,9 @@ export class RunFolder {
   /**
    * Removes atomic.ts temp files (`NAME.tmp-PID-N`) left by a killed writer: ours are renamed
    * or removed before a write returns, so any other process's temp here is stale once that
-   * process is gone. Called when a run is resumed and when compensate starts.
+   * process is gone. Called when a run is resumed and when compensate starts; `log` hears of each.
    */
-  removeStaleTemps(): void {
+  removeStaleTemps(log?: (message: string) => void): void {
     for (const folder of ['', ...RUN_FOLDERS, ...NESTED_FOLDERS]) {
       const dir = join(this.dir, folder);
       if (!existsSync(dir)) continue;
@@ -173,6 +173,7 @@ export class RunFolder {
         const match = /\.tmp-(\d+)-\d+$/.exec(name);
         if (!match || Number(match[1]) === process.pid || pidAlive(Number(match[1]))) continue;
         rmSync(join(dir, name), { force: true });
+        log?.(`${join(folder, name)}: removed (a write cut short: its writer, pid ${match[1]}, is gone)`);
       }
     }
   }

@@ -204,7 +204,7 @@ const ORT_PRODUCTS_MIN_DIM = 1024;
 async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: string) => Float32Array, options: CompensateParams, split: SigmaSplit, ranks: number[]): Promise<LinearState[]> {
   const { run, signal } = ctx;
   for (const info of all) rMaxOf(info, options, ranks); // a rank too high fails before any work
-  run.removeStaleTemps(); // a killed compensate's temp files
+  run.removeStaleTemps(ctx.log); // a killed compensate's temp files
   // What the decompositions depend on besides the run's W, W_c and C (fixed for a run folder:
   // RunFolder refuses another compression config, and deleting the run deletes the partials):
   // the settings, and DECOMPOSITION_VERSION, which changes whenever compensate/'s numerics do,

@@ -55,6 +55,8 @@ export interface CompressSetup {
   extraConfig?: Record<string, unknown>;
   /** More facts for run.json's records, written before the first layer. */
   records?: Record<string, unknown>;
+  /** What the user should know happened (a stale lock taken over, a dead writer's temp file removed, damaged files redone). */
+  onLog?: (message: string) => void;
 }
 
 export interface CompressParams {
@@ -115,7 +117,7 @@ export function openCompressRun(model: Model, out: string, setup: CompressSetup)
     calibration: { file: calib.file, format: calib.format, template: calib.template, samples: calib.samples, seq_len: calib.seqLen, seed: calib.seed, sha256: calib.sha256 },
     ...setup.extraConfig,
   };
-  const { run, resumed } = RunFolder.createOrResume(out, model, setup.device, config);
+  const { run, resumed } = RunFolder.createOrResume(out, model, setup.device, config, setup.onLog);
   run.manifest.records.calibration = { windows: calib.starts, stream_tokens: calib.streamTokens, documents: calib.documents };
   Object.assign(run.manifest.records, setup.records);
   run.save();

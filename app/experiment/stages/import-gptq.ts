@@ -74,7 +74,7 @@ async function importInto(gptqDir: string, originalDir: string, out: string, opt
       activations: 'sequential',
       calibration: { file: calib.file, format: calib.format, template: calib.template, samples: calib.samples, seq_len: calib.seqLen, seed: calib.seed, sha256: calib.sha256 },
     };
-    const { run } = RunFolder.createOrResume(out, original, options.device, config);
+    const { run } = RunFolder.createOrResume(out, original, options.device, config, options.onLog);
     if (run.stage('compress').status === 'done') throw new RunError(`${run.dir} already holds this import; choose another --out`);
     run.manifest.records.calibration = { windows: calib.starts, stream_tokens: calib.streamTokens, documents: calib.documents };
     const ctx = { run, model: original, device: options.device, signal: options.signal, progress: (done: number, total: number, label: string) => options.onProgress?.({ done, total, label }), log: options.onLog };

@@ -237,8 +237,10 @@ describe('run-file tensor modules', () => {
     const dead = 4_194_305; // above Linux's largest pid_max (2^22) and macOS's 99,999: no process has it
     writeFileSync(join(partial, `l.safetensors.tmp-${dead}-0`), 'cut short');
     writeFileSync(join(partial, `l.safetensors.tmp-${process.pid}-0`), 'being written');
-    RunFolder.open(dir).removeStaleTemps();
+    const said: string[] = [];
+    RunFolder.open(dir).removeStaleTemps((m) => said.push(m));
     expect(readdirSync(partial)).toEqual([`l.safetensors.tmp-${process.pid}-0`]);
+    expect(said).toEqual([`decompositions/partial/l.safetensors.tmp-${dead}-0: removed (a write cut short: its writer, pid ${dead}, is gone)`]);
   });
 
   it('quantized: codes U8 and g_idx I32 round-trip exactly; a malformed qconfig names the file and the tensor', () => {
