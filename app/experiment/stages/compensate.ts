@@ -23,8 +23,11 @@
 // come back from that file, exactly); the rest are, in the same order, so the run ends with
 // the same files as an uninterrupted one. A finished compensate rerun under the same key (other
 // ranks or budgets, or after a stop in the evaluation) decomposes nothing: its assembled
-// decompositions and spectra are whole, and the adapters are cut from them. Anything else
-// discards the assembled decompositions first, so they never disagree with the spectra.
+// decompositions and spectra are whole, and the adapters are cut from them; a linear whose
+// stored curve is damaged (a NaN, an unreadable spectra file) is decomposed again alone. Anything
+// else discards the assembled decompositions first, so they never disagree with the spectra.
+// Every file discarded or redone is said through the stage's log (ctx.log), and a NaN or ±Inf a
+// decomposition makes is an error naming the linear before anything of it is written.
 import { adapterProduct, type Adapter, type SigmaSplit } from '../../compensate/adapter.js';
 import { quantizeAdapter } from '../../compensate/adapter-quant.js';
 import { allocateRanks, uniformAllocation, type Allocation, type BudgetLayer } from '../../compensate/budget.js';
