@@ -9,9 +9,9 @@
 //
 // Cost model at LLM sizes: applying M (ΔW·(C·(ΔWᵀ·Y))) is ~100 MFLOP per column at 4096² and runs
 // in onnxruntime near the Gemm rate; what costs is the float64 s×s Rayleigh–Ritz on the whole
-// space (s = columns so far). So the stopping test uses eigenvalues only (Householder
-// tridiagonalization, ≈ 4/3·s³), and only the k wanted eigenvectors are computed, once, at the
-// end (top-eigenpairs.ts: ≈ 8/3·s³ instead of ≈ 9·s³ for all of them).
+// space (s = columns so far). So the stopping test uses eigenvalues only (T is a band: reduced
+// to tridiagonal in ≈ 6·s²·b, see krylovReduction; dense Householder ≈ 4/3·s³ otherwise), and
+// only the k wanted eigenvectors are computed, once, at the end (top-eigenpairs.ts).
 //
 // Each new block is Z = M·X minus its projection onto Q, twice (classical Gram–Schmidt twice:
 // in float32 one pass leaves ~1e-6 of Q in it, which the second removes), scaled to unit columns
@@ -25,7 +25,8 @@
 // stopping test, aitken.ts) apply between successive sizes: each value within `tolerance`
 // (plots), and — given tr(M) — every rank-r prefix error within `errorTolerance` of the optimum
 // (the promise the tests check).
-import { tridiagonalEigenvalues, tridiagonalForm } from '../linalg/eigen.js';
+import { bandTridiagonalForm, lowerBand, outOfBandFraction, type BandTridiagonalForm } from '../linalg/band-tridiagonal.js';
+import { tridiagonalEigenvalues, tridiagonalForm, type TridiagonalForm } from '../linalg/eigen.js';
 import { zeros, type Matrix } from '../linalg/matrix.js';
 import { rng } from '../linalg/random.js';
 import { topEigenpairs } from './top-eigenpairs.js';
@@ -76,6 +77,9 @@ export async function blockKrylovEigen(apply: (Y: Matrix) => Promise<Matrix>, d:
   const random = rng(seed);
   const test = stoppingTest(k, d, precision, { ...options, valueSteps: options.valueSteps ?? KRYLOV_VALUE_STEPS });
   let nextCheck = Math.min(k + b, maxColumns);
+  // T's rounding noise relative to ‖T‖_F: the stopping test's jitter (randomized.ts).
+  const bandNoise = 2 * precision * Math.sqrt(d);
+  let bandChecks = 0; // stopping tests that took the band reduction
 
   let Q = zeros(d, 0); // [d, s] orthonormal Krylov basis
   let T: Float64Array = new Float64Array(0); // [s, s] = Qᵀ·M·Q
@@ -91,20 +95,37 @@ export async function blockKrylovEigen(apply: (Y: Matrix) => Promise<Matrix>, d:
     const checkpoint = s >= nextCheck || s + b > maxColumns;
     if (checkpoint || full) {
       nextCheck = nextCheckAfter(s, b);
-      // The check's reduction is kept: on stopping, the eigenvectors reuse it (saves ≈ 4/3·s³ at the largest s).
-      const form = tridiagonalForm({ rows: s, cols: s, data: T });
+      // The check's reduction is kept: on stopping, the eigenvectors reuse it.
+      const form = krylovReduction({ rows: s, cols: s, data: T }, b, bandNoise);
+      if (form.kind === 'band') bandChecks++;
       const theta = tridiagonalEigenvalues(form.d, form.e);
       options.onIteration?.(step, theta);
       const verdict = test(theta, full, s);
       if (verdict.stop || s >= maxColumns) {
         const converged = verdict.converged || full;
-        if (!wantVectors) return { values: clampedTop(theta, k), vectors: zeros(d, 0), iterations: step, converged, precision: verdict.precision };
+        if (!wantVectors) return { values: clampedTop(theta, k), vectors: zeros(d, 0), iterations: step, converged, precision: verdict.precision, bandChecks };
         const { values, vectors: V } = topEigenpairs({ rows: s, cols: s, data: T }, k, form); // V: [s, k]
-        return { values: clampedTop(values, k), vectors: await block.matmul(Q, V), iterations: step, converged, precision: verdict.precision };
+        return { values: clampedTop(values, k), vectors: await block.matmul(Q, V), iterations: step, converged, precision: verdict.precision, bandChecks };
       }
     }
     X = await nextBlock(Z, QtZ, Q, Math.min(b, maxColumns - s), random.normal, block);
   }
+}
+
+/**
+ * T = Qᵀ·M·Q of block Lanczos is block tridiagonal, and its sub-diagonal blocks Q_{j+1}ᵀ·M·Q_j
+ * are the upper triangular R of the next block's QR (nextBlock only ever combines a block's
+ * columns with earlier ones of the same block): T is a band of semi-bandwidth b, reduced to
+ * tridiagonal in ≈ 6·s²·b flops (band-tridiagonal.ts) instead of ≈ 4/3·s³. In float32 the
+ * basis is orthogonal only to ~1e-6, which leaves entries outside the band (measured 4–6e-7 of
+ * ‖T‖_F at 4096², EoRA and C); dropping them moves each Ritz value by ≤ their norm, so the
+ * band is taken while that norm is below T's own rounding noise (`noise`·‖T‖_F), the level the
+ * stopping test already treats as jitter. Otherwise (a basis that is not Lanczos'): dense.
+ */
+export function krylovReduction(T: Matrix, b: number, noise: number): (TridiagonalForm & { kind: 'dense' }) | (BandTridiagonalForm & { kind: 'band' }) {
+  const s = T.rows;
+  if (b + 1 < s && outOfBandFraction(T, b) <= noise) return { kind: 'band', ...bandTridiagonalForm(lowerBand(T, b), s, b) };
+  return { kind: 'dense', ...tridiagonalForm(T) };
 }
 
 /**
