@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decomposeLayer } from '../compensate/decomposition.js';
 import { ortProducts } from '../compensate/ort-products.js';
+import { symmetricEnergyFlops } from '../compensate/ort-energy.js';
 import { krylovBlockFor } from '../compensate/block-krylov.js';
 import { svdBasis } from '../compensate/svd.js';
 import type { LowRankBasis } from '../compensate/basis.js';
@@ -61,7 +62,8 @@ print(f"{t5 - t4} " + " ".join(repr(float(v)) for v in sw[:r] ** 2))
 /**
  * inner with its products counted: flops, and ms = wall time with at least one product in
  * flight (products that overlap count once). outputEnergy is passed through (without it
- * the energies would fall back to an [out, in] product copied into JavaScript).
+ * the energies would fall back to an [out, in] product copied into JavaScript), counted with
+ * the flops its symmetric blocking runs (ort-energy.ts).
  */
 function countingProducts(inner: Products): Products & { flops: number; ms: number } {
   let inFlight = 0;
@@ -83,7 +85,7 @@ function countingProducts(inner: Products): Products & { flops: number; ms: numb
     matmul: (a: Matrix, b: Matrix, options?: ProductOptions) => count(2 * a.rows * a.cols * b.cols, () => inner.matmul(a, b, options)),
   };
   const energy = inner.outputEnergy;
-  if (energy) counted.outputEnergy = (A, C, options) => count(2 * A.rows * A.cols * C.cols, () => energy.call(inner, A, C, options));
+  if (energy) counted.outputEnergy = (A, C, options) => count(symmetricEnergyFlops(A.rows, A.cols), () => energy.call(inner, A, C, options));
   return counted;
 }
 

@@ -15,10 +15,9 @@
 //     in float32 — see randomized.ts for why that keeps the 1e-4 accuracy.
 // Use float64Products for tests of exactness and for small layers (where JS is fast anyway).
 import type { Matrix } from '../linalg/matrix.js';
-import { GraphBuilder, int } from '../onnx/builder.js';
 import { matmulF32 } from '../onnx/matmul.js';
-import { floatData, floatTensor } from '../onnx/runtime.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
+import { symmetricEnergy } from './ort-energy.js';
 import type { ProductOptions, Products } from './products.js';
 
 export function ortProducts(cache: SessionCache): Products {
@@ -46,25 +45,7 @@ export function ortProducts(cache: SessionCache): Products {
       const [m, k] = [A.rows, A.cols];
       if (C.rows !== k || C.cols !== k) throw new RangeError(`outputEnergy: A [${m}, ${k}], C [${C.rows}, ${C.cols}]`);
       if (m === 0 || k === 0) return 0;
-      const session = await cache.get('row-energy-f32', rowEnergyGraph);
-      const out = await session.run({ a: floatTensor(float32Of(A, options.reuseA === true), [m, k]), c: floatTensor(float32Of(C, true), [k, k]) });
-      let energy = 0; // float64 over the rows; each row's sum of k float32 terms is accurate to ~√k·2⁻²⁴
-      for (const v of floatData(out.rows, 'outputEnergy')) energy += v;
-      return energy;
+      return symmetricEnergy(cache, float32Of(A, options.reuseA === true), float32Of(C, true), m, k);
     },
   };
-}
-
-/**
- * rows: [M] = Σ_j (A·C ⊙ A)_{ij}: the energy per output row, reduced where A·C is computed, so
- * the [M, K] product never crosses into JavaScript (at 4096² that was two 16M-element copies
- * and a float64 pass per energy).
- */
-function rowEnergyGraph(): Uint8Array {
-  const g = new GraphBuilder('row-energy-f32');
-  const a = g.input('a', 'float32', ['M', 'K']);
-  const c = g.input('c', 'float32', ['K', 'K']);
-  const weighted = g.op('Mul', [g.op('MatMul', [a, c]), a]);
-  g.output(g.op('ReduceSum', [weighted, g.constant('int64', [1], [1], 'axis')], { keepdims: int(0) }), 'rows', 'float32', ['M']);
-  return g.build();
 }
