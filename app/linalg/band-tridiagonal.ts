@@ -12,7 +12,7 @@
 //
 // Eigenvectors: A = Gᵀ·T·G, so an eigenvector z of T gives Gᵀ·z = G_1ᵀ⋯G_mᵀ·z for A — the
 // rotations are recorded and applied backwards (6 flops per rotation and vector).
-import type { Matrix } from './matrix.js';
+import { hypot, type Matrix } from './matrix.js';
 
 export interface BandTridiagonalForm {
   /** [n] diagonal of T. */
@@ -70,7 +70,7 @@ export function bandTridiagonalForm(band: Float64Array, n: number, b: number): B
     const f = band[p * w + (p - x)];
     const g = band[q * w + (q - x)];
     if (g === 0) return;
-    const r = Math.hypot(f, g);
+    const r = hypot(f, g);
     const c = f / r;
     const s = g / r;
     rotate(band, n, w, p, c, s);
