@@ -51,30 +51,29 @@ function energyGraph(levels: number): Uint8Array {
   const a = g.input('a', 'float32', ['M', 'K']);
   const c = g.input('c', 'float32', ['K', 'K']);
   const bounds = g.input('bounds', 'int32', [2 ** levels + 1]);
-  const gathered = new Map<number, string>();
-  const boundary = (i: number) => {
-    if (!gathered.has(i)) gathered.set(i, g.op('Gather', [bounds, g.constant('int32', [1], [i], 'i')], { axis: int(0) })); // [1]
-    return gathered.get(i)!;
-  };
-  const axis0 = g.constant('int32', [1], [0], 'axis0');
+  const memo = new Map<string, string>();
+  const once = (key: string, make: () => string) => memo.get(key) ?? (memo.set(key, make()), memo.get(key)!);
+  const boundary = (i: number) => once(`b${i}`, () => g.op('Gather', [bounds, g.constant('int32', [1], [i], 'i')], { axis: int(0) })); // [1]
   const axis1 = g.constant('int32', [1], [1], 'axis1');
+  const axes01 = g.constant('int32', [2], [0, 1], 'axes01');
   const reduceAxis = g.constant('int64', [1], [1], 'reduce_axis');
-  const columns = (x: string, lo: string, hi: string) => g.op('Slice', [x, lo, hi, axis1]);
-  const rows = (x: string, lo: string, hi: string) => g.op('Slice', [x, lo, hi, axis0]);
-  /** Σ_j (A[:, r]·C[r, s] ⊙ A[:, s])_{ij} per row i, for column ranges r, s. */
-  const rowSums = (r: [string, string], s: [string, string]) =>
-    g.op('ReduceSum', [g.op('Mul', [g.op('MatMul', [columns(a, ...r), columns(rows(c, ...r), ...s)]), columns(a, ...s)]), reduceAxis], { keepdims: int(0) });
+  /** A[:, blocks first…last): each range sliced once, shared by every product that reads it. */
+  const columnsOfA = (first: number, last: number) => once(`a${first}:${last}`, () => g.op('Slice', [a, boundary(first), boundary(last), axis1]));
+  /** C[rows r, columns s] in one Slice (rows then columns would copy a whole [r, K] slab first). */
+  const blockOfC = (r: [number, number], s: [number, number]) => {
+    const starts = g.op('Concat', [boundary(r[0]), boundary(s[0])], { axis: int(0) });
+    const ends = g.op('Concat', [boundary(r[1]), boundary(s[1])], { axis: int(0) });
+    return g.op('Slice', [c, starts, ends, axes01]);
+  };
+  /** Σ_j (A[:, r]·C[r, s] ⊙ A[:, s])_{ij} per row i, for block ranges r, s. */
+  const rowSums = (r: [number, number], s: [number, number]) =>
+    g.op('ReduceSum', [g.op('Mul', [g.op('MatMul', [columnsOfA(...r), blockOfC(r, s)]), columnsOfA(...s)]), reduceAxis], { keepdims: int(0) });
   const two = g.constant('float32', [], [2], 'two');
   // Blocks [first, last) of the 2^levels diagonal ones: their energy, split in halves until one block is left.
   const energy = (first: number, last: number): string => {
-    const range: [string, string] = [boundary(first), boundary(last)];
-    if (last - first === 1) return rowSums(range, range);
+    if (last - first === 1) return rowSums([first, last], [first, last]);
     const middle = (first + last) / 2;
-    const [left, right]: [string, string][] = [
-      [range[0], boundary(middle)],
-      [boundary(middle), range[1]],
-    ];
-    const cross = g.op('Mul', [rowSums(left, right), two]);
+    const cross = g.op('Mul', [rowSums([first, middle], [middle, last]), two]);
     return g.op('Add', [g.op('Add', [energy(first, middle), energy(middle, last)]), cross]);
   };
   g.output(energy(0, 2 ** levels), 'rows', 'float32', ['M']);
