@@ -125,6 +125,7 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
     print(`    ORT products: ${(products.flops / 1e9).toFixed(0)} GFLOP in ${secs(products.ms)} (wall time with a product in flight, incl. float64↔float32 conversion; ${(products.flops / (products.ms / 1000) / 1e9).toFixed(1)} GFLOP/s); none in flight (float64 JS only) ${secs(ms - products.ms)}`);
     print(`    ratio to the MatMul floor: ${(ms / 1000 / floorSeconds).toFixed(1)}× the ${floorSeconds.toFixed(2)} s its products would take at floor speed`);
     print(`    C spectrum: ${d.covariance.iterations ?? '-'} iterations, stated precision ${d.covariance.precision.toExponential(1)}; EoRA σᵢ stated precision ${eora.precision.toExponential(1)}`);
+    print(`    Rayleigh–Ritz stopping tests on the band reduction of T (block-krylov.ts): C spectrum ${d.covariance.bandChecks ?? '-'}, EoRA ${eora.basis.bandChecks ?? '-'}, SVD ${svd.bandChecks ?? '-'}`);
   print(`  SVD decomposition (svdBasis of ΔW, same r_max): ${secs(svdMs)} (block Krylov, ${svd.iterations ?? '-'} × ${block} columns, σᵢ² stated precision ${svd.precision.toExponential(1)})`);
     print(`    σ₁² = ${eora.basis.sigma2[0].toExponential(4)}, σ²_${rMax} = ${eora.basis.sigma2[rMax - 1].toExponential(4)}; output error at r = ${rMax}: ${eora.curves.output[rMax].toExponential(3)} (r = 0: ${eora.curves.output[0].toExponential(3)})`);
     // numpy's eigh is O(in³) in float64: a 14336² C takes longer than the 5-minute run limit here.

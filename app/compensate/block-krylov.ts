@@ -67,6 +67,9 @@ const nextCheckAfter = (s: number, b: number) => Math.max(s + b, Math.ceil((CHEC
  */
 const KRYLOV_VALUE_STEPS = 1;
 
+/** Products with Qᵀ: its rows only grow (GrowingRows), so ORT converts each row once. */
+const appendOnly = { appendOnly: true } as const;
+
 export async function blockKrylovEigen(apply: (Y: Matrix) => Promise<Matrix>, d: number, k: number, options: KrylovOptions = {}): Promise<PartialEigen> {
   if (!(k >= 1 && k <= d)) throw new RangeError(`blockKrylovEigen: k = ${k} must be in [1, ${d}]`);
   const { seed = 0x5eed, signal, products, blockProductsFrom = 1024, vectors: wantVectors = true } = options;
@@ -87,9 +90,9 @@ export async function blockKrylovEigen(apply: (Y: Matrix) => Promise<Matrix>, d:
   for (let step = 1; ; step++) {
     signal?.throwIfAborted();
     const Z = await apply(X); // [d, b'] = M·X
-    const Qt = basis.append(X); // [s, d]: one view per step, so products convert it once (reuseA)
+    const Qt = basis.append(X); // [s, d]
     const s = Qt.rows;
-    const QtZ = await block.matmul(Qt, Z, { reuseA: true }); // [s, b']: T's new block column
+    const QtZ = await block.matmul(Qt, Z, appendOnly); // [s, b']: T's new block column
     T = growSymmetric(T, s - X.cols, QtZ);
     const full = s >= d; // Q spans everything: Rayleigh–Ritz is the exact eigendecomposition
     const checkpoint = s >= nextCheck || s + b > maxColumns;
@@ -105,7 +108,7 @@ export async function blockKrylovEigen(apply: (Y: Matrix) => Promise<Matrix>, d:
         const converged = verdict.converged || full;
         if (!wantVectors) return { values: clampedTop(theta, k), vectors: zeros(d, 0), iterations: step, converged, precision: verdict.precision, bandChecks };
         const { values, vectors: V } = topEigenpairs({ rows: s, cols: s, data: T }, k, form); // V: [s, k]
-        return { values: clampedTop(values, k), vectors: await block.matmul(Qt, V, { transA: true }), iterations: step, converged, precision: verdict.precision, bandChecks };
+        return { values: clampedTop(values, k), vectors: await block.matmul(Qt, V, { transA: true, ...appendOnly }), iterations: step, converged, precision: verdict.precision, bandChecks };
       }
     }
     X = await nextBlock(Z, QtZ, Qt, Math.min(b, maxColumns - s), random.normal, block);
@@ -136,7 +139,7 @@ export function krylovReduction(T: Matrix, b: number, noise: number): (Tridiagon
  * round); the second round starts from orthonormal columns, κ ≈ 1.
  */
 async function nextBlock(Z: Matrix, QtZ: Matrix, Qt: Matrix, width: number, normal: () => number, block: Block): Promise<Matrix> {
-  let R = subtractInPlace(Z, await block.matmul(Qt, QtZ, { transA: true, reuseA: true })); // Z − Q·(Qᵀ·Z)
+  let R = subtractInPlace(Z, await block.matmul(Qt, QtZ, { transA: true, ...appendOnly })); // Z − Q·(Qᵀ·Z)
   if (width < R.cols) R = firstColumns(R, width);
   R = unitColumns(R, normal); // a rounding-level remainder becomes O(1): the projection below removes its Q part
   for (let round = 0; round < 2; round++) R = await orthonormalizeBlock(await projectOut(R, Qt, block), normal, block);
@@ -145,7 +148,7 @@ async function nextBlock(Z: Matrix, QtZ: Matrix, Qt: Matrix, width: number, norm
 
 /** R − Q·(Qᵀ·R), in place; Qt = Qᵀ: [s, d]. */
 async function projectOut(R: Matrix, Qt: Matrix, block: Block): Promise<Matrix> {
-  return subtractInPlace(R, await block.matmul(Qt, await block.matmul(Qt, R, { reuseA: true }), { transA: true, reuseA: true }));
+  return subtractInPlace(R, await block.matmul(Qt, await block.matmul(Qt, R, appendOnly), { transA: true, ...appendOnly }));
 }
 
 /**

@@ -25,7 +25,19 @@ export function ortProducts(cache: SessionCache): Products {
   // 4096² ΔW costs ~30 ms, as much as a [4096, 4096]·[4096, 32] product, and happened twice per
   // subspace iteration. Weak keys: a copy lives exactly as long as the caller's matrix.
   const resident = new WeakMap<Float64Array, Float32Array>();
-  const float32Of = (a: Matrix, reuse: boolean) => {
+  // appendOnly operands: one float32 copy per underlying buffer, converted up to `converted`.
+  const grown = new WeakMap<ArrayBufferLike, { copy: Float32Array; converted: number }>();
+  const float32OfPrefix = (data: Float64Array) => {
+    let entry = grown.get(data.buffer);
+    if (!entry) grown.set(data.buffer, (entry = { copy: new Float32Array(data.buffer.byteLength / 8), converted: 0 }));
+    if (data.length > entry.converted) {
+      entry.copy.set(data.subarray(entry.converted), entry.converted);
+      entry.converted = data.length;
+    }
+    return entry.copy.subarray(0, data.length);
+  };
+  const float32Of = (a: Matrix, reuse: boolean, appendOnly = false) => {
+    if (appendOnly && a.data.byteOffset === 0) return float32OfPrefix(a.data);
     if (!reuse) return Float32Array.from(a.data);
     let copy = resident.get(a.data);
     if (!copy) resident.set(a.data, (copy = Float32Array.from(a.data)));
@@ -38,7 +50,7 @@ export function ortProducts(cache: SessionCache): Products {
       const transA = options.transA === true;
       const [m, k] = transA ? [a.cols, a.rows] : [a.rows, a.cols];
       if (k !== b.rows) throw new RangeError(`matmul: [${a.rows}, ${a.cols}]${transA ? 'ᵀ' : ''} · [${b.rows}, ${b.cols}]`);
-      const c = await matmulF32(cache, float32Of(a, options.reuseA === true), [a.rows, a.cols], Float32Array.from(b.data), [b.rows, b.cols], { transA });
+      const c = await matmulF32(cache, float32Of(a, options.reuseA === true, options.appendOnly === true), [a.rows, a.cols], Float32Array.from(b.data), [b.rows, b.cols], { transA });
       return { rows: m, cols: b.cols, data: Float64Array.from(c) };
     },
     async outputEnergy(A: Matrix, C: Matrix, options: ProductOptions = {}): Promise<number> {
