@@ -58,8 +58,9 @@ export function outOfBandFraction(a: Matrix, b: number): number {
 export function bandTridiagonalForm(band: Float64Array, n: number, b: number): BandTridiagonalForm {
   const w = b + 2;
   if (band.length !== n * w) throw new RangeError(`bandTridiagonalForm: band has ${band.length} entries, [${n}, ${w}] needs ${n * w}`);
-  // ≤ (b − 1) annihilations per column, each chased ≤ ⌈(n − j)/b⌉ times
-  const capacity = Math.max(1, Math.ceil((Math.max(b - 1, 0) * n * (n + 2 * b)) / (2 * Math.max(b, 1))) + n);
+  // Exactly as many slots as the loops below can take (a rotation skipped on g = 0 leaves one free).
+  let capacity = 0;
+  for (let j = 0; j + 2 < n; j++) for (let k = Math.min(j + b, n - 1); k >= j + 2; k--) capacity += 1 + Math.max(0, Math.ceil((n - b - k) / b));
   const plane = new Int32Array(capacity);
   const cos = new Float64Array(capacity);
   const sin = new Float64Array(capacity);
