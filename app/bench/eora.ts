@@ -5,18 +5,24 @@
 // Rayleigh–Ritz eigenproblems, Cholesky factors of the block orthonormalization, conversions),
 // and by stage (energies, C's spectrum, EoRA basis). Accuracy: σ² and C's
 // eigenvalues against numpy's, and err(r) — the returned basis' output error — against
-// numpy's exact optimum at several ranks. The SVD method's basis is timed on its own line.
+// numpy's exact optimum at several ranks. The SVD method's basis is timed on its own line. First,
+// the Rayleigh–Ritz alone: band against dense reduction of a band T of block Krylov's shape.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decomposeLayer } from '../compensate/decomposition.js';
 import { ortProducts } from '../compensate/ort-products.js';
+import { symmetricEnergyFlops } from '../compensate/ort-energy.js';
 import { krylovBlockFor } from '../compensate/block-krylov.js';
 import { svdBasis } from '../compensate/svd.js';
+import { topEigenpairs } from '../compensate/top-eigenpairs.js';
 import type { LowRankBasis } from '../compensate/basis.js';
 import type { ProductOptions, Products } from '../compensate/products.js';
-import { subtract, type Matrix } from '../linalg/matrix.js';
+import { bandTridiagonalForm, lowerBand } from '../linalg/band-tridiagonal.js';
+import { tridiagonalForm } from '../linalg/eigen.js';
+import { rng } from '../linalg/random.js';
+import { subtract, zeros, type Matrix } from '../linalg/matrix.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
 import { correlatedC, gaussianF32, secs, squareMatmulFloor } from './linalg-common.js';
 
@@ -61,7 +67,8 @@ print(f"{t5 - t4} " + " ".join(repr(float(v)) for v in sw[:r] ** 2))
 /**
  * inner with its products counted: flops, and ms = wall time with at least one product in
  * flight (products that overlap count once). outputEnergy is passed through (without it
- * the energies would fall back to an [out, in] product copied into JavaScript).
+ * the energies would fall back to an [out, in] product copied into JavaScript), counted with
+ * the flops its symmetric blocking runs (ort-energy.ts).
  */
 function countingProducts(inner: Products): Products & { flops: number; ms: number } {
   let inFlight = 0;
@@ -83,7 +90,7 @@ function countingProducts(inner: Products): Products & { flops: number; ms: numb
     matmul: (a: Matrix, b: Matrix, options?: ProductOptions) => count(2 * a.rows * a.cols * b.cols, () => inner.matmul(a, b, options)),
   };
   const energy = inner.outputEnergy;
-  if (energy) counted.outputEnergy = (A, C, options) => count(2 * A.rows * A.cols * C.cols, () => energy.call(inner, A, C, options));
+  if (energy) counted.outputEnergy = (A, C, options) => count(symmetricEnergyFlops(A.rows, A.cols), () => energy.call(inner, A, C, options));
   return counted;
 }
 
@@ -91,6 +98,7 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
   const layers = shapes ? parseShapes(shapes) : defaultLayers;
   const floor = await squareMatmulFloor(cache);
   print(`floor: float32 MatMul ${floor.shape} via onnx/matmul.ts: ${floor.gflops.toFixed(1)} GFLOP/s`);
+  for (const size of [832, 1504]) print(bandAgainstDense(size));
   const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
   if (!hasNumpy) print('numpy comparison: skipped (python3 -c "import numpy" failed)');
   let C: Float64Array | undefined; // [in, in], reused while `in` stays the same
@@ -123,6 +131,7 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
     print(`    ORT products: ${(products.flops / 1e9).toFixed(0)} GFLOP in ${secs(products.ms)} (wall time with a product in flight, incl. float64↔float32 conversion; ${(products.flops / (products.ms / 1000) / 1e9).toFixed(1)} GFLOP/s); none in flight (float64 JS only) ${secs(ms - products.ms)}`);
     print(`    ratio to the MatMul floor: ${(ms / 1000 / floorSeconds).toFixed(1)}× the ${floorSeconds.toFixed(2)} s its products would take at floor speed`);
     print(`    C spectrum: ${d.covariance.iterations ?? '-'} iterations, stated precision ${d.covariance.precision.toExponential(1)}; EoRA σᵢ stated precision ${eora.precision.toExponential(1)}`);
+    print(`    Rayleigh–Ritz stopping tests on the band reduction of T (block-krylov.ts): C spectrum ${d.covariance.bandChecks ?? '-'}, EoRA ${eora.basis.bandChecks ?? '-'}, SVD ${svd.bandChecks ?? '-'}`);
   print(`  SVD decomposition (svdBasis of ΔW, same r_max): ${secs(svdMs)} (block Krylov, ${svd.iterations ?? '-'} × ${block} columns, σᵢ² stated precision ${svd.precision.toExponential(1)})`);
     print(`    σ₁² = ${eora.basis.sigma2[0].toExponential(4)}, σ²_${rMax} = ${eora.basis.sigma2[rMax - 1].toExponential(4)}; output error at r = ${rMax}: ${eora.curves.output[rMax].toExponential(3)} (r = 0: ${eora.curves.output[0].toExponential(3)})`);
     // numpy's eigh is O(in³) in float64: a 14336² C takes longer than the 5-minute run limit here.
@@ -188,4 +197,25 @@ function printSvdAgainstNumpy(line: string, svd: LowRankBasis, dW32: Float32Arra
   }
   print(`  numpy float64 svd(ΔW): ${seconds.toFixed(2)} s; SVD ours / numpy = ${(svdMs / 1000 / seconds).toFixed(2)}`);
   print(`    SVD top-64 σ² agreement with numpy: max relative difference ${worst.toExponential(2)}; Frobenius err(r) vs optimum (ours / optimum − 1): ${parts.join(', ')}`);
+}
+
+/**
+ * Block Krylov's Rayleigh–Ritz on its own: a random symmetric band T [s, s] of semi-bandwidth 32
+ * (the shape of block Lanczos' Qᵀ·M·Q; s = 832: C and EoRA at 4096², 1504: the SVD baseline),
+ * reduced as a band and densely, and its top 256 eigenpairs through each reduction.
+ */
+function bandAgainstDense(s: number): string {
+  const b = krylovBlockFor(rMax);
+  const random = rng(s);
+  const T = zeros(s, s);
+  for (let i = 0; i < s; i++) for (let j = Math.max(0, i - b); j <= i; j++) T.data[i * s + j] = T.data[j * s + i] = random.normal();
+  const timed = <R>(f: () => R): [R, number] => {
+    const t0 = performance.now();
+    return [f(), performance.now() - t0];
+  };
+  const [band, bandMs] = timed(() => bandTridiagonalForm(lowerBand(T, b), s, b));
+  const [dense, denseMs] = timed(() => tridiagonalForm(T));
+  const [, bandPairsMs] = timed(() => topEigenpairs(T, rMax, band));
+  const [, densePairsMs] = timed(() => topEigenpairs(T, rMax, dense));
+  return `Rayleigh–Ritz of a band T [${s}, ${s}], b = ${b}: band reduction ${bandMs.toFixed(0)} ms vs dense Householder ${denseMs.toFixed(0)} ms (${(denseMs / bandMs).toFixed(1)}×); then top-${rMax} eigenpairs ${bandPairsMs.toFixed(0)} ms vs ${densePairsMs.toFixed(0)} ms`;
 }

@@ -38,6 +38,8 @@ export interface LowRankBasis {
   path: 'out-space' | 'in-space' | 'randomized';
   /** Block Krylov steps: applications of M to a block (randomized path only). */
   iterations?: number;
+  /** Block Krylov stopping tests whose Rayleigh–Ritz took the band reduction (randomized path only). */
+  bandChecks?: number;
   /** Estimated relative precision of sigma2 (see PartialEigen.precision; dense: rounding of M). */
   precision: number;
 }
@@ -91,8 +93,8 @@ export async function randomizedBasis(dW: Matrix, weight: Weight, rMax: number, 
   // spectrum (~3·k); with tests at geometric sizes (block-krylov.ts) its s³ Rayleigh–Ritz costs
   // 7.2–7.7 s at 4096², against 7.7–9.4 s for subspace iteration's 24 steps of k + p columns
   // (which is gone: one solver, one stopping test, values to 1e-3 instead of 3e-2).
-  const { values, vectors, iterations, precision } = await blockKrylovEigen(apply, out, rMax, { products, trace, ...options });
-  return { ...(await finish(vectors, values, dW, products, 'randomized', precision)), iterations };
+  const { values, vectors, iterations, precision, bandChecks } = await blockKrylovEigen(apply, out, rMax, { products, trace, ...options });
+  return { ...(await finish(vectors, values, dW, products, 'randomized', precision)), iterations, bandChecks };
 }
 
 /** tr(M) = tr(ΔW·C_w·ΔWᵀ): Σ of squared entries weighted by C_w (full: tr(ΔW·C·ΔWᵀ), given or computed). */

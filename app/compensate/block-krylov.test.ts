@@ -2,13 +2,14 @@
 // PSD matrices that the solver only sees through products: values within the precision it
 // states, the error of every rank-r prefix within 0.1 % of the optimum when tr(M) is given,
 // orthonormal Ritz vectors, Ritz values never above the eigenvalues (Rayleigh–Ritz interlacing),
-// and the values-only mode giving the same values.
+// the values-only mode giving the same values, and the Rayleigh–Ritz taking the band reduction
+// (block Lanczos' T is banded) where T is banded and the dense one where it is not.
 import { describe, expect, it } from 'vitest';
-import { symmetricEigen } from '../linalg/eigen.js';
+import { symmetricEigen, tridiagonalEigenvalues } from '../linalg/eigen.js';
 import { gemm } from '../linalg/gemm.js';
 import { gram, trace, transpose, zeros, type Matrix } from '../linalg/matrix.js';
 import { rng } from '../linalg/random.js';
-import { blockKrylovEigen } from './block-krylov.js';
+import { blockKrylovEigen, krylovReduction } from './block-krylov.js';
 
 /** A = Xᵀ·X for X: [tokens, n] with channel scales exp(spread·z): rank min(tokens, n). */
 function psd(n: number, tokens: number, spread: number, seed: number): Matrix {
@@ -35,6 +36,7 @@ describe('blockKrylovEigen vs exact float64 eigh', () => {
       const apply = async (Y: Matrix) => gemm(A, Y);
       const found = await blockKrylovEigen(apply, n, k, { trace: trace(A) });
       expect(found.converged).toBe(true);
+      expect(found.bandChecks, 'stopping tests on the band reduction').toBeGreaterThan(0); // T of block Lanczos is banded
       expect(found.precision).toBeLessThanOrEqual(1e-3);
       const top = exact[0];
       for (let i = 0; i < k; i++) {
@@ -71,6 +73,21 @@ describe('blockKrylovEigen vs exact float64 eigh', () => {
     expect(loose.iterations).toBeLessThan(tight.iterations);
     expect(loose.precision).toBeLessThanOrEqual(1e-2);
     expect(tight.precision).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('reduction: a banded T takes the band reduction, a dense one the Householder one; same eigenvalues', () => {
+    const n = 90;
+    const b = 8;
+    const dense = psd(n, 200, 1, 8);
+    const banded = zeros(n, n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (Math.abs(i - j) <= b) banded.data[i * n + j] = dense.data[i * n + j];
+    for (const [T, kind] of [[banded, 'band'], [dense, 'dense']] as const) {
+      const form = krylovReduction(T, b, 1e-12);
+      expect(form.kind).toBe(kind);
+      const exact = symmetricEigen(T).values;
+      const values = tridiagonalEigenvalues(form.d, form.e);
+      for (let i = 0; i < n; i++) expect(Math.abs(values[i] - exact[i])).toBeLessThan(1e-12 * n * Math.abs(exact[0]));
+    }
   });
 
   it('cancels between applications', async () => {

@@ -9,9 +9,9 @@
 //
 // Cost model at LLM sizes: applying M (ΔW·(C·(ΔWᵀ·Y))) is ~100 MFLOP per column at 4096² and runs
 // in onnxruntime near the Gemm rate; what costs is the float64 s×s Rayleigh–Ritz on the whole
-// space (s = columns so far). So the stopping test uses eigenvalues only (Householder
-// tridiagonalization, ≈ 4/3·s³), and only the k wanted eigenvectors are computed, once, at the
-// end (top-eigenpairs.ts: ≈ 8/3·s³ instead of ≈ 9·s³ for all of them).
+// space (s = columns so far). So the stopping test uses eigenvalues only (T is a band: reduced
+// to tridiagonal in ≈ 6·s²·b, see krylovReduction; dense Householder ≈ 4/3·s³ otherwise), and
+// only the k wanted eigenvectors are computed, once, at the end (top-eigenpairs.ts).
 //
 // Each new block is Z = M·X minus its projection onto Q, twice (classical Gram–Schmidt twice:
 // in float32 one pass leaves ~1e-6 of Q in it, which the second removes), scaled to unit columns
@@ -25,7 +25,8 @@
 // stopping test, aitken.ts) apply between successive sizes: each value within `tolerance`
 // (plots), and — given tr(M) — every rank-r prefix error within `errorTolerance` of the optimum
 // (the promise the tests check).
-import { tridiagonalEigenvalues, tridiagonalForm } from '../linalg/eigen.js';
+import { bandTridiagonalForm, lowerBand, outOfBandFraction, type BandTridiagonalForm } from '../linalg/band-tridiagonal.js';
+import { tridiagonalEigenvalues, tridiagonalForm, type TridiagonalForm } from '../linalg/eigen.js';
 import { zeros, type Matrix } from '../linalg/matrix.js';
 import { rng } from '../linalg/random.js';
 import { topEigenpairs } from './top-eigenpairs.js';
@@ -66,6 +67,9 @@ const nextCheckAfter = (s: number, b: number) => Math.max(s + b, Math.ceil((CHEC
  */
 const KRYLOV_VALUE_STEPS = 1;
 
+/** Products with Qᵀ: its rows only grow (GrowingRows), so ORT converts each row once. */
+const appendOnly = { appendOnly: true } as const;
+
 export async function blockKrylovEigen(apply: (Y: Matrix) => Promise<Matrix>, d: number, k: number, options: KrylovOptions = {}): Promise<PartialEigen> {
   if (!(k >= 1 && k <= d)) throw new RangeError(`blockKrylovEigen: k = ${k} must be in [1, ${d}]`);
   const { seed = 0x5eed, signal, products, blockProductsFrom = 1024, vectors: wantVectors = true } = options;
@@ -76,35 +80,55 @@ export async function blockKrylovEigen(apply: (Y: Matrix) => Promise<Matrix>, d:
   const random = rng(seed);
   const test = stoppingTest(k, d, precision, { ...options, valueSteps: options.valueSteps ?? KRYLOV_VALUE_STEPS });
   let nextCheck = Math.min(k + b, maxColumns);
+  // T's rounding noise relative to ‖T‖_F: the stopping test's jitter (randomized.ts).
+  const bandNoise = 2 * precision * Math.sqrt(d);
+  let bandChecks = 0; // stopping tests that took the band reduction
 
-  let Q = zeros(d, 0); // [d, s] orthonormal Krylov basis
+  const basis = new GrowingRows(d); // Qᵀ: [s, d], the orthonormal Krylov basis as rows
   let T: Float64Array = new Float64Array(0); // [s, s] = Qᵀ·M·Q
   let X = await orthonormalizeBlock(gaussian(d, b, random.normal), random.normal, block); // next block
   for (let step = 1; ; step++) {
     signal?.throwIfAborted();
     const Z = await apply(X); // [d, b'] = M·X
-    Q = appendColumns(Q, X);
-    const s = Q.cols;
-    const QtZ = await block.matmul(Q, Z, { transA: true, reuseA: true }); // [s, b']: T's new block column
+    const Qt = basis.append(X); // [s, d]
+    const s = Qt.rows;
+    const QtZ = await block.matmul(Qt, Z, appendOnly); // [s, b']: T's new block column
     T = growSymmetric(T, s - X.cols, QtZ);
     const full = s >= d; // Q spans everything: Rayleigh–Ritz is the exact eigendecomposition
     const checkpoint = s >= nextCheck || s + b > maxColumns;
     if (checkpoint || full) {
       nextCheck = nextCheckAfter(s, b);
-      // The check's reduction is kept: on stopping, the eigenvectors reuse it (saves ≈ 4/3·s³ at the largest s).
-      const form = tridiagonalForm({ rows: s, cols: s, data: T });
+      // The check's reduction is kept: on stopping, the eigenvectors reuse it.
+      const form = krylovReduction({ rows: s, cols: s, data: T }, b, bandNoise);
+      if (form.kind === 'band') bandChecks++;
       const theta = tridiagonalEigenvalues(form.d, form.e);
       options.onIteration?.(step, theta);
       const verdict = test(theta, full, s);
       if (verdict.stop || s >= maxColumns) {
         const converged = verdict.converged || full;
-        if (!wantVectors) return { values: clampedTop(theta, k), vectors: zeros(d, 0), iterations: step, converged, precision: verdict.precision };
+        if (!wantVectors) return { values: clampedTop(theta, k), vectors: zeros(d, 0), iterations: step, converged, precision: verdict.precision, bandChecks };
         const { values, vectors: V } = topEigenpairs({ rows: s, cols: s, data: T }, k, form); // V: [s, k]
-        return { values: clampedTop(values, k), vectors: await block.matmul(Q, V), iterations: step, converged, precision: verdict.precision };
+        return { values: clampedTop(values, k), vectors: await block.matmul(Qt, V, { transA: true, ...appendOnly }), iterations: step, converged, precision: verdict.precision, bandChecks };
       }
     }
-    X = await nextBlock(Z, QtZ, Q, Math.min(b, maxColumns - s), random.normal, block);
+    X = await nextBlock(Z, QtZ, Qt, Math.min(b, maxColumns - s), random.normal, block);
   }
+}
+
+/**
+ * T = Qᵀ·M·Q of block Lanczos is block tridiagonal, and its sub-diagonal blocks Q_{j+1}ᵀ·M·Q_j
+ * are the upper triangular R of the next block's QR (nextBlock only ever combines a block's
+ * columns with earlier ones of the same block): T is a band of semi-bandwidth b, reduced to
+ * tridiagonal in ≈ 6·s²·b flops (band-tridiagonal.ts) instead of ≈ 4/3·s³. In float32 the
+ * basis is orthogonal only to ~1e-6, which leaves entries outside the band (measured 4–6e-7 of
+ * ‖T‖_F at 4096², EoRA and C); dropping them moves each Ritz value by ≤ their norm, so the
+ * band is taken while that norm is below T's own rounding noise (`noise`·‖T‖_F), the level the
+ * stopping test already treats as jitter. Otherwise (a basis that is not Lanczos'): dense.
+ */
+export function krylovReduction(T: Matrix, b: number, noise: number): (TridiagonalForm & { kind: 'dense' }) | (BandTridiagonalForm & { kind: 'band' }) {
+  const s = T.rows;
+  if (b + 1 < s && outOfBandFraction(T, b) <= noise) return { kind: 'band', ...bandTridiagonalForm(lowerBand(T, b), s, b) };
+  return { kind: 'dense', ...tridiagonalForm(T) };
 }
 
 /**
@@ -114,29 +138,45 @@ export async function blockKrylovEigen(apply: (Y: Matrix) => Promise<Matrix>, d:
  * amplifies their last ~u of Q-components by κ (measured 3e-3 of Q in the new block after one
  * round); the second round starts from orthonormal columns, κ ≈ 1.
  */
-async function nextBlock(Z: Matrix, QtZ: Matrix, Q: Matrix, width: number, normal: () => number, block: Block): Promise<Matrix> {
-  let R = subtractInPlace(Z, await block.matmul(Q, QtZ, { reuseA: true })); // Z − Q·(Qᵀ·Z)
+async function nextBlock(Z: Matrix, QtZ: Matrix, Qt: Matrix, width: number, normal: () => number, block: Block): Promise<Matrix> {
+  let R = subtractInPlace(Z, await block.matmul(Qt, QtZ, { transA: true, ...appendOnly })); // Z − Q·(Qᵀ·Z)
   if (width < R.cols) R = firstColumns(R, width);
   R = unitColumns(R, normal); // a rounding-level remainder becomes O(1): the projection below removes its Q part
-  for (let round = 0; round < 2; round++) R = await orthonormalizeBlock(await projectOut(R, Q, block), normal, block);
+  for (let round = 0; round < 2; round++) R = await orthonormalizeBlock(await projectOut(R, Qt, block), normal, block);
   return R;
 }
 
-/** R − Q·(Qᵀ·R), in place. */
-async function projectOut(R: Matrix, Q: Matrix, block: Block): Promise<Matrix> {
-  return subtractInPlace(R, await block.matmul(Q, await block.matmul(Q, R, { transA: true, reuseA: true }), { reuseA: true }));
+/** R − Q·(Qᵀ·R), in place; Qt = Qᵀ: [s, d]. */
+async function projectOut(R: Matrix, Qt: Matrix, block: Block): Promise<Matrix> {
+  return subtractInPlace(R, await block.matmul(Qt, await block.matmul(Qt, R, appendOnly), { transA: true, ...appendOnly }));
 }
 
-/** [d, s + b] = [Q | X]. */
-function appendColumns(Q: Matrix, X: Matrix): Matrix {
-  const { rows: d, cols: s } = Q;
-  const w = s + X.cols;
-  const out = zeros(d, w);
-  for (let r = 0; r < d; r++) {
-    out.data.set(Q.data.subarray(r * s, r * s + s), r * w);
-    out.data.set(X.data.subarray(r * X.cols, (r + 1) * X.cols), r * w + s);
+/**
+ * Qᵀ stored as rows in a buffer that grows by half when full: appending a block copies only the
+ * block (a [d, s] Q with columns appended was copied whole every step: 1.4 s of a 4096² SVD).
+ */
+class GrowingRows {
+  private data = new Float64Array(0);
+  private rows = 0;
+
+  constructor(private readonly cols: number) {}
+
+  /** Appends the columns of X: [cols, b] as rows; returns the [rows, cols] view of all of them. */
+  append(X: Matrix): Matrix {
+    const { cols: d } = this;
+    const b = X.cols;
+    if ((this.rows + b) * d > this.data.length) {
+      const grown = new Float64Array(Math.max((this.rows + b) * d, Math.ceil(1.5 * this.data.length)));
+      grown.set(this.data.subarray(0, this.rows * d));
+      this.data = grown;
+    }
+    for (let j = 0; j < b; j++) {
+      const row = (this.rows + j) * d;
+      for (let r = 0; r < d; r++) this.data[row + r] = X.data[r * b + j];
+    }
+    this.rows += b;
+    return { rows: this.rows, cols: d, data: this.data.subarray(0, this.rows * d) };
   }
-  return out;
 }
 
 /** T: [s₀, s₀] grown to [s, s] with the block column QᵀZ: [s, s − s₀] and its mirror. */

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { gemm } from '../linalg/gemm.js';
-import { maxRelativeError, type Matrix } from '../linalg/matrix.js';
+import { maxRelativeError, transpose, type Matrix } from '../linalg/matrix.js';
 import { rng } from '../linalg/random.js';
 import { SessionCache } from '../onnx/sessionCache.js';
 import { decomposeLayer } from './decomposition.js';
@@ -32,6 +32,21 @@ describe('ortProducts', () => {
     const c = await products.matmul(a, b);
     expect([c.rows, c.cols]).toEqual([45, 29]);
     expect(maxRelativeError(c.data, gemm(a, b).data)).toBeLessThan(1e-5);
+  });
+
+  it('appendOnly: a growing prefix view converts only its new rows and gives the same products', async () => {
+    const buffer = new Float64Array(6 * 40);
+    const source = gaussian(6, 40, 5);
+    const b = gaussian(40, 3, 6);
+    for (const rows of [2, 4, 6]) {
+      buffer.set(source.data.subarray(0, rows * 40)); // rows appended; earlier ones unchanged
+      const view = { rows, cols: 40, data: buffer.subarray(0, rows * 40) };
+      const got = await products.matmul(view, b, { appendOnly: true });
+      expect(maxRelativeError(got.data, gemm(view, b).data), `${rows} rows`).toBeLessThan(1e-5);
+      const y = gaussian(rows, 2, rows);
+      const back = await products.matmul(view, y, { transA: true, appendOnly: true }); // [40, 2] = viewᵀ·y
+      expect(maxRelativeError(back.data, gemm(transpose(view), y).data), `${rows} rows, transposed`).toBeLessThan(1e-5);
+    }
   });
 
   it('outputEnergy: tr(A·C·Aᵀ) reduced in onnxruntime equals the float64 ⟨A·C, A⟩ to float32 accuracy', async () => {

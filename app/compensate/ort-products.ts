@@ -15,10 +15,9 @@
 //     in float32 — see randomized.ts for why that keeps the 1e-4 accuracy.
 // Use float64Products for tests of exactness and for small layers (where JS is fast anyway).
 import type { Matrix } from '../linalg/matrix.js';
-import { GraphBuilder, int } from '../onnx/builder.js';
 import { matmulF32 } from '../onnx/matmul.js';
-import { floatData, floatTensor } from '../onnx/runtime.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
+import { symmetricEnergy } from './ort-energy.js';
 import type { ProductOptions, Products } from './products.js';
 
 export function ortProducts(cache: SessionCache): Products {
@@ -26,7 +25,19 @@ export function ortProducts(cache: SessionCache): Products {
   // 4096² ΔW costs ~30 ms, as much as a [4096, 4096]·[4096, 32] product, and happened twice per
   // subspace iteration. Weak keys: a copy lives exactly as long as the caller's matrix.
   const resident = new WeakMap<Float64Array, Float32Array>();
-  const float32Of = (a: Matrix, reuse: boolean) => {
+  // appendOnly operands: one float32 copy per underlying buffer, converted up to `converted`.
+  const grown = new WeakMap<ArrayBufferLike, { copy: Float32Array; converted: number }>();
+  const float32OfPrefix = (data: Float64Array) => {
+    let entry = grown.get(data.buffer);
+    if (!entry) grown.set(data.buffer, (entry = { copy: new Float32Array(data.buffer.byteLength / 8), converted: 0 }));
+    if (data.length > entry.converted) {
+      entry.copy.set(data.subarray(entry.converted), entry.converted);
+      entry.converted = data.length;
+    }
+    return entry.copy.subarray(0, data.length);
+  };
+  const float32Of = (a: Matrix, reuse: boolean, appendOnly = false) => {
+    if (appendOnly && a.data.byteOffset === 0) return float32OfPrefix(a.data);
     if (!reuse) return Float32Array.from(a.data);
     let copy = resident.get(a.data);
     if (!copy) resident.set(a.data, (copy = Float32Array.from(a.data)));
@@ -39,32 +50,14 @@ export function ortProducts(cache: SessionCache): Products {
       const transA = options.transA === true;
       const [m, k] = transA ? [a.cols, a.rows] : [a.rows, a.cols];
       if (k !== b.rows) throw new RangeError(`matmul: [${a.rows}, ${a.cols}]${transA ? 'ᵀ' : ''} · [${b.rows}, ${b.cols}]`);
-      const c = await matmulF32(cache, float32Of(a, options.reuseA === true), [a.rows, a.cols], Float32Array.from(b.data), [b.rows, b.cols], { transA });
+      const c = await matmulF32(cache, float32Of(a, options.reuseA === true, options.appendOnly === true), [a.rows, a.cols], Float32Array.from(b.data), [b.rows, b.cols], { transA });
       return { rows: m, cols: b.cols, data: Float64Array.from(c) };
     },
     async outputEnergy(A: Matrix, C: Matrix, options: ProductOptions = {}): Promise<number> {
       const [m, k] = [A.rows, A.cols];
       if (C.rows !== k || C.cols !== k) throw new RangeError(`outputEnergy: A [${m}, ${k}], C [${C.rows}, ${C.cols}]`);
       if (m === 0 || k === 0) return 0;
-      const session = await cache.get('row-energy-f32', rowEnergyGraph);
-      const out = await session.run({ a: floatTensor(float32Of(A, options.reuseA === true), [m, k]), c: floatTensor(float32Of(C, true), [k, k]) });
-      let energy = 0; // float64 over the rows; each row's sum of k float32 terms is accurate to ~√k·2⁻²⁴
-      for (const v of floatData(out.rows, 'outputEnergy')) energy += v;
-      return energy;
+      return symmetricEnergy(cache, float32Of(A, options.reuseA === true), float32Of(C, true), m, k);
     },
   };
-}
-
-/**
- * rows: [M] = Σ_j (A·C ⊙ A)_{ij}: the energy per output row, reduced where A·C is computed, so
- * the [M, K] product never crosses into JavaScript (at 4096² that was two 16M-element copies
- * and a float64 pass per energy).
- */
-function rowEnergyGraph(): Uint8Array {
-  const g = new GraphBuilder('row-energy-f32');
-  const a = g.input('a', 'float32', ['M', 'K']);
-  const c = g.input('c', 'float32', ['K', 'K']);
-  const weighted = g.op('Mul', [g.op('MatMul', [a, c]), a]);
-  g.output(g.op('ReduceSum', [weighted, g.constant('int64', [1], [1], 'axis')], { keepdims: int(0) }), 'rows', 'float32', ['M']);
-  return g.build();
 }

@@ -35,6 +35,12 @@ export interface ProductOptions {
    * The caller promises not to mutate a.data afterwards.
    */
   reuseA?: boolean;
+  /**
+   * a.data is a prefix view (byteOffset 0) of a buffer that is only ever appended to (block
+   * Krylov's Qᵀ, one row block per step): an implementation may keep one converted copy per
+   * buffer and convert only what was appended since the last call.
+   */
+  appendOnly?: boolean;
 }
 
 export const float64Products: Products = {

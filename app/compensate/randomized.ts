@@ -80,6 +80,8 @@ export interface PartialEigen {
    * its cap before any estimate existed). The tests hold the actual error below it.
    */
   precision: number;
+  /** Block Krylov: stopping tests whose Rayleigh–Ritz took the band reduction (block-krylov.ts' reduction). */
+  bandChecks?: number;
 }
 
 export const DEFAULT_OVERSAMPLE = 16;

@@ -25,6 +25,8 @@ export interface CovarianceSpectrum {
   precision: number;
   /** Block Krylov steps: applications of C to a block (randomized path only). */
   iterations?: number;
+  /** Block Krylov stopping tests whose Rayleigh–Ritz took the band reduction (randomized path only). */
+  bandChecks?: number;
   /** The full dense eigendecomposition when it was computed (reused by EoRA's in-space path). */
   eigen?: SymmetricEigen;
 }
@@ -39,8 +41,8 @@ export async function covarianceSpectrum(C: Matrix, top: number, dense: boolean,
     for (const v of values) if (v > 1e-12 * values[0]) precision = Math.max(precision, (C.rows * 2 ** -53 * values[0]) / v);
     return { values, traceC, precision, eigen };
   }
-  const { values, precision, iterations } = await blockKrylovEigen((Y) => products.matmul(C, Y, { reuseA: true }), C.rows, top, { products, ...options, vectors: false });
-  return { values, traceC, precision, iterations };
+  const { values, precision, iterations, bandChecks } = await blockKrylovEigen((Y) => products.matmul(C, Y, { reuseA: true }), C.rows, top, { products, ...options, vectors: false });
+  return { values, traceC, precision, iterations, bandChecks };
 }
 
 export interface ErrorCurves {

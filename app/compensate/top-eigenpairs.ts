@@ -3,13 +3,15 @@
 // accumulates every QL rotation (≈ 9·n³ flops, 2.0 s at n = 700 in V8); here: Householder to
 // tridiagonal form (≈ 4/3·n³), eigenvalues of the tridiagonal (O(n²)), then only the k wanted
 // eigenvectors of the tridiagonal by inverse iteration (O(n) per solve, as LAPACK's dstein),
-// taken back through the stored reflectors (2·n²·k; LAPACK's dormtr).
+// taken back through the stored reflectors (2·n²·k; LAPACK's dormtr) — or, for block Krylov's
+// banded T, through the band reduction's rotations (≈ 3·n²·k).
 //
 // Inverse iteration with a shift at an eigenvalue accurate to ~u·‖T‖ converges in one or two
 // solves. Close eigenvalues give nearly parallel iterates, so (dstein's rules) shifts closer
 // than 10·u·‖T‖ are pushed apart and each vector is orthogonalized against those of its cluster
 // (eigenvalues within 1e-3·‖T‖ of their neighbour) after every solve.
 import { tridiagonalEigenvalues, tridiagonalForm, type TridiagonalForm } from '../linalg/eigen.js';
+import { applyBandQ, type BandTridiagonalForm } from '../linalg/band-tridiagonal.js';
 import { zeros, type Matrix } from '../linalg/matrix.js';
 import { rng } from '../linalg/random.js';
 
@@ -22,16 +24,21 @@ export interface TopEigenpairs {
 
 const SOLVES = 3;
 
-/** form: T's tridiagonalForm when the caller already has it (block Krylov's last stopping check). */
-export function topEigenpairs(T: Matrix, k: number, form: TridiagonalForm = tridiagonalForm(T)): TopEigenpairs {
+/**
+ * form: T's reduction when the caller already has it (block Krylov's last stopping check):
+ * Householder (eigen.ts' tridiagonalForm, the default) or, for a banded T, rotations
+ * (band-tridiagonal.ts) — the eigenvectors are taken back through whichever it is.
+ */
+export function topEigenpairs(T: Matrix, k: number, form: TridiagonalForm | BandTridiagonalForm = tridiagonalForm(T)): TopEigenpairs {
   const n = T.rows;
   if (!(k >= 0 && k <= n)) throw new RangeError(`topEigenpairs: k = ${k} must be in [0, ${n}]`);
   if (form.d.length !== n) throw new RangeError(`topEigenpairs: tridiagonal form is of order ${form.d.length}, T of ${n}`);
   const values = tridiagonalEigenvalues(form.d, form.e);
   const rows = tridiagonalEigenvectors(form.d, form.e, values.subarray(0, k)); // k vectors of T's tridiagonal, one per row
-  applyQ(form, rows, k);
+  if ('U' in form) applyQ(form, rows, k);
   const vectors = zeros(n, k);
   for (let j = 0; j < k; j++) for (let i = 0; i < n; i++) vectors.data[i * k + j] = rows[j * n + i];
+  if (!('U' in form)) applyBandQ(form, vectors); // [n, k]: each rotation updates two contiguous rows
   return { values, vectors };
 }
 

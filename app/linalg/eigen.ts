@@ -1,7 +1,7 @@
 // Symmetric eigendecomposition a = Q·diag(λ)·Qᵀ in float64: Householder reduction to
 // tridiagonal form, then the implicit QL algorithm (the EISPACK tred2/tql2 pair, as in JAMA).
 // O(n³) with a small constant: right for n up to a few hundred (k×k problems, small layers).
-import { zeros, type Matrix } from './matrix.js';
+import { hypot, zeros, type Matrix } from './matrix.js';
 
 export interface SymmetricEigen {
   /** Eigenvalues in descending order. */
@@ -177,7 +177,7 @@ function diagonalize(V: Float64Array, d: Float64Array, e: Float64Array, n: numbe
         if (++iterations > 60) throw new Error('symmetricEigen: QL did not converge');
         let g = d[l];
         let p = (d[l + 1] - g) / (2 * e[l]);
-        let r = Math.hypot(p, 1);
+        let r = hypot(p, 1);
         if (p < 0) r = -r;
         d[l] = e[l] / (p + r);
         d[l + 1] = e[l] * (p + r);
@@ -198,7 +198,7 @@ function diagonalize(V: Float64Array, d: Float64Array, e: Float64Array, n: numbe
           s2 = s;
           g = c * e[i];
           h = c * p;
-          r = Math.hypot(p, e[i]);
+          r = hypot(p, e[i]);
           e[i + 1] = s * r;
           s = e[i] / r;
           c = p / r;

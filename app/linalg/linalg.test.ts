@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cholesky, choleskyInverse, NotPositiveDefiniteError, upperCholesky } from './cholesky.js';
 import { symmetricEigen } from './eigen.js';
-import { fromArray, gram, identity, matmul, maxRelativeError, transpose, zeros, type Matrix } from './matrix.js';
+import { fromArray, gram, hypot, identity, matmul, maxRelativeError, transpose, zeros, type Matrix } from './matrix.js';
 import { rng } from './random.js';
 
 function randomMatrix(rows: number, cols: number, seed: number): Matrix {
@@ -78,5 +78,19 @@ describe('symmetricEigen', () => {
     const total = values.reduce((s, v) => s + v, 0);
     expect(Math.abs(total - gram(x).data.filter((_, i) => i % 11 === 0).reduce((s, v) => s + v, 0)) / total).toBeLessThan(1e-12);
     for (let i = 3; i < 10; i++) expect(Math.abs(values[i]) / values[0]).toBeLessThan(1e-12);
+  });
+});
+
+describe('hypot', () => {
+  it('equals Math.hypot to rounding over the whole float64 range, zero and extremes included', () => {
+    const r = rng(41);
+    for (let i = 0; i < 2000; i++) {
+      const [a, b] = [r.normal() * 10 ** Math.round(600 * r.uniform() - 300), r.normal() * 10 ** Math.round(600 * r.uniform() - 300)];
+      const want = Math.hypot(a, b);
+      expect(Math.abs(hypot(a, b) - want), `hypot(${a}, ${b})`).toBeLessThanOrEqual(4 * Number.EPSILON * want);
+    }
+    expect(hypot(0, 0)).toBe(0);
+    expect(hypot(3e200, 4e200)).toBeCloseTo(5e200, -190);
+    expect(hypot(3e-200, 4e-200) / 5e-200).toBeCloseTo(1, 14);
   });
 });
