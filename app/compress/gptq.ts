@@ -13,7 +13,7 @@
 // where grids are fitted on the original W per consecutive columns, before any update.
 import { prepareHessian, permuteColumns, zeroDeadColumns, type PreparedHessian } from './hessian.js';
 import { GroupQuantizer, dequantize } from './quantizer.js';
-import { DEFAULT_BLOCK_SIZE, obsSweep, runSweep, type Sweep } from './sweep.js';
+import { DEFAULT_BLOCK_SIZE, obsSweep, runSweep, type ColumnRule, type GridRule, type Sweep, type SweepView } from './sweep.js';
 import { CompressError, checkLinear, toFloat64, type CompressResult, type LinearWeight, type QuantConfig, type SecondMoment } from './types.js';
 
 export interface GptqOptions extends QuantConfig {
@@ -73,7 +73,8 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
   // A dynamic group that starts inside a block reads up to g − 1 columns past its end.
   const lookahead = grouped && !options.staticGroups && Math.min(blockSize, n) % g !== 0 ? g : 0;
-  const loss = yield* obsSweep(W, out, n, prepared.Hinv, blockSize, (j, w, q, view) => {
+  /** The group that rounds column j (sweep order), its grid fitted when the sweep enters it. */
+  const groupOf = (j: number, view: SweepView): number => {
     const col = perm ? perm[j] : j; // original column
     // Dynamic groups live in sweep order; static ones (and per channel) in original order.
     const group = !grouped ? 0 : options.staticGroups ? Math.floor(col / g) : Math.floor(j / g);
@@ -81,8 +82,20 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
       view.currentColumns(j, j + g, groupBuffer);
       quantizer.fitColumns(group, groupBuffer, g);
     }
-    quantizer.quantizeColumn(col, group, w, q);
-  }, lookahead, false); // the result is the quantizer's codes, not W
+    return group;
+  };
+  // A float32 sweep rounds in its SIMD kernel and hands the codes over column by column, in
+  // sweep order: kept as [n, out] and placed once at the end.
+  let columnCodes: Uint8Array | null = null;
+  const gridRule: GridRule = {
+    maxq: quantizer.maxq,
+    group: groupOf,
+    grid: (group, scales, zeros) => quantizer.groupGrid(group, scales, zeros),
+    codes: (j, codes) => (columnCodes ??= new Uint8Array(n * out)).set(codes, j * out),
+  };
+  const rule: ColumnRule = (j, w, q, view) => quantizer.quantizeColumn(perm ? perm[j] : j, groupOf(j, view), w, q);
+  const loss = yield* obsSweep(W, out, n, prepared.Hinv, blockSize, rule, lookahead, false, gridRule); // the result is the quantizer's codes, not W
+  if (columnCodes) quantizer.setCodesFromColumns(columnCodes, perm);
 
   // g_idx only where groups are not consecutive columns: act-order with dynamic groups.
   let gIdx: Int32Array | undefined;

@@ -29,6 +29,7 @@ export function groupCount(config: QuantConfig, inFeatures: number): number {
 
 const ROUNDER = 1.5 * 2 ** 52; // x + ROUNDER − ROUNDER rounds x to an integer, ties to even, for |x| < 2⁵¹
 const ROUND_LIMIT = 2 ** 51;
+const TILE = 64;
 
 /** torch.round: halves go to the even neighbour. */
 export function roundHalfEven(x: number): number {
@@ -150,6 +151,28 @@ export class GroupQuantizer {
       c = c < 0 ? 0 : c > maxq ? maxq : c;
       codes[at] = c;
       q[r] = Math.fround(scale * (c - zero)); // dequantizeValue, inlined
+    }
+  }
+
+  /** Row r's scale and zero of `group` into scales[r], zeros[r] ([out] each, the layout a column is rounded in). */
+  groupGrid(group: number, scales: Float32Array, zeros: Float32Array): void {
+    const { nGroups } = this;
+    for (let r = 0, slot = group; r < this.out; r++, slot += nGroups) (scales[r] = this.scales[slot]), (zeros[r] = this.zeros[slot]);
+  }
+
+  /** codes[r, order[j]] = columns[j, r] for columns: [inFeatures, out] (codes kept column by column, in sweep order). */
+  setCodesFromColumns(columns: Uint8Array, order: Int32Array | null): void {
+    const { out, inFeatures, codes } = this;
+    // 64 × 64 tiles: a tile's rows of both layouts stay in L1 (untiled, one of them is a cache miss per byte).
+    for (let j0 = 0; j0 < inFeatures; j0 += TILE) {
+      const j1 = Math.min(j0 + TILE, inFeatures);
+      for (let r0 = 0; r0 < out; r0 += TILE) {
+        const r1 = Math.min(r0 + TILE, out);
+        for (let j = j0; j < j1; j++) {
+          const col = order ? order[j] : j;
+          for (let r = r0, at = j * out + r0; r < r1; r++, at++) codes[r * inFeatures + col] = columns[at];
+        }
+      }
     }
   }
 

@@ -50,6 +50,21 @@ export interface SweepView {
  */
 export type ColumnRule = (j: number, w: Float64Array, q: Float64Array, view: SweepView) => void;
 
+/**
+ * A rule that is a rounding to per-row grids (GPTQ's), which a float32 sweep runs in its SIMD
+ * kernel (wasm/kernels.ts quantize) instead of calling the ColumnRule with a float64 copy of the
+ * column: no JavaScript per weight. It must quantize exactly as the ColumnRule does.
+ */
+export interface GridRule {
+  readonly maxq: number;
+  /** Fits grids as needed (the view as for a ColumnRule) and returns the group whose grid rounds column j. */
+  group(j: number, view: SweepView): number;
+  /** Row r's scale and zero of `group` into scales[r], zeros[r] ([out] each); asked when the group changes. */
+  grid(group: number, scales: Float32Array, zeros: Float32Array): void;
+  /** Column j's codes [out] (a view valid during the call). */
+  codes(j: number, codes: Uint8Array): void;
+}
+
 export const DEFAULT_BLOCK_SIZE = 128;
 /** Columns whose rank-1 updates are applied eagerly to each other (see obsSweep). */
 export const SUB_BLOCK = 16;
@@ -165,9 +180,9 @@ function applyTrailingUpdate({ W, out, n, U, Err, i1, i2 }: TrailingUpdate & { E
  * quantization group or N:M window that does not start on a block boundary); they are loaded
  * and kept up to date with the block. On return W holds the replaced values q, unless
  * `writeBack` is false (a method that keeps its result elsewhere, as GPTQ's codes, saves a
- * strided pass over W).
+ * strided pass over W). `gridRule`: the same rule as a grid rounding, for a float32 sweep's kernel.
  */
-export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Array, blockSize: number, rule: ColumnRule, lookahead = 0, writeBack = true): Sweep<number> {
+export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Array, blockSize: number, rule: ColumnRule, lookahead = 0, writeBack = true, gridRule?: GridRule): Sweep<number> {
   if (!(Number.isInteger(blockSize) && blockSize > 0)) throw new RangeError(`block size must be a positive integer, got ${blockSize}`);
   if (!(Number.isInteger(lookahead) && lookahead >= 0)) throw new RangeError(`lookahead must be a non-negative integer, got ${lookahead}`);
   const B = Math.min(blockSize, n);
@@ -180,6 +195,7 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
   const coef = new Float64Array(SUB_BLOCK); // U[j, later columns of the sub-block]
   const q = ws ? ws.q : new Float64Array(out);
   let loss = 0;
+  let gridGroup = -1; // the group whose grid is in ws.scales/zeros
 
   let panelEnd = 0; // columns [i1, panelEnd) are in the panel
   let done = 0; // columns of the current block already decided
@@ -233,10 +249,18 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
         done = i;
         const col = panel.subarray(i * out, (i + 1) * out);
         if (ws) {
-          // The rule reads a float64 copy; error row, panel row and Σd² come from one SIMD pass.
-          ws.w.set(col);
-          rule(j, ws.w, q, view);
-          loss += ws.columnError(i, i, Ujj) / (Ujj * Ujj) / 2;
+          if (gridRule) {
+            // Rounding, error row, panel row and Σd² in one SIMD pass over the float32 row.
+            const group = gridRule.group(j, view);
+            if (group !== gridGroup) gridRule.grid((gridGroup = group), ws.scales, ws.zeros);
+            loss += ws.quantize(i, i, Ujj, gridRule.maxq) / (Ujj * Ujj) / 2;
+            gridRule.codes(j, ws.codes);
+          } else {
+            // The rule reads a float64 copy; error row, panel row and Σd² come from one SIMD pass.
+            ws.w.set(col);
+            rule(j, ws.w, q, view);
+            loss += ws.columnError(i, i, Ujj) / (Ujj * Ujj) / 2;
+          }
           // The column's error reaches the sub-block's later columns (rank-1 updates).
           for (let k = i + 1; k < s1; k++) coef[k - i - 1] = U[j * n + i1 + k];
           ws.rank1(i + 1, i, coef.subarray(0, s1 - i - 1));

@@ -86,8 +86,68 @@ const columnError: WasmFunction = {
   ],
 };
 
+// quantizeColumn(col, err, codes, scales, zeros, count, ujj, maxq) → Σ d²: GPTQ's rounding of one
+// panel row in place, the rule and columnError in one pass (f64x2 lanes). Per row r, with
+// w = float64(col[r]), s = scales[r], z = zeros[r] (float32 grids):
+//   c = clamp(nearest(w / s) + z, 0, maxq)   (nearest: ties to even, as GroupQuantizer.quantizeColumn)
+//   q = float32(s · (c − z)),  d = w − q:  codes[r] = c, col[r] = q, err[r] = float32(d / ujj).
+// Each operation is the float64 one JavaScript performs, so codes and values are bit for bit
+// those of quantizeColumn followed by columnError.
+const qc = { col: 0, err: 1, codes: 2, scales: 3, zeros: 4, count: 5, ujj: 6, maxq: 7 }; // params
+const ql = { r: 8, end2: 9, zero: 10, u: 11, mq: 12, acc: 13, w: 14, s: 15, z: 16, c: 17, qf: 18, d: 19, ci: 20, sum: 21, ws: 22, ss: 23, zs: 24, cs: 25, qs: 26, ds: 27, zero1: 28 };
+const byte = (base: number) => [...op.localGet(base), ...op.localGet(ql.r), ...op.i32Add]; // base + r
+const word = (base: number) => [...op.localGet(base), ...op.localGet(ql.r), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add]; // base + 4r
+const pairOf = (base: number) => [...word(base), ...op.v128Load64Zero(), ...op.f64x2PromoteLowF32x4];
+const oneOf = (base: number) => [...word(base), ...op.f32Load(), ...op.f64PromoteF32];
+const quantizeColumn: WasmFunction = {
+  name: 'quantizeColumn',
+  params: [i32, i32, i32, i32, i32, i32, f64, f64],
+  results: [f64],
+  locals: [i32, i32, v128, v128, v128, v128, v128, v128, v128, v128, v128, v128, v128, f64, f64, f64, f64, f64, f64, f64, f64],
+  body: [
+    ...op.localGet(qc.count), ...op.i32Const(-2), ...op.i32And, ...op.localSet(ql.end2), // whole pairs
+    ...op.localGet(qc.ujj), ...op.f64x2Splat, ...op.localSet(ql.u),
+    ...op.localGet(qc.maxq), ...op.f64x2Splat, ...op.localSet(ql.mq),
+    ...op.i32Const(0), ...op.localSet(ql.r),
+    ...op.block, ...op.loop, // two rows at a time
+    ...op.localGet(ql.r), ...op.localGet(ql.end2), ...op.i32GeU, ...op.brIf(1),
+    ...pairOf(qc.col), ...op.localSet(ql.w),
+    ...pairOf(qc.scales), ...op.localSet(ql.s),
+    ...pairOf(qc.zeros), ...op.localSet(ql.z),
+    // c = pmin(pmax(nearest(w / s) + z, 0), maxq): c < 0 ? 0 : c > maxq ? maxq : c
+    ...op.localGet(ql.w), ...op.localGet(ql.s), ...op.f64x2Div, ...op.f64x2Nearest, ...op.localGet(ql.z), ...op.f64x2Add,
+    ...op.localGet(ql.zero), ...op.f64x2Pmax, ...op.localGet(ql.mq), ...op.f64x2Pmin, ...op.localSet(ql.c),
+    ...op.localGet(ql.s), ...op.localGet(ql.c), ...op.localGet(ql.z), ...op.f64x2Sub, ...op.f64x2Mul, ...op.f32x4DemoteF64x2Zero, ...op.localSet(ql.qf),
+    ...word(qc.col), ...op.localGet(ql.qf), ...op.v128Store64Lane0(),
+    ...op.localGet(ql.w), ...op.localGet(ql.qf), ...op.f64x2PromoteLowF32x4, ...op.f64x2Sub, ...op.localSet(ql.d),
+    ...op.localGet(ql.acc), ...op.localGet(ql.d), ...op.localGet(ql.d), ...op.f64x2Mul, ...op.f64x2Add, ...op.localSet(ql.acc),
+    ...word(qc.err), ...op.localGet(ql.d), ...op.localGet(ql.u), ...op.f64x2Div, ...op.f32x4DemoteF64x2Zero, ...op.v128Store64Lane0(),
+    ...op.localGet(ql.c), ...op.i32x4TruncSatF64x2UZero, ...op.localSet(ql.ci),
+    ...byte(qc.codes), ...op.localGet(ql.ci), ...op.i32x4ExtractLane(0), ...op.i32Store8(),
+    ...byte(qc.codes), ...op.localGet(ql.ci), ...op.i32x4ExtractLane(1), ...op.i32Store8(1),
+    ...op.localGet(ql.r), ...op.i32Const(2), ...op.i32Add, ...op.localSet(ql.r),
+    ...op.br(0), ...op.end, ...op.end,
+    ...op.block, ...op.loop, // the odd row, the same operations on scalars
+    ...op.localGet(ql.r), ...op.localGet(qc.count), ...op.i32GeU, ...op.brIf(1),
+    ...oneOf(qc.col), ...op.localSet(ql.ws),
+    ...oneOf(qc.scales), ...op.localSet(ql.ss),
+    ...oneOf(qc.zeros), ...op.localSet(ql.zs),
+    ...op.localGet(ql.ws), ...op.localGet(ql.ss), ...op.f64Div, ...op.f64Nearest, ...op.localGet(ql.zs), ...op.f64Add,
+    ...op.localGet(ql.zero1), ...op.f64Max, ...op.localGet(qc.maxq), ...op.f64Min, ...op.localSet(ql.cs),
+    ...op.localGet(ql.ss), ...op.localGet(ql.cs), ...op.localGet(ql.zs), ...op.f64Sub, ...op.f64Mul, ...op.f32DemoteF64, ...op.f64PromoteF32, ...op.localSet(ql.qs),
+    ...word(qc.col), ...op.localGet(ql.qs), ...op.f32DemoteF64, ...op.f32Store(),
+    ...op.localGet(ql.ws), ...op.localGet(ql.qs), ...op.f64Sub, ...op.localSet(ql.ds),
+    ...op.localGet(ql.sum), ...op.localGet(ql.ds), ...op.localGet(ql.ds), ...op.f64Mul, ...op.f64Add, ...op.localSet(ql.sum),
+    ...word(qc.err), ...op.localGet(ql.ds), ...op.localGet(qc.ujj), ...op.f64Div, ...op.f32DemoteF64, ...op.f32Store(),
+    ...byte(qc.codes), ...op.localGet(ql.cs), ...op.i32TruncSatF64U, ...op.i32Store8(),
+    ...op.localGet(ql.r), ...op.i32Const(1), ...op.i32Add, ...op.localSet(ql.r),
+    ...op.br(0), ...op.end, ...op.end,
+    ...op.localGet(ql.sum), ...op.localGet(ql.acc), ...op.f64x2ExtractLane(0), ...op.f64Add, ...op.localGet(ql.acc), ...op.f64x2ExtractLane(1), ...op.f64Add,
+  ],
+};
+
 let compiled: object | undefined;
-const kernelModule = () => (compiled ??= new wasm.Module(wasmModule([rank1, columnError])));
+const kernelModule = () => (compiled ??= new wasm.Module(wasmModule([rank1, columnError, quantizeColumn])));
 
 /**
  * Float32 buffers of one sweep inside a WebAssembly memory: panel [panelRows, out], err
@@ -100,10 +160,15 @@ export class Workspace {
   /** A column as the rule reads it, and the rule's replacement: float64 [out] each. */
   readonly w: Float64Array;
   readonly q: Float64Array;
+  /** A column's quantization grid, row by row (float32 [out] each), and its codes [out]: see quantize. */
+  readonly scales: Float32Array;
+  readonly zeros: Float32Array;
+  readonly codes: Uint8Array;
   private readonly coef: Float32Array;
   private readonly kernel: {
     rank1: (y: number, rows: number, stride: number, x: number, coef: number, count: number) => void;
     columnError: (w: number, q: number, err: number, col: number, count: number, ujj: number) => number;
+    quantizeColumn: (col: number, err: number, codes: number, scales: number, zeros: number, count: number, ujj: number, maxq: number) => number;
   };
 
   constructor(
@@ -113,7 +178,8 @@ export class Workspace {
     coefs: number,
   ) {
     const float64At = Math.ceil(((panelRows + errRows) * out + coefs) / 4) * 16; // bytes, 16-aligned
-    const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil((float64At + 16 * out) / 65536)) });
+    const gridAt = float64At + 16 * out; // scales, zeros (float32), codes (bytes)
+    const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil((gridAt + 9 * out) / 65536)) });
     const instance = new wasm.Instance(kernelModule(), { env: { memory } });
     this.kernel = instance.exports as unknown as Workspace['kernel'];
     this.panel = new Float32Array(memory.buffer, 0, panelRows * out);
@@ -121,6 +187,28 @@ export class Workspace {
     this.coef = new Float32Array(memory.buffer, this.panel.byteLength + this.err.byteLength, coefs);
     this.w = new Float64Array(memory.buffer, float64At, out);
     this.q = new Float64Array(memory.buffer, float64At + 8 * out, out);
+    this.scales = new Float32Array(memory.buffer, gridAt, out);
+    this.zeros = new Float32Array(memory.buffer, gridAt + 4 * out, out);
+    this.codes = new Uint8Array(memory.buffer, gridAt + 8 * out, out);
+  }
+
+  /**
+   * Quantizes panel row `row` in place on the grid in scales/zeros (codes 0…maxq): codes[r] = c,
+   * panel = float32(s·(c − z)), err[errRow] = float32((w − q) / ujj); returns Σ (w − q)² (float64).
+   * The same values as GroupQuantizer.quantizeColumn on the float64 row, then columnError.
+   */
+  quantize(row: number, errRow: number, ujj: number, maxq: number): number {
+    this.checkRows('quantize', row, errRow);
+    const { out, panel, err } = this;
+    return this.kernel.quantizeColumn(panel.byteOffset + row * out * 4, err.byteOffset + errRow * out * 4, this.codes.byteOffset, this.scales.byteOffset, this.zeros.byteOffset, out, ujj, maxq);
+  }
+
+  // The memory holds more than the panel: an index past it would write elsewhere silently.
+  private checkRows(what: string, row: number, errRow: number): void {
+    const { out } = this;
+    if (row < 0 || (row + 1) * out > this.panel.length || errRow < 0 || (errRow + 1) * out > this.err.length) {
+      throw new RangeError(`${what}: panel row ${row} or error row ${errRow} is outside the workspace`);
+    }
   }
 
   /**
@@ -129,9 +217,7 @@ export class Workspace {
    */
   columnError(row: number, errRow: number, ujj: number): number {
     const { out } = this;
-    if (row < 0 || (row + 1) * out > this.panel.length || errRow < 0 || (errRow + 1) * out > this.err.length) {
-      throw new RangeError(`columnError: panel row ${row} or error row ${errRow} is outside the workspace`);
-    }
+    this.checkRows('columnError', row, errRow);
     return this.kernel.columnError(this.w.byteOffset, this.q.byteOffset, this.err.byteOffset + errRow * out * 4, this.panel.byteOffset + row * out * 4, out, ujj);
   }
 
