@@ -13,7 +13,7 @@
 // where grids are fitted on the original W per consecutive columns, before any update.
 import { prepareHessian, permuteColumns, zeroDeadColumns, type PreparedHessian } from './hessian.js';
 import { GroupQuantizer, dequantize } from './quantizer.js';
-import { DEFAULT_BLOCK_SIZE, obsSweep, runSweep, type ColumnRule, type GridRule, type Sweep, type SweepView } from './sweep.js';
+import { DEFAULT_BLOCK_SIZE, gatherTransposed, obsSweep, runSweep, type ColumnRule, type GridRule, type Sweep, type SweepView } from './sweep.js';
 import { CompressError, checkLinear, toFloat64, type CompressResult, type LinearWeight, type QuantConfig, type SecondMoment } from './types.js';
 
 export interface GptqOptions extends QuantConfig {
@@ -52,8 +52,15 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
   const g = grouped ? options.groupSize : n; // columns per group
   const { perm, invPerm } = prepared;
 
+  // A float32 driver with the grids fitted during the sweep needs only W₀ᵀ in float32, built
+  // straight from layer.w: no float64 W (128 MB at 4096²), no permuted copy, no transposition.
+  const reply = yield { kind: 'begin', out, n };
+  let W0T: Float32Array | undefined; // [n, out], columns in sweep order
   let W: Float64Array; // [out, n], columns in sweep order
-  if (perm && !options.staticGroups) {
+  if (reply?.precision === 'float32' && grouped && !options.staticGroups) {
+    W0T = gatherTransposed(layer.w, out, n, perm, prepared.dead);
+    W = new Float64Array(0);
+  } else if (perm && !options.staticGroups) {
     // Widened and permuted in one pass (each copy of an LLM-sized W is 100+ MB); a per-channel
     // grid is a row's min and max, which the column order does not change.
     W = permuteColumns(layer.w, out, n, perm);
@@ -94,7 +101,7 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
     codes: (j, codes) => (columnCodes ??= new Uint8Array(n * out)).set(codes, j * out),
   };
   const rule: ColumnRule = (j, w, q, view) => quantizer.quantizeColumn(perm ? perm[j] : j, groupOf(j, view), w, q);
-  const loss = yield* obsSweep(W, out, n, prepared.Hinv, blockSize, rule, lookahead, false, gridRule); // the result is the quantizer's codes, not W
+  const loss = yield* obsSweep(W, out, n, prepared.Hinv, blockSize, rule, { lookahead, writeBack: false, gridRule, begun: { reply, W0T } }); // the result is the quantizer's codes, not W
   if (columnCodes) quantizer.setCodesFromColumns(columnCodes, perm);
 
   // g_idx only where groups are not consecutive columns: act-order with dynamic groups.

@@ -127,10 +127,11 @@ class WideSweep {
     this.errors = new Float32Array(n * out);
   }
 
-  async load({ W, U, c0, c1, panel }: PanelLoad): Promise<void> {
+  async load({ W, W0T: given, U, c0, c1, panel }: PanelLoad): Promise<void> {
     const { cache, out, n, errors } = this;
     if (this.written !== c0) throw new Error(`sweep: block at column ${c0} loaded with the errors of ${this.written} columns`);
-    if (c0 === 0) {
+    if (c0 === 0 && given) this.W0T = given;
+    else if (c0 === 0) {
       // W holds W₀ now (sweep order, dead columns zeroed); later loads read W₀ᵀ only.
       const session = await cache.get('sweep-transpose', transposeGraph);
       this.W0T = floatData((await session.run({ x: floatTensor(new Float32Array(W), [out, n]) })).y, 'sweep transpose');

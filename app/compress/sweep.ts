@@ -74,6 +74,11 @@ export interface PanelLoad {
   readonly kind: 'load';
   /** [out, n]: columns < c0 hold final values, columns ≥ c0 whatever the driver left there. */
   readonly W: Float64Array;
+  /**
+   * [n, out]: W₀ transposed in float32 (sweep order, dead columns zeroed), when the method built
+   * it instead of W (which is then empty): a float32 driver's first load reads it.
+   */
+  readonly W0T?: Float32Array;
   readonly out: number;
   readonly n: number;
   /** [n, n] upper. */
@@ -171,6 +176,20 @@ function applyTrailingUpdate({ W, out, n, U, Err, i1, i2 }: TrailingUpdate & { E
   }
 }
 
+export interface SweepOptions {
+  /** Columns past a block's end the rule may read (see obsSweep). */
+  lookahead?: number;
+  /** Write the replaced values back into W (default true). */
+  writeBack?: boolean;
+  /** The rule as a grid rounding, for a float32 driver's kernel. */
+  gridRule?: GridRule;
+  /**
+   * The method yielded the Begin step itself (to build its weights for the precision asked) and
+   * passes the driver's reply; with W0T it gave W₀ᵀ instead of W (float32 drivers only).
+   */
+  begun?: { reply: SweepReply | void; W0T?: Float32Array };
+}
+
 /**
  * Runs the sweep in place on W: [out, n] (columns in sweep order); U: [n, n] from prepareHessian.
  * Returns Σ (w − q)² / U_jj² / 2 over all replaced weights, the OBS estimate of the added loss.
@@ -182,12 +201,16 @@ function applyTrailingUpdate({ W, out, n, U, Err, i1, i2 }: TrailingUpdate & { E
  * `writeBack` is false (a method that keeps its result elsewhere, as GPTQ's codes, saves a
  * strided pass over W). `gridRule`: the same rule as a grid rounding, for a float32 sweep's kernel.
  */
-export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Array, blockSize: number, rule: ColumnRule, lookahead = 0, writeBack = true, gridRule?: GridRule): Sweep<number> {
+export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Array, blockSize: number, rule: ColumnRule, options: SweepOptions = {}): Sweep<number> {
+  const { lookahead = 0, writeBack = true, gridRule, begun } = options;
   if (!(Number.isInteger(blockSize) && blockSize > 0)) throw new RangeError(`block size must be a positive integer, got ${blockSize}`);
   if (!(Number.isInteger(lookahead) && lookahead >= 0)) throw new RangeError(`lookahead must be a non-negative integer, got ${lookahead}`);
   const B = Math.min(blockSize, n);
   const panelRows = Math.min(B + lookahead, n); // the block's current columns and those ahead
-  const reply = yield { kind: 'begin', out, n };
+  const reply = begun ? begun.reply : yield { kind: 'begin', out, n };
+  const W0T = begun?.W0T;
+  if (W0T && reply?.precision !== 'float32') throw new Error('sweep: W₀ᵀ given for a float64 sweep');
+  if (W0T && writeBack) throw new Error('sweep: W₀ᵀ given with no W to write back into');
   // float32: panel and errors in a SIMD workspace; w64 is the rule's float64 copy of a column.
   const ws = reply?.precision === 'float32' ? new Workspace(out, panelRows, B, SUB_BLOCK) : null;
   const panel: Panel = ws ? ws.panel : new Float64Array(panelRows * out); // [panelRows, out]
@@ -238,7 +261,7 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
     view.i2 = i2;
     panelEnd = Math.min(i2 + lookahead, n);
     done = sub0 = sub1 = 0;
-    yield { kind: 'load', W, out, n, U, c0: i1, c1: panelEnd, panel };
+    yield { kind: 'load', W, W0T, out, n, U, c0: i1, c1: panelEnd, panel };
     for (let s0 = 0; s0 < b; s0 += SUB_BLOCK) {
       const s1 = Math.min(s0 + SUB_BLOCK, b);
       sub0 = s0;
@@ -301,6 +324,25 @@ export function transposeIn(W: Float64Array, n: number, i1: number, b: number, o
     const r1 = Math.min(r0 + TILE, out);
     for (let k = 0; k < b; k++) for (let r = r0; r < r1; r++) block[k * out + r] = W[r * n + i1 + k];
   }
+}
+
+/**
+ * W₀ᵀ: [n, out] float32, column j = column order[j] of w: [out, n] (all columns in order when
+ * order is null), dead columns (by original index) zero.
+ */
+export function gatherTransposed(w: Float32Array, out: number, n: number, order: Int32Array | null, dead: Uint8Array): Float32Array {
+  const wt = new Float32Array(n * out);
+  // 16 rows at a time: each column writes one cache line of wt, the 16 rows read stay in L2.
+  const rows = 16;
+  for (let r0 = 0; r0 < out; r0 += rows) {
+    const r1 = Math.min(r0 + rows, out);
+    for (let j = 0; j < n; j++) {
+      const c = order ? order[j] : j;
+      if (dead[c]) continue;
+      for (let r = r0, at = j * out + r0; r < r1; r++, at++) wt[at] = w[r * n + c];
+    }
+  }
+  return wt;
 }
 
 /** W[:, i1 : i1 + b] = blockᵀ. */
