@@ -58,7 +58,7 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
   let W0T: Float32Array | undefined; // [n, out], columns in sweep order
   let W: Float64Array; // [out, n], columns in sweep order
   if (reply?.precision === 'float32' && grouped && !options.staticGroups) {
-    W0T = gatherTransposed(layer.w, out, n, perm, prepared.dead);
+    W0T = gatherTransposed(layer.w, out, n, invPerm, prepared.dead);
     W = new Float64Array(0);
   } else if (perm && !options.staticGroups) {
     // Widened and permuted in one pass (each copy of an LLM-sized W is 100+ MB); a per-channel
@@ -102,7 +102,7 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
   };
   const rule: ColumnRule = (j, w, q, view) => quantizer.quantizeColumn(perm ? perm[j] : j, groupOf(j, view), w, q);
   const loss = yield* obsSweep(W, out, n, prepared.Hinv, blockSize, rule, { lookahead, writeBack: false, gridRule, begun: { reply, W0T } }); // the result is the quantizer's codes, not W
-  if (columnCodes) quantizer.setCodesFromColumns(columnCodes, perm);
+  if (columnCodes) quantizer.setCodesFromColumns(columnCodes, invPerm);
 
   // g_idx only where groups are not consecutive columns: act-order with dynamic groups.
   let gIdx: Int32Array | undefined;

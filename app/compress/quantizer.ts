@@ -95,9 +95,10 @@ export class GroupQuantizer {
     const hi = new Float64Array(out);
     for (let c = 0; c < count; c++) {
       for (let r = 0, at = c * out; r < out; r++, at++) {
+        // Two selects, not if/else: a group's values are noise, the branch would mispredict half the time.
         const v = x[at];
-        if (v < lo[r]) lo[r] = v;
-        else if (v > hi[r]) hi[r] = v;
+        lo[r] = v < lo[r] ? v : lo[r];
+        hi[r] = v > hi[r] ? v : hi[r];
       }
     }
     for (let r = 0; r < out; r++) this.fitRange(r * this.nGroups + group, lo[r], hi[r]);
@@ -160,18 +161,15 @@ export class GroupQuantizer {
     for (let r = 0, slot = group; r < this.out; r++, slot += nGroups) (scales[r] = this.scales[slot]), (zeros[r] = this.zeros[slot]);
   }
 
-  /** codes[r, order[j]] = columns[j, r] for columns: [inFeatures, out] (codes kept column by column, in sweep order). */
-  setCodesFromColumns(columns: Uint8Array, order: Int32Array | null): void {
+  /** codes[r, c] = columns[position[c], r] for columns: [inFeatures, out] (codes column by column, in sweep order; position: the inverse of the sweep order, null for in order). */
+  setCodesFromColumns(columns: Uint8Array, position: Int32Array | null): void {
     const { out, inFeatures, codes } = this;
-    // 64 × 64 tiles: a tile's rows of both layouts stay in L1 (untiled, one of them is a cache miss per byte).
-    for (let j0 = 0; j0 < inFeatures; j0 += TILE) {
-      const j1 = Math.min(j0 + TILE, inFeatures);
-      for (let r0 = 0; r0 < out; r0 += TILE) {
-        const r1 = Math.min(r0 + TILE, out);
-        for (let j = j0; j < j1; j++) {
-          const col = order ? order[j] : j;
-          for (let r = r0, at = j * out + r0; r < r1; r++, at++) codes[r * inFeatures + col] = columns[at];
-        }
+    // 64 rows at a time, columns in order: each read is one cache line of `columns`, and the
+    // 64 rows' written lines stay in L1 for 64 columns.
+    for (let r0 = 0; r0 < out; r0 += TILE) {
+      const r1 = Math.min(r0 + TILE, out);
+      for (let c = 0; c < inFeatures; c++) {
+        for (let r = r0, at = (position ? position[c] : c) * out + r0; r < r1; r++, at++) codes[r * inFeatures + c] = columns[at];
       }
     }
   }
@@ -195,9 +193,24 @@ export function dequantize(q: QuantState, out: number, inFeatures: number): Floa
   // Each column's group once, not per weight (g_idx, or consecutive groups).
   const groupOf = q.gIdx ?? Int32Array.from({ length: inFeatures }, (_, c) => (q.groupSize === -1 ? 0 : Math.floor(c / q.groupSize)));
   const { codes, scales, zeros } = q;
+  // Each row's values per (group, code) looked up rather than recomputed, where the table is
+  // smaller than the row (w4g128: 16 codes × 32 groups for 4096 weights); the same dequantizeValue.
+  const levels = 2 ** q.bits;
+  const table = nGroups * levels <= inFeatures / 2 ? new Float32Array(nGroups * levels) : null;
+  const tableAt = table ? Int32Array.from(groupOf, (g) => g * levels) : groupOf;
   for (let r = 0; r < out; r++) {
     const row = r * inFeatures;
     const slots = r * nGroups;
+    if (table) {
+      for (let g = 0; g < nGroups; g++) for (let c = 0; c < levels; c++) table[g * levels + c] = dequantizeValue(c, scales[slots + g], zeros[slots + g]);
+      let any = 0; // OR of the row's codes: one ≥ levels (a foreign checkpoint) would read another group's entry
+      for (let c = 0; c < inFeatures; c++) {
+        const code = codes[row + c];
+        any |= code;
+        wc[row + c] = table[tableAt[c] + code];
+      }
+      if (any < levels) continue;
+    }
     for (let c = 0; c < inFeatures; c++) {
       const slot = slots + groupOf[c];
       wc[row + c] = dequantizeValue(codes[row + c], scales[slot], zeros[slot]);

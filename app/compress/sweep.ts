@@ -327,19 +327,19 @@ export function transposeIn(W: Float64Array, n: number, i1: number, b: number, o
 }
 
 /**
- * W₀ᵀ: [n, out] float32, column j = column order[j] of w: [out, n] (all columns in order when
- * order is null), dead columns (by original index) zero.
+ * W₀ᵀ: [n, out] float32, row j = column order[j] of w: [out, n] (in order when order is null;
+ * `position` is order's inverse), dead columns (by original index) zero.
  */
-export function gatherTransposed(w: Float32Array, out: number, n: number, order: Int32Array | null, dead: Uint8Array): Float32Array {
+export function gatherTransposed(w: Float32Array, out: number, n: number, position: Int32Array | null, dead: Uint8Array): Float32Array {
   const wt = new Float32Array(n * out);
-  // 16 rows at a time: each column writes one cache line of wt, the 16 rows read stay in L2.
+  // 16 rows at a time, original columns in order: the 16 rows' reads stay in L1, and each column
+  // writes one whole cache line of wt.
   const rows = 16;
   for (let r0 = 0; r0 < out; r0 += rows) {
     const r1 = Math.min(r0 + rows, out);
-    for (let j = 0; j < n; j++) {
-      const c = order ? order[j] : j;
+    for (let c = 0; c < n; c++) {
       if (dead[c]) continue;
-      for (let r = r0, at = j * out + r0; r < r1; r++, at++) wt[at] = w[r * n + c];
+      for (let r = r0, at = (position ? position[c] : c) * out + r0; r < r1; r++, at++) wt[at] = w[r * n + c];
     }
   }
   return wt;
