@@ -54,11 +54,20 @@ function transposeGraph(): Uint8Array {
   return g.build();
 }
 
-/** c − aᵀ·b, a: [k, m], b: [k, nc], c: [m, nc] (all float32, row-major). */
-async function subtractProduct(cache: SessionCache, a: Float32Array, b: Float32Array, c: Float32Array, k: number, m: number, nc: number): Promise<Float32Array> {
+/**
+ * c − aᵀ·b, a: [k, m], b: [k, nc], c: [m, nc] (all float32, row-major), written into `into`
+ * ([m, nc], may be c itself). On the CPU onnxruntime writes it there (a pre-allocated output: no
+ * allocation, no copy; Gemm copies C into Y element by element first, so Y = C is safe); other
+ * devices return a new array that is copied in.
+ */
+async function subtractProduct(cache: SessionCache, a: Float32Array, b: Float32Array, c: Float32Array, k: number, m: number, nc: number, into: Float32Array): Promise<void> {
   const session = await cache.get('sweep-subtract-product', subtractProductGraph);
-  const out = await session.run({ a: floatTensor(a, [k, m]), b: floatTensor(b, [k, nc]), c: floatTensor(c, [m, nc]) });
-  return floatData(out.y, 'sweep product');
+  const feeds = { a: floatTensor(a, [k, m]), b: floatTensor(b, [k, nc]), c: floatTensor(c, [m, nc]) };
+  if (cache.device === 'cpu') {
+    await session.run(feeds, { y: floatTensor(into, [m, nc]) });
+    return;
+  }
+  into.set(floatData((await session.run(feeds)).y, 'sweep product'));
 }
 
 /** U[r0:r1, c0:c1] as float32 [r1 − r0, c1 − c0] (U: [n, n] row-major). */
@@ -116,6 +125,7 @@ class WideSweep {
   private readonly errors: Float32Array; // E: [n, out], the scaled errors of decided columns
   private written = 0; // rows [0, written) of E are filled
   private stage: Float32Array | null = null; // [stageEnd − stageStart, out]: those columns with the errors of all columns < stageStart
+  private stageBuffer: Float32Array | null = null; // where stages after the first are computed
   private stageStart = 0;
   private stageEnd = 0;
 
@@ -141,14 +151,21 @@ class WideSweep {
       // stage = W₀ᵀ[c0:end] − U[0:c0, c0:end]ᵀ · E[0:c0]
       const end = Math.min(n, Math.max(c1, c0 + STAGE_COLUMNS));
       const base = W0T.subarray(c0 * out, end * out);
-      this.stage = c0 === 0 ? base : await subtractProduct(cache, slice32(U, n, 0, c0, c0, end), errors.subarray(0, c0 * out), base, c0, end - c0, out);
+      if (c0 === 0) this.stage = base;
+      else {
+        this.stageBuffer ??= new Float32Array(Math.max(STAGE_COLUMNS, c1 - c0) * out); // a stage is at most this wide
+        this.stage = this.stageBuffer.subarray(0, (end - c0) * out);
+        await subtractProduct(cache, slice32(U, n, 0, c0, c0, end), errors.subarray(0, c0 * out), base, c0, end - c0, out, this.stage);
+      }
       this.stageStart = c0;
       this.stageEnd = end;
     }
     // panel = stage[c0:c1] − U[p0:c0, c0:c1]ᵀ · E[p0:c0], p0 = the stage's start: the errors decided since.
     const p0 = this.stageStart;
     const staged = this.stage!.subarray((c0 - p0) * out, (c1 - p0) * out);
-    panel.set(c0 === p0 ? staged : await subtractProduct(cache, slice32(U, n, p0, c0, c0, c1), errors.subarray(p0 * out, c0 * out), staged, c0 - p0, c1 - c0, out));
+    const rows = (panel as Float32Array).subarray(0, (c1 - c0) * out);
+    if (c0 === p0) rows.set(staged);
+    else await subtractProduct(cache, slice32(U, n, p0, c0, c0, c1), errors.subarray(p0 * out, c0 * out), staged, c0 - p0, c1 - c0, out, rows);
   }
 
   /** The block's scaled errors of columns [written, end) join E (Err: the block's rows from column i1). */
@@ -162,6 +179,6 @@ class WideSweep {
   async update({ U, i1, e0, e1, c0, c1, panel }: PanelUpdate): Promise<void> {
     const { out, n } = this;
     const rows = (panel as Float32Array).subarray((c0 - i1) * out, (c1 - i1) * out);
-    rows.set(await subtractProduct(this.cache, slice32(U, n, e0, e1, c0, c1), this.errors.subarray(e0 * out, e1 * out), rows, e1 - e0, c1 - c0, out));
+    await subtractProduct(this.cache, slice32(U, n, e0, e1, c0, c1), this.errors.subarray(e0 * out, e1 * out), rows, e1 - e0, c1 - c0, out, rows);
   }
 }
