@@ -88,7 +88,7 @@ export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minCo
     const s = step.value;
     if (s.kind === 'begin') {
       wide = s.n >= minColumns ? new WideSweep(cache, s.out, s.n) : null;
-      if (wide) reply = { precision: 'float32' };
+      if (wide) reply = { precision: 'float32', subBlock: WIDE_SUB_BLOCK };
       continue;
     }
     if (!wide) {
@@ -106,6 +106,15 @@ export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minCo
     if (stats) (stats.updateMs += performance.now() - t0), stats.updates++;
   }
 }
+
+/**
+ * Sub-block width of a wide sweep: each sub-block costs one ORT call (≈ 0.5–1 ms on the CPU
+ * whatever its size, K = width), the rank-1 updates inside it out·width/2 SIMD multiply-adds per
+ * column. In `npm run bench -- gptq` at 4096² (2026-12-05 06:44–06:50, load 3–6, so only the
+ * sub-block step itself compares): 16 → 0.28 s, 32 → 0.18–0.31 s, 64 → 0.09–0.19 s, with no
+ * visible growth of the time outside ORT.
+ */
+export const WIDE_SUB_BLOCK = 64;
 
 /**
  * Columns one block-load product brings up to date at once. A product [M, K]·[K, out] repacks

@@ -129,7 +129,7 @@ export interface SweepBegin {
 }
 
 /** A driver's reply to Begin: a float32 panel (wide layers, float32 products), or nothing for float64. */
-export type SweepReply = { readonly precision: 'float32' } | undefined;
+export type SweepReply = { readonly precision: 'float32'; readonly subBlock?: number } | undefined;
 
 /** A panel: [rows, out], float64 unless the driver asked for float32. */
 export type Panel = Float64Array | Float32Array;
@@ -212,10 +212,14 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
   if (W0T && reply?.precision !== 'float32') throw new Error('sweep: W₀ᵀ given for a float64 sweep');
   if (W0T && writeBack) throw new Error('sweep: W₀ᵀ given with no W to write back into');
   // float32: panel and errors in a SIMD workspace; w64 is the rule's float64 copy of a column.
-  const ws = reply?.precision === 'float32' ? new Workspace(out, panelRows, B, SUB_BLOCK) : null;
+  // A float32 driver may ask for wider sub-blocks: fewer products, more SIMD rank-1 work. The
+  // float64 result does not depend on the width (each weight gets the same updates in the same order).
+  const sub = reply?.precision === 'float32' ? (reply.subBlock ?? SUB_BLOCK) : SUB_BLOCK;
+  if (!(Number.isInteger(sub) && sub > 0)) throw new RangeError(`sub-block width must be a positive integer, got ${sub}`);
+  const ws = reply?.precision === 'float32' ? new Workspace(out, panelRows, B, sub) : null;
   const panel: Panel = ws ? ws.panel : new Float64Array(panelRows * out); // [panelRows, out]
   const Err: Panel = ws ? ws.err : new Float64Array(B * out); // [B, out]: the block's scaled errors
-  const coef = new Float64Array(SUB_BLOCK); // U[j, later columns of the sub-block]
+  const coef = new Float64Array(sub); // U[j, later columns of the sub-block]
   const q = ws ? ws.q : new Float64Array(out);
   let loss = 0;
   let gridGroup = -1; // the group whose grid is in ws.scales/zeros
@@ -262,8 +266,8 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
     panelEnd = Math.min(i2 + lookahead, n);
     done = sub0 = sub1 = 0;
     yield { kind: 'load', W, W0T, out, n, U, c0: i1, c1: panelEnd, panel };
-    for (let s0 = 0; s0 < b; s0 += SUB_BLOCK) {
-      const s1 = Math.min(s0 + SUB_BLOCK, b);
+    for (let s0 = 0; s0 < b; s0 += sub) {
+      const s1 = Math.min(s0 + sub, b);
       sub0 = s0;
       sub1 = s1;
       for (let i = s0; i < s1; i++) {
