@@ -7,7 +7,7 @@
 // reads them in place and onnxruntime reads them through Float32Array views without a copy.
 // Arithmetic is IEEE float32, each product and difference rounded (no fused multiply-add), so
 // the result is exactly Math.fround(y − Math.fround(a·x)) per element, as the tests check.
-import { f32, f64, i32, op, v128, wasmModule, type WasmFunction } from './encode.js';
+import { f32, f64, i32, op, v128, wasmModule, type ValType, type WasmFunction } from './encode.js';
 
 // rank1(y, rows, stride, x, coef, count): y[t·stride + r] −= coef[t] · x[r] for t < rows, r < count.
 // y, x, coef are byte offsets into the memory; stride is in bytes.
@@ -94,55 +94,75 @@ const columnError: WasmFunction = {
 // Each operation is the float64 one JavaScript performs, so codes and values are bit for bit
 // those of quantizeColumn followed by columnError.
 const qc = { col: 0, err: 1, codes: 2, scales: 3, zeros: 4, count: 5, ujj: 6, maxq: 7 }; // params
-const ql = { r: 8, end2: 9, zero: 10, u: 11, mq: 12, acc: 13, w: 14, s: 15, z: 16, c: 17, qf: 18, d: 19, ci: 20, sum: 21, ws: 22, ss: 23, zs: 24, cs: 25, qs: 26, ds: 27, zero1: 28 };
-const byte = (base: number) => [...op.localGet(base), ...op.localGet(ql.r), ...op.i32Add]; // base + r
-const word = (base: number) => [...op.localGet(base), ...op.localGet(ql.r), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add]; // base + 4r
-const pairOf = (base: number) => [...word(base), ...op.v128Load64Zero(), ...op.f64x2PromoteLowF32x4];
-const oneOf = (base: number) => [...word(base), ...op.f32Load(), ...op.f64PromoteF32];
+const qr = 8; // local: the row
+const qEnd2 = 9; // local: rows in whole pairs
+const byte = (base: number) => [...op.localGet(base), ...op.localGet(qr), ...op.i32Add]; // base + r
+const word = (base: number) => [...op.localGet(base), ...op.localGet(qr), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add]; // base + 4r
+
+/** One step of the rounding as f64x2 (two rows) or f64 (the odd row): the same operations, the lanes' locals and opcodes. */
+interface Lanes {
+  rows: number;
+  zero: number; u: number; mq: number; acc: number; w: number; s: number; z: number; c: number; qf: number; d: number;
+  load: (base: number) => number[]; // float32 at base + 4r → float64 lanes
+  div: number[]; nearest: number[]; add: number[]; sub: number[]; mul: number[];
+  max: number[]; min: number[]; demote: number[]; promote: number[];
+  store: number[]; // float32 lanes to the address below them
+  storeCodes: number[];
+}
+const v = { zero: 10, u: 11, mq: 12, acc: 13, w: 14, s: 15, z: 16, c: 17, qf: 18, d: 19, ci: 20 }; // v128 locals
+const twoRows: Lanes = {
+  rows: 2, ...v,
+  load: (base) => [...word(base), ...op.v128Load64Zero(), ...op.f64x2PromoteLowF32x4],
+  div: op.f64x2Div, nearest: op.f64x2Nearest, add: op.f64x2Add, sub: op.f64x2Sub, mul: op.f64x2Mul,
+  max: op.f64x2Pmax, min: op.f64x2Pmin, // pmax(c, 0) = c < 0 ? 0 : c; pmin(c, maxq) = maxq < c ? maxq : c
+  demote: op.f32x4DemoteF64x2Zero, promote: op.f64x2PromoteLowF32x4, store: op.v128Store64Lane0(),
+  storeCodes: [
+    ...op.localGet(v.c), ...op.i32x4TruncSatF64x2UZero, ...op.localSet(v.ci),
+    ...byte(qc.codes), ...op.localGet(v.ci), ...op.i32x4ExtractLane(0), ...op.i32Store8(),
+    ...byte(qc.codes), ...op.localGet(v.ci), ...op.i32x4ExtractLane(1), ...op.i32Store8(1),
+  ],
+};
+const f = { zero: 21, acc: 22, w: 23, s: 24, z: 25, c: 26, d: 27, qf: 28 }; // f64 locals, qf f32
+const oneRow: Lanes = {
+  rows: 1, ...f, u: qc.ujj, mq: qc.maxq,
+  load: (base) => [...word(base), ...op.f32Load(), ...op.f64PromoteF32],
+  div: op.f64Div, nearest: op.f64Nearest, add: op.f64Add, sub: op.f64Sub, mul: op.f64Mul,
+  max: op.f64Max, min: op.f64Min, // c is never NaN or −0 (nearest(x) + z, z ≥ 0): the same clamp
+  demote: op.f32DemoteF64, promote: op.f64PromoteF32, store: op.f32Store(),
+  storeCodes: [...byte(qc.codes), ...op.localGet(f.c), ...op.i32TruncSatF64U, ...op.i32Store8()],
+};
+const roundStep = (L: Lanes) => [
+  ...L.load(qc.col), ...op.localSet(L.w),
+  ...L.load(qc.scales), ...op.localSet(L.s),
+  ...L.load(qc.zeros), ...op.localSet(L.z),
+  ...op.localGet(L.w), ...op.localGet(L.s), ...L.div, ...L.nearest, ...op.localGet(L.z), ...L.add,
+  ...op.localGet(L.zero), ...L.max, ...op.localGet(L.mq), ...L.min, ...op.localSet(L.c),
+  ...op.localGet(L.s), ...op.localGet(L.c), ...op.localGet(L.z), ...L.sub, ...L.mul, ...L.demote, ...op.localSet(L.qf),
+  ...word(qc.col), ...op.localGet(L.qf), ...L.store,
+  ...op.localGet(L.w), ...op.localGet(L.qf), ...L.promote, ...L.sub, ...op.localSet(L.d),
+  ...op.localGet(L.acc), ...op.localGet(L.d), ...op.localGet(L.d), ...L.mul, ...L.add, ...op.localSet(L.acc),
+  ...word(qc.err), ...op.localGet(L.d), ...op.localGet(L.u), ...L.div, ...L.demote, ...L.store,
+  ...L.storeCodes,
+  ...op.localGet(qr), ...op.i32Const(L.rows), ...op.i32Add, ...op.localSet(qr),
+];
 const quantizeColumn: WasmFunction = {
   name: 'quantizeColumn',
   params: [i32, i32, i32, i32, i32, i32, f64, f64],
   results: [f64],
-  locals: [i32, i32, v128, v128, v128, v128, v128, v128, v128, v128, v128, v128, v128, f64, f64, f64, f64, f64, f64, f64, f64],
+  locals: [i32, i32, ...Array<ValType>(11).fill(v128), ...Array<ValType>(7).fill(f64), f32],
   body: [
-    ...op.localGet(qc.count), ...op.i32Const(-2), ...op.i32And, ...op.localSet(ql.end2), // whole pairs
-    ...op.localGet(qc.ujj), ...op.f64x2Splat, ...op.localSet(ql.u),
-    ...op.localGet(qc.maxq), ...op.f64x2Splat, ...op.localSet(ql.mq),
-    ...op.i32Const(0), ...op.localSet(ql.r),
+    ...op.localGet(qc.count), ...op.i32Const(-2), ...op.i32And, ...op.localSet(qEnd2),
+    ...op.localGet(qc.ujj), ...op.f64x2Splat, ...op.localSet(v.u),
+    ...op.localGet(qc.maxq), ...op.f64x2Splat, ...op.localSet(v.mq),
     ...op.block, ...op.loop, // two rows at a time
-    ...op.localGet(ql.r), ...op.localGet(ql.end2), ...op.i32GeU, ...op.brIf(1),
-    ...pairOf(qc.col), ...op.localSet(ql.w),
-    ...pairOf(qc.scales), ...op.localSet(ql.s),
-    ...pairOf(qc.zeros), ...op.localSet(ql.z),
-    // c = pmin(pmax(nearest(w / s) + z, 0), maxq): c < 0 ? 0 : c > maxq ? maxq : c
-    ...op.localGet(ql.w), ...op.localGet(ql.s), ...op.f64x2Div, ...op.f64x2Nearest, ...op.localGet(ql.z), ...op.f64x2Add,
-    ...op.localGet(ql.zero), ...op.f64x2Pmax, ...op.localGet(ql.mq), ...op.f64x2Pmin, ...op.localSet(ql.c),
-    ...op.localGet(ql.s), ...op.localGet(ql.c), ...op.localGet(ql.z), ...op.f64x2Sub, ...op.f64x2Mul, ...op.f32x4DemoteF64x2Zero, ...op.localSet(ql.qf),
-    ...word(qc.col), ...op.localGet(ql.qf), ...op.v128Store64Lane0(),
-    ...op.localGet(ql.w), ...op.localGet(ql.qf), ...op.f64x2PromoteLowF32x4, ...op.f64x2Sub, ...op.localSet(ql.d),
-    ...op.localGet(ql.acc), ...op.localGet(ql.d), ...op.localGet(ql.d), ...op.f64x2Mul, ...op.f64x2Add, ...op.localSet(ql.acc),
-    ...word(qc.err), ...op.localGet(ql.d), ...op.localGet(ql.u), ...op.f64x2Div, ...op.f32x4DemoteF64x2Zero, ...op.v128Store64Lane0(),
-    ...op.localGet(ql.c), ...op.i32x4TruncSatF64x2UZero, ...op.localSet(ql.ci),
-    ...byte(qc.codes), ...op.localGet(ql.ci), ...op.i32x4ExtractLane(0), ...op.i32Store8(),
-    ...byte(qc.codes), ...op.localGet(ql.ci), ...op.i32x4ExtractLane(1), ...op.i32Store8(1),
-    ...op.localGet(ql.r), ...op.i32Const(2), ...op.i32Add, ...op.localSet(ql.r),
+    ...op.localGet(qr), ...op.localGet(qEnd2), ...op.i32GeU, ...op.brIf(1),
+    ...roundStep(twoRows),
     ...op.br(0), ...op.end, ...op.end,
-    ...op.block, ...op.loop, // the odd row, the same operations on scalars
-    ...op.localGet(ql.r), ...op.localGet(qc.count), ...op.i32GeU, ...op.brIf(1),
-    ...oneOf(qc.col), ...op.localSet(ql.ws),
-    ...oneOf(qc.scales), ...op.localSet(ql.ss),
-    ...oneOf(qc.zeros), ...op.localSet(ql.zs),
-    ...op.localGet(ql.ws), ...op.localGet(ql.ss), ...op.f64Div, ...op.f64Nearest, ...op.localGet(ql.zs), ...op.f64Add,
-    ...op.localGet(ql.zero1), ...op.f64Max, ...op.localGet(qc.maxq), ...op.f64Min, ...op.localSet(ql.cs),
-    ...op.localGet(ql.ss), ...op.localGet(ql.cs), ...op.localGet(ql.zs), ...op.f64Sub, ...op.f64Mul, ...op.f32DemoteF64, ...op.f64PromoteF32, ...op.localSet(ql.qs),
-    ...word(qc.col), ...op.localGet(ql.qs), ...op.f32DemoteF64, ...op.f32Store(),
-    ...op.localGet(ql.ws), ...op.localGet(ql.qs), ...op.f64Sub, ...op.localSet(ql.ds),
-    ...op.localGet(ql.sum), ...op.localGet(ql.ds), ...op.localGet(ql.ds), ...op.f64Mul, ...op.f64Add, ...op.localSet(ql.sum),
-    ...word(qc.err), ...op.localGet(ql.ds), ...op.localGet(qc.ujj), ...op.f64Div, ...op.f32DemoteF64, ...op.f32Store(),
-    ...byte(qc.codes), ...op.localGet(ql.cs), ...op.i32TruncSatF64U, ...op.i32Store8(),
-    ...op.localGet(ql.r), ...op.i32Const(1), ...op.i32Add, ...op.localSet(ql.r),
+    ...op.block, ...op.loop, // the odd row
+    ...op.localGet(qr), ...op.localGet(qc.count), ...op.i32GeU, ...op.brIf(1),
+    ...roundStep(oneRow),
     ...op.br(0), ...op.end, ...op.end,
-    ...op.localGet(ql.sum), ...op.localGet(ql.acc), ...op.f64x2ExtractLane(0), ...op.f64Add, ...op.localGet(ql.acc), ...op.f64x2ExtractLane(1), ...op.f64Add,
+    ...op.localGet(oneRow.acc), ...op.localGet(v.acc), ...op.f64x2ExtractLane(0), ...op.f64Add, ...op.localGet(v.acc), ...op.f64x2ExtractLane(1), ...op.f64Add,
   ],
 };
 
