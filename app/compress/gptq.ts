@@ -76,7 +76,8 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
     if (perm) W = permuteColumns(W, out, n, perm);
   }
 
-  const groupBuffer = new Float64Array(g * out); // [g, out]: current values of a group being entered
+  const lo = new Float64Array(out); // per row, the range of a group being entered
+  const hi = new Float64Array(out);
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
   // A dynamic group that starts inside a block reads up to g − 1 columns past its end.
   const lookahead = grouped && !options.staticGroups && Math.min(blockSize, n) % g !== 0 ? g : 0;
@@ -86,8 +87,8 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
     // Dynamic groups live in sweep order; static ones (and per channel) in original order.
     const group = !grouped ? 0 : options.staticGroups ? Math.floor(col / g) : Math.floor(j / g);
     if (grouped && !options.staticGroups && j % g === 0) {
-      view.currentColumns(j, j + g, groupBuffer);
-      quantizer.fitColumns(group, groupBuffer, g);
+      view.range(j, j + g, lo, hi);
+      quantizer.fitRanges(group, lo, hi);
     }
     return group;
   };

@@ -101,7 +101,12 @@ export class GroupQuantizer {
         hi[r] = v > hi[r] ? v : hi[r];
       }
     }
-    for (let r = 0; r < out; r++) this.fitRange(r * this.nGroups + group, lo[r], hi[r]);
+    this.fitRanges(group, lo, hi);
+  }
+
+  /** Fit group g's grid per row r to a range [lo[r], hi[r]] that spans 0 (SweepView.range). */
+  fitRanges(group: number, lo: Float64Array, hi: Float64Array): void {
+    for (let r = 0; r < this.out; r++) this.fitRange(r * this.nGroups + group, lo[r], hi[r]);
   }
 
   private fitRange(slot: number, lo: number, hi: number): void {

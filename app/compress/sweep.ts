@@ -42,6 +42,8 @@ export interface SweepView {
   current(c0: number, c1: number, dst: Float64Array): void;
   /** The same values column by column: dst [c1 − c0, out] (a group's grid fit reads them this way, contiguously). */
   currentColumns(c0: number, c1: number, dst: Float64Array): void;
+  /** Per row r, lo[r] = min(0, the current W[r, c0:c1]) and hi[r] = max(0, …): a group's grid range ([out] each). */
+  range(c0: number, c1: number, lo: Float64Array, hi: Float64Array): void;
 }
 
 /**
@@ -251,11 +253,35 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
       }
     }
   };
+  let column: Float64Array | null = null; // range's column buffer
+  const range = (c0: number, c1: number, lo: Float64Array, hi: Float64Array): void => {
+    const { i1 } = view;
+    const end = Math.min(c1, n);
+    // Columns no decided column still has to update: the float32 panel rows as they are, in SIMD.
+    if (ws && c0 >= i1 + done && end <= panelEnd && (sub0 === done || end <= i1 + sub1)) {
+      ws.range(c0 - i1, end - c0);
+      lo.set(ws.lo);
+      hi.set(ws.hi);
+      return;
+    }
+    lo.fill(0);
+    hi.fill(0);
+    column ??= new Float64Array(out);
+    for (let c = c0; c < end; c++) {
+      read(c, c + 1, column, 1, out);
+      for (let r = 0; r < out; r++) {
+        const v = column[r];
+        lo[r] = v < lo[r] ? v : lo[r]; // selects, not branches: the values are noise
+        hi[r] = v > hi[r] ? v : hi[r];
+      }
+    }
+  };
   const view = {
     i1: 0,
     i2: 0,
     current: (c0: number, c1: number, dst: Float64Array) => read(c0, c1, dst, c1 - c0, 1),
     currentColumns: (c0: number, c1: number, dst: Float64Array) => read(c0, c1, dst, 1, out),
+    range,
   };
 
   for (let i1 = 0; i1 < n; i1 += B) {

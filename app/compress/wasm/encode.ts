@@ -64,6 +64,9 @@ export const op = {
   // Memory: alignment hint (log2 bytes) and a constant offset.
   f32Load: (offset = 0) => [0x2a, 2, ...u32(offset)],
   f32Store: (offset = 0) => [0x38, 2, ...u32(offset)],
+  f32Lt: [0x5d],
+  /** select(a, b, cond) = cond ? a : b */
+  select: [0x1b],
   f32Sub: [0x93],
   f32Mul: [0x94],
   f64Load: (offset = 0) => [0x2b, 3, ...u32(offset)],
@@ -86,6 +89,9 @@ export const op = {
   f32x4Splat: [0xfd, ...u32(0x13)],
   f32x4Sub: [0xfd, ...u32(0xe5)],
   f32x4Mul: [0xfd, ...u32(0xe6)],
+  /** pmin(a, b) = b < a ? b : a; pmax(a, b) = a < b ? b : a. */
+  f32x4Pmin: [0xfd, ...u32(0xea)],
+  f32x4Pmax: [0xfd, ...u32(0xeb)],
   /** Loads two float32 (64 bits) into the low lanes, the rest zero. */
   v128Load64Zero: (offset = 0) => [0xfd, ...u32(0x5d), 3, ...u32(offset)],
   /** Stores the low 64 bits (two float32 lanes) of a v128. */

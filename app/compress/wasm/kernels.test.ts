@@ -145,3 +145,29 @@ describe('Workspace.quantize (f64x2)', () => {
     expect(() => ws.quantize(0, 2, 1, 15)).toThrow('outside the workspace');
   });
 });
+
+describe('Workspace.range (f32x4)', () => {
+  for (const out of [1, 3, 4, 7, 1027]) {
+    it(`per row min(0, …) and max(0, …) of panel rows, the JS ternaries exactly (±0 included), out = ${out}`, () => {
+      const random = rng(300 + out);
+      const ws = new Workspace(out, 9, 2, 4);
+      for (let i = 0; i < ws.panel.length; i++) ws.panel[i] = [random.normal(), -0, 0, -random.uniform()][i % 4];
+      ws.range(2, 5);
+      for (let r = 0; r < out; r++) {
+        let lo = 0;
+        let hi = 0;
+        for (let t = 2; t < 7; t++) {
+          const v = ws.panel[t * out + r];
+          lo = v < lo ? v : lo;
+          hi = v > hi ? v : hi;
+        }
+        expect(Object.is(ws.lo[r], Math.fround(lo)) && Object.is(ws.hi[r], Math.fround(hi)), `row ${r}: ${ws.lo[r]} ${ws.hi[r]} vs ${lo} ${hi}`).toBe(true);
+      }
+    });
+  }
+
+  it('rows outside the panel are errors', () => {
+    const ws = new Workspace(8, 4, 2, 3);
+    expect(() => ws.range(2, 3)).toThrow('range: panel rows 2…4');
+  });
+});

@@ -9,39 +9,57 @@
 // the result is exactly Math.fround(y − Math.fround(a·x)) per element, as the tests check.
 import { f32, f64, i32, op, v128, wasmModule, type ValType, type WasmFunction } from './encode.js';
 
+/** Locals (indices) of a kernel that walks rows of floats: see overRows. */
+interface RowLoop {
+  base: number; rows: number; stride: number; count: number; // params: byte offset, rows, bytes between rows, floats per row
+  t: number; row: number; r: number; end4: number; end: number; // i32 locals
+}
+
+/**
+ * The loops of the row kernels: for t < rows { perRow; row = base + t·stride; lane4 for each whole
+ * f32x4 of the row, then lane1 for each of the count % 4 floats left } — r is the byte offset in the row.
+ */
+function overRows(L: RowLoop, perRow: number[], lane4: number[], lane1: number[]): number[] {
+  return [
+    ...op.localGet(L.count), ...op.i32Const(-4), ...op.i32And, ...op.i32Const(2), ...op.i32Shl, ...op.localSet(L.end4), // bytes in whole f32x4 lanes
+    ...op.localGet(L.count), ...op.i32Const(2), ...op.i32Shl, ...op.localSet(L.end),
+    ...op.i32Const(0), ...op.localSet(L.t),
+    ...op.block, ...op.loop, // for t
+    ...op.localGet(L.t), ...op.localGet(L.rows), ...op.i32GeU, ...op.brIf(1),
+    ...perRow,
+    ...op.localGet(L.base), ...op.localGet(L.t), ...op.localGet(L.stride), ...op.i32Mul, ...op.i32Add, ...op.localSet(L.row),
+    ...op.i32Const(0), ...op.localSet(L.r),
+    ...op.block, ...op.loop, // four lanes at a time
+    ...op.localGet(L.r), ...op.localGet(L.end4), ...op.i32GeU, ...op.brIf(1),
+    ...lane4,
+    ...op.localGet(L.r), ...op.i32Const(16), ...op.i32Add, ...op.localSet(L.r),
+    ...op.br(0), ...op.end, ...op.end,
+    ...op.block, ...op.loop, // the count % 4 tail
+    ...op.localGet(L.r), ...op.localGet(L.end), ...op.i32GeU, ...op.brIf(1),
+    ...lane1,
+    ...op.localGet(L.r), ...op.i32Const(4), ...op.i32Add, ...op.localSet(L.r),
+    ...op.br(0), ...op.end, ...op.end,
+    ...op.localGet(L.t), ...op.i32Const(1), ...op.i32Add, ...op.localSet(L.t),
+    ...op.br(0), ...op.end, ...op.end,
+  ];
+}
+
 // rank1(y, rows, stride, x, coef, count): y[t·stride + r] −= coef[t] · x[r] for t < rows, r < count.
 // y, x, coef are byte offsets into the memory; stride is in bytes.
 const [y, rows, stride, x, coef, count] = [0, 1, 2, 3, 4, 5]; // params
 const [t, row, r, a, end4, end, as] = [6, 7, 8, 9, 10, 11, 12]; // locals
-const at = (base: number) => [...op.localGet(base), ...op.localGet(r), ...op.i32Add]; // base + r
+const at = (base: number) => [...op.localGet(base), ...op.localGet(r), ...op.i32Add]; // base + r (local 8 in the row kernels)
 const rank1: WasmFunction = {
   name: 'rank1',
   params: [i32, i32, i32, i32, i32, i32],
   results: [],
   locals: [i32, i32, i32, v128, i32, i32, f32],
-  body: [
-    ...op.localGet(count), ...op.i32Const(-4), ...op.i32And, ...op.i32Const(2), ...op.i32Shl, ...op.localSet(end4), // bytes in whole f32x4 lanes
-    ...op.localGet(count), ...op.i32Const(2), ...op.i32Shl, ...op.localSet(end),
-    ...op.i32Const(0), ...op.localSet(t),
-    ...op.block, ...op.loop, // for t
-    ...op.localGet(t), ...op.localGet(rows), ...op.i32GeU, ...op.brIf(1),
-    ...op.localGet(coef), ...op.localGet(t), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.f32Load(), ...op.localTee(as),
-    ...op.f32x4Splat, ...op.localSet(a),
-    ...op.localGet(y), ...op.localGet(t), ...op.localGet(stride), ...op.i32Mul, ...op.i32Add, ...op.localSet(row),
-    ...op.i32Const(0), ...op.localSet(r),
-    ...op.block, ...op.loop, // four lanes at a time
-    ...op.localGet(r), ...op.localGet(end4), ...op.i32GeU, ...op.brIf(1),
-    ...at(row), ...at(row), ...op.v128Load(), ...op.localGet(a), ...at(x), ...op.v128Load(), ...op.f32x4Mul, ...op.f32x4Sub, ...op.v128Store(),
-    ...op.localGet(r), ...op.i32Const(16), ...op.i32Add, ...op.localSet(r),
-    ...op.br(0), ...op.end, ...op.end,
-    ...op.block, ...op.loop, // the count % 4 tail
-    ...op.localGet(r), ...op.localGet(end), ...op.i32GeU, ...op.brIf(1),
-    ...at(row), ...at(row), ...op.f32Load(), ...op.localGet(as), ...at(x), ...op.f32Load(), ...op.f32Mul, ...op.f32Sub, ...op.f32Store(),
-    ...op.localGet(r), ...op.i32Const(4), ...op.i32Add, ...op.localSet(r),
-    ...op.br(0), ...op.end, ...op.end,
-    ...op.localGet(t), ...op.i32Const(1), ...op.i32Add, ...op.localSet(t),
-    ...op.br(0), ...op.end, ...op.end,
-  ],
+  body: overRows(
+    { base: y, rows, stride, count, t, row, r, end4, end },
+    [...op.localGet(coef), ...op.localGet(t), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.f32Load(), ...op.localTee(as), ...op.f32x4Splat, ...op.localSet(a)],
+    [...at(row), ...at(row), ...op.v128Load(), ...op.localGet(a), ...at(x), ...op.v128Load(), ...op.f32x4Mul, ...op.f32x4Sub, ...op.v128Store()],
+    [...at(row), ...at(row), ...op.f32Load(), ...op.localGet(as), ...at(x), ...op.f32Load(), ...op.f32Mul, ...op.f32Sub, ...op.f32Store()],
+  ),
 };
 
 // The part of the WebAssembly JS API used here (Node has it; @types/node leaves it to lib.dom).
@@ -166,8 +184,33 @@ const quantizeColumn: WasmFunction = {
   ],
 };
 
+// columnRange(src, rows, stride, lo, hi, count): over the rows t < rows of src (stride bytes
+// apart), lo[r] = v < lo[r] ? v : lo[r] and hi[r] = v > hi[r] ? v : hi[r] for v = src[t, r],
+// r < count (float32; pmin/pmax and select are exactly those ternaries, ±0 included).
+const cr = { src: 0, rows: 1, stride: 2, lo: 3, hi: 4, count: 5, t: 6, row: 7, r, end4: 9, end: 10, v: 11, x: 12 }; // r: the same local as rank1's, for at()
+const columnRange: WasmFunction = {
+  name: 'columnRange',
+  params: [i32, i32, i32, i32, i32, i32],
+  results: [],
+  locals: [i32, i32, i32, i32, i32, v128, f32],
+  body: overRows(
+    { base: cr.src, rows: cr.rows, stride: cr.stride, count: cr.count, t: cr.t, row: cr.row, r: cr.r, end4: cr.end4, end: cr.end },
+    [],
+    [
+      ...at(cr.row), ...op.v128Load(), ...op.localSet(cr.v),
+      ...at(cr.lo), ...at(cr.lo), ...op.v128Load(), ...op.localGet(cr.v), ...op.f32x4Pmin, ...op.v128Store(),
+      ...at(cr.hi), ...at(cr.hi), ...op.v128Load(), ...op.localGet(cr.v), ...op.f32x4Pmax, ...op.v128Store(),
+    ],
+    [
+      ...at(cr.row), ...op.f32Load(), ...op.localSet(cr.x),
+      ...at(cr.lo), ...op.localGet(cr.x), ...at(cr.lo), ...op.f32Load(), ...op.localGet(cr.x), ...at(cr.lo), ...op.f32Load(), ...op.f32Lt, ...op.select, ...op.f32Store(),
+      ...at(cr.hi), ...op.localGet(cr.x), ...at(cr.hi), ...op.f32Load(), ...at(cr.hi), ...op.f32Load(), ...op.localGet(cr.x), ...op.f32Lt, ...op.select, ...op.f32Store(),
+    ],
+  ),
+};
+
 let compiled: object | undefined;
-const kernelModule = () => (compiled ??= new wasm.Module(wasmModule([rank1, columnError, quantizeColumn])));
+const kernelModule = () => (compiled ??= new wasm.Module(wasmModule([rank1, columnError, quantizeColumn, columnRange])));
 
 /**
  * Float32 buffers of one sweep inside a WebAssembly memory: panel [panelRows, out], err
@@ -184,11 +227,15 @@ export class Workspace {
   readonly scales: Float32Array;
   readonly zeros: Float32Array;
   readonly codes: Uint8Array;
+  /** Per row, the range of some panel rows, spanning 0 (float32 [out] each): see range. */
+  readonly lo: Float32Array;
+  readonly hi: Float32Array;
   private readonly coef: Float32Array;
   private readonly kernel: {
     rank1: (y: number, rows: number, stride: number, x: number, coef: number, count: number) => void;
     columnError: (w: number, q: number, err: number, col: number, count: number, ujj: number) => number;
     quantizeColumn: (col: number, err: number, codes: number, scales: number, zeros: number, count: number, ujj: number, maxq: number) => number;
+    columnRange: (src: number, rows: number, stride: number, lo: number, hi: number, count: number) => void;
   };
 
   constructor(
@@ -199,7 +246,8 @@ export class Workspace {
   ) {
     const float64At = Math.ceil(((panelRows + errRows) * out + coefs) / 4) * 16; // bytes, 16-aligned
     const gridAt = float64At + 16 * out; // scales, zeros (float32), codes (bytes)
-    const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil((gridAt + 9 * out) / 65536)) });
+    const rangeAt = Math.ceil((gridAt + 9 * out) / 16) * 16; // lo, hi (float32)
+    const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil((rangeAt + 8 * out) / 65536)) });
     const instance = new wasm.Instance(kernelModule(), { env: { memory } });
     this.kernel = instance.exports as unknown as Workspace['kernel'];
     this.panel = new Float32Array(memory.buffer, 0, panelRows * out);
@@ -210,6 +258,17 @@ export class Workspace {
     this.scales = new Float32Array(memory.buffer, gridAt, out);
     this.zeros = new Float32Array(memory.buffer, gridAt + 4 * out, out);
     this.codes = new Uint8Array(memory.buffer, gridAt + 8 * out, out);
+    this.lo = new Float32Array(memory.buffer, rangeAt, out);
+    this.hi = new Float32Array(memory.buffer, rangeAt + 4 * out, out);
+  }
+
+  /** lo[r] = min(0, panel[t, r]), hi[r] = max(0, panel[t, r]) over panel rows t ∈ [row0, row0 + rows). */
+  range(row0: number, rows: number): void {
+    const { out, panel } = this;
+    if (row0 < 0 || rows < 0 || (row0 + rows) * out > panel.length) throw new RangeError(`range: panel rows ${row0}…${row0 + rows - 1} are outside the workspace`);
+    this.lo.fill(0);
+    this.hi.fill(0);
+    this.kernel.columnRange(panel.byteOffset + row0 * out * 4, rows, out * 4, this.lo.byteOffset, this.hi.byteOffset, out);
   }
 
   /**
