@@ -13,7 +13,7 @@
 // where grids are fitted on the original W per consecutive columns, before any update.
 import { prepareHessian, permuteColumns, zeroDeadColumns, type PreparedHessian } from './hessian.js';
 import { GroupQuantizer, dequantize } from './quantizer.js';
-import { DEFAULT_BLOCK_SIZE, gatherTransposed, obsSweep, runSweep, type ColumnRule, type GridRule, type Sweep, type SweepView } from './sweep.js';
+import { DEFAULT_BLOCK_SIZE, gatherTransposed, obsSweep, runSweep, type ColumnRule, type GridRule, type Sweep, type SweepView, type W0TRows } from './sweep.js';
 import { CompressError, checkLinear, toFloat64, type CompressResult, type LinearWeight, type QuantConfig, type SecondMoment } from './types.js';
 
 export interface GptqOptions extends QuantConfig {
@@ -55,10 +55,10 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
   // A float32 driver with the grids fitted during the sweep needs only W₀ᵀ in float32, built
   // straight from layer.w: no float64 W (128 MB at 4096²), no permuted copy, no transposition.
   const reply = yield { kind: 'begin', out, n };
-  let W0T: Float32Array | undefined; // [n, out], columns in sweep order
+  let W0T: W0TRows | undefined; // gathers rows of W₀ᵀ: [n, out], columns in sweep order
   let W: Float64Array; // [out, n], columns in sweep order
   if (reply?.precision === 'float32' && grouped && !options.staticGroups) {
-    W0T = gatherTransposed(layer.w, out, n, invPerm, prepared.dead);
+    W0T = (j0, j1, dst) => gatherTransposed(layer.w, out, n, invPerm, prepared.dead, j0, j1, dst);
     W = new Float64Array(0);
   } else if (perm && !options.staticGroups) {
     // Widened and permuted in one pass (each copy of an LLM-sized W is 100+ MB); a per-channel

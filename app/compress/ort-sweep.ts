@@ -6,10 +6,10 @@
 //     E: [n, out] float32, the scaled errors of every decided column, appended as they come.
 //     Σ over blocks ≈ out·n² flops, the bulk of the sweep (69 GFLOP at 4096²). Left-looking
 //     rather than updating all of W[:, i2:] after each block (right-looking): each product
-//     writes only the [b, out] panel, already in the sweep's transposed layout; W₀ᵀ (float32,
-//     transposed once per sweep by ORT) is the Gemm's C operand, so the product's output *is*
-//     the loaded panel, copied in with one memcpy.
-//   sub-block updates:          panel[c0:c1] = panel[c0:c1] − U[e0:e1, c0:c1]ᵀ · E[e0:e1]   (K = 16)
+//     writes only the [b, out] panel, already in the sweep's transposed layout; W₀ᵀ's rows
+//     (float32: gathered by the method a stage at a time, or transposed once by ORT) are the
+//     Gemm's C operand, and its output is written straight into the panel or the stage.
+//   sub-block updates:          panel[c0:c1] = panel[c0:c1] − U[e0:e1, c0:c1]ᵀ · E[e0:e1]   (K = WIDE_SUB_BLOCK)
 //     ≈ out·n·B/2 flops, also one Gemm with C whose output replaces the panel rows.
 //
 // Precision: the panel, the errors and the products are float32 (≈ √K·6e-8 relative per
@@ -130,11 +130,11 @@ export const STAGE_COLUMNS = 1024;
 
 /** State of one wide sweep: W₀ᵀ, the error history E, and the staged columns. */
 class WideSweep {
-  private W0T: Float32Array | null = null; // [n, out]: W₀ transposed, columns in sweep order
+  private W0T: Float32Array | null = null; // [n, out]: W₀ transposed, columns in sweep order (unless the method gathers its rows)
   private readonly errors: Float32Array; // E: [n, out], the scaled errors of decided columns
   private written = 0; // rows [0, written) of E are filled
   private stage: Float32Array | null = null; // [stageEnd − stageStart, out]: those columns with the errors of all columns < stageStart
-  private stageBuffer: Float32Array | null = null; // where stages after the first are computed
+  private stageBuffer: Float32Array | null = null; // where stages are gathered and computed
   private stageStart = 0;
   private stageEnd = 0;
 
@@ -149,23 +149,19 @@ class WideSweep {
   async load({ W, W0T: given, U, c0, c1, panel }: PanelLoad): Promise<void> {
     const { cache, out, n, errors } = this;
     if (this.written !== c0) throw new Error(`sweep: block at column ${c0} loaded with the errors of ${this.written} columns`);
-    if (c0 === 0 && given) this.W0T = given;
-    else if (c0 === 0) {
+    if (c0 === 0 && !given) {
       // W holds W₀ now (sweep order, dead columns zeroed); later loads read W₀ᵀ only.
       const session = await cache.get('sweep-transpose', transposeGraph);
       this.W0T = floatData((await session.run({ x: floatTensor(new Float32Array(W), [out, n]) })).y, 'sweep transpose');
     }
-    const W0T = this.W0T!;
     if (c0 < this.stageStart || c1 > this.stageEnd) {
-      // stage = W₀ᵀ[c0:end] − U[0:c0, c0:end]ᵀ · E[0:c0]
+      // stage = W₀ᵀ[c0:end] − U[0:c0, c0:end]ᵀ · E[0:c0], computed in place on the gathered rows.
       const end = Math.min(n, Math.max(c1, c0 + STAGE_COLUMNS));
-      const base = W0T.subarray(c0 * out, end * out);
-      if (c0 === 0) this.stage = base;
-      else {
-        this.stageBuffer ??= new Float32Array(Math.max(STAGE_COLUMNS, c1 - c0) * out); // a stage is at most this wide
-        this.stage = this.stageBuffer.subarray(0, (end - c0) * out);
-        await subtractProduct(cache, slice32(U, n, 0, c0, c0, end), errors.subarray(0, c0 * out), base, c0, end - c0, out, this.stage);
-      }
+      this.stageBuffer ??= new Float32Array(Math.max(STAGE_COLUMNS, c1 - c0) * out); // a stage is at most this wide
+      const stage = (this.stage = this.stageBuffer.subarray(0, (end - c0) * out));
+      if (given) given(c0, end, stage);
+      else stage.set(this.W0T!.subarray(c0 * out, end * out));
+      if (c0 > 0) await subtractProduct(cache, slice32(U, n, 0, c0, c0, end), errors.subarray(0, c0 * out), stage, c0, end - c0, out, stage);
       this.stageStart = c0;
       this.stageEnd = end;
     }

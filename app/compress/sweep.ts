@@ -77,10 +77,10 @@ export interface PanelLoad {
   /** [out, n]: columns < c0 hold final values, columns ≥ c0 whatever the driver left there. */
   readonly W: Float64Array;
   /**
-   * [n, out]: W₀ transposed in float32 (sweep order, dead columns zeroed), when the method built
-   * it instead of W (which is then empty): a float32 driver's first load reads it.
+   * Rows [c0, c1) of W₀ᵀ in float32 into dst [c1 − c0, out] (sweep order, dead columns zero),
+   * when the method gathers them instead of building W (which is then empty): float32 drivers.
    */
-  readonly W0T?: Float32Array;
+  readonly W0T?: W0TRows;
   readonly out: number;
   readonly n: number;
   /** [n, n] upper. */
@@ -178,6 +178,9 @@ function applyTrailingUpdate({ W, out, n, U, Err, i1, i2 }: TrailingUpdate & { E
   }
 }
 
+/** Writes rows [c0, c1) of W₀ᵀ (float32, sweep order) into dst: [c1 − c0, out]. */
+export type W0TRows = (c0: number, c1: number, dst: Float32Array) => void;
+
 export interface SweepOptions {
   /** Columns past a block's end the rule may read (see obsSweep). */
   lookahead?: number;
@@ -189,7 +192,7 @@ export interface SweepOptions {
    * The method yielded the Begin step itself (to build its weights for the precision asked) and
    * passes the driver's reply; with W0T it gave W₀ᵀ instead of W (float32 drivers only).
    */
-  begun?: { reply: SweepReply | void; W0T?: Float32Array };
+  begun?: { reply: SweepReply | void; W0T?: W0TRows };
 }
 
 /**
@@ -357,22 +360,23 @@ export function transposeIn(W: Float64Array, n: number, i1: number, b: number, o
 }
 
 /**
- * W₀ᵀ: [n, out] float32, row j = column order[j] of w: [out, n] (in order when order is null;
- * `position` is order's inverse), dead columns (by original index) zero.
+ * Rows [j0, j1) of W₀ᵀ into dst: [j1 − j0, out] float32, row j = column order[j] of w: [out, n]
+ * (`position` is order's inverse, null for in order), dead columns (by original index) zero.
  */
-export function gatherTransposed(w: Float32Array, out: number, n: number, position: Int32Array | null, dead: Uint8Array): Float32Array {
-  const wt = new Float32Array(n * out);
+export function gatherTransposed(w: Float32Array, out: number, n: number, position: Int32Array | null, dead: Uint8Array, j0: number, j1: number, dst: Float32Array): void {
   // 16 rows at a time, original columns in order: the 16 rows' reads stay in L1, and each column
-  // writes one whole cache line of wt.
+  // writes one whole cache line of dst.
   const rows = 16;
   for (let r0 = 0; r0 < out; r0 += rows) {
     const r1 = Math.min(r0 + rows, out);
     for (let c = 0; c < n; c++) {
-      if (dead[c]) continue;
-      for (let r = r0, at = (position ? position[c] : c) * out + r0; r < r1; r++, at++) wt[at] = w[r * n + c];
+      const j = position ? position[c] : c;
+      if (j < j0 || j >= j1) continue;
+      const at = (j - j0) * out;
+      if (dead[c]) dst.fill(0, at + r0, at + r1);
+      else for (let r = r0, to = at + r0; r < r1; r++, to++) dst[to] = w[r * n + c];
     }
   }
-  return wt;
 }
 
 /** W[:, i1 : i1 + b] = blockᵀ. */
