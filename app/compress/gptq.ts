@@ -13,7 +13,7 @@
 // where grids are fitted on the original W per consecutive columns, before any update.
 import { prepareHessian, permuteColumns, zeroDeadColumns, type PreparedHessian } from './hessian.js';
 import { GroupQuantizer, dequantize } from './quantizer.js';
-import { DEFAULT_BLOCK_SIZE, obsSweep, runSweep, type Sweep } from './sweep.js';
+import { DEFAULT_BLOCK_SIZE, gatherTransposed, obsSweep, runSweep, type ColumnRule, type GridRule, type Sweep, type SweepView, type W0TRows } from './sweep.js';
 import { CompressError, checkLinear, toFloat64, type CompressResult, type LinearWeight, type QuantConfig, type SecondMoment } from './types.js';
 
 export interface GptqOptions extends QuantConfig {
@@ -52,8 +52,15 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
   const g = grouped ? options.groupSize : n; // columns per group
   const { perm, invPerm } = prepared;
 
+  // A float32 driver with the grids fitted during the sweep needs only W₀ᵀ in float32, built
+  // straight from layer.w: no float64 W (128 MB at 4096²), no permuted copy, no transposition.
+  const reply = yield { kind: 'begin', out, n };
+  let W0T: W0TRows | undefined; // gathers rows of W₀ᵀ: [n, out], columns in sweep order
   let W: Float64Array; // [out, n], columns in sweep order
-  if (perm && !options.staticGroups) {
+  if (reply?.precision === 'float32' && grouped && !options.staticGroups) {
+    W0T = (j0, j1, dst) => gatherTransposed(layer.w, out, n, invPerm, prepared.dead, j0, j1, dst);
+    W = new Float64Array(0);
+  } else if (perm && !options.staticGroups) {
     // Widened and permuted in one pass (each copy of an LLM-sized W is 100+ MB); a per-channel
     // grid is a row's min and max, which the column order does not change.
     W = permuteColumns(layer.w, out, n, perm);
@@ -69,20 +76,34 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
     if (perm) W = permuteColumns(W, out, n, perm);
   }
 
-  const groupBuffer = new Float64Array(g * out); // [g, out]: current values of a group being entered
+  const lo = new Float64Array(out); // per row, the range of a group being entered
+  const hi = new Float64Array(out);
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
   // A dynamic group that starts inside a block reads up to g − 1 columns past its end.
   const lookahead = grouped && !options.staticGroups && Math.min(blockSize, n) % g !== 0 ? g : 0;
-  const loss = yield* obsSweep(W, out, n, prepared.Hinv, blockSize, (j, w, q, view) => {
+  /** The group that rounds column j (sweep order), its grid fitted when the sweep enters it. */
+  const groupOf = (j: number, view: SweepView): number => {
     const col = perm ? perm[j] : j; // original column
     // Dynamic groups live in sweep order; static ones (and per channel) in original order.
     const group = !grouped ? 0 : options.staticGroups ? Math.floor(col / g) : Math.floor(j / g);
     if (grouped && !options.staticGroups && j % g === 0) {
-      view.currentColumns(j, j + g, groupBuffer);
-      quantizer.fitColumns(group, groupBuffer, g);
+      view.range(j, j + g, lo, hi);
+      quantizer.fitRanges(group, lo, hi);
     }
-    quantizer.quantizeColumn(col, group, w, q);
-  }, lookahead, false); // the result is the quantizer's codes, not W
+    return group;
+  };
+  // A float32 sweep rounds in its SIMD kernel and hands the codes over column by column, in
+  // sweep order: kept as [n, out] and placed once at the end.
+  let columnCodes: Uint8Array | null = null;
+  const gridRule: GridRule = {
+    maxq: quantizer.maxq,
+    group: groupOf,
+    grid: (group, scales, zeros) => quantizer.groupGrid(group, scales, zeros),
+    codes: (j, codes) => (columnCodes ??= new Uint8Array(n * out)).set(codes, j * out),
+  };
+  const rule: ColumnRule = (j, w, q, view) => quantizer.quantizeColumn(perm ? perm[j] : j, groupOf(j, view), w, q);
+  const loss = yield* obsSweep(W, out, n, prepared.Hinv, blockSize, rule, { lookahead, writeBack: false, gridRule, begun: { reply, W0T } }); // the result is the quantizer's codes, not W
+  if (columnCodes) quantizer.setCodesFromColumns(columnCodes, invPerm);
 
   // g_idx only where groups are not consecutive columns: act-order with dynamic groups.
   let gIdx: Int32Array | undefined;

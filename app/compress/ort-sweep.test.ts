@@ -47,6 +47,21 @@ describe('runSweepOrt: lazy block updates as onnxruntime Gemms', () => {
     expect(Math.abs(ort.loss - js.loss) / js.loss).toBeLessThan(1e-4);
   });
 
+  it('GPTQ act-order with static groups (a grid per column) and per-channel sym, odd row count: codes and W_c agree with the JS sweep', async () => {
+    const layer = randomLayer(37, n, 9);
+    const prepared = prepareHessian(moment, n, { actOrder: true });
+    for (const options of [
+      { bits: 4, groupSize: 32, sym: false, actOrder: true, staticGroups: true },
+      { bits: 3, groupSize: -1, sym: true, actOrder: true },
+    ]) {
+      const js = gptqWithHessian(layer, prepared, options);
+      const ort = await runSweepOrt(cache, gptqSteps(layer, prepared, options), 0);
+      expect(fractionEqual(ort.quant!.codes, js.quant!.codes)).toBeGreaterThan(0.999);
+      expect(fractionEqual(ort.wc, js.wc)).toBeGreaterThan(0.999);
+      expect(Math.abs(ort.loss - js.loss) / js.loss).toBeLessThan(1e-4);
+    }
+  });
+
   it('SparseGPT 2:4 + w4: identical mask, loss within 1e-4', async () => {
     const layer = randomLayer(64, n, 4);
     const prepared = prepareHessian(moment, n, {});

@@ -6,10 +6,10 @@
 //     E: [n, out] float32, the scaled errors of every decided column, appended as they come.
 //     Σ over blocks ≈ out·n² flops, the bulk of the sweep (69 GFLOP at 4096²). Left-looking
 //     rather than updating all of W[:, i2:] after each block (right-looking): each product
-//     writes only the [b, out] panel, already in the sweep's transposed layout; W₀ᵀ (float32,
-//     transposed once per sweep by ORT) is the Gemm's C operand, so the product's output *is*
-//     the loaded panel, copied in with one memcpy.
-//   sub-block updates:          panel[c0:c1] = panel[c0:c1] − U[e0:e1, c0:c1]ᵀ · E[e0:e1]   (K = 16)
+//     writes only the [b, out] panel, already in the sweep's transposed layout; W₀ᵀ's rows
+//     (float32: gathered by the method a stage at a time, or transposed once by ORT) are the
+//     Gemm's C operand, and its output is written straight into the panel or the stage.
+//   sub-block updates:          panel[c0:c1] = panel[c0:c1] − U[e0:e1, c0:c1]ᵀ · E[e0:e1]   (K = WIDE_SUB_BLOCK)
 //     ≈ out·n·B/2 flops, also one Gemm with C whose output replaces the panel rows.
 //
 // Precision: the panel, the errors and the products are float32 (≈ √K·6e-8 relative per
@@ -54,11 +54,20 @@ function transposeGraph(): Uint8Array {
   return g.build();
 }
 
-/** c − aᵀ·b, a: [k, m], b: [k, nc], c: [m, nc] (all float32, row-major). */
-async function subtractProduct(cache: SessionCache, a: Float32Array, b: Float32Array, c: Float32Array, k: number, m: number, nc: number): Promise<Float32Array> {
+/**
+ * c − aᵀ·b, a: [k, m], b: [k, nc], c: [m, nc] (all float32, row-major), written into `into`
+ * ([m, nc], may be c itself). On the CPU onnxruntime writes it there (a pre-allocated output: no
+ * allocation, no copy; Gemm copies C into Y element by element first, so Y = C is safe); other
+ * devices return a new array that is copied in.
+ */
+async function subtractProduct(cache: SessionCache, a: Float32Array, b: Float32Array, c: Float32Array, k: number, m: number, nc: number, into: Float32Array): Promise<void> {
   const session = await cache.get('sweep-subtract-product', subtractProductGraph);
-  const out = await session.run({ a: floatTensor(a, [k, m]), b: floatTensor(b, [k, nc]), c: floatTensor(c, [m, nc]) });
-  return floatData(out.y, 'sweep product');
+  const feeds = { a: floatTensor(a, [k, m]), b: floatTensor(b, [k, nc]), c: floatTensor(c, [m, nc]) };
+  if (cache.device === 'cpu') {
+    await session.run(feeds, { y: floatTensor(into, [m, nc]) });
+    return;
+  }
+  into.set(floatData((await session.run(feeds)).y, 'sweep product'));
 }
 
 /** U[r0:r1, c0:c1] as float32 [r1 − r0, c1 − c0] (U: [n, n] row-major). */
@@ -79,7 +88,7 @@ export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minCo
     const s = step.value;
     if (s.kind === 'begin') {
       wide = s.n >= minColumns ? new WideSweep(cache, s.out, s.n) : null;
-      if (wide) reply = { precision: 'float32' };
+      if (wide) reply = { precision: 'float32', subBlock: WIDE_SUB_BLOCK };
       continue;
     }
     if (!wide) {
@@ -99,6 +108,15 @@ export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minCo
 }
 
 /**
+ * Sub-block width of a wide sweep: each sub-block costs one ORT call (≈ 0.5–1 ms on the CPU
+ * whatever its size, K = width), the rank-1 updates inside it out·width/2 SIMD multiply-adds per
+ * column. In `npm run bench -- gptq` at 4096² (2026-12-05 06:44–06:50, load 3–6, so only the
+ * sub-block step itself compares): 16 → 0.28 s, 32 → 0.18–0.31 s, 64 → 0.09–0.19 s, with no
+ * visible growth of the time outside ORT.
+ */
+export const WIDE_SUB_BLOCK = 64;
+
+/**
  * Columns one block-load product brings up to date at once. A product [M, K]·[K, out] repacks
  * its whole [K, out] operand (E) for only M rows of output: at M = 128 (one block) that copy
  * is a sizeable part of the arithmetic's time (an estimate, see README). Loading 1024 columns at
@@ -112,10 +130,11 @@ export const STAGE_COLUMNS = 1024;
 
 /** State of one wide sweep: W₀ᵀ, the error history E, and the staged columns. */
 class WideSweep {
-  private W0T: Float32Array | null = null; // [n, out]: W₀ transposed, columns in sweep order
+  private W0T: Float32Array | null = null; // [n, out]: W₀ transposed, columns in sweep order (unless the method gathers its rows)
   private readonly errors: Float32Array; // E: [n, out], the scaled errors of decided columns
   private written = 0; // rows [0, written) of E are filled
   private stage: Float32Array | null = null; // [stageEnd − stageStart, out]: those columns with the errors of all columns < stageStart
+  private stageBuffer: Float32Array | null = null; // where stages are gathered and computed
   private stageStart = 0;
   private stageEnd = 0;
 
@@ -127,27 +146,31 @@ class WideSweep {
     this.errors = new Float32Array(n * out);
   }
 
-  async load({ W, U, c0, c1, panel }: PanelLoad): Promise<void> {
+  async load({ W, W0T: given, U, c0, c1, panel }: PanelLoad): Promise<void> {
     const { cache, out, n, errors } = this;
     if (this.written !== c0) throw new Error(`sweep: block at column ${c0} loaded with the errors of ${this.written} columns`);
-    if (c0 === 0) {
+    if (c0 === 0 && !given) {
       // W holds W₀ now (sweep order, dead columns zeroed); later loads read W₀ᵀ only.
       const session = await cache.get('sweep-transpose', transposeGraph);
       this.W0T = floatData((await session.run({ x: floatTensor(new Float32Array(W), [out, n]) })).y, 'sweep transpose');
     }
-    const W0T = this.W0T!;
     if (c0 < this.stageStart || c1 > this.stageEnd) {
-      // stage = W₀ᵀ[c0:end] − U[0:c0, c0:end]ᵀ · E[0:c0]
+      // stage = W₀ᵀ[c0:end] − U[0:c0, c0:end]ᵀ · E[0:c0], computed in place on the gathered rows.
       const end = Math.min(n, Math.max(c1, c0 + STAGE_COLUMNS));
-      const base = W0T.subarray(c0 * out, end * out);
-      this.stage = c0 === 0 ? base : await subtractProduct(cache, slice32(U, n, 0, c0, c0, end), errors.subarray(0, c0 * out), base, c0, end - c0, out);
+      this.stageBuffer ??= new Float32Array(Math.max(STAGE_COLUMNS, c1 - c0) * out); // a stage is at most this wide
+      const stage = (this.stage = this.stageBuffer.subarray(0, (end - c0) * out));
+      if (given) given(c0, end, stage);
+      else stage.set(this.W0T!.subarray(c0 * out, end * out));
+      if (c0 > 0) await subtractProduct(cache, slice32(U, n, 0, c0, c0, end), errors.subarray(0, c0 * out), stage, c0, end - c0, out, stage);
       this.stageStart = c0;
       this.stageEnd = end;
     }
     // panel = stage[c0:c1] − U[p0:c0, c0:c1]ᵀ · E[p0:c0], p0 = the stage's start: the errors decided since.
     const p0 = this.stageStart;
     const staged = this.stage!.subarray((c0 - p0) * out, (c1 - p0) * out);
-    panel.set(c0 === p0 ? staged : await subtractProduct(cache, slice32(U, n, p0, c0, c0, c1), errors.subarray(p0 * out, c0 * out), staged, c0 - p0, c1 - c0, out));
+    const rows = (panel as Float32Array).subarray(0, (c1 - c0) * out);
+    if (c0 === p0) rows.set(staged);
+    else await subtractProduct(cache, slice32(U, n, p0, c0, c0, c1), errors.subarray(p0 * out, c0 * out), staged, c0 - p0, c1 - c0, out, rows);
   }
 
   /** The block's scaled errors of columns [written, end) join E (Err: the block's rows from column i1). */
@@ -161,6 +184,6 @@ class WideSweep {
   async update({ U, i1, e0, e1, c0, c1, panel }: PanelUpdate): Promise<void> {
     const { out, n } = this;
     const rows = (panel as Float32Array).subarray((c0 - i1) * out, (c1 - i1) * out);
-    rows.set(await subtractProduct(this.cache, slice32(U, n, e0, e1, c0, c1), this.errors.subarray(e0 * out, e1 * out), rows, e1 - e0, c1 - c0, out));
+    await subtractProduct(this.cache, slice32(U, n, e0, e1, c0, c1), this.errors.subarray(e0 * out, e1 * out), rows, e1 - e0, c1 - c0, out, rows);
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { linearMetrics } from './metrics.js';
-import { GroupQuantizer, checkQuantConfig, dequantize, roundHalfEven } from './quantizer.js';
+import { rng } from '../linalg/random.js';
+import { GroupQuantizer, checkQuantConfig, dequantize, dequantizeValue, roundHalfEven } from './quantizer.js';
 import { rtn } from './rtn.js';
 import { randomLayer, sameFloats } from './testing/layers.js';
 
@@ -100,5 +101,29 @@ describe('quantizer', () => {
     expect(() => new GroupQuantizer({ bits: 4, groupSize: 48, sym: false }, 4, 64)).toThrow('group size 48 does not divide the 64 input columns');
     expect(() => rtn({ w: new Float32Array(5), out: 2, in: 3 }, { bits: 4, groupSize: -1, sym: false })).toThrow('weight has 5 values, expected [2, 3] = 6');
     expect(() => rtn({ w: Float32Array.from([1, NaN]), out: 1, in: 2 }, { bits: 4, groupSize: -1, sym: false })).toThrow('weight has a non-finite value NaN at [0, 1]');
+  });
+});
+
+describe('dequantize', () => {
+  it('the per-row table path equals dequantizeValue per weight, also for act-order g_idx and for codes past 2^bits', () => {
+    const out = 5;
+    const n = 64;
+    const random = rng(9);
+    const codes = Uint8Array.from({ length: out * n }, () => Math.floor(random.uniform() * 8));
+    codes[2 * n + 7] = 200; // not a 3-bit code: that row is computed directly
+    const nGroups = 4;
+    const scales = Float32Array.from({ length: out * nGroups }, () => random.uniform() + 0.1);
+    const zeros = Float32Array.from({ length: out * nGroups }, () => Math.floor(random.uniform() * 8));
+    const gIdx = Int32Array.from({ length: n }, (_, c) => (c * 7) % nGroups);
+    for (const g of [undefined, gIdx]) {
+      const q = { bits: 3, groupSize: 16, sym: false, codes, scales, zeros, ...(g ? { gIdx: g } : {}) };
+      const wc = dequantize(q, out, n);
+      for (let r = 0; r < out; r++) {
+        for (let c = 0; c < n; c++) {
+          const slot = r * nGroups + (g ? g[c] : Math.floor(c / 16));
+          expect(Object.is(wc[r * n + c], dequantizeValue(codes[r * n + c], scales[slot], zeros[slot])), `[${r}, ${c}]`).toBe(true);
+        }
+      }
+    }
   });
 });

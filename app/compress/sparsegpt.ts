@@ -97,7 +97,7 @@ export function* sparsegptSteps(layer: LinearWeight, prepared: PreparedHessian, 
     const group = grouped ? Math.floor(j / g) : 0;
     for (let r = 0; r < out; r++) q[r] = mask[r * n + j] ? w[r] : 0;
     if (quantizer) quantizer.quantizeColumn(j, group, q, q);
-  }, lookahead);
+  }, { lookahead });
 
   if (quantizer) {
     const quant = quantizer.state();

@@ -42,6 +42,8 @@ export interface SweepView {
   current(c0: number, c1: number, dst: Float64Array): void;
   /** The same values column by column: dst [c1 − c0, out] (a group's grid fit reads them this way, contiguously). */
   currentColumns(c0: number, c1: number, dst: Float64Array): void;
+  /** Per row r, lo[r] = min(0, the current W[r, c0:c1]) and hi[r] = max(0, …): a group's grid range ([out] each). */
+  range(c0: number, c1: number, lo: Float64Array, hi: Float64Array): void;
 }
 
 /**
@@ -49,6 +51,21 @@ export interface SweepView {
  * Called in order j = 0 … n−1.
  */
 export type ColumnRule = (j: number, w: Float64Array, q: Float64Array, view: SweepView) => void;
+
+/**
+ * A rule that is a rounding to per-row grids (GPTQ's), which a float32 sweep runs in its SIMD
+ * kernel (wasm/kernels.ts quantize) instead of calling the ColumnRule with a float64 copy of the
+ * column: no JavaScript per weight. It must quantize exactly as the ColumnRule does.
+ */
+export interface GridRule {
+  readonly maxq: number;
+  /** Fits grids as needed (the view as for a ColumnRule) and returns the group whose grid rounds column j. */
+  group(j: number, view: SweepView): number;
+  /** Row r's scale and zero of `group` into scales[r], zeros[r] ([out] each); asked when the group changes. */
+  grid(group: number, scales: Float32Array, zeros: Float32Array): void;
+  /** Column j's codes [out] (a view valid during the call). */
+  codes(j: number, codes: Uint8Array): void;
+}
 
 export const DEFAULT_BLOCK_SIZE = 128;
 /** Columns whose rank-1 updates are applied eagerly to each other (see obsSweep). */
@@ -59,6 +76,11 @@ export interface PanelLoad {
   readonly kind: 'load';
   /** [out, n]: columns < c0 hold final values, columns ≥ c0 whatever the driver left there. */
   readonly W: Float64Array;
+  /**
+   * Rows [c0, c1) of W₀ᵀ in float32 into dst [c1 − c0, out] (sweep order, dead columns zero),
+   * when the method gathers them instead of building W (which is then empty): float32 drivers.
+   */
+  readonly W0T?: W0TRows;
   readonly out: number;
   readonly n: number;
   /** [n, n] upper. */
@@ -109,7 +131,7 @@ export interface SweepBegin {
 }
 
 /** A driver's reply to Begin: a float32 panel (wide layers, float32 products), or nothing for float64. */
-export type SweepReply = { readonly precision: 'float32' } | undefined;
+export type SweepReply = { readonly precision: 'float32'; readonly subBlock?: number } | undefined;
 
 /** A panel: [rows, out], float64 unless the driver asked for float32. */
 export type Panel = Float64Array | Float32Array;
@@ -156,6 +178,23 @@ function applyTrailingUpdate({ W, out, n, U, Err, i1, i2 }: TrailingUpdate & { E
   }
 }
 
+/** Writes rows [c0, c1) of W₀ᵀ (float32, sweep order) into dst: [c1 − c0, out]. */
+export type W0TRows = (c0: number, c1: number, dst: Float32Array) => void;
+
+export interface SweepOptions {
+  /** Columns past a block's end the rule may read (see obsSweep). */
+  lookahead?: number;
+  /** Write the replaced values back into W (default true). */
+  writeBack?: boolean;
+  /** The rule as a grid rounding, for a float32 driver's kernel. */
+  gridRule?: GridRule;
+  /**
+   * The method yielded the Begin step itself (to build its weights for the precision asked) and
+   * passes the driver's reply; with W0T it gave W₀ᵀ instead of W (float32 drivers only).
+   */
+  begun?: { reply: SweepReply | void; W0T?: W0TRows };
+}
+
 /**
  * Runs the sweep in place on W: [out, n] (columns in sweep order); U: [n, n] from prepareHessian.
  * Returns Σ (w − q)² / U_jj² / 2 over all replaced weights, the OBS estimate of the added loss.
@@ -165,21 +204,30 @@ function applyTrailingUpdate({ W, out, n, U, Err, i1, i2 }: TrailingUpdate & { E
  * quantization group or N:M window that does not start on a block boundary); they are loaded
  * and kept up to date with the block. On return W holds the replaced values q, unless
  * `writeBack` is false (a method that keeps its result elsewhere, as GPTQ's codes, saves a
- * strided pass over W).
+ * strided pass over W). `gridRule`: the same rule as a grid rounding, for a float32 sweep's kernel.
  */
-export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Array, blockSize: number, rule: ColumnRule, lookahead = 0, writeBack = true): Sweep<number> {
+export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Array, blockSize: number, rule: ColumnRule, options: SweepOptions = {}): Sweep<number> {
+  const { lookahead = 0, writeBack = true, gridRule, begun } = options;
   if (!(Number.isInteger(blockSize) && blockSize > 0)) throw new RangeError(`block size must be a positive integer, got ${blockSize}`);
   if (!(Number.isInteger(lookahead) && lookahead >= 0)) throw new RangeError(`lookahead must be a non-negative integer, got ${lookahead}`);
   const B = Math.min(blockSize, n);
   const panelRows = Math.min(B + lookahead, n); // the block's current columns and those ahead
-  const reply = yield { kind: 'begin', out, n };
+  const reply = begun ? begun.reply : yield { kind: 'begin', out, n };
+  const W0T = begun?.W0T;
+  if (W0T && reply?.precision !== 'float32') throw new Error('sweep: W₀ᵀ given for a float64 sweep');
+  if (W0T && writeBack) throw new Error('sweep: W₀ᵀ given with no W to write back into');
   // float32: panel and errors in a SIMD workspace; w64 is the rule's float64 copy of a column.
-  const ws = reply?.precision === 'float32' ? new Workspace(out, panelRows, B, SUB_BLOCK) : null;
+  // A float32 driver may ask for wider sub-blocks: fewer products, more SIMD rank-1 work. The
+  // float64 result does not depend on the width (each weight gets the same updates in the same order).
+  const sub = reply?.precision === 'float32' ? (reply.subBlock ?? SUB_BLOCK) : SUB_BLOCK;
+  if (!(Number.isInteger(sub) && sub > 0)) throw new RangeError(`sub-block width must be a positive integer, got ${sub}`);
+  const ws = reply?.precision === 'float32' ? new Workspace(out, panelRows, B, sub) : null;
   const panel: Panel = ws ? ws.panel : new Float64Array(panelRows * out); // [panelRows, out]
   const Err: Panel = ws ? ws.err : new Float64Array(B * out); // [B, out]: the block's scaled errors
-  const coef = new Float64Array(SUB_BLOCK); // U[j, later columns of the sub-block]
+  const coef = new Float64Array(sub); // U[j, later columns of the sub-block]
   const q = ws ? ws.q : new Float64Array(out);
   let loss = 0;
+  let gridGroup = -1; // the group whose grid is in ws.scales/zeros
 
   let panelEnd = 0; // columns [i1, panelEnd) are in the panel
   let done = 0; // columns of the current block already decided
@@ -208,11 +256,35 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
       }
     }
   };
+  let column: Float64Array | null = null; // range's column buffer
+  const range = (c0: number, c1: number, lo: Float64Array, hi: Float64Array): void => {
+    const { i1 } = view;
+    const end = Math.min(c1, n);
+    // Columns no decided column still has to update: the float32 panel rows as they are, in SIMD.
+    if (ws && c0 >= i1 + done && end <= panelEnd && (sub0 === done || end <= i1 + sub1)) {
+      ws.range(c0 - i1, end - c0);
+      lo.set(ws.lo);
+      hi.set(ws.hi);
+      return;
+    }
+    lo.fill(0);
+    hi.fill(0);
+    column ??= new Float64Array(out);
+    for (let c = c0; c < end; c++) {
+      read(c, c + 1, column, 1, out);
+      for (let r = 0; r < out; r++) {
+        const v = column[r];
+        lo[r] = v < lo[r] ? v : lo[r]; // selects, not branches: the values are noise
+        hi[r] = v > hi[r] ? v : hi[r];
+      }
+    }
+  };
   const view = {
     i1: 0,
     i2: 0,
     current: (c0: number, c1: number, dst: Float64Array) => read(c0, c1, dst, c1 - c0, 1),
     currentColumns: (c0: number, c1: number, dst: Float64Array) => read(c0, c1, dst, 1, out),
+    range,
   };
 
   for (let i1 = 0; i1 < n; i1 += B) {
@@ -222,9 +294,9 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
     view.i2 = i2;
     panelEnd = Math.min(i2 + lookahead, n);
     done = sub0 = sub1 = 0;
-    yield { kind: 'load', W, out, n, U, c0: i1, c1: panelEnd, panel };
-    for (let s0 = 0; s0 < b; s0 += SUB_BLOCK) {
-      const s1 = Math.min(s0 + SUB_BLOCK, b);
+    yield { kind: 'load', W, W0T, out, n, U, c0: i1, c1: panelEnd, panel };
+    for (let s0 = 0; s0 < b; s0 += sub) {
+      const s1 = Math.min(s0 + sub, b);
       sub0 = s0;
       sub1 = s1;
       for (let i = s0; i < s1; i++) {
@@ -233,10 +305,18 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
         done = i;
         const col = panel.subarray(i * out, (i + 1) * out);
         if (ws) {
-          // The rule reads a float64 copy; error row, panel row and Σd² come from one SIMD pass.
-          ws.w.set(col);
-          rule(j, ws.w, q, view);
-          loss += ws.columnError(i, i, Ujj) / (Ujj * Ujj) / 2;
+          if (gridRule) {
+            // Rounding, error row, panel row and Σd² in one SIMD pass over the float32 row.
+            const group = gridRule.group(j, view);
+            if (group !== gridGroup) gridRule.grid((gridGroup = group), ws.scales, ws.zeros);
+            loss += ws.quantize(i, i, Ujj, gridRule.maxq) / (Ujj * Ujj) / 2;
+            gridRule.codes(j, ws.codes);
+          } else {
+            // The rule reads a float64 copy; error row, panel row and Σd² come from one SIMD pass.
+            ws.w.set(col);
+            rule(j, ws.w, q, view);
+            loss += ws.columnError(i, i, Ujj) / (Ujj * Ujj) / 2;
+          }
           // The column's error reaches the sub-block's later columns (rank-1 updates).
           for (let k = i + 1; k < s1; k++) coef[k - i - 1] = U[j * n + i1 + k];
           ws.rank1(i + 1, i, coef.subarray(0, s1 - i - 1));
@@ -276,6 +356,26 @@ export function transposeIn(W: Float64Array, n: number, i1: number, b: number, o
   for (let r0 = 0; r0 < out; r0 += TILE) {
     const r1 = Math.min(r0 + TILE, out);
     for (let k = 0; k < b; k++) for (let r = r0; r < r1; r++) block[k * out + r] = W[r * n + i1 + k];
+  }
+}
+
+/**
+ * Rows [j0, j1) of W₀ᵀ into dst: [j1 − j0, out] float32, row j = column order[j] of w: [out, n]
+ * (`position` is order's inverse, null for in order), dead columns (by original index) zero.
+ */
+export function gatherTransposed(w: Float32Array, out: number, n: number, position: Int32Array | null, dead: Uint8Array, j0: number, j1: number, dst: Float32Array): void {
+  // 16 rows at a time, original columns in order: the 16 rows' reads stay in L1, and each column
+  // writes one whole cache line of dst.
+  const rows = 16;
+  for (let r0 = 0; r0 < out; r0 += rows) {
+    const r1 = Math.min(r0 + rows, out);
+    for (let c = 0; c < n; c++) {
+      const j = position ? position[c] : c;
+      if (j < j0 || j >= j1) continue;
+      const at = (j - j0) * out;
+      if (dead[c]) dst.fill(0, at + r0, at + r1);
+      else for (let r = r0, to = at + r0; r < r1; r++, to++) dst[to] = w[r * n + c];
+    }
   }
 }
 

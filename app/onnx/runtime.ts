@@ -118,8 +118,8 @@ export class Session {
     return this.inner.outputNames;
   }
 
-  /** Runs the graph; `fetches` limits which outputs are computed (default all). */
-  async run(feeds: Feeds, fetches?: readonly string[]): Promise<Record<string, Tensor>> {
+  /** Runs the graph; `fetches` limits which outputs are computed (default all), or names tensors to write them into (CPU). */
+  async run(feeds: Feeds, fetches?: readonly string[] | Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
     const missing = this.inputNames.filter((name) => !(name in feeds));
     if (missing.length > 0) throw new Error(`${this.name}: missing the following inputs: ${missing.join(', ')}`);
     const unexpected = Object.keys(feeds).filter((name) => !this.inputNames.includes(name));

@@ -64,6 +64,9 @@ export const op = {
   // Memory: alignment hint (log2 bytes) and a constant offset.
   f32Load: (offset = 0) => [0x2a, 2, ...u32(offset)],
   f32Store: (offset = 0) => [0x38, 2, ...u32(offset)],
+  f32Lt: [0x5d],
+  /** select(a, b, cond) = cond ? a : b */
+  select: [0x1b],
   f32Sub: [0x93],
   f32Mul: [0x94],
   f64Load: (offset = 0) => [0x2b, 3, ...u32(offset)],
@@ -71,13 +74,26 @@ export const op = {
   f64Sub: [0xa1],
   f64Mul: [0xa2],
   f64Div: [0xa3],
+  f64Nearest: [0x9e],
+  f64Min: [0xa4],
+  f64Max: [0xa5],
   f32DemoteF64: [0xb6],
+  f64PromoteF32: [0xbb],
+  /** Stores the low 8 bits of an i32. */
+  i32Store8: (offset = 0) => [0x3a, 0, ...u32(offset)],
+  /** float64 → unsigned i32, saturating (NaN → 0). */
+  i32TruncSatF64U: [0xfc, ...u32(0x03)],
   // 128-bit SIMD: prefix 0xfd, then the opcode as u32.
   v128Load: (offset = 0) => [0xfd, ...u32(0x00), 2, ...u32(offset)],
   v128Store: (offset = 0) => [0xfd, ...u32(0x0b), 2, ...u32(offset)],
   f32x4Splat: [0xfd, ...u32(0x13)],
   f32x4Sub: [0xfd, ...u32(0xe5)],
   f32x4Mul: [0xfd, ...u32(0xe6)],
+  /** pmin(a, b) = b < a ? b : a; pmax(a, b) = a < b ? b : a. */
+  f32x4Pmin: [0xfd, ...u32(0xea)],
+  f32x4Pmax: [0xfd, ...u32(0xeb)],
+  /** Loads two float32 (64 bits) into the low lanes, the rest zero. */
+  v128Load64Zero: (offset = 0) => [0xfd, ...u32(0x5d), 3, ...u32(offset)],
   /** Stores the low 64 bits (two float32 lanes) of a v128. */
   v128Store64Lane0: (offset = 0) => [0xfd, ...u32(0x5b), 3, ...u32(offset), 0],
   f64x2Splat: [0xfd, ...u32(0x14)],
@@ -86,6 +102,15 @@ export const op = {
   f64x2Sub: [0xfd, ...u32(0xf1)],
   f64x2Mul: [0xfd, ...u32(0xf2)],
   f64x2Div: [0xfd, ...u32(0xf3)],
+  f64x2Nearest: [0xfd, ...u32(0x94)],
+  /** pmin(a, b) = b < a ? b : a; pmax(a, b) = a < b ? b : a (JavaScript's clamp ternaries, lane-wise). */
+  f64x2Pmin: [0xfd, ...u32(0xf6)],
+  f64x2Pmax: [0xfd, ...u32(0xf7)],
+  /** The two low float32 lanes widened to float64. */
+  f64x2PromoteLowF32x4: [0xfd, ...u32(0x5f)],
+  i32x4ExtractLane: (lane: number) => [0xfd, ...u32(0x1b), lane],
+  /** Two float64 lanes → unsigned i32 in the low lanes (saturating), the upper two zero. */
+  i32x4TruncSatF64x2UZero: [0xfd, ...u32(0xfd)],
   /** Two float64 lanes rounded to float32 in the low lanes, the upper two zero. */
   f32x4DemoteF64x2Zero: [0xfd, ...u32(0x5e)],
 };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../linalg/random.js';
 import { s32, u32 } from './encode.js';
+import { GroupQuantizer } from '../quantizer.js';
 import { Workspace } from './kernels.js';
 
 /** Decodes LEB128 (signed or not) back to a number: the encoder's inverse. */
@@ -93,5 +94,80 @@ describe('Workspace.columnError (f64x2)', () => {
     const ws = new Workspace(8, 4, 2, 3);
     expect(() => ws.columnError(4, 0, 1)).toThrow('outside the workspace');
     expect(() => ws.columnError(0, 2, 1)).toThrow('outside the workspace');
+  });
+});
+
+describe('Workspace.quantize (f64x2)', () => {
+  for (const out of [1, 2, 5, 1026]) {
+    for (const bits of [3, 8]) {
+      it(`codes, panel row and error row bit for bit those of GroupQuantizer.quantizeColumn + the scalar error, ${bits}-bit, out = ${out}`, () => {
+        const random = rng(200 + out + bits);
+        const ws = new Workspace(out, 4, 3, 16);
+        ws.panel.fill(7);
+        ws.err.fill(7);
+        // A real grid (asymmetric, one group) fitted on a column, then a different column quantized on it.
+        const quantizer = new GroupQuantizer({ bits, groupSize: -1, sym: false }, out, 2);
+        const fitted = Float64Array.from({ length: 2 * out }, () => random.normal());
+        quantizer.fit(0, fitted, 2, 0, 2);
+        const maxq = quantizer.maxq;
+        const w = new Float64Array(out);
+        for (let r = 0; r < out; r++) {
+          const scale = quantizer.scales[r];
+          const zero = quantizer.zeros[r];
+          // Ties (exact half steps, within float32), values clamped at both ends, ±0, ordinary values.
+          w[r] = Math.fround([scale * (r % 7 - zero + 0.5), -(maxq + 5) * scale * 3, (maxq + 5) * scale * 3, r % 2 ? -0 : 0, random.normal()][r % 5]);
+          ws.panel[2 * out + r] = w[r];
+          ws.scales[r] = quantizer.scales[r];
+          ws.zeros[r] = quantizer.zeros[r];
+        }
+        const q = new Float64Array(out);
+        quantizer.quantizeColumn(1, 0, w, q);
+        const ujj = 0.37;
+        const sum = ws.quantize(2, 1, ujj, maxq);
+        let expected = 0;
+        for (let r = 0; r < out; r++) {
+          const d = w[r] - q[r];
+          expected += d * d;
+          expect(ws.codes[r], `row ${r}`).toBe(quantizer.codes[r * 2 + 1]);
+          expect(Object.is(ws.panel[2 * out + r], q[r]), `row ${r}: ${ws.panel[2 * out + r]} vs ${q[r]}`).toBe(true);
+          expect(Object.is(ws.err[out + r], Math.fround(d / ujj)), `row ${r}`).toBe(true);
+        }
+        expect(Math.abs(sum - expected)).toBeLessThanOrEqual(1e-14 * expected);
+        expect(ws.panel.subarray(0, 2 * out).every((v) => v === 7) && ws.panel.subarray(3 * out).every((v) => v === 7)).toBe(true);
+        expect(ws.err.subarray(0, out).every((v) => v === 7) && ws.err.subarray(2 * out).every((v) => v === 7)).toBe(true);
+      });
+    }
+  }
+
+  it('rows outside the workspace are errors', () => {
+    const ws = new Workspace(8, 4, 2, 3);
+    expect(() => ws.quantize(4, 0, 1, 15)).toThrow('quantize: panel row 4');
+    expect(() => ws.quantize(0, 2, 1, 15)).toThrow('outside the workspace');
+  });
+});
+
+describe('Workspace.range (f32x4)', () => {
+  for (const out of [1, 3, 4, 7, 1027]) {
+    it(`per row min(0, …) and max(0, …) of panel rows, the JS ternaries exactly (±0 included), out = ${out}`, () => {
+      const random = rng(300 + out);
+      const ws = new Workspace(out, 9, 2, 4);
+      for (let i = 0; i < ws.panel.length; i++) ws.panel[i] = [random.normal(), -0, 0, -random.uniform()][i % 4];
+      ws.range(2, 5);
+      for (let r = 0; r < out; r++) {
+        let lo = 0;
+        let hi = 0;
+        for (let t = 2; t < 7; t++) {
+          const v = ws.panel[t * out + r];
+          lo = v < lo ? v : lo;
+          hi = v > hi ? v : hi;
+        }
+        expect(Object.is(ws.lo[r], Math.fround(lo)) && Object.is(ws.hi[r], Math.fround(hi)), `row ${r}: ${ws.lo[r]} ${ws.hi[r]} vs ${lo} ${hi}`).toBe(true);
+      }
+    });
+  }
+
+  it('rows outside the panel are errors', () => {
+    const ws = new Workspace(8, 4, 2, 3);
+    expect(() => ws.range(2, 3)).toThrow('range: panel rows 2…4');
   });
 });

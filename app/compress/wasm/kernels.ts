@@ -7,41 +7,59 @@
 // reads them in place and onnxruntime reads them through Float32Array views without a copy.
 // Arithmetic is IEEE float32, each product and difference rounded (no fused multiply-add), so
 // the result is exactly Math.fround(y − Math.fround(a·x)) per element, as the tests check.
-import { f32, f64, i32, op, v128, wasmModule, type WasmFunction } from './encode.js';
+import { f32, f64, i32, op, v128, wasmModule, type ValType, type WasmFunction } from './encode.js';
+
+/** Locals (indices) of a kernel that walks rows of floats: see overRows. */
+interface RowLoop {
+  base: number; rows: number; stride: number; count: number; // params: byte offset, rows, bytes between rows, floats per row
+  t: number; row: number; r: number; end4: number; end: number; // i32 locals
+}
+
+/**
+ * The loops of the row kernels: for t < rows { perRow; row = base + t·stride; lane4 for each whole
+ * f32x4 of the row, then lane1 for each of the count % 4 floats left } — r is the byte offset in the row.
+ */
+function overRows(L: RowLoop, perRow: number[], lane4: number[], lane1: number[]): number[] {
+  return [
+    ...op.localGet(L.count), ...op.i32Const(-4), ...op.i32And, ...op.i32Const(2), ...op.i32Shl, ...op.localSet(L.end4), // bytes in whole f32x4 lanes
+    ...op.localGet(L.count), ...op.i32Const(2), ...op.i32Shl, ...op.localSet(L.end),
+    ...op.i32Const(0), ...op.localSet(L.t),
+    ...op.block, ...op.loop, // for t
+    ...op.localGet(L.t), ...op.localGet(L.rows), ...op.i32GeU, ...op.brIf(1),
+    ...perRow,
+    ...op.localGet(L.base), ...op.localGet(L.t), ...op.localGet(L.stride), ...op.i32Mul, ...op.i32Add, ...op.localSet(L.row),
+    ...op.i32Const(0), ...op.localSet(L.r),
+    ...op.block, ...op.loop, // four lanes at a time
+    ...op.localGet(L.r), ...op.localGet(L.end4), ...op.i32GeU, ...op.brIf(1),
+    ...lane4,
+    ...op.localGet(L.r), ...op.i32Const(16), ...op.i32Add, ...op.localSet(L.r),
+    ...op.br(0), ...op.end, ...op.end,
+    ...op.block, ...op.loop, // the count % 4 tail
+    ...op.localGet(L.r), ...op.localGet(L.end), ...op.i32GeU, ...op.brIf(1),
+    ...lane1,
+    ...op.localGet(L.r), ...op.i32Const(4), ...op.i32Add, ...op.localSet(L.r),
+    ...op.br(0), ...op.end, ...op.end,
+    ...op.localGet(L.t), ...op.i32Const(1), ...op.i32Add, ...op.localSet(L.t),
+    ...op.br(0), ...op.end, ...op.end,
+  ];
+}
 
 // rank1(y, rows, stride, x, coef, count): y[t·stride + r] −= coef[t] · x[r] for t < rows, r < count.
 // y, x, coef are byte offsets into the memory; stride is in bytes.
 const [y, rows, stride, x, coef, count] = [0, 1, 2, 3, 4, 5]; // params
 const [t, row, r, a, end4, end, as] = [6, 7, 8, 9, 10, 11, 12]; // locals
-const at = (base: number) => [...op.localGet(base), ...op.localGet(r), ...op.i32Add]; // base + r
+const at = (base: number) => [...op.localGet(base), ...op.localGet(r), ...op.i32Add]; // base + r (local 8 in the row kernels)
 const rank1: WasmFunction = {
   name: 'rank1',
   params: [i32, i32, i32, i32, i32, i32],
   results: [],
   locals: [i32, i32, i32, v128, i32, i32, f32],
-  body: [
-    ...op.localGet(count), ...op.i32Const(-4), ...op.i32And, ...op.i32Const(2), ...op.i32Shl, ...op.localSet(end4), // bytes in whole f32x4 lanes
-    ...op.localGet(count), ...op.i32Const(2), ...op.i32Shl, ...op.localSet(end),
-    ...op.i32Const(0), ...op.localSet(t),
-    ...op.block, ...op.loop, // for t
-    ...op.localGet(t), ...op.localGet(rows), ...op.i32GeU, ...op.brIf(1),
-    ...op.localGet(coef), ...op.localGet(t), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.f32Load(), ...op.localTee(as),
-    ...op.f32x4Splat, ...op.localSet(a),
-    ...op.localGet(y), ...op.localGet(t), ...op.localGet(stride), ...op.i32Mul, ...op.i32Add, ...op.localSet(row),
-    ...op.i32Const(0), ...op.localSet(r),
-    ...op.block, ...op.loop, // four lanes at a time
-    ...op.localGet(r), ...op.localGet(end4), ...op.i32GeU, ...op.brIf(1),
-    ...at(row), ...at(row), ...op.v128Load(), ...op.localGet(a), ...at(x), ...op.v128Load(), ...op.f32x4Mul, ...op.f32x4Sub, ...op.v128Store(),
-    ...op.localGet(r), ...op.i32Const(16), ...op.i32Add, ...op.localSet(r),
-    ...op.br(0), ...op.end, ...op.end,
-    ...op.block, ...op.loop, // the count % 4 tail
-    ...op.localGet(r), ...op.localGet(end), ...op.i32GeU, ...op.brIf(1),
-    ...at(row), ...at(row), ...op.f32Load(), ...op.localGet(as), ...at(x), ...op.f32Load(), ...op.f32Mul, ...op.f32Sub, ...op.f32Store(),
-    ...op.localGet(r), ...op.i32Const(4), ...op.i32Add, ...op.localSet(r),
-    ...op.br(0), ...op.end, ...op.end,
-    ...op.localGet(t), ...op.i32Const(1), ...op.i32Add, ...op.localSet(t),
-    ...op.br(0), ...op.end, ...op.end,
-  ],
+  body: overRows(
+    { base: y, rows, stride, count, t, row, r, end4, end },
+    [...op.localGet(coef), ...op.localGet(t), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add, ...op.f32Load(), ...op.localTee(as), ...op.f32x4Splat, ...op.localSet(a)],
+    [...at(row), ...at(row), ...op.v128Load(), ...op.localGet(a), ...at(x), ...op.v128Load(), ...op.f32x4Mul, ...op.f32x4Sub, ...op.v128Store()],
+    [...at(row), ...at(row), ...op.f32Load(), ...op.localGet(as), ...at(x), ...op.f32Load(), ...op.f32Mul, ...op.f32Sub, ...op.f32Store()],
+  ),
 };
 
 // The part of the WebAssembly JS API used here (Node has it; @types/node leaves it to lib.dom).
@@ -86,8 +104,113 @@ const columnError: WasmFunction = {
   ],
 };
 
+// quantizeColumn(col, err, codes, scales, zeros, count, ujj, maxq) → Σ d²: GPTQ's rounding of one
+// panel row in place, the rule and columnError in one pass (f64x2 lanes). Per row r, with
+// w = float64(col[r]), s = scales[r], z = zeros[r] (float32 grids):
+//   c = clamp(nearest(w / s) + z, 0, maxq)   (nearest: ties to even, as GroupQuantizer.quantizeColumn)
+//   q = float32(s · (c − z)),  d = w − q:  codes[r] = c, col[r] = q, err[r] = float32(d / ujj).
+// Each operation is the float64 one JavaScript performs, so codes and values are bit for bit
+// those of quantizeColumn followed by columnError.
+const qc = { col: 0, err: 1, codes: 2, scales: 3, zeros: 4, count: 5, ujj: 6, maxq: 7 }; // params
+const qr = 8; // local: the row
+const qEnd2 = 9; // local: rows in whole pairs
+const byte = (base: number) => [...op.localGet(base), ...op.localGet(qr), ...op.i32Add]; // base + r
+const word = (base: number) => [...op.localGet(base), ...op.localGet(qr), ...op.i32Const(2), ...op.i32Shl, ...op.i32Add]; // base + 4r
+
+/** One step of the rounding as f64x2 (two rows) or f64 (the odd row): the same operations, the lanes' locals and opcodes. */
+interface Lanes {
+  rows: number;
+  zero: number; u: number; mq: number; acc: number; w: number; s: number; z: number; c: number; qf: number; d: number;
+  load: (base: number) => number[]; // float32 at base + 4r → float64 lanes
+  div: number[]; nearest: number[]; add: number[]; sub: number[]; mul: number[];
+  max: number[]; min: number[]; demote: number[]; promote: number[];
+  store: number[]; // float32 lanes to the address below them
+  storeCodes: number[];
+}
+const v = { zero: 10, u: 11, mq: 12, acc: 13, w: 14, s: 15, z: 16, c: 17, qf: 18, d: 19, ci: 20 }; // v128 locals
+const twoRows: Lanes = {
+  rows: 2, ...v,
+  load: (base) => [...word(base), ...op.v128Load64Zero(), ...op.f64x2PromoteLowF32x4],
+  div: op.f64x2Div, nearest: op.f64x2Nearest, add: op.f64x2Add, sub: op.f64x2Sub, mul: op.f64x2Mul,
+  max: op.f64x2Pmax, min: op.f64x2Pmin, // pmax(c, 0) = c < 0 ? 0 : c; pmin(c, maxq) = maxq < c ? maxq : c
+  demote: op.f32x4DemoteF64x2Zero, promote: op.f64x2PromoteLowF32x4, store: op.v128Store64Lane0(),
+  storeCodes: [
+    ...op.localGet(v.c), ...op.i32x4TruncSatF64x2UZero, ...op.localSet(v.ci),
+    ...byte(qc.codes), ...op.localGet(v.ci), ...op.i32x4ExtractLane(0), ...op.i32Store8(),
+    ...byte(qc.codes), ...op.localGet(v.ci), ...op.i32x4ExtractLane(1), ...op.i32Store8(1),
+  ],
+};
+const f = { zero: 21, acc: 22, w: 23, s: 24, z: 25, c: 26, d: 27, qf: 28 }; // f64 locals, qf f32
+const oneRow: Lanes = {
+  rows: 1, ...f, u: qc.ujj, mq: qc.maxq,
+  load: (base) => [...word(base), ...op.f32Load(), ...op.f64PromoteF32],
+  div: op.f64Div, nearest: op.f64Nearest, add: op.f64Add, sub: op.f64Sub, mul: op.f64Mul,
+  max: op.f64Max, min: op.f64Min, // c is never NaN or −0 (nearest(x) + z, z ≥ 0): the same clamp
+  demote: op.f32DemoteF64, promote: op.f64PromoteF32, store: op.f32Store(),
+  storeCodes: [...byte(qc.codes), ...op.localGet(f.c), ...op.i32TruncSatF64U, ...op.i32Store8()],
+};
+const roundStep = (L: Lanes) => [
+  ...L.load(qc.col), ...op.localSet(L.w),
+  ...L.load(qc.scales), ...op.localSet(L.s),
+  ...L.load(qc.zeros), ...op.localSet(L.z),
+  ...op.localGet(L.w), ...op.localGet(L.s), ...L.div, ...L.nearest, ...op.localGet(L.z), ...L.add,
+  ...op.localGet(L.zero), ...L.max, ...op.localGet(L.mq), ...L.min, ...op.localSet(L.c),
+  ...op.localGet(L.s), ...op.localGet(L.c), ...op.localGet(L.z), ...L.sub, ...L.mul, ...L.demote, ...op.localSet(L.qf),
+  ...word(qc.col), ...op.localGet(L.qf), ...L.store,
+  ...op.localGet(L.w), ...op.localGet(L.qf), ...L.promote, ...L.sub, ...op.localSet(L.d),
+  ...op.localGet(L.acc), ...op.localGet(L.d), ...op.localGet(L.d), ...L.mul, ...L.add, ...op.localSet(L.acc),
+  ...word(qc.err), ...op.localGet(L.d), ...op.localGet(L.u), ...L.div, ...L.demote, ...L.store,
+  ...L.storeCodes,
+  ...op.localGet(qr), ...op.i32Const(L.rows), ...op.i32Add, ...op.localSet(qr),
+];
+const quantizeColumn: WasmFunction = {
+  name: 'quantizeColumn',
+  params: [i32, i32, i32, i32, i32, i32, f64, f64],
+  results: [f64],
+  locals: [i32, i32, ...Array<ValType>(11).fill(v128), ...Array<ValType>(7).fill(f64), f32],
+  body: [
+    ...op.localGet(qc.count), ...op.i32Const(-2), ...op.i32And, ...op.localSet(qEnd2),
+    ...op.localGet(qc.ujj), ...op.f64x2Splat, ...op.localSet(v.u),
+    ...op.localGet(qc.maxq), ...op.f64x2Splat, ...op.localSet(v.mq),
+    ...op.block, ...op.loop, // two rows at a time
+    ...op.localGet(qr), ...op.localGet(qEnd2), ...op.i32GeU, ...op.brIf(1),
+    ...roundStep(twoRows),
+    ...op.br(0), ...op.end, ...op.end,
+    ...op.block, ...op.loop, // the odd row
+    ...op.localGet(qr), ...op.localGet(qc.count), ...op.i32GeU, ...op.brIf(1),
+    ...roundStep(oneRow),
+    ...op.br(0), ...op.end, ...op.end,
+    ...op.localGet(oneRow.acc), ...op.localGet(v.acc), ...op.f64x2ExtractLane(0), ...op.f64Add, ...op.localGet(v.acc), ...op.f64x2ExtractLane(1), ...op.f64Add,
+  ],
+};
+
+// columnRange(src, rows, stride, lo, hi, count): over the rows t < rows of src (stride bytes
+// apart), lo[r] = v < lo[r] ? v : lo[r] and hi[r] = v > hi[r] ? v : hi[r] for v = src[t, r],
+// r < count (float32; pmin/pmax and select are exactly those ternaries, ±0 included).
+const cr = { src: 0, rows: 1, stride: 2, lo: 3, hi: 4, count: 5, t: 6, row: 7, r, end4: 9, end: 10, v: 11, x: 12 }; // r: the same local as rank1's, for at()
+const columnRange: WasmFunction = {
+  name: 'columnRange',
+  params: [i32, i32, i32, i32, i32, i32],
+  results: [],
+  locals: [i32, i32, i32, i32, i32, v128, f32],
+  body: overRows(
+    { base: cr.src, rows: cr.rows, stride: cr.stride, count: cr.count, t: cr.t, row: cr.row, r: cr.r, end4: cr.end4, end: cr.end },
+    [],
+    [
+      ...at(cr.row), ...op.v128Load(), ...op.localSet(cr.v),
+      ...at(cr.lo), ...at(cr.lo), ...op.v128Load(), ...op.localGet(cr.v), ...op.f32x4Pmin, ...op.v128Store(),
+      ...at(cr.hi), ...at(cr.hi), ...op.v128Load(), ...op.localGet(cr.v), ...op.f32x4Pmax, ...op.v128Store(),
+    ],
+    [
+      ...at(cr.row), ...op.f32Load(), ...op.localSet(cr.x),
+      ...at(cr.lo), ...op.localGet(cr.x), ...at(cr.lo), ...op.f32Load(), ...op.localGet(cr.x), ...at(cr.lo), ...op.f32Load(), ...op.f32Lt, ...op.select, ...op.f32Store(),
+      ...at(cr.hi), ...op.localGet(cr.x), ...at(cr.hi), ...op.f32Load(), ...at(cr.hi), ...op.f32Load(), ...op.localGet(cr.x), ...op.f32Lt, ...op.select, ...op.f32Store(),
+    ],
+  ),
+};
+
 let compiled: object | undefined;
-const kernelModule = () => (compiled ??= new wasm.Module(wasmModule([rank1, columnError])));
+const kernelModule = () => (compiled ??= new wasm.Module(wasmModule([rank1, columnError, quantizeColumn, columnRange])));
 
 /**
  * Float32 buffers of one sweep inside a WebAssembly memory: panel [panelRows, out], err
@@ -100,10 +223,19 @@ export class Workspace {
   /** A column as the rule reads it, and the rule's replacement: float64 [out] each. */
   readonly w: Float64Array;
   readonly q: Float64Array;
+  /** A column's quantization grid, row by row (float32 [out] each), and its codes [out]: see quantize. */
+  readonly scales: Float32Array;
+  readonly zeros: Float32Array;
+  readonly codes: Uint8Array;
+  /** Per row, the range of some panel rows, spanning 0 (float32 [out] each): see range. */
+  readonly lo: Float32Array;
+  readonly hi: Float32Array;
   private readonly coef: Float32Array;
   private readonly kernel: {
     rank1: (y: number, rows: number, stride: number, x: number, coef: number, count: number) => void;
     columnError: (w: number, q: number, err: number, col: number, count: number, ujj: number) => number;
+    quantizeColumn: (col: number, err: number, codes: number, scales: number, zeros: number, count: number, ujj: number, maxq: number) => number;
+    columnRange: (src: number, rows: number, stride: number, lo: number, hi: number, count: number) => void;
   };
 
   constructor(
@@ -113,7 +245,9 @@ export class Workspace {
     coefs: number,
   ) {
     const float64At = Math.ceil(((panelRows + errRows) * out + coefs) / 4) * 16; // bytes, 16-aligned
-    const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil((float64At + 16 * out) / 65536)) });
+    const gridAt = float64At + 16 * out; // scales, zeros (float32), codes (bytes)
+    const rangeAt = Math.ceil((gridAt + 9 * out) / 16) * 16; // lo, hi (float32)
+    const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil((rangeAt + 8 * out) / 65536)) });
     const instance = new wasm.Instance(kernelModule(), { env: { memory } });
     this.kernel = instance.exports as unknown as Workspace['kernel'];
     this.panel = new Float32Array(memory.buffer, 0, panelRows * out);
@@ -121,6 +255,39 @@ export class Workspace {
     this.coef = new Float32Array(memory.buffer, this.panel.byteLength + this.err.byteLength, coefs);
     this.w = new Float64Array(memory.buffer, float64At, out);
     this.q = new Float64Array(memory.buffer, float64At + 8 * out, out);
+    this.scales = new Float32Array(memory.buffer, gridAt, out);
+    this.zeros = new Float32Array(memory.buffer, gridAt + 4 * out, out);
+    this.codes = new Uint8Array(memory.buffer, gridAt + 8 * out, out);
+    this.lo = new Float32Array(memory.buffer, rangeAt, out);
+    this.hi = new Float32Array(memory.buffer, rangeAt + 4 * out, out);
+  }
+
+  /** lo[r] = min(0, panel[t, r]), hi[r] = max(0, panel[t, r]) over panel rows t ∈ [row0, row0 + rows). */
+  range(row0: number, rows: number): void {
+    const { out, panel } = this;
+    if (row0 < 0 || rows < 0 || (row0 + rows) * out > panel.length) throw new RangeError(`range: panel rows ${row0}…${row0 + rows - 1} are outside the workspace`);
+    this.lo.fill(0);
+    this.hi.fill(0);
+    this.kernel.columnRange(panel.byteOffset + row0 * out * 4, rows, out * 4, this.lo.byteOffset, this.hi.byteOffset, out);
+  }
+
+  /**
+   * Quantizes panel row `row` in place on the grid in scales/zeros (codes 0…maxq): codes[r] = c,
+   * panel = float32(s·(c − z)), err[errRow] = float32((w − q) / ujj); returns Σ (w − q)² (float64).
+   * The same values as GroupQuantizer.quantizeColumn on the float64 row, then columnError.
+   */
+  quantize(row: number, errRow: number, ujj: number, maxq: number): number {
+    this.checkRows('quantize', row, errRow);
+    const { out, panel, err } = this;
+    return this.kernel.quantizeColumn(panel.byteOffset + row * out * 4, err.byteOffset + errRow * out * 4, this.codes.byteOffset, this.scales.byteOffset, this.zeros.byteOffset, out, ujj, maxq);
+  }
+
+  // The memory holds more than the panel: an index past it would write elsewhere silently.
+  private checkRows(what: string, row: number, errRow: number): void {
+    const { out } = this;
+    if (row < 0 || (row + 1) * out > this.panel.length || errRow < 0 || (errRow + 1) * out > this.err.length) {
+      throw new RangeError(`${what}: panel row ${row} or error row ${errRow} is outside the workspace`);
+    }
   }
 
   /**
@@ -129,9 +296,7 @@ export class Workspace {
    */
   columnError(row: number, errRow: number, ujj: number): number {
     const { out } = this;
-    if (row < 0 || (row + 1) * out > this.panel.length || errRow < 0 || (errRow + 1) * out > this.err.length) {
-      throw new RangeError(`columnError: panel row ${row} or error row ${errRow} is outside the workspace`);
-    }
+    this.checkRows('columnError', row, errRow);
     return this.kernel.columnError(this.w.byteOffset, this.q.byteOffset, this.err.byteOffset + errRow * out * 4, this.panel.byteOffset + row * out * 4, out, ujj);
   }
 
