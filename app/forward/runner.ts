@@ -143,9 +143,9 @@ export class ModelRunner {
     this.store.releaseLayer(layer);
   }
 
-  /** A block tensor as the forward pass would use it now (substitution or checkpoint), through the block cache. */
+  /** A block tensor as the forward pass would use it now (substitution or checkpoint), through the block cache; the caller may keep it. */
   blockTensor(layer: number, tensor: string): Float32Array {
-    const data = this.store.blockWeights(layer).get(layerPrefix(layer) + tensor);
+    const data = this.store.lendBlockTensor(layer, layerPrefix(layer) + tensor);
     if (!data) throw new Error(`blockTensor: ${tensor} is not a tensor of a decoder block`);
     return data;
   }

@@ -7,6 +7,12 @@
 // Substitutions: `setWeight` holds a tensor until `releaseLayer`/`reset`; a weight source
 // provides substitutes lazily as blocks load (a variant's W_c + B·A read from the run folder).
 //
+// Recycling: a streamed block's arrays are handed to the next block's reads (`spare`), so after
+// the first block no page is touched for the first time (fresh arrays cost a page fault per
+// 4 kB and GC work: 4.6 GB a pass at 1B). Only arrays this store allocated and nobody else saw
+// are recycled: not substitutions, not a source's, not a reader's own (Model.readTensor may
+// ignore `into`), not a block lent out through `lendBlockTensor` (compress keeps W).
+//
 // A cache budget (`setCacheBudget`, for generation, which runs the model once per token) keeps
 // more: the whole model when its float32 weights fit, else the first blocks that fit, pinned.
 // Pinned, not LRU: the forward visits blocks in a cycle, where an LRU smaller than the cycle
@@ -32,6 +38,9 @@ export class WeightStore {
   private readonly fitsDefault: boolean; // the whole model fits weightAccount.cacheBytes (at construction)
   private budget = 0; // setCacheBudget
   private readonly pinned = new Map<number, number>(); // layer → bytes of a block kept under the budget
+  private readonly owned = new Map<number, Float32Array[]>(); // layer → its arrays this store allocated and filled, not lent out
+  private spare = new Map<number, Float32Array[]>(); // length → recyclable arrays of the last dropped block
+  private headBuffer: Float32Array | null = null; // streamed lm_head chunks are read into this (the last one into its front)
 
   constructor(
     private readonly model: Model,
@@ -133,15 +142,23 @@ export class WeightStore {
       this.blocks.set(layer, cached);
       return cached;
     }
-    if (!this.keepAll) for (const old of [...this.blocks.keys()]) if (!this.pinned.has(old)) this.dropBlock(old); // one block resident while streaming
+    if (!this.keepAll) for (const old of [...this.blocks.keys()]) if (!this.pinned.has(old)) this.dropBlock(old, true); // one block resident while streaming
     const prefix = layerPrefix(layer);
     const block = new Map<string, Float32Array>();
+    const owned: Float32Array[] = [];
     for (const { tensor, dims } of blockTensorSpecs(this.block)) {
       const name = prefix + tensor;
-      const data = this.overrides.get(name) ?? this.fromSource(name, dims) ?? readChecked(this.model, name, dims);
+      let data = this.overrides.get(name) ?? this.fromSource(name, dims);
+      if (!data) {
+        const into = this.takeSpare(dims.reduce((a, b) => a * b, 1));
+        data = readChecked(this.model, name, dims, into);
+        if (data === into) owned.push(data);
+      }
       block.set(name, data);
     }
+    this.dropSpare(); // what the new block did not take
     this.blocks.set(layer, block);
+    this.owned.set(layer, owned);
     this.account.hold(`${this.label} block ${layer}`, [...block.values()]);
     const bytes = bytesOf(...block.values());
     let pinnedBytes = 0;
@@ -156,14 +173,51 @@ export class WeightStore {
     return data;
   }
 
-  private dropBlock(layer: number): void {
+  /**
+   * A block tensor for a caller that keeps it beyond the block's residency (compress's W):
+   * the block's arrays are no longer recycled.
+   */
+  lendBlockTensor(layer: number, name: string): Float32Array | undefined {
+    const data = this.blockWeights(layer).get(name);
+    this.owned.delete(layer);
+    return data;
+  }
+
+  /** `recycle`: the block's own arrays become the next block's read targets (streaming only). */
+  private dropBlock(layer: number, recycle = false): void {
+    const owned = this.owned.get(layer);
+    this.owned.delete(layer);
     this.blocks.delete(layer);
     this.pinned.delete(layer);
     this.account.release(`${this.label} block ${layer}`);
+    if (!recycle || !owned) return;
+    this.dropSpare();
+    for (const a of owned) {
+      const list = this.spare.get(a.length);
+      if (list) list.push(a);
+      else this.spare.set(a.length, [a]);
+    }
+    this.account.hold(`${this.label} spare`, owned);
+  }
+
+  /** A recycled array of `length` floats, or a fresh one (the reader fills it either way). */
+  private takeSpare(length: number): Float32Array {
+    const reused = this.spare.get(length)?.pop();
+    if (!reused) return new Float32Array(length);
+    this.account.hold(`${this.label} spare`, [...this.spare.values()].flat());
+    return reused;
+  }
+
+  private dropSpare(): void {
+    this.spare = new Map();
+    this.account.release(`${this.label} spare`);
   }
 
   private clearCache(): void {
     for (const layer of [...this.blocks.keys()]) this.dropBlock(layer);
+    this.dropSpare();
+    this.headBuffer = null;
+    this.account.release(`${this.label} lm_head buffer`);
     this.small.delete('model.embed_tokens.weight');
     this.small.delete('lm_head.weight');
     this.account.hold(`${this.label} resident`, [...this.small.values()]);
@@ -199,16 +253,21 @@ export class WeightStore {
     const d = this.head.hidden;
     const whole = this.overrides.get(tensor) ?? (this.keepAll ? this.smallTensor(tensor) : null);
     if (whole) return count === this.head.vocab ? whole : whole.subarray(v0 * d, (v0 + count) * d);
-    const rows = this.readRows(tensor, v0, count);
-    this.account.hold(`${this.label} lm_head chunk`, [rows]);
+    if (!this.headBuffer || this.headBuffer.length < count * d) {
+      this.headBuffer = new Float32Array(Math.max(count, this.headChunkRows()) * d);
+      this.account.hold(`${this.label} lm_head buffer`, [this.headBuffer]);
+    }
+    const into = this.headBuffer.length === count * d ? this.headBuffer : this.headBuffer.subarray(0, count * d);
+    const rows = this.readRows(tensor, v0, count, into);
+    if (rows !== into) this.account.hold(`${this.label} lm_head chunk`, [rows]); // the reader's own array
     return rows;
   }
 
-  /** Rows of a [rows, d] checkpoint tensor, reading only their bytes where the reader can. */
-  private readRows(name: string, start: number, count: number): Float32Array {
+  /** Rows of a [rows, d] checkpoint tensor, reading only their bytes where the reader can (into `into` where it can). */
+  private readRows(name: string, start: number, count: number, into?: Float32Array): Float32Array {
     const d = this.dims.get(name)![1];
     if (this.model.readRows) {
-      const rows = this.model.readRows(name, start, count);
+      const rows = this.model.readRows(name, start, count, into);
       checkLength(this.model.path, `${name} rows [${start}, ${start + count})`, rows, [count, d]);
       return rows;
     }

@@ -176,15 +176,15 @@ export function openHuggingFace(dir: string): Model {
       config,
       tensors,
       tokenizer,
-      readTensor(name: string): Float32Array {
+      readTensor(name: string, into?: Float32Array): Float32Array {
         const tensor = stored.get(name);
         if (!tensor) throw new ModelError(basename(dir), `has no tensor named "${name}"`);
-        return store.read(tensor.name);
+        return store.read(tensor.name, into);
       },
-      readRows(name: string, start: number, count: number): Float32Array {
+      readRows(name: string, start: number, count: number, into?: Float32Array): Float32Array {
         const tensor = stored.get(name);
         if (!tensor) throw new ModelError(basename(dir), `has no tensor named "${name}"`);
-        return store.readRows(tensor.name, start, count);
+        return store.readRows(tensor.name, start, count, into);
       },
       close: () => store.close(),
     };
