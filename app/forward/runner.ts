@@ -82,6 +82,7 @@ export class ModelRunner {
   private readonly dims = new Map<string, number[]>(); // HF tensor name → dims the config implies
   private readonly store: WeightStore;
   private readonly adapters = new Map<number, Map<LinearKind, LinearAdapter>>(); // layer → kind → adapter
+  private plainPass = false; // inside a forward pass with no per-layer callback: the next block may be read ahead
 
   private constructor(
     readonly model: Model,
@@ -272,14 +273,19 @@ export class ModelRunner {
     const pastDims = [B, this.block.kvHeads, 1, P, this.block.headDim];
     const next: KvCache = { batch: B, length: P + T, keys: [], values: [] };
     let hidden = this.embed(tokens, dims);
-    for (let layer = 0; layer < this.config.num_layers; layer++) {
-      const feeds = this.blockFeeds(layer, hidden, dims, P);
-      feeds.past_key = floatTensor(cache?.keys[layer] ?? new Float32Array(0), pastDims);
-      feeds.past_value = floatTensor(cache?.values[layer] ?? new Float32Array(0), pastDims);
-      const out = await (await this.blockSession('cache', layer)).run(feeds);
-      hidden = floatData(out.y, 'block output');
-      next.keys.push(floatData(out.present_key, 'present_key'));
-      next.values.push(floatData(out.present_value, 'present_value'));
+    this.plainPass = true;
+    try {
+      for (let layer = 0; layer < this.config.num_layers; layer++) {
+        const feeds = this.blockFeeds(layer, hidden, dims, P);
+        feeds.past_key = floatTensor(cache?.keys[layer] ?? new Float32Array(0), pastDims);
+        feeds.past_value = floatTensor(cache?.values[layer] ?? new Float32Array(0), pastDims);
+        const out = await (await this.blockSession('cache', layer)).run(feeds);
+        hidden = floatData(out.y, 'block output');
+        next.keys.push(floatData(out.present_key, 'present_key'));
+        next.values.push(floatData(out.present_value, 'present_value'));
+      }
+    } finally {
+      this.plainPass = false;
     }
     return { hidden, cache: next };
   }
@@ -359,10 +365,16 @@ export class ModelRunner {
   /** tokens [B, T] → hidden state after the last block, [B, T, d] (before the final norm). */
   async forwardHidden(tokens: Int32Array, dims: TokenDims, options: ForwardOptions = {}): Promise<Float32Array> {
     let hidden = this.embed(tokens, dims);
-    for (let layer = 0; layer < this.config.num_layers; layer++) {
-      const result = await this.runBlock(layer, hidden, dims, options.collectStats ?? false);
-      await options.onLayer?.({ layer, dims, input: hidden, output: result.hidden, stats: result.stats });
-      hidden = result.hidden;
+    // A callback may hold memory of its own (calibration, compression): no block read ahead then.
+    this.plainPass = !options.onLayer && !options.collectStats;
+    try {
+      for (let layer = 0; layer < this.config.num_layers; layer++) {
+        const result = await this.runBlock(layer, hidden, dims, options.collectStats ?? false);
+        await options.onLayer?.({ layer, dims, input: hidden, output: result.hidden, stats: result.stats });
+        hidden = result.hidden;
+      }
+    } finally {
+      this.plainPass = false;
     }
     return hidden;
   }
@@ -384,7 +396,7 @@ export class ModelRunner {
 
   /** Releases the sessions (when this runner created them) and the weights it holds. */
   async release(): Promise<void> {
-    this.store.release();
+    await this.store.release();
     this.adapters.clear();
     if (this.ownsSessions) await this.sessions.release();
   }
@@ -405,7 +417,7 @@ export class ModelRunner {
       cos: floatTensor(cos, [T, hd]),
       sin: floatTensor(sin, [T, hd]),
     };
-    const weights = this.store.blockWeights(layer);
+    const weights = this.store.blockWeights(layer, this.plainPass);
     for (const { input, tensor, dims } of blockTensorSpecs(this.block)) feeds[input] = floatTensor(weights.get(layerPrefix(layer) + tensor)!, dims);
     for (const a of this.adapters.get(layer)?.values() ?? []) {
       feeds[`${a.kind}.lora_A`] = floatTensor(a.A, [a.rank, a.in]);

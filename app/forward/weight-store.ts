@@ -13,12 +13,19 @@
 // are recycled: not substitutions, not a source's, not a reader's own (Model.readTensor may
 // ignore `into`), not a block lent out through `lendBlockTensor` (compress keeps W).
 //
+// Prefetch: during a plain forward pass (`blockWeights(layer, true)`) the next block is read
+// and widened on a worker (forward/prefetch.ts) into the dropped block's buffers while this one
+// computes: one block in use plus at most one being read. Not while a source substitutes
+// (a variant's blocks are formed on the main thread) and not from formats it cannot read raw.
+//
 // A cache budget (`setCacheBudget`, for generation, which runs the model once per token) keeps
 // more: the whole model when its float32 weights fit, else the first blocks that fit, pinned.
 // Pinned, not LRU: the forward visits blocks in a cycle, where an LRU smaller than the cycle
 // evicts every block just before it is needed again.
-import type { Model } from '../model/types.js';
+import { ModelError, type Model } from '../model/types.js';
+import { knownNonFinite, requireFinite } from '../model/validate.js';
 import { bytesOf, weightAccount, type WeightAccount } from './memory.js';
+import { prefetchable, Prefetcher, type ReadJob } from './prefetch.js';
 import type { BlockShape, HeadShape } from './shape.js';
 import { blockTensorSpecs, checkLength, headTensorSpecs, layerPrefix, readChecked } from './weights.js';
 
@@ -40,6 +47,8 @@ export class WeightStore {
   private readonly pinned = new Map<number, number>(); // layer → bytes of a block kept under the budget
   private readonly owned = new Map<number, Float32Array[]>(); // layer → its arrays this store allocated and filled, not lent out
   private spare = new Map<number, Float32Array[]>(); // length → recyclable arrays of the last dropped block
+  private prefetcher: Prefetcher | null = null; // the worker, started on first use
+  private pending: { layer: number; names: string[] } | null = null; // the block being read ahead
   private headBuffer: Float32Array | null = null; // streamed lm_head chunks are read into this (the last one into its front)
 
   constructor(
@@ -99,11 +108,14 @@ export class WeightStore {
     this.clearCache();
   }
 
-  /** Drops everything, the final norm included. */
-  release(): void {
+  /** Drops everything, the final norm included, and stops the prefetch worker. */
+  async release(): Promise<void> {
     this.reset();
     this.small.clear();
     this.account.release(`${this.label} resident`);
+    const prefetcher = this.prefetcher;
+    this.prefetcher = null;
+    await prefetcher?.close();
   }
 
   /** The whole [V, d] embedding when it is substituted or kept resident; null when it streams by row. */
@@ -134,8 +146,11 @@ export class WeightStore {
     this.account.release(`${this.label} lm_head chunk`);
   }
 
-  /** The tensors of block `layer` (substitutions first, then the source, then the checkpoint), loaded on first use. */
-  blockWeights(layer: number): Map<string, Float32Array> {
+  /**
+   * The tensors of block `layer` (substitutions first, then the source, then the checkpoint),
+   * loaded on first use. `prefetchNext`: a plain forward pass, which will want `layer + 1` next.
+   */
+  blockWeights(layer: number, prefetchNext = false): Map<string, Float32Array> {
     const cached = this.blocks.get(layer);
     if (cached) {
       this.blocks.delete(layer); // most recently used goes last
@@ -146,17 +161,19 @@ export class WeightStore {
     const prefix = layerPrefix(layer);
     const block = new Map<string, Float32Array>();
     const owned: Float32Array[] = [];
+    const fetched = this.takePrefetched(layer);
     for (const { tensor, dims } of blockTensorSpecs(this.block)) {
       const name = prefix + tensor;
-      let data = this.overrides.get(name) ?? this.fromSource(name, dims);
+      let data = this.overrides.get(name) ?? this.fromSource(name, dims) ?? fetched?.get(name);
       if (!data) {
         const into = this.takeSpare(dims.reduce((a, b) => a * b, 1));
         data = readChecked(this.model, name, dims, into);
         if (data === into) owned.push(data);
-      }
+      } else if (fetched?.get(name) === data) owned.push(data);
       block.set(name, data);
     }
-    this.dropSpare(); // what the new block did not take
+    if (prefetchNext) this.startPrefetch(layer + 1);
+    this.dropSpare(); // what neither the new block nor the prefetch took
     this.blocks.set(layer, block);
     this.owned.set(layer, owned);
     this.account.hold(`${this.label} block ${layer}`, [...block.values()]);
@@ -192,12 +209,66 @@ export class WeightStore {
     this.account.release(`${this.label} block ${layer}`);
     if (!recycle || !owned) return;
     this.dropSpare();
-    for (const a of owned) {
-      const list = this.spare.get(a.length);
-      if (list) list.push(a);
-      else this.spare.set(a.length, [a]);
+    for (const a of owned) this.addSpare(a);
+  }
+
+  /** Starts reading block `next` on the worker into spare buffers, if it is worth it and allowed (see the header). */
+  private startPrefetch(next: number): void {
+    if (this.keepAll || this.source || this.pending || next >= this.model.config.num_layers || this.blocks.has(next) || !this.model.locate) return;
+    const prefix = layerPrefix(next);
+    const names: string[] = [];
+    const jobs: ReadJob[] = [];
+    for (const { tensor, dims } of blockTensorSpecs(this.block)) {
+      const name = prefix + tensor;
+      const count = dims.reduce((a, b) => a * b, 1);
+      const location = this.model.locate(name);
+      if (this.overrides.has(name) || !prefetchable(location, count)) continue;
+      const spare = this.spare.get(count)?.pop();
+      const whole = spare && spare.byteOffset === 0 && spare.buffer.byteLength === 4 * count && spare.buffer instanceof ArrayBuffer;
+      jobs.push({ location, count, buffer: whole ? (spare.buffer as ArrayBuffer) : undefined }); // transferred: detached here
+      names.push(name);
     }
-    this.account.hold(`${this.label} spare`, owned);
+    if (jobs.length === 0) return;
+    this.account.hold(`${this.label} spare`, [...this.spare.values()].flat());
+    (this.prefetcher ??= new Prefetcher()).start(jobs);
+    this.pending = { layer: next, names };
+    this.account.hold(`${this.label} prefetch`, [{ length: 0, byteLength: 4 * jobs.reduce((sum, j) => sum + j.count, 0) }]);
+  }
+
+  /**
+   * The arrays read ahead for `layer`, finite-checked (name → data), or null. A read ahead of
+   * another layer or a tensor substituted since leaves those reads to the synchronous path.
+   */
+  private takePrefetched(layer: number): Map<string, Float32Array> | null {
+    const pending = this.pending;
+    if (!pending) return null;
+    this.pending = null;
+    const results = this.prefetcher!.finish();
+    this.account.release(`${this.label} prefetch`);
+    if (results instanceof Error) throw new ModelError(this.model.path, `reading block ${pending.layer} ahead failed: ${results.message}`);
+    const fetched = new Map<string, Float32Array>();
+    pending.names.forEach((name, i) => {
+      const { data, nonFinite } = results[i];
+      if (pending.layer !== layer || this.overrides.has(name)) return this.addSpare(data);
+      knownNonFinite.set(data, nonFinite);
+      fetched.set(name, requireFinite(data, name, this.model.path));
+    });
+    return fetched;
+  }
+
+  /** Waits for a read ahead and drops it (the cache is being cleared). */
+  private cancelPrefetch(): void {
+    if (!this.pending) return;
+    this.pending = null;
+    this.prefetcher!.finish();
+    this.account.release(`${this.label} prefetch`);
+  }
+
+  private addSpare(a: Float32Array): void {
+    const list = this.spare.get(a.length);
+    if (list) list.push(a);
+    else this.spare.set(a.length, [a]);
+    this.account.hold(`${this.label} spare`, [...this.spare.values()].flat());
   }
 
   /** A recycled array of `length` floats, or a fresh one (the reader fills it either way). */
@@ -214,6 +285,7 @@ export class WeightStore {
   }
 
   private clearCache(): void {
+    this.cancelPrefetch();
     for (const layer of [...this.blocks.keys()]) this.dropBlock(layer);
     this.dropSpare();
     this.headBuffer = null;

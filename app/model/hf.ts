@@ -186,6 +186,10 @@ export function openHuggingFace(dir: string): Model {
         if (!tensor) throw new ModelError(basename(dir), `has no tensor named "${name}"`);
         return store.readRows(tensor.name, start, count, into);
       },
+      locate(name: string) {
+        const tensor = stored.get(name);
+        return tensor && { file: join(dir, tensor.file), offset: tensor.offset, byteLength: tensor.byteLength, dtype: tensor.dtype as TensorDtype };
+      },
       close: () => store.close(),
     };
   } catch (error) {

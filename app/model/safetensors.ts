@@ -225,23 +225,30 @@ export function readAsFloat32(reader: BinaryReader, tensor: StoredTensor, into?:
   throw new ModelError(tensor.file, `tensor "${tensor.name}" has dtype ${tensor.dtype}; only F32, F16 and BF16 can be read`);
 }
 
-/**
- * BF16 → float32 without a second buffer: the file's halves are read into the upper half of the
- * result's own bytes and widened front to back (result element i, bytes [4i, 4i + 4), only
- * overwrites halves j ≤ i, already consumed). The same pass counts NaN/±Inf (exponent all ones)
- * for requireFinite, so a streamed 8B block (0.87 GB float32) costs one pass over memory, not three.
- * Two halves are read as one little-endian uint32 and the count is branch-free: 0.78 ns per
- * element against 1.19 for one half per step with an `if` (a third of the widening, 1B block).
- */
+/** BF16 → float32 without a second buffer: the halves are read into the upper half of `out` and widened in place (widenBf16InPlace). */
 function readBf16InPlace(reader: BinaryReader, tensor: StoredTensor, out: Float32Array): Float32Array {
   const count = out.length;
-  const bits = new Uint32Array(out.buffer);
-  reader.readInto(new Uint8Array(out.buffer, 2 * count, 2 * count), tensor.offset);
+  reader.readInto(new Uint8Array(out.buffer, out.byteOffset + 2 * count, 2 * count), tensor.offset);
+  knownNonFinite.set(out, widenBf16InPlace(out.buffer, out.byteOffset, count));
+  return out;
+}
+
+/**
+ * Widens `count` BF16 halves stored at bytes [byteOffset + 2·count, byteOffset + 4·count) of
+ * `buffer` into `count` float32 at [byteOffset, byteOffset + 4·count), front to back (float i,
+ * bytes [4i, 4i + 4), only overwrites halves j ≤ i, already consumed), and returns how many are
+ * NaN/±Inf (exponent all ones) for requireFinite, so a streamed block costs one pass over
+ * memory, not three. Two halves are read as one little-endian uint32 and the count is
+ * branch-free: 0.78 ns per element against 1.19 for one half per step with an `if`.
+ * Self-contained (no imports, no helpers): the prefetch worker runs its source text.
+ */
+export function widenBf16InPlace(buffer: ArrayBufferLike, byteOffset: number, count: number): number {
+  const bits = new Uint32Array(buffer, byteOffset, count);
   let bad = 0;
   if (count % 2 === 0) {
     // pair j = halves 2j (low 16 bits) and 2j + 1 (high); writing floats 2j, 2j + 1 (bytes
     // [8j, 8j + 8)) overwrites only pairs ≤ j (bytes from 2·count + 4j up), already read.
-    const pairs = new Uint32Array(out.buffer, 2 * count, count / 2);
+    const pairs = new Uint32Array(buffer, byteOffset + 2 * count, count / 2);
     for (let j = 0; j < pairs.length; j++) {
       const w = pairs[j];
       bits[2 * j] = w << 16;
@@ -249,15 +256,14 @@ function readBf16InPlace(reader: BinaryReader, tensor: StoredTensor, out: Float3
       bad += (((w & 0x7f80) + 0x80) >>> 15) + ((((w >>> 16) & 0x7f80) + 0x80) >>> 15); // 1 exactly when the exponent is all ones
     }
   } else {
-    const halves = new Uint16Array(out.buffer); // an odd count puts the halves off 4-byte alignment
+    const halves = new Uint16Array(buffer, byteOffset + 2 * count, count); // an odd count puts the halves off 4-byte alignment
     for (let i = 0; i < count; i++) {
-      const h = halves[count + i];
+      const h = halves[i];
       bad += ((h & 0x7f80) + 0x80) >>> 15;
       bits[i] = h << 16;
     }
   }
-  knownNonFinite.set(out, bad);
-  return out;
+  return bad;
 }
 
 /** bfloat16 is the top half of a float32: shift the bits back into place. */
