@@ -309,33 +309,38 @@ export class ModelRunner {
     const lseTarget = mode === 'nll' ? new Float64Array(B * T) : null; // lse of the chunk holding the target (logit − logp)
     const logp = mode === 'nll' ? new Float64Array(B * T) : null; // the target's log-softmax within that chunk
     const local = mode === 'nll' ? new Int32Array(B * T) : null;
-    for (let v0 = 0; v0 < V; v0 += chunkRows) {
-      const Vc = Math.min(chunkRows, V - v0);
-      const rows = this.store.headRows(headSpec.tensor, v0, Vc); // [Vc, d]
-      const feeds: Feeds = { x, norm, lm_head: floatTensor(rows, [Vc, d]) };
-      if (local) {
-        for (let i = 0; i < local.length; i++) local[i] = Math.min(Math.max(targets![i] - v0, 0), Vc - 1);
-        feeds.targets = int32Tensor(local, dims);
-      }
-      const result = await session.run(feeds);
-      this.store.releaseRows();
-      if (out) {
-        const logits = floatData(result.logits, `${mode} output`); // [rows, Vc]
-        for (let r = 0; r < rowsOut; r++) out.set(logits.subarray(r * Vc, (r + 1) * Vc), r * V + v0);
-        continue;
-      }
-      const chunkLogit = floatData(result.logit, 'logit');
-      const chunkLogp = floatData(result.logp, 'logp');
-      for (let i = 0; i < lse!.length; i++) {
-        const a = lse![i];
-        const b = chunkLogit[i] - chunkLogp[i]; // this chunk's log Σ exp, float64
-        const hi = Math.max(a, b);
-        lse![i] = hi === -Infinity ? hi : hi + Math.log1p(Math.exp(Math.min(a, b) - hi));
-        if (targets![i] >= v0 && targets![i] < v0 + Vc) {
-          lseTarget![i] = b;
-          logp![i] = chunkLogp[i];
+    try {
+      for (let v0 = 0; v0 < V; v0 += chunkRows) {
+        const Vc = Math.min(chunkRows, V - v0);
+        const next = v0 + Vc < V ? { v0: v0 + Vc, count: Math.min(chunkRows, V - v0 - Vc) } : undefined;
+        const rows = this.store.headRows(headSpec.tensor, v0, Vc, next); // [Vc, d]
+        const feeds: Feeds = { x, norm, lm_head: floatTensor(rows, [Vc, d]) };
+        if (local) {
+          for (let i = 0; i < local.length; i++) local[i] = Math.min(Math.max(targets![i] - v0, 0), Vc - 1);
+          feeds.targets = int32Tensor(local, dims);
+        }
+        const result = await session.run(feeds);
+        this.store.releaseRows();
+        if (out) {
+          const logits = floatData(result.logits, `${mode} output`); // [rows, Vc]
+          for (let r = 0; r < rowsOut; r++) out.set(logits.subarray(r * Vc, (r + 1) * Vc), r * V + v0);
+          continue;
+        }
+        const chunkLogit = floatData(result.logit, 'logit');
+        const chunkLogp = floatData(result.logp, 'logp');
+        for (let i = 0; i < lse!.length; i++) {
+          const a = lse![i];
+          const b = chunkLogit[i] - chunkLogp[i]; // this chunk's log Σ exp, float64
+          const hi = Math.max(a, b);
+          lse![i] = hi === -Infinity ? hi : hi + Math.log1p(Math.exp(Math.min(a, b) - hi));
+          if (targets![i] >= v0 && targets![i] < v0 + Vc) {
+            lseTarget![i] = b;
+            logp![i] = chunkLogp[i];
+          }
         }
       }
+    } finally {
+      this.store.endHead(); // also drops a chunk read ahead when a run failed
     }
     if (out) return out;
     return Float32Array.from(lse!, (l, i) => l - lseTarget![i] - logp![i]);

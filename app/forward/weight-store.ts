@@ -49,7 +49,11 @@ export class WeightStore {
   private spare = new Map<number, Float32Array[]>(); // length → recyclable arrays of the last dropped block
   private prefetcher: Prefetcher | null = null; // the worker, started on first use
   private pending: { layer: number; names: string[] } | null = null; // the block being read ahead
-  private headBuffer: Float32Array | null = null; // streamed lm_head chunks are read into this (the last one into its front)
+  // Streamed lm_head chunks are read into two buffers in turn (a short last chunk into a front
+  // part): the head multiplies one while the worker reads the next into the other.
+  private readonly headBuffers: (Float32Array | null)[] = [null, null];
+  private headSlot = 0; // the buffer holding the chunk handed out last
+  private pendingHead: { tensor: string; v0: number; count: number; slot: number } | null = null;
 
   constructor(
     private readonly model: Model,
@@ -146,6 +150,12 @@ export class WeightStore {
     this.account.release(`${this.label} lm_head chunk`);
   }
 
+  /** The head is done: its chunk buffers go (the blocks of the next pass and their read-ahead need the room). */
+  endHead(): void {
+    this.cancelPrefetch();
+    for (const slot of [0, 1]) this.setHeadBuffer(slot, null);
+  }
+
   /**
    * The tensors of block `layer` (substitutions first, then the source, then the checkpoint),
    * loaded on first use. `prefetchNext`: a plain forward pass, which will want `layer + 1` next.
@@ -214,7 +224,7 @@ export class WeightStore {
 
   /** Starts reading block `next` on the worker into spare buffers, if it is worth it and allowed (see the header). */
   private startPrefetch(next: number): void {
-    if (this.keepAll || this.source || this.pending || next >= this.model.config.num_layers || this.blocks.has(next) || !this.model.locate) return;
+    if (this.keepAll || this.source || this.prefetcher?.busy || next >= this.model.config.num_layers || this.blocks.has(next) || !this.model.locate) return;
     const prefix = layerPrefix(next);
     const names: string[] = [];
     const jobs: ReadJob[] = [];
@@ -258,8 +268,8 @@ export class WeightStore {
 
   /** Waits for a read ahead and drops it (the cache is being cleared). */
   private cancelPrefetch(): void {
-    if (!this.pending) return;
-    this.pending = null;
+    if (!this.pending && !this.pendingHead) return;
+    this.pending = this.pendingHead = null;
     this.prefetcher!.finish();
     this.account.release(`${this.label} prefetch`);
   }
@@ -288,8 +298,7 @@ export class WeightStore {
     this.cancelPrefetch();
     for (const layer of [...this.blocks.keys()]) this.dropBlock(layer);
     this.dropSpare();
-    this.headBuffer = null;
-    this.account.release(`${this.label} lm_head buffer`);
+    for (const slot of [0, 1]) this.setHeadBuffer(slot, null);
     this.small.delete('model.embed_tokens.weight');
     this.small.delete('lm_head.weight');
     this.account.hold(`${this.label} resident`, [...this.small.values()]);
@@ -320,19 +329,64 @@ export class WeightStore {
     return Math.max(1, Math.min(this.head.vocab, Math.floor(this.account.headChunkBytes / (4 * this.head.hidden))));
   }
 
-  /** lm_head rows [v0, v0 + count) as float32 [count, d]; a streamed chunk is accounted until the head call releases it. */
-  headRows(tensor: string, v0: number, count: number): Float32Array {
+  /**
+   * lm_head rows [v0, v0 + count) as float32 [count, d], valid until the call after next;
+   * `next`: the chunk the head will ask for then, read ahead on the worker while this one is used.
+   */
+  headRows(tensor: string, v0: number, count: number, next?: { v0: number; count: number }): Float32Array {
     const d = this.head.hidden;
     const whole = this.overrides.get(tensor) ?? (this.keepAll ? this.smallTensor(tensor) : null);
     if (whole) return count === this.head.vocab ? whole : whole.subarray(v0 * d, (v0 + count) * d);
-    if (!this.headBuffer || this.headBuffer.length < count * d) {
-      this.headBuffer = new Float32Array(Math.max(count, this.headChunkRows()) * d);
-      this.account.hold(`${this.label} lm_head buffer`, [this.headBuffer]);
+    let rows = this.takeHeadPrefetch(tensor, v0, count);
+    if (!rows) {
+      const into = this.headBuffer(this.headSlot, count);
+      rows = this.readRows(tensor, v0, count, into);
+      if (rows !== into) this.account.hold(`${this.label} lm_head chunk`, [rows]); // the reader's own array
     }
-    const into = this.headBuffer.length === count * d ? this.headBuffer : this.headBuffer.subarray(0, count * d);
-    const rows = this.readRows(tensor, v0, count, into);
-    if (rows !== into) this.account.hold(`${this.label} lm_head chunk`, [rows]); // the reader's own array
+    if (next) this.startHeadPrefetch(tensor, next.v0, next.count, 1 - this.headSlot);
     return rows;
+  }
+
+  /** The first `count` rows of head buffer `slot`, (re)allocated to a whole chunk when missing or short. */
+  private headBuffer(slot: number, count: number): Float32Array {
+    const d = this.head.hidden;
+    let buffer = this.headBuffers[slot];
+    if (!buffer || buffer.length < count * d) this.setHeadBuffer(slot, (buffer = new Float32Array(Math.max(count, this.headChunkRows()) * d)));
+    return buffer.length === count * d ? buffer : buffer.subarray(0, count * d);
+  }
+
+  private setHeadBuffer(slot: number, buffer: Float32Array | null): void {
+    this.headBuffers[slot] = buffer;
+    this.account.hold(`${this.label} lm_head buffer ${slot}`, buffer ? [buffer] : []);
+  }
+
+  private startHeadPrefetch(tensor: string, v0: number, count: number, slot: number): void {
+    const at = this.model.locate?.(tensor);
+    if (!at || this.prefetcher?.busy) return;
+    const rowBytes = at.byteLength / this.head.vocab;
+    const location = { ...at, offset: at.offset + v0 * rowBytes, byteLength: count * rowBytes };
+    if (!prefetchable(location, count * this.head.hidden)) return;
+    const buffer = this.headBuffer(slot, count).buffer as ArrayBuffer; // transferred: detached here, so dropped from the account first
+    this.setHeadBuffer(slot, null);
+    (this.prefetcher ??= new Prefetcher()).start([{ location, count: count * this.head.hidden, buffer }]);
+    this.pendingHead = { tensor, v0, count, slot };
+    this.account.hold(`${this.label} prefetch`, [{ length: 0, byteLength: buffer.byteLength }]);
+  }
+
+  /** The chunk read ahead, finite-checked, if it is the one asked for (its buffer becomes the current one); else null. */
+  private takeHeadPrefetch(tensor: string, v0: number, count: number): Float32Array | null {
+    const pending = this.pendingHead;
+    if (!pending) return null;
+    this.pendingHead = null;
+    const results = this.prefetcher!.finish();
+    this.account.release(`${this.label} prefetch`);
+    if (results instanceof Error) throw new ModelError(this.model.path, `reading lm_head rows ${pending.v0}… ahead failed: ${results.message}`);
+    this.setHeadBuffer(pending.slot, results[0].data);
+    if (pending.tensor !== tensor || pending.v0 !== v0 || pending.count !== count) return null;
+    this.headSlot = pending.slot;
+    const rows = this.headBuffer(pending.slot, count);
+    knownNonFinite.set(rows, results[0].nonFinite);
+    return requireFinite(rows, `${tensor} rows [${v0}, ${v0 + count})`, this.model.path);
   }
 
   /** Rows of a [rows, d] checkpoint tensor, reading only their bytes where the reader can (into `into` where it can). */
