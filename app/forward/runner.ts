@@ -82,6 +82,7 @@ export class ModelRunner {
   private readonly dims = new Map<string, number[]>(); // HF tensor name → dims the config implies
   private readonly store: WeightStore;
   private readonly adapters = new Map<number, Map<LinearKind, LinearAdapter>>(); // layer → kind → adapter
+  private plainPass = false; // inside a forward pass with no per-layer callback: the next block may be read ahead
 
   private constructor(
     readonly model: Model,
@@ -143,9 +144,9 @@ export class ModelRunner {
     this.store.releaseLayer(layer);
   }
 
-  /** A block tensor as the forward pass would use it now (substitution or checkpoint), through the block cache. */
+  /** A block tensor as the forward pass would use it now (substitution or checkpoint), through the block cache; the caller may keep it. */
   blockTensor(layer: number, tensor: string): Float32Array {
-    const data = this.store.blockWeights(layer).get(layerPrefix(layer) + tensor);
+    const data = this.store.lendBlockTensor(layer, layerPrefix(layer) + tensor);
     if (!data) throw new Error(`blockTensor: ${tensor} is not a tensor of a decoder block`);
     return data;
   }
@@ -272,14 +273,19 @@ export class ModelRunner {
     const pastDims = [B, this.block.kvHeads, 1, P, this.block.headDim];
     const next: KvCache = { batch: B, length: P + T, keys: [], values: [] };
     let hidden = this.embed(tokens, dims);
-    for (let layer = 0; layer < this.config.num_layers; layer++) {
-      const feeds = this.blockFeeds(layer, hidden, dims, P);
-      feeds.past_key = floatTensor(cache?.keys[layer] ?? new Float32Array(0), pastDims);
-      feeds.past_value = floatTensor(cache?.values[layer] ?? new Float32Array(0), pastDims);
-      const out = await (await this.blockSession('cache', layer)).run(feeds);
-      hidden = floatData(out.y, 'block output');
-      next.keys.push(floatData(out.present_key, 'present_key'));
-      next.values.push(floatData(out.present_value, 'present_value'));
+    this.plainPass = true;
+    try {
+      for (let layer = 0; layer < this.config.num_layers; layer++) {
+        const feeds = this.blockFeeds(layer, hidden, dims, P);
+        feeds.past_key = floatTensor(cache?.keys[layer] ?? new Float32Array(0), pastDims);
+        feeds.past_value = floatTensor(cache?.values[layer] ?? new Float32Array(0), pastDims);
+        const out = await (await this.blockSession('cache', layer)).run(feeds);
+        hidden = floatData(out.y, 'block output');
+        next.keys.push(floatData(out.present_key, 'present_key'));
+        next.values.push(floatData(out.present_value, 'present_value'));
+      }
+    } finally {
+      this.plainPass = false;
     }
     return { hidden, cache: next };
   }
@@ -303,33 +309,38 @@ export class ModelRunner {
     const lseTarget = mode === 'nll' ? new Float64Array(B * T) : null; // lse of the chunk holding the target (logit − logp)
     const logp = mode === 'nll' ? new Float64Array(B * T) : null; // the target's log-softmax within that chunk
     const local = mode === 'nll' ? new Int32Array(B * T) : null;
-    for (let v0 = 0; v0 < V; v0 += chunkRows) {
-      const Vc = Math.min(chunkRows, V - v0);
-      const rows = this.store.headRows(headSpec.tensor, v0, Vc); // [Vc, d]
-      const feeds: Feeds = { x, norm, lm_head: floatTensor(rows, [Vc, d]) };
-      if (local) {
-        for (let i = 0; i < local.length; i++) local[i] = Math.min(Math.max(targets![i] - v0, 0), Vc - 1);
-        feeds.targets = int32Tensor(local, dims);
-      }
-      const result = await session.run(feeds);
-      this.store.releaseRows();
-      if (out) {
-        const logits = floatData(result.logits, `${mode} output`); // [rows, Vc]
-        for (let r = 0; r < rowsOut; r++) out.set(logits.subarray(r * Vc, (r + 1) * Vc), r * V + v0);
-        continue;
-      }
-      const chunkLogit = floatData(result.logit, 'logit');
-      const chunkLogp = floatData(result.logp, 'logp');
-      for (let i = 0; i < lse!.length; i++) {
-        const a = lse![i];
-        const b = chunkLogit[i] - chunkLogp[i]; // this chunk's log Σ exp, float64
-        const hi = Math.max(a, b);
-        lse![i] = hi === -Infinity ? hi : hi + Math.log1p(Math.exp(Math.min(a, b) - hi));
-        if (targets![i] >= v0 && targets![i] < v0 + Vc) {
-          lseTarget![i] = b;
-          logp![i] = chunkLogp[i];
+    try {
+      for (let v0 = 0; v0 < V; v0 += chunkRows) {
+        const Vc = Math.min(chunkRows, V - v0);
+        const next = v0 + Vc < V ? { v0: v0 + Vc, count: Math.min(chunkRows, V - v0 - Vc) } : undefined;
+        const rows = this.store.headRows(headSpec.tensor, v0, Vc, next); // [Vc, d]
+        const feeds: Feeds = { x, norm, lm_head: floatTensor(rows, [Vc, d]) };
+        if (local) {
+          for (let i = 0; i < local.length; i++) local[i] = Math.min(Math.max(targets![i] - v0, 0), Vc - 1);
+          feeds.targets = int32Tensor(local, dims);
+        }
+        const result = await session.run(feeds);
+        this.store.releaseRows();
+        if (out) {
+          const logits = floatData(result.logits, `${mode} output`); // [rows, Vc]
+          for (let r = 0; r < rowsOut; r++) out.set(logits.subarray(r * Vc, (r + 1) * Vc), r * V + v0);
+          continue;
+        }
+        const chunkLogit = floatData(result.logit, 'logit');
+        const chunkLogp = floatData(result.logp, 'logp');
+        for (let i = 0; i < lse!.length; i++) {
+          const a = lse![i];
+          const b = chunkLogit[i] - chunkLogp[i]; // this chunk's log Σ exp, float64
+          const hi = Math.max(a, b);
+          lse![i] = hi === -Infinity ? hi : hi + Math.log1p(Math.exp(Math.min(a, b) - hi));
+          if (targets![i] >= v0 && targets![i] < v0 + Vc) {
+            lseTarget![i] = b;
+            logp![i] = chunkLogp[i];
+          }
         }
       }
+    } finally {
+      this.store.endHead(); // also drops a chunk read ahead when a run failed
     }
     if (out) return out;
     return Float32Array.from(lse!, (l, i) => l - lseTarget![i] - logp![i]);
@@ -359,10 +370,16 @@ export class ModelRunner {
   /** tokens [B, T] → hidden state after the last block, [B, T, d] (before the final norm). */
   async forwardHidden(tokens: Int32Array, dims: TokenDims, options: ForwardOptions = {}): Promise<Float32Array> {
     let hidden = this.embed(tokens, dims);
-    for (let layer = 0; layer < this.config.num_layers; layer++) {
-      const result = await this.runBlock(layer, hidden, dims, options.collectStats ?? false);
-      await options.onLayer?.({ layer, dims, input: hidden, output: result.hidden, stats: result.stats });
-      hidden = result.hidden;
+    // A callback may hold memory of its own (calibration, compression): no block read ahead then.
+    this.plainPass = !options.onLayer && !options.collectStats;
+    try {
+      for (let layer = 0; layer < this.config.num_layers; layer++) {
+        const result = await this.runBlock(layer, hidden, dims, options.collectStats ?? false);
+        await options.onLayer?.({ layer, dims, input: hidden, output: result.hidden, stats: result.stats });
+        hidden = result.hidden;
+      }
+    } finally {
+      this.plainPass = false;
     }
     return hidden;
   }
@@ -384,7 +401,7 @@ export class ModelRunner {
 
   /** Releases the sessions (when this runner created them) and the weights it holds. */
   async release(): Promise<void> {
-    this.store.release();
+    await this.store.release();
     this.adapters.clear();
     if (this.ownsSessions) await this.sessions.release();
   }
@@ -405,7 +422,7 @@ export class ModelRunner {
       cos: floatTensor(cos, [T, hd]),
       sin: floatTensor(sin, [T, hd]),
     };
-    const weights = this.store.blockWeights(layer);
+    const weights = this.store.blockWeights(layer, this.plainPass);
     for (const { input, tensor, dims } of blockTensorSpecs(this.block)) feeds[input] = floatTensor(weights.get(layerPrefix(layer) + tensor)!, dims);
     for (const a of this.adapters.get(layer)?.values() ?? []) {
       feeds[`${a.kind}.lora_A`] = floatTensor(a.A, [a.rank, a.in]);

@@ -5,6 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SessionCache } from '../onnx/sessionCache.js';
 import { weightAccount } from './memory.js';
 import { ModelRunner } from './runner.js';
+import type { Model } from '../model/types.js';
 import { randomModel } from './testing/randomModel.js';
 import { relativeError } from './testing/reference.js';
 
@@ -19,6 +20,21 @@ function blockBytes(c: ReturnType<typeof randomModel>['config']): number {
   const q = c.num_heads * c.head_dim;
   const kv = c.num_kv_heads * c.head_dim;
   return 4 * (2 * d + 2 * q * d + 2 * kv * d + 3 * c.intermediate_size * d + (c.attention_bias ? q + 2 * kv : 0));
+}
+
+/** `model` behind a reader that fills `into` like the safetensors reader, logging which reads did. */
+function fillingReader(model: Model, filled: Float32Array[]): Model {
+  const read = model.readTensor.bind(model);
+  return {
+    ...model,
+    readTensor(name: string, into?: Float32Array) {
+      const data = read(name);
+      if (into?.length !== data.length) return data.slice();
+      into.set(data);
+      filled.push(into);
+      return into;
+    },
+  };
 }
 
 describe('ModelRunner streaming', () => {
@@ -85,5 +101,45 @@ describe('ModelRunner streaming', () => {
     runner.setWeightSource(null);
     expect(runner.blockTensor(1, 'mlp.down_proj.weight')).toEqual(model.readTensor(name));
     await runner.release();
+  });
+
+  it("reuses a dropped block's arrays for the next block, never one lent out (blockTensor) or substituted, and the numbers do not change", async () => {
+    const base = randomModel({ layers: 4, vocab: 61, seed: 5 });
+    const tokens = Int32Array.from({ length: 12 }, (_, i) => (i * 13 + 2) % 61);
+    const targets = Int32Array.from(tokens, (_, i) => (i * 7 + 5) % 61);
+    const dims = [1, 12] as const;
+    const resident = await ModelRunner.create(base, { sessions });
+    const expected = await resident.forwardNll(tokens, targets, dims);
+    await resident.release();
+
+    weightAccount.cacheBytes = 0;
+    const filled: Float32Array[] = [];
+    const runner = await ModelRunner.create(fillingReader(base, filled), { sessions });
+    const first = await runner.forwardNll(tokens, targets, dims);
+    const second = await runner.forwardNll(tokens, targets, dims);
+    expect(Array.from(first)).toEqual(Array.from(second));
+    for (let i = 0; i < expected.length; i++) expect(Math.abs(first[i] - expected[i])).toBeLessThan(1e-6 * Math.max(1, Math.abs(expected[i])));
+    // 9 tensors a block, 4 blocks a pass, 2 passes: after block 0 every read refills a recycled array.
+    const distinct = new Set(filled);
+    expect(filled.length).toBe(2 * 4 * 9);
+    expect(distinct.size).toBeLessThanOrEqual(9);
+
+    // A tensor handed out by blockTensor (compress keeps W) and a substitution survive later blocks' reads.
+    const name = 'model.layers.0.mlp.down_proj.weight';
+    const lent = runner.blockTensor(0, 'mlp.down_proj.weight');
+    const lentCopy = lent.slice();
+    const substitute = base.readTensor('model.layers.1.mlp.up_proj.weight').map((x) => 2 * x);
+    const substituteCopy = substitute.slice();
+    runner.setWeight('model.layers.1.mlp.up_proj.weight', substitute);
+    filled.length = 0;
+    await runner.forwardNll(tokens, targets, dims);
+    await runner.forwardNll(tokens, targets, dims);
+    expect(filled).not.toContain(lent);
+    expect(filled).not.toContain(substitute);
+    expect(Array.from(lent)).toEqual(Array.from(lentCopy));
+    expect(Array.from(substitute)).toEqual(Array.from(substituteCopy));
+    expect(Array.from(runner.blockTensor(0, 'mlp.down_proj.weight'))).toEqual(Array.from(base.readTensor(name)));
+    await runner.release();
+    expect(weightAccount.resident).toBe(0);
   });
 });

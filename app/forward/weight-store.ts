@@ -7,12 +7,25 @@
 // Substitutions: `setWeight` holds a tensor until `releaseLayer`/`reset`; a weight source
 // provides substitutes lazily as blocks load (a variant's W_c + B·A read from the run folder).
 //
+// Recycling: a streamed block's arrays are handed to the next block's reads (`spare`), so after
+// the first block no page is touched for the first time (fresh arrays cost a page fault per
+// 4 kB and GC work: 4.6 GB a pass at 1B). Only arrays this store allocated and nobody else saw
+// are recycled: not substitutions, not a source's, not a reader's own (Model.readTensor may
+// ignore `into`), not a block lent out through `lendBlockTensor` (compress keeps W).
+//
+// Prefetch: during a plain forward pass (`blockWeights(layer, true)`) the next block is read
+// and widened on a worker (forward/prefetch.ts) into the dropped block's buffers while this one
+// computes: one block in use plus at most one being read. Not while a source substitutes
+// (a variant's blocks are formed on the main thread) and not from formats it cannot read raw.
+//
 // A cache budget (`setCacheBudget`, for generation, which runs the model once per token) keeps
 // more: the whole model when its float32 weights fit, else the first blocks that fit, pinned.
 // Pinned, not LRU: the forward visits blocks in a cycle, where an LRU smaller than the cycle
 // evicts every block just before it is needed again.
-import type { Model } from '../model/types.js';
+import { ModelError, type Model } from '../model/types.js';
+import { knownNonFinite, requireFinite } from '../model/validate.js';
 import { bytesOf, weightAccount, type WeightAccount } from './memory.js';
+import { prefetchable, Prefetcher, type ReadJob } from './prefetch.js';
 import type { BlockShape, HeadShape } from './shape.js';
 import { blockTensorSpecs, checkLength, headTensorSpecs, layerPrefix, readChecked } from './weights.js';
 
@@ -32,6 +45,15 @@ export class WeightStore {
   private readonly fitsDefault: boolean; // the whole model fits weightAccount.cacheBytes (at construction)
   private budget = 0; // setCacheBudget
   private readonly pinned = new Map<number, number>(); // layer → bytes of a block kept under the budget
+  private readonly owned = new Map<number, Float32Array[]>(); // layer → its arrays this store allocated and filled, not lent out
+  private spare = new Map<number, Float32Array[]>(); // length → recyclable arrays of the last dropped block
+  private prefetcher: Prefetcher | null = null; // the worker, started on first use
+  private pending: { layer: number; names: string[] } | null = null; // the block being read ahead
+  // Streamed lm_head chunks are read into two buffers in turn (a short last chunk into a front
+  // part): the head multiplies one while the worker reads the next into the other.
+  private readonly headBuffers: (Float32Array | null)[] = [null, null];
+  private headSlot = 0; // the buffer holding the chunk handed out last
+  private pendingHead: { tensor: string; v0: number; count: number; slot: number } | null = null;
 
   constructor(
     private readonly model: Model,
@@ -90,11 +112,14 @@ export class WeightStore {
     this.clearCache();
   }
 
-  /** Drops everything, the final norm included. */
-  release(): void {
+  /** Drops everything, the final norm included, and stops the prefetch worker. */
+  async release(): Promise<void> {
     this.reset();
     this.small.clear();
     this.account.release(`${this.label} resident`);
+    const prefetcher = this.prefetcher;
+    this.prefetcher = null;
+    await prefetcher?.close();
   }
 
   /** The whole [V, d] embedding when it is substituted or kept resident; null when it streams by row. */
@@ -125,23 +150,42 @@ export class WeightStore {
     this.account.release(`${this.label} lm_head chunk`);
   }
 
-  /** The tensors of block `layer` (substitutions first, then the source, then the checkpoint), loaded on first use. */
-  blockWeights(layer: number): Map<string, Float32Array> {
+  /** The head is done: its chunk buffers go (the blocks of the next pass and their read-ahead need the room). */
+  endHead(): void {
+    this.cancelPrefetch();
+    for (const slot of [0, 1]) this.setHeadBuffer(slot, null);
+  }
+
+  /**
+   * The tensors of block `layer` (substitutions first, then the source, then the checkpoint),
+   * loaded on first use. `prefetchNext`: a plain forward pass, which will want `layer + 1` next.
+   */
+  blockWeights(layer: number, prefetchNext = false): Map<string, Float32Array> {
     const cached = this.blocks.get(layer);
     if (cached) {
       this.blocks.delete(layer); // most recently used goes last
       this.blocks.set(layer, cached);
       return cached;
     }
-    if (!this.keepAll) for (const old of [...this.blocks.keys()]) if (!this.pinned.has(old)) this.dropBlock(old); // one block resident while streaming
+    if (!this.keepAll) for (const old of [...this.blocks.keys()]) if (!this.pinned.has(old)) this.dropBlock(old, true); // one block resident while streaming
     const prefix = layerPrefix(layer);
     const block = new Map<string, Float32Array>();
+    const owned: Float32Array[] = [];
+    const fetched = this.takePrefetched(layer);
     for (const { tensor, dims } of blockTensorSpecs(this.block)) {
       const name = prefix + tensor;
-      const data = this.overrides.get(name) ?? this.fromSource(name, dims) ?? readChecked(this.model, name, dims);
+      let data = this.overrides.get(name) ?? this.fromSource(name, dims) ?? fetched?.get(name);
+      if (!data) {
+        const into = this.takeSpare(dims.reduce((a, b) => a * b, 1));
+        data = readChecked(this.model, name, dims, into);
+        if (data === into) owned.push(data);
+      } else if (fetched?.get(name) === data) owned.push(data);
       block.set(name, data);
     }
+    if (prefetchNext) this.startPrefetch(layer + 1);
+    this.dropSpare(); // what neither the new block nor the prefetch took
     this.blocks.set(layer, block);
+    this.owned.set(layer, owned);
     this.account.hold(`${this.label} block ${layer}`, [...block.values()]);
     const bytes = bytesOf(...block.values());
     let pinnedBytes = 0;
@@ -156,14 +200,105 @@ export class WeightStore {
     return data;
   }
 
-  private dropBlock(layer: number): void {
+  /**
+   * A block tensor for a caller that keeps it beyond the block's residency (compress's W):
+   * the block's arrays are no longer recycled.
+   */
+  lendBlockTensor(layer: number, name: string): Float32Array | undefined {
+    const data = this.blockWeights(layer).get(name);
+    this.owned.delete(layer);
+    return data;
+  }
+
+  /** `recycle`: the block's own arrays become the next block's read targets (streaming only). */
+  private dropBlock(layer: number, recycle = false): void {
+    const owned = this.owned.get(layer);
+    this.owned.delete(layer);
     this.blocks.delete(layer);
     this.pinned.delete(layer);
     this.account.release(`${this.label} block ${layer}`);
+    if (!recycle || !owned) return;
+    this.dropSpare();
+    for (const a of owned) this.addSpare(a);
+  }
+
+  /** Starts reading block `next` on the worker into spare buffers, if it is worth it and allowed (see the header). */
+  private startPrefetch(next: number): void {
+    if (this.keepAll || this.source || this.prefetcher?.busy || next >= this.model.config.num_layers || this.blocks.has(next) || !this.model.locate) return;
+    const prefix = layerPrefix(next);
+    const names: string[] = [];
+    const jobs: ReadJob[] = [];
+    for (const { tensor, dims } of blockTensorSpecs(this.block)) {
+      const name = prefix + tensor;
+      const count = dims.reduce((a, b) => a * b, 1);
+      const location = this.model.locate(name);
+      if (this.overrides.has(name) || !prefetchable(location, count)) continue;
+      const spare = this.spare.get(count)?.pop();
+      const whole = spare && spare.byteOffset === 0 && spare.buffer.byteLength === 4 * count && spare.buffer instanceof ArrayBuffer;
+      jobs.push({ location, count, buffer: whole ? (spare.buffer as ArrayBuffer) : undefined }); // transferred: detached here
+      names.push(name);
+    }
+    if (jobs.length === 0) return;
+    this.account.hold(`${this.label} spare`, [...this.spare.values()].flat());
+    (this.prefetcher ??= new Prefetcher()).start(jobs);
+    this.pending = { layer: next, names };
+    this.account.hold(`${this.label} prefetch`, [{ length: 0, byteLength: 4 * jobs.reduce((sum, j) => sum + j.count, 0) }]);
+  }
+
+  /**
+   * The arrays read ahead for `layer`, finite-checked (name → data), or null. A read ahead of
+   * another layer or a tensor substituted since leaves those reads to the synchronous path.
+   */
+  private takePrefetched(layer: number): Map<string, Float32Array> | null {
+    const pending = this.pending;
+    if (!pending) return null;
+    this.pending = null;
+    const results = this.prefetcher!.finish();
+    this.account.release(`${this.label} prefetch`);
+    if (results instanceof Error) throw new ModelError(this.model.path, `reading block ${pending.layer} ahead failed: ${results.message}`);
+    const fetched = new Map<string, Float32Array>();
+    pending.names.forEach((name, i) => {
+      const { data, nonFinite } = results[i];
+      if (pending.layer !== layer || this.overrides.has(name)) return this.addSpare(data);
+      knownNonFinite.set(data, nonFinite);
+      fetched.set(name, requireFinite(data, name, this.model.path));
+    });
+    return fetched;
+  }
+
+  /** Waits for a read ahead and drops it (the cache is being cleared). */
+  private cancelPrefetch(): void {
+    if (!this.pending && !this.pendingHead) return;
+    this.pending = this.pendingHead = null;
+    this.prefetcher!.finish();
+    this.account.release(`${this.label} prefetch`);
+  }
+
+  private addSpare(a: Float32Array): void {
+    const list = this.spare.get(a.length);
+    if (list) list.push(a);
+    else this.spare.set(a.length, [a]);
+    this.account.hold(`${this.label} spare`, [...this.spare.values()].flat());
+  }
+
+  /** A recycled array of `length` floats, or a fresh one (the reader fills it either way). */
+  private takeSpare(length: number): Float32Array {
+    const reused = this.spare.get(length)?.pop();
+    if (!reused) return new Float32Array(length);
+    this.account.hold(`${this.label} spare`, [...this.spare.values()].flat());
+    return reused;
+  }
+
+  private dropSpare(): void {
+    this.spare = new Map();
+    this.account.release(`${this.label} spare`);
   }
 
   private clearCache(): void {
+    this.cancelPrefetch();
     for (const layer of [...this.blocks.keys()]) this.dropBlock(layer);
+    this.dropSpare();
+    for (const slot of [0, 1]) this.setHeadBuffer(slot, null);
     this.small.delete('model.embed_tokens.weight');
     this.small.delete('lm_head.weight');
     this.account.hold(`${this.label} resident`, [...this.small.values()]);
@@ -194,21 +329,71 @@ export class WeightStore {
     return Math.max(1, Math.min(this.head.vocab, Math.floor(this.account.headChunkBytes / (4 * this.head.hidden))));
   }
 
-  /** lm_head rows [v0, v0 + count) as float32 [count, d]; a streamed chunk is accounted until the head call releases it. */
-  headRows(tensor: string, v0: number, count: number): Float32Array {
+  /**
+   * lm_head rows [v0, v0 + count) as float32 [count, d], valid until the call after next;
+   * `next`: the chunk the head will ask for then, read ahead on the worker while this one is used.
+   */
+  headRows(tensor: string, v0: number, count: number, next?: { v0: number; count: number }): Float32Array {
     const d = this.head.hidden;
     const whole = this.overrides.get(tensor) ?? (this.keepAll ? this.smallTensor(tensor) : null);
     if (whole) return count === this.head.vocab ? whole : whole.subarray(v0 * d, (v0 + count) * d);
-    const rows = this.readRows(tensor, v0, count);
-    this.account.hold(`${this.label} lm_head chunk`, [rows]);
+    let rows = this.takeHeadPrefetch(tensor, v0, count);
+    if (!rows) {
+      const into = this.headBuffer(this.headSlot, count);
+      rows = this.readRows(tensor, v0, count, into);
+      if (rows !== into) this.account.hold(`${this.label} lm_head chunk`, [rows]); // the reader's own array
+    }
+    if (next) this.startHeadPrefetch(tensor, next.v0, next.count, 1 - this.headSlot);
     return rows;
   }
 
-  /** Rows of a [rows, d] checkpoint tensor, reading only their bytes where the reader can. */
-  private readRows(name: string, start: number, count: number): Float32Array {
+  /** The first `count` rows of head buffer `slot`, (re)allocated to a whole chunk when missing or short. */
+  private headBuffer(slot: number, count: number): Float32Array {
+    const d = this.head.hidden;
+    let buffer = this.headBuffers[slot];
+    if (!buffer || buffer.length < count * d) this.setHeadBuffer(slot, (buffer = new Float32Array(Math.max(count, this.headChunkRows()) * d)));
+    return buffer.length === count * d ? buffer : buffer.subarray(0, count * d);
+  }
+
+  private setHeadBuffer(slot: number, buffer: Float32Array | null): void {
+    this.headBuffers[slot] = buffer;
+    this.account.hold(`${this.label} lm_head buffer ${slot}`, buffer ? [buffer] : []);
+  }
+
+  private startHeadPrefetch(tensor: string, v0: number, count: number, slot: number): void {
+    const at = this.model.locate?.(tensor);
+    if (!at || this.prefetcher?.busy) return;
+    const rowBytes = at.byteLength / this.head.vocab;
+    const location = { ...at, offset: at.offset + v0 * rowBytes, byteLength: count * rowBytes };
+    if (!prefetchable(location, count * this.head.hidden)) return;
+    const buffer = this.headBuffer(slot, count).buffer as ArrayBuffer; // transferred: detached here, so dropped from the account first
+    this.setHeadBuffer(slot, null);
+    (this.prefetcher ??= new Prefetcher()).start([{ location, count: count * this.head.hidden, buffer }]);
+    this.pendingHead = { tensor, v0, count, slot };
+    this.account.hold(`${this.label} prefetch`, [{ length: 0, byteLength: buffer.byteLength }]);
+  }
+
+  /** The chunk read ahead, finite-checked, if it is the one asked for (its buffer becomes the current one); else null. */
+  private takeHeadPrefetch(tensor: string, v0: number, count: number): Float32Array | null {
+    const pending = this.pendingHead;
+    if (!pending) return null;
+    this.pendingHead = null;
+    const results = this.prefetcher!.finish();
+    this.account.release(`${this.label} prefetch`);
+    if (results instanceof Error) throw new ModelError(this.model.path, `reading lm_head rows ${pending.v0}… ahead failed: ${results.message}`);
+    this.setHeadBuffer(pending.slot, results[0].data);
+    if (pending.tensor !== tensor || pending.v0 !== v0 || pending.count !== count) return null;
+    this.headSlot = pending.slot;
+    const rows = this.headBuffer(pending.slot, count);
+    knownNonFinite.set(rows, results[0].nonFinite);
+    return requireFinite(rows, `${tensor} rows [${v0}, ${v0 + count})`, this.model.path);
+  }
+
+  /** Rows of a [rows, d] checkpoint tensor, reading only their bytes where the reader can (into `into` where it can). */
+  private readRows(name: string, start: number, count: number, into?: Float32Array): Float32Array {
     const d = this.dims.get(name)![1];
     if (this.model.readRows) {
-      const rows = this.model.readRows(name, start, count);
+      const rows = this.model.readRows(name, start, count, into);
       checkLength(this.model.path, `${name} rows [${start}, ${start + count})`, rows, [count, d]);
       return rows;
     }

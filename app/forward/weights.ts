@@ -44,11 +44,11 @@ export function headTensorSpecs(s: HeadShape, tied: boolean): { input: string; t
   ];
 }
 
-/** Reads a tensor and checks its length against the dims the config implies. */
-export function readChecked(model: Model, name: string, dims: readonly number[]): Float32Array {
+/** Reads a tensor (into `into` where the reader can: Model.readTensor) and checks its length against the dims the config implies. */
+export function readChecked(model: Model, name: string, dims: readonly number[], into?: Float32Array): Float32Array {
   const info = model.tensors.get(name);
   if (!info) throw new ModelError(model.path, `the tensor ${name} is missing (the config needs it, shape [${dims.join(', ')}])`);
-  const data = model.readTensor(name);
+  const data = model.readTensor(name, into);
   checkLength(model.path, name, data, dims);
   return data;
 }

@@ -176,15 +176,19 @@ export function openHuggingFace(dir: string): Model {
       config,
       tensors,
       tokenizer,
-      readTensor(name: string): Float32Array {
+      readTensor(name: string, into?: Float32Array): Float32Array {
         const tensor = stored.get(name);
         if (!tensor) throw new ModelError(basename(dir), `has no tensor named "${name}"`);
-        return store.read(tensor.name);
+        return store.read(tensor.name, into);
       },
-      readRows(name: string, start: number, count: number): Float32Array {
+      readRows(name: string, start: number, count: number, into?: Float32Array): Float32Array {
         const tensor = stored.get(name);
         if (!tensor) throw new ModelError(basename(dir), `has no tensor named "${name}"`);
-        return store.readRows(tensor.name, start, count);
+        return store.readRows(tensor.name, start, count, into);
+      },
+      locate(name: string) {
+        const tensor = stored.get(name);
+        return tensor && { file: join(dir, tensor.file), offset: tensor.offset, byteLength: tensor.byteLength, dtype: tensor.dtype as TensorDtype };
       },
       close: () => store.close(),
     };

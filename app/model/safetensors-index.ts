@@ -50,16 +50,16 @@ export class ShardedSafetensors implements TensorStore {
     return new ShardedSafetensors(shards, tensors);
   }
 
-  read(name: string): Float32Array {
+  read(name: string, into?: Float32Array): Float32Array {
     const tensor = this.tensors.get(name);
     if (!tensor) throw new ModelError(INDEX_FILE, `has no tensor named "${name}"`);
-    return this.shards.get(tensor.file)!.read(name);
+    return this.shards.get(tensor.file)!.read(name, into);
   }
 
-  readRows(name: string, start: number, count: number): Float32Array {
+  readRows(name: string, start: number, count: number, into?: Float32Array): Float32Array {
     const tensor = this.tensors.get(name);
     if (!tensor) throw new ModelError(INDEX_FILE, `has no tensor named "${name}"`);
-    return this.shards.get(tensor.file)!.readRows(name, start, count);
+    return this.shards.get(tensor.file)!.readRows(name, start, count, into);
   }
 
   close(): void {

@@ -52,6 +52,14 @@ export interface TensorInfo {
   shape: number[];
 }
 
+/** A tensor's stored bytes: `byteLength` bytes of `dtype` at `offset` of `file`. */
+export interface TensorLocation {
+  file: string;
+  offset: number;
+  byteLength: number;
+  dtype: TensorDtype;
+}
+
 /** A linear module of the decoder, e.g. `model.layers.0.mlp.gate_proj`. */
 export interface LinearInfo {
   name: string; // module name without `.weight`
@@ -77,10 +85,21 @@ export interface Model {
    * Hugging Face rotate-half RoPE applies (see llama2c.ts).
    */
   tensors: Map<string, TensorInfo>;
-  /** Reads one tensor from disk as float32 (F16/BF16 converted). Throws ModelError. */
-  readTensor(name: string): Float32Array;
-  /** Rows [start, start + count) of a tensor (first axis) as float32, reading only those bytes; absent: callers slice readTensor. */
-  readRows?(name: string, start: number, count: number): Float32Array;
+  /**
+   * Reads one tensor from disk as float32 (F16/BF16 converted). Throws ModelError. `into` (of
+   * the tensor's length) may be filled and returned instead of a fresh array: a streamed
+   * forward reuses the dropped block's arrays, so no page is touched for the first time.
+   * Readers that cannot fill it return their own array; the caller checks which it got.
+   */
+  readTensor(name: string, into?: Float32Array): Float32Array;
+  /** Rows [start, start + count) of a tensor (first axis) as float32, reading only those bytes (`into`: as readTensor); absent: callers slice readTensor. */
+  readRows?(name: string, start: number, count: number, into?: Float32Array): Float32Array;
+  /**
+   * Where a tensor's bytes lie in a file, for formats that store them as they are read
+   * (safetensors): a streamed forward reads and widens the next block off the main thread
+   * (forward/prefetch.ts). Absent, or undefined for a tensor: only readTensor reads it.
+   */
+  locate?(name: string): TensorLocation | undefined;
   tokenizer: Tokenizer;
   /** Releases file handles. */
   close(): void;

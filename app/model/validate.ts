@@ -42,10 +42,17 @@ export function requireFinite(values: Float32Array, tensor: string, file: string
   return values;
 }
 
-/** The same model with every readTensor checked by requireFinite (the check costs one pass over data already read). */
+/**
+ * The same model with every readTensor and readRows checked by requireFinite (the check costs
+ * one pass over data already read, none where the reader counted while decoding).
+ */
 export function withFiniteReads(model: Model): Model {
   const read = model.readTensor.bind(model);
-  return Object.assign(model, { readTensor: (name: string) => requireFinite(read(name), name, model.path) });
+  const readRows = model.readRows?.bind(model);
+  return Object.assign(model, {
+    readTensor: (name: string, into?: Float32Array) => requireFinite(read(name, into), name, model.path),
+    readRows: readRows && ((name: string, start: number, count: number, into?: Float32Array) => requireFinite(readRows(name, start, count, into), `${name} rows [${start}, ${start + count})`, model.path)),
+  });
 }
 
 /** The cap on a text input (calibration text, evaluation text): far above any real one, far below memory. */

@@ -1,0 +1,125 @@
+// Reads and widens the next decoder block on a worker thread while onnxruntime computes this
+// one. A streamed pass over a BF16 checkpoint otherwise spends a quarter of its time on the
+// main thread in `read` and the BF16 → float32 widening, with onnxruntime idle.
+//
+// Buffers travel, they are not shared: onnxruntime-node refuses SharedArrayBuffer-backed
+// inputs, so the main thread transfers the dropped block's ArrayBuffers to the worker (no
+// copy, and their pages are already touched), the worker fills them and transfers them back.
+// The main thread waits synchronously (Atomics.wait, then receiveMessageOnPort), so the weight
+// store keeps its synchronous API; by the time the next block is needed the read is usually done.
+//
+// The worker is a string of JavaScript (eval), not a module file, so it runs the same under
+// Vitest (TypeScript sources) and from out/; its widening is widenBf16InPlace's own source.
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { widenBf16InPlace } from '../model/safetensors.js';
+import type { TensorLocation } from '../model/types.js';
+
+/** One tensor to read: its bytes on disk and, if there is one to reuse, an ArrayBuffer of 4·count bytes. */
+export interface ReadJob {
+  location: TensorLocation;
+  count: number; // float32 elements
+  buffer?: ArrayBuffer;
+}
+
+/** A filled job: the float32 data and its NaN/±Inf count. */
+export interface ReadResult {
+  data: Float32Array;
+  nonFinite: number;
+}
+
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { openSync, readSync, closeSync } = require('node:fs');
+const widenBf16InPlace = ${widenBf16InPlace.toString()};
+const { port, status } = workerData;
+const fds = new Map(); // file → fd, kept open for the worker's life
+function readFully(fd, bytes, offset) {
+  for (let done = 0; done < bytes.byteLength; ) {
+    const n = readSync(fd, bytes, done, bytes.byteLength - done, offset + done);
+    if (n === 0) throw new Error('unexpected end of file at byte ' + (offset + done));
+    done += n;
+  }
+}
+port.on('message', (jobs) => {
+  const results = [];
+  let error = null;
+  let file = '';
+  try {
+    for (const { location, count, buffer } of jobs) {
+      file = location.file;
+      const out = buffer ?? new ArrayBuffer(4 * count);
+      let fd = fds.get(location.file);
+      if (fd === undefined) fds.set(location.file, (fd = openSync(location.file, 'r')));
+      let nonFinite = 0;
+      if (location.dtype === 'BF16') {
+        readFully(fd, new Uint8Array(out, 2 * count, 2 * count), location.offset);
+        nonFinite = widenBf16InPlace(out, 0, count);
+      } else {
+        readFully(fd, new Uint8Array(out, 0, 4 * count), location.offset);
+        const f = new Float32Array(out);
+        for (let i = 0; i < count; i++) if (f[i] - f[i] !== 0) nonFinite++;
+      }
+      results.push({ buffer: out, nonFinite });
+    }
+  } catch (e) {
+    error = file + ': ' + String(e && e.message || e);
+  }
+  try {
+    port.postMessage({ results, error }, results.map((r) => r.buffer));
+  } catch (e) {
+    port.postMessage({ results: [], error: String(e && e.message || e) });
+  } finally {
+    Atomics.store(status, 0, 1); // the main thread waits on this; always set
+    Atomics.notify(status, 0);
+  }
+});
+port.on('close', () => { for (const fd of fds.values()) closeSync(fd); fds.clear(); });
+`;
+
+/** Formats the worker reads itself; F16 (and anything else) goes through the model's reader. */
+export const prefetchable = (location: TensorLocation | undefined, count: number): location is TensorLocation =>
+  !!location && ((location.dtype === 'BF16' && location.byteLength === 2 * count) || (location.dtype === 'F32' && location.byteLength === 4 * count));
+
+export class Prefetcher {
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly status = new Int32Array(new SharedArrayBuffer(4)); // 1 once the worker has posted its results
+  private inFlight = false;
+
+  constructor() {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { port: port2, status: this.status }, transferList: [port2] });
+    this.worker.unref(); // never keeps the process alive
+  }
+
+  get busy(): boolean {
+    return this.inFlight;
+  }
+
+  /** Starts reading `jobs`; their buffers are transferred (detached here) until `finish`. */
+  start(jobs: readonly ReadJob[]): void {
+    if (this.inFlight) throw new Error('Prefetcher.start: a read is already in flight');
+    Atomics.store(this.status, 0, 0);
+    this.port.postMessage(jobs, jobs.flatMap((j) => (j.buffer ? [j.buffer] : [])));
+    this.inFlight = true;
+  }
+
+  /** Waits for the read started last and returns its arrays in job order; an Error ("file: problem") if the worker failed. */
+  finish(): ReadResult[] | Error {
+    if (!this.inFlight) throw new Error('Prefetcher.finish: no read in flight');
+    Atomics.wait(this.status, 0, 0);
+    this.inFlight = false;
+    const message = receiveMessageOnPort(this.port)?.message as { results: { buffer: ArrayBuffer; nonFinite: number }[]; error: string | null } | undefined;
+    if (!message) return new Error('the prefetch worker signalled completion without a result');
+    if (message.error !== null) return new Error(message.error);
+    return message.results.map(({ buffer, nonFinite }) => ({ data: new Float32Array(buffer), nonFinite }));
+  }
+
+  /** Waits for a read in flight (its buffers are dropped) and stops the worker. */
+  async close(): Promise<void> {
+    if (this.inFlight) this.finish();
+    this.port.close();
+    await this.worker.terminate();
+  }
+}
