@@ -111,8 +111,35 @@ describe('streamed forward with the next block read ahead on a worker', () => {
     expect(statSync(at.file).size).toBe(at.offset + 10);
     const error = await runner.forwardNll(tokens, targets, dims).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelError);
-    expect((error as Error).message).toMatch(/reading block 2 ahead failed: .*model\.safetensors: unexpected end of file/);
+    expect((error as Error).message).toMatch(/reading block 2 ahead: .*model\.safetensors: tensor model\.layers\.2\.self_attn\.q_proj\.weight: unexpected end of file at byte \d+; the file may be truncated/);
     await runner.release();
     model.close();
+  });
+
+  /** Overwrites one element of `name` on disk with a NaN of the checkpoint's dtype. */
+  function plantNaN(at: { file: string; offset: number; dtype: string }, element: number): void {
+    const fd = openSync(at.file, 'r+');
+    const bytes = at.dtype === 'BF16' ? new Uint8Array([0xc0, 0x7f]) : new Uint8Array([0, 0, 0xc0, 0x7f]);
+    writeSync(fd, bytes, 0, bytes.length, at.offset + bytes.length * element);
+    closeSync(fd);
+  }
+
+  it('a NaN that appears between passes is found in recycled arrays (F32, read on the main thread) and in a read-ahead lm_head chunk (BF16)', async () => {
+    for (const [dtype, name] of [['F32', 'model.layers.0.self_attn.o_proj.weight'], ['BF16', 'lm_head.weight']] as const) {
+      const dir = join(root, `late-nan-${dtype}`);
+      writeRandomCheckpoint(dir, shape, { dtype, seed: 8 });
+      weightAccount.cacheBytes = 0;
+      weightAccount.headChunkBytes = 4 * d * 300;
+      const model = await openModel(dir);
+      const runner = await ModelRunner.create(model, { sessions });
+      await runner.forwardNll(tokens, targets, dims); // every array now carries a count of 0 from this pass
+      await runner.forwardNll(tokens, targets, dims);
+      plantNaN(model.locate!(name)!, name === 'lm_head.weight' ? 300 * d + 5 : 3); // lm_head: chunk 1, read ahead
+      const error = await runner.forwardNll(tokens, targets, dims).catch((e: unknown) => e);
+      expect(error, dtype).toBeInstanceOf(ModelError);
+      expect((error as Error).message).toContain(`${name}${name === 'lm_head.weight' ? ' rows [300, 600)' : ''} has 1 non-finite value`);
+      await runner.release();
+      model.close();
+    }
   });
 });

@@ -13,9 +13,11 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { widenBf16InPlace } from '../model/safetensors.js';
 import type { TensorLocation } from '../model/types.js';
+import { countNonFinite } from '../model/validate.js';
 
 /** One tensor to read: its bytes on disk and, if there is one to reuse, an ArrayBuffer of 4·count bytes. */
 export interface ReadJob {
+  name: string; // for error messages
   location: TensorLocation;
   count: number; // float32 elements
   buffer?: ArrayBuffer;
@@ -27,26 +29,29 @@ export interface ReadResult {
   nonFinite: number;
 }
 
+// status: [0] 1 once a read's results are posted, [1] 1 once the worker runs, [2] 1 once it exits.
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { openSync, readSync, closeSync } = require('node:fs');
 const widenBf16InPlace = ${widenBf16InPlace.toString()};
+const countNonFinite = ${countNonFinite.toString()};
 const { port, status } = workerData;
-const fds = new Map(); // file → fd, kept open for the worker's life
+const fds = new Map(); // file → fd, closed when the store lets go of the worker
 function readFully(fd, bytes, offset) {
   for (let done = 0; done < bytes.byteLength; ) {
     const n = readSync(fd, bytes, done, bytes.byteLength - done, offset + done);
-    if (n === 0) throw new Error('unexpected end of file at byte ' + (offset + done));
+    if (n === 0) throw new Error('unexpected end of file at byte ' + (offset + done) + '; the file may be truncated');
     done += n;
   }
 }
+process.on('exit', () => { Atomics.store(status, 2, 1); Atomics.notify(status, 0); });
 port.on('message', (jobs) => {
   const results = [];
   let error = null;
-  let file = '';
+  let where = '';
   try {
-    for (const { location, count, buffer } of jobs) {
-      file = location.file;
+    for (const { name, location, count, buffer } of jobs) {
+      where = location.file + ': tensor ' + name;
       const out = buffer ?? new ArrayBuffer(4 * count);
       let fd = fds.get(location.file);
       if (fd === undefined) fds.set(location.file, (fd = openSync(location.file, 'r')));
@@ -56,13 +61,12 @@ port.on('message', (jobs) => {
         nonFinite = widenBf16InPlace(out, 0, count);
       } else {
         readFully(fd, new Uint8Array(out, 0, 4 * count), location.offset);
-        const f = new Float32Array(out);
-        for (let i = 0; i < count; i++) if (f[i] - f[i] !== 0) nonFinite++;
+        nonFinite = countNonFinite(new Float32Array(out, 0, count));
       }
       results.push({ buffer: out, nonFinite });
     }
   } catch (e) {
-    error = file + ': ' + String(e && e.message || e);
+    error = where + ': ' + String(e && e.message || e);
   }
   try {
     port.postMessage({ results, error }, results.map((r) => r.buffer));
@@ -74,7 +78,12 @@ port.on('message', (jobs) => {
   }
 });
 port.on('close', () => { for (const fd of fds.values()) closeSync(fd); fds.clear(); });
+Atomics.store(status, 1, 1);
+Atomics.notify(status, 1);
 `;
+
+/** How long a new worker may take to start before the store reads on the main thread instead. */
+const START_TIMEOUT_MS = 30_000;
 
 /** Formats the worker reads itself; F16 (and anything else) goes through the model's reader. */
 export const prefetchable = (location: TensorLocation | undefined, count: number): location is TensorLocation =>
@@ -83,14 +92,20 @@ export const prefetchable = (location: TensorLocation | undefined, count: number
 export class Prefetcher {
   private readonly worker: Worker;
   private readonly port: MessagePort;
-  private readonly status = new Int32Array(new SharedArrayBuffer(4)); // 1 once the worker has posted its results
+  private readonly status = new Int32Array(new SharedArrayBuffer(12)); // see WORKER_SOURCE
   private inFlight = false;
 
+  /** Starts the worker and waits until it runs; throws if it does not (the caller then reads on the main thread). */
   constructor() {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { port: port2, status: this.status }, transferList: [port2] });
     this.worker.unref(); // never keeps the process alive
+    Atomics.wait(this.status, 1, 0, START_TIMEOUT_MS);
+    if (Atomics.load(this.status, 1) !== 1) {
+      void this.worker.terminate();
+      throw new Error(`the prefetch worker did not start within ${START_TIMEOUT_MS / 1000} s`);
+    }
   }
 
   get busy(): boolean {
@@ -108,7 +123,15 @@ export class Prefetcher {
   /** Waits for the read started last and returns its arrays in job order; an Error ("file: problem") if the worker failed. */
   finish(): ReadResult[] | Error {
     if (!this.inFlight) throw new Error('Prefetcher.finish: no read in flight');
-    Atomics.wait(this.status, 0, 0);
+    // In slices: a worker that died (out of memory, terminated) never sets the flag, and its
+    // 'exit' event cannot be delivered to a thread blocked here; its exit hook sets status[2].
+    while (Atomics.load(this.status, 0) === 0) {
+      if (Atomics.load(this.status, 2) === 1) {
+        this.inFlight = false;
+        return new Error('the prefetch worker exited during a read');
+      }
+      Atomics.wait(this.status, 0, 0, 1000);
+    }
     this.inFlight = false;
     const message = receiveMessageOnPort(this.port)?.message as { results: { buffer: ArrayBuffer; nonFinite: number }[]; error: string | null } | undefined;
     if (!message) return new Error('the prefetch worker signalled completion without a result');

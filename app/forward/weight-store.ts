@@ -48,6 +48,7 @@ export class WeightStore {
   private readonly owned = new Map<number, Float32Array[]>(); // layer → its arrays this store allocated and filled, not lent out
   private spare = new Map<number, Float32Array[]>(); // length → recyclable arrays of the last dropped block
   private prefetcher: Prefetcher | null = null; // the worker, started on first use
+  private noPrefetch = false; // the worker could not start here
   private pending: { layer: number; names: string[] } | null = null; // the block being read ahead
   // Streamed lm_head chunks are read into two buffers in turn (a short last chunk into a front
   // part): the head multiplies one while the worker reads the next into the other.
@@ -225,6 +226,8 @@ export class WeightStore {
   /** Starts reading block `next` on the worker into spare buffers, if it is worth it and allowed (see the header). */
   private startPrefetch(next: number): void {
     if (this.keepAll || this.source || this.prefetcher?.busy || next >= this.model.config.num_layers || this.blocks.has(next) || !this.model.locate) return;
+    const worker = this.prefetchWorker();
+    if (!worker) return;
     const prefix = layerPrefix(next);
     const names: string[] = [];
     const jobs: ReadJob[] = [];
@@ -235,12 +238,12 @@ export class WeightStore {
       if (this.overrides.has(name) || !prefetchable(location, count)) continue;
       const spare = this.spare.get(count)?.pop();
       const whole = spare && spare.byteOffset === 0 && spare.buffer.byteLength === 4 * count && spare.buffer instanceof ArrayBuffer;
-      jobs.push({ location, count, buffer: whole ? (spare.buffer as ArrayBuffer) : undefined }); // transferred: detached here
+      jobs.push({ name, location, count, buffer: whole ? (spare.buffer as ArrayBuffer) : undefined }); // transferred: detached here
       names.push(name);
     }
     if (jobs.length === 0) return;
     this.account.hold(`${this.label} spare`, [...this.spare.values()].flat());
-    (this.prefetcher ??= new Prefetcher()).start(jobs);
+    worker.start(jobs);
     this.pending = { layer: next, names };
     this.account.hold(`${this.label} prefetch`, [{ length: 0, byteLength: 4 * jobs.reduce((sum, j) => sum + j.count, 0) }]);
   }
@@ -255,7 +258,7 @@ export class WeightStore {
     this.pending = null;
     const results = this.prefetcher!.finish();
     this.account.release(`${this.label} prefetch`);
-    if (results instanceof Error) throw new ModelError(this.model.path, `reading block ${pending.layer} ahead failed: ${results.message}`);
+    if (results instanceof Error) throw new ModelError(this.model.path, `reading block ${pending.layer} ahead: ${results.message}`);
     const fetched = new Map<string, Float32Array>();
     pending.names.forEach((name, i) => {
       const { data, nonFinite } = results[i];
@@ -264,6 +267,20 @@ export class WeightStore {
       fetched.set(name, requireFinite(data, name, this.model.path));
     });
     return fetched;
+  }
+
+  /**
+   * The read-ahead worker, started on first use; null where it cannot start (the store then
+   * reads every tensor on the main thread: the same reads, only not overlapped).
+   */
+  private prefetchWorker(): Prefetcher | null {
+    if (this.prefetcher || this.noPrefetch) return this.prefetcher;
+    try {
+      this.prefetcher = new Prefetcher();
+    } catch {
+      this.noPrefetch = true;
+    }
+    return this.prefetcher;
   }
 
   /** Waits for a read ahead and drops it (the cache is being cleared). */
@@ -285,6 +302,7 @@ export class WeightStore {
   private takeSpare(length: number): Float32Array {
     const reused = this.spare.get(length)?.pop();
     if (!reused) return new Float32Array(length);
+    knownNonFinite.delete(reused); // its NaN count was the old tensor's
     this.account.hold(`${this.label} spare`, [...this.spare.values()].flat());
     return reused;
   }
@@ -362,13 +380,14 @@ export class WeightStore {
 
   private startHeadPrefetch(tensor: string, v0: number, count: number, slot: number): void {
     const at = this.model.locate?.(tensor);
-    if (!at || this.prefetcher?.busy) return;
+    const worker = at && !this.prefetcher?.busy ? this.prefetchWorker() : null;
+    if (!at || !worker) return;
     const rowBytes = at.byteLength / this.head.vocab;
     const location = { ...at, offset: at.offset + v0 * rowBytes, byteLength: count * rowBytes };
     if (!prefetchable(location, count * this.head.hidden)) return;
     const buffer = this.headBuffer(slot, count).buffer as ArrayBuffer; // transferred: detached here, so dropped from the account first
     this.setHeadBuffer(slot, null);
-    (this.prefetcher ??= new Prefetcher()).start([{ location, count: count * this.head.hidden, buffer }]);
+    worker.start([{ name: `${tensor} rows [${v0}, ${v0 + count})`, location, count: count * this.head.hidden, buffer }]);
     this.pendingHead = { tensor, v0, count, slot };
     this.account.hold(`${this.label} prefetch`, [{ length: 0, byteLength: buffer.byteLength }]);
   }
@@ -380,7 +399,7 @@ export class WeightStore {
     this.pendingHead = null;
     const results = this.prefetcher!.finish();
     this.account.release(`${this.label} prefetch`);
-    if (results instanceof Error) throw new ModelError(this.model.path, `reading lm_head rows ${pending.v0}… ahead failed: ${results.message}`);
+    if (results instanceof Error) throw new ModelError(this.model.path, `reading lm_head ahead: ${results.message}`);
     this.setHeadBuffer(pending.slot, results[0].data);
     if (pending.tensor !== tensor || pending.v0 !== v0 || pending.count !== count) return null;
     this.headSlot = pending.slot;

@@ -199,6 +199,7 @@ export function rowRange(tensor: StoredTensor, start: number, count: number): St
 export function readAsFloat32(reader: BinaryReader, tensor: StoredTensor, into?: Float32Array): Float32Array {
   const count = tensor.byteLength / ITEM_SIZE[tensor.dtype];
   const target = into?.length === count ? into : undefined;
+  if (target) knownNonFinite.delete(target); // a recycled array's old count no longer holds
   if (tensor.dtype === 'F32') {
     const out = target ?? new Float32Array(count);
     if (HOST_IS_LITTLE_ENDIAN) {
