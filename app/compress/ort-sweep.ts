@@ -77,10 +77,9 @@ async function subtractProduct(cache: SessionCache, a: Float32Array, b: Float32A
 
 const SLICE_TILE = 16; // U rows per pass of sliceT32: their 16 written floats per output row share a cache line or two
 
-/** U[r0:r1, c0:c1]ᵀ as float32 [c1 − c0, r1 − r0] (U: [n, n] row-major), the products' A operand. */
-function sliceT32(U: Float64Array, n: number, r0: number, r1: number, c0: number, c1: number): Float32Array {
+/** U[r0:r1, c0:c1]ᵀ as float32 [c1 − c0, r1 − r0] (U: [n, n] row-major) into u, the products' A operand. */
+function sliceT32(U: Float64Array, n: number, r0: number, r1: number, c0: number, c1: number, u: Float32Array): Float32Array {
   const k = r1 - r0;
-  const u = new Float32Array((c1 - c0) * k);
   for (let t0 = r0; t0 < r1; t0 += SLICE_TILE) {
     const t1 = Math.min(t0 + SLICE_TILE, r1);
     for (let c = c0; c < c1; c++) {
@@ -149,6 +148,7 @@ class WideSweep {
   private stageBuffer: Float32Array | null = null; // where stages are gathered and computed
   private stageStart = 0;
   private stageEnd = 0;
+  private uBuffer = new Float32Array(0); // the products' U slices, reused (up to 12 MB a slice at n = 4096: no allocation and GC per product)
 
   constructor(
     private readonly cache: SessionCache,
@@ -173,7 +173,7 @@ class WideSweep {
       const stage = (this.stage = this.stageBuffer.subarray(0, (end - c0) * out));
       if (given) given(c0, end, stage);
       else stage.set(this.W0T!.subarray(c0 * out, end * out));
-      if (c0 > 0) await subtractProduct(cache, sliceT32(U, n, 0, c0, c0, end), errors.subarray(0, c0 * out), stage, c0, end - c0, out, stage);
+      if (c0 > 0) await subtractProduct(cache, this.uSlice(U, 0, c0, c0, end), errors.subarray(0, c0 * out), stage, c0, end - c0, out, stage);
       this.stageStart = c0;
       this.stageEnd = end;
     }
@@ -182,7 +182,14 @@ class WideSweep {
     const staged = this.stage!.subarray((c0 - p0) * out, (c1 - p0) * out);
     const rows = (panel as Float32Array).subarray(0, (c1 - c0) * out);
     if (c0 === p0) rows.set(staged);
-    else await subtractProduct(cache, sliceT32(U, n, p0, c0, c0, c1), errors.subarray(p0 * out, c0 * out), staged, c0 - p0, c1 - c0, out, rows);
+    else await subtractProduct(cache, this.uSlice(U, p0, c0, c0, c1), errors.subarray(p0 * out, c0 * out), staged, c0 - p0, c1 - c0, out, rows);
+  }
+
+  /** U[r0:r1, c0:c1]ᵀ, float32 [c1 − c0, r1 − r0], in the reused buffer (valid until the next slice). */
+  private uSlice(U: Float64Array, r0: number, r1: number, c0: number, c1: number): Float32Array {
+    const size = (r1 - r0) * (c1 - c0);
+    if (size > this.uBuffer.length) this.uBuffer = new Float32Array(size);
+    return sliceT32(U, this.n, r0, r1, c0, c1, this.uBuffer.subarray(0, size));
   }
 
   /** The block's scaled errors of columns [written, end) join E (Err: the block's rows from column i1). */
@@ -196,6 +203,6 @@ class WideSweep {
   async update({ U, i1, e0, e1, c0, c1, panel }: PanelUpdate): Promise<void> {
     const { out, n } = this;
     const rows = (panel as Float32Array).subarray((c0 - i1) * out, (c1 - i1) * out);
-    await subtractProduct(this.cache, sliceT32(U, n, e0, e1, c0, c1), this.errors.subarray(e0 * out, e1 * out), rows, e1 - e0, c1 - c0, out, rows);
+    await subtractProduct(this.cache, this.uSlice(U, e0, e1, c0, c1), this.errors.subarray(e0 * out, e1 * out), rows, e1 - e0, c1 - c0, out, rows);
   }
 }
