@@ -11,8 +11,11 @@ import { gptqSteps, gptqWithHessian } from '../compress/gptq.js';
 import { prepareHessian } from '../compress/hessian.js';
 import { prepareHessianOrt } from '../compress/ort-factor.js';
 import { WIDE_SUB_BLOCK, runSweepOrt, type SweepStats } from '../compress/ort-sweep.js';
+import { GraphBuilder, float, int } from '../onnx/builder.js';
+import { floatTensor } from '../onnx/runtime.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
 import { correlatedC, gaussianF32, secs, squareMatmulFloor } from './linalg-common.js';
+import { measure } from './measure.js';
 
 const layers: { out: number; in: number; sweepRows: number }[] = [
   { out: 1024, in: 1024, sweepRows: 1024 },
@@ -30,9 +33,41 @@ function selectedLayers(): typeof layers {
   return picked;
 }
 
+/**
+ * The sweep's Gemm y = c − a·b at its shapes ([M, K]·[K, 4096]), with A read transposed
+ * (transA, a: [K, M]) and as given (a: [M, K], what ort-sweep.ts feeds): MLAS packs them differently.
+ */
+async function gemmLayouts(cache: SessionCache, print: (line: string) => void): Promise<void> {
+  const N = 4096;
+  const graph = (transA: number) => () => {
+    const g = new GraphBuilder(`bench-gemm-transA${transA}`);
+    const a = g.input('a', 'float32', transA ? ['K', 'M'] : ['M', 'K']);
+    const b = g.input('b', 'float32', ['K', 'N']);
+    const c = g.input('c', 'float32', ['M', 'N']);
+    g.output(g.op('Gemm', [a, b, c], { transA: int(transA), alpha: float(-1), beta: float(1) }), 'y', 'float32', ['M', 'N']);
+    return g.build();
+  };
+  const parts: string[] = [];
+  for (const [M, K] of [[1024, 1024], [128, 896], [896, 128], [64, 64]]) {
+    const a = gaussianF32(M * K, 1, M + K);
+    const b = gaussianF32(K * N, 1, K);
+    const c = gaussianF32(M * N, 1, M);
+    const rate: number[] = [];
+    for (const transA of [1, 0]) {
+      const session = await cache.get(`bench-gemm-transA${transA}`, graph(transA));
+      const feeds = { a: floatTensor(a, transA ? [K, M] : [M, K]), b: floatTensor(b, [K, N]), c: floatTensor(c, [M, N]) };
+      const y = { y: floatTensor(new Float32Array(M * N), [M, N]) };
+      rate.push((2 * M * K * N) / (await measure(() => session.run(feeds, y), { minSeconds: 0.3 })).best / 1e9);
+    }
+    parts.push(`M ${M} K ${K}: ${rate[0].toFixed(0)} vs ${rate[1].toFixed(0)}`);
+  }
+  print(`sweep Gemms [M, K]·[K, ${N}], GFLOP/s with transA vs A as [M, K] (ort-sweep.ts): ${parts.join('; ')}`);
+}
+
 export async function benchGptq(cache: SessionCache, print: (line: string) => void): Promise<void> {
   const floor = await squareMatmulFloor(cache);
   print(`floor: float32 MatMul ${floor.shape} via onnx/matmul.ts: ${floor.gflops.toFixed(1)} GFLOP/s (${secs(floor.seconds * 1000)})`);
+  await gemmLayouts(cache, print);
   const atFloor = (flops: number) => flops / (floor.gflops * 1e9); // seconds at floor speed
   const options = { bits: 4, groupSize: 128, sym: false, actOrder: true } as const;
   const hessians = new Map<number, Awaited<ReturnType<typeof prepareHessianOrt>>>();

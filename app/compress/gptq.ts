@@ -103,11 +103,12 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
   };
   const rule: ColumnRule = (j, w, q, view) => quantizer.quantizeColumn(perm ? perm[j] : j, groupOf(j, view), w, q);
   const loss = yield* obsSweep(W, out, n, prepared.Hinv, blockSize, rule, { lookahead, writeBack: false, gridRule, begun: { reply, W0T } }); // the result is the quantizer's codes, not W
-  if (columnCodes) quantizer.setCodesFromColumns(columnCodes, invPerm);
 
   // g_idx only where groups are not consecutive columns: act-order with dynamic groups.
   let gIdx: Int32Array | undefined;
   if (invPerm && grouped && !options.staticGroups) gIdx = invPerm.map((j) => Math.floor(j / g));
+  // A float32 sweep's codes are placed and dequantized in one pass.
+  const wc = columnCodes ? quantizer.placeColumns(columnCodes, invPerm, gIdx) : null;
   const quant = quantizer.state(gIdx);
-  return { wc: dequantize(quant, out, n), out, in: n, quant, loss };
+  return { wc: wc ?? dequantize(quant, out, n), out, in: n, quant, loss };
 }

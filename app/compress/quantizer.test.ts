@@ -127,3 +127,37 @@ describe('dequantize', () => {
     }
   });
 });
+
+describe('placeColumns', () => {
+  it('places codes given column by column in sweep order and returns dequantize’s W_c bit for bit (table and direct paths, g_idx, rows not a multiple of the tile)', () => {
+    const out = 37;
+    const n = 64;
+    const random = rng(21);
+    const order = Int32Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(random.uniform() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    const position = new Int32Array(n); // position[original column] = its place in sweep order
+    order.forEach((c, j) => (position[c] = j));
+    for (const config of [
+      { bits: 3, groupSize: 16, sym: false }, // 4 groups × 8 codes ≤ n/2: the table
+      { bits: 8, groupSize: 16, sym: false }, // 4 × 256 > n/2: each value computed
+      { bits: 4, groupSize: -1, sym: true },
+    ]) {
+      for (const pos of [null, position]) {
+        const quantizer = new GroupQuantizer(config, out, n);
+        quantizer.scales.set(Float32Array.from(quantizer.scales, () => random.uniform() + 0.01));
+        quantizer.zeros.set(Float32Array.from(quantizer.zeros, () => Math.floor(random.uniform() * (quantizer.maxq + 1))));
+        const columns = Uint8Array.from({ length: n * out }, () => Math.floor(random.uniform() * (quantizer.maxq + 1)));
+        // Act-order groups: by sweep position, as gptq.ts's g_idx.
+        const gIdx = pos && config.groupSize !== -1 ? Int32Array.from(pos, (j) => Math.floor(j / config.groupSize)) : undefined;
+        const wc = quantizer.placeColumns(columns, pos, gIdx);
+        for (let r = 0; r < out; r++) {
+          for (let c = 0; c < n; c++) expect(quantizer.codes[r * n + c]).toBe(columns[(pos ? pos[c] : c) * out + r]);
+        }
+        expect(sameFloats(wc, dequantize(quantizer.state(gIdx), out, n))).toBe(true);
+      }
+    }
+  });
+});

@@ -29,7 +29,7 @@ export function groupCount(config: QuantConfig, inFeatures: number): number {
 
 const ROUNDER = 1.5 * 2 ** 52; // x + ROUNDER − ROUNDER rounds x to an integer, ties to even, for |x| < 2⁵¹
 const ROUND_LIMIT = 2 ** 51;
-const TILE = 16; // rows per step of setCodesFromColumns: 64 rows at a 4096-byte pitch share one L1 set and thrash (38 vs 104 ms at 4096², measured)
+const TILE = 16; // rows per step of placeColumns: 64 rows at a 4096-byte pitch share one L1 set and thrash (38 vs 104 ms at 4096², measured)
 
 /** torch.round: halves go to the even neighbour. */
 export function roundHalfEven(x: number): number {
@@ -166,17 +166,44 @@ export class GroupQuantizer {
     for (let r = 0, slot = group; r < this.out; r++, slot += nGroups) (scales[r] = this.scales[slot]), (zeros[r] = this.zeros[slot]);
   }
 
-  /** codes[r, c] = columns[position[c], r] for columns: [inFeatures, out] (codes column by column, in sweep order; position: the inverse of the sweep order, null for in order). */
-  setCodesFromColumns(columns: Uint8Array, position: Int32Array | null): void {
-    const { out, inFeatures, codes } = this;
-    // TILE rows at a time, columns in order: the rows' written lines stay in L1 until full, and
-    // the lines read are reused by the next TILE rows from L2.
+  /**
+   * codes[r, c] = columns[position[c], r] for columns: [inFeatures, out] (codes column by column,
+   * in sweep order; position: the inverse of the sweep order, null for in order), and returns
+   * W_c [out, inFeatures], bit for bit dequantize(this.state(gIdx)), computed tile by tile while
+   * the tile's codes are in cache rather than in a second pass. `gIdx`: each column's group where
+   * groups are not consecutive columns. Codes must be ≤ maxq (this grid's rounding made them).
+   */
+  placeColumns(columns: Uint8Array, position: Int32Array | null, gIdx?: Int32Array): Float32Array {
+    const { out, inFeatures, codes, nGroups, scales, zeros } = this;
+    const { groupSize } = this.config;
+    const wc = new Float32Array(out * inFeatures);
+    const groupOf = (c: number) => (gIdx ? gIdx[c] : groupSize === -1 ? 0 : Math.floor(c / groupSize));
+    // As in dequantize: each row's values per (group, code) looked up where that table is
+    // smaller than the row, here for the tile's rows at once (w4g128: 16 × 512 floats).
+    const levels = this.maxq + 1;
+    const perRow = nGroups * levels;
+    const table = perRow <= inFeatures / 2 ? new Float32Array(TILE * perRow) : null;
+    const tableAt = Int32Array.from({ length: inFeatures }, (_, c) => (table ? groupOf(c) * levels : groupOf(c)));
     for (let r0 = 0; r0 < out; r0 += TILE) {
       const r1 = Math.min(r0 + TILE, out);
+      if (table) {
+        for (let r = r0, t = 0; r < r1; r++) {
+          for (let g = 0; g < nGroups; g++) for (let code = 0; code < levels; code++, t++) table[t] = dequantizeValue(code, scales[r * nGroups + g], zeros[r * nGroups + g]);
+        }
+      }
+      // Columns in order: the rows' written lines stay in L1 until full, and the lines read are
+      // reused by the next TILE rows from L2.
       for (let c = 0; c < inFeatures; c++) {
         for (let r = r0, at = (position ? position[c] : c) * out + r0; r < r1; r++, at++) codes[r * inFeatures + c] = columns[at];
       }
+      // The tile's rows of codes are still in L2: their values row by row, contiguously.
+      for (let r = r0, t = 0; r < r1; r++, t += perRow) {
+        const row = r * inFeatures;
+        if (table) for (let c = 0; c < inFeatures; c++) wc[row + c] = table[t + tableAt[c] + codes[row + c]];
+        else for (let c = 0; c < inFeatures; c++) wc[row + c] = dequantizeValue(codes[row + c], scales[r * nGroups + tableAt[c]], zeros[r * nGroups + tableAt[c]]);
+      }
     }
+    return wc;
   }
 
   state(gIdx?: Int32Array): QuantState {
