@@ -114,7 +114,8 @@ export interface Verdict {
   /**
    * Columns the space should grow by until the test that is still open (the error test, else
    * the values') passes, by each failing quantity's fitted per-column rate (aitken.ts); Infinity
-   * when some failing quantity has no rate yet, 0 when nothing is open. For sizing the next test.
+   * when some failing quantity has no rate yet or the next test is the last the value budget
+   * allows (valueSteps), 0 when nothing is open. For sizing the next test.
    */
   columnsToGo: number;
 }
@@ -158,8 +159,10 @@ export function stoppingTest(k: number, d: number, precision: number, options: R
     let worst = 0;
     for (let i = 0; i < k; i++) if (theta[i] > NOISE * top) worst = Math.max(worst, (SAFETY * gaps[i]) / theta[i]);
     const open = errorDone ? [0, k] : [k, 2 * k]; // the error test first: the values get their steps after it
-    let columnsToGo = 0;
-    for (let i = open[0]; i < open[1] && !converged; i++) columnsToGo = Math.max(columnsToGo, columnsUntil(gaps[i], bounds[i], rates?.[i]));
+    // The values' last budgeted test gets the full step: a short one could stop them short of tolerance.
+    const lastValueTest = errorMetAt !== undefined && step + 1 - errorMetAt >= valueSteps;
+    let columnsToGo = lastValueTest ? Infinity : 0;
+    for (let i = open[0]; i < open[1] && !converged && !lastValueTest; i++) columnsToGo = Math.max(columnsToGo, columnsUntil(gaps[i], bounds[i], rates?.[i]));
     return { stop: converged || valuesBudgetSpent, converged, precision: worst, columnsToGo };
   };
 }
