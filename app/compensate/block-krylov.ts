@@ -61,10 +61,11 @@ const CHECK_GROWTH = 1.2;
 const nextCheckAfter = (s: number, b: number) => Math.max(s + b, Math.ceil((CHECK_GROWTH * s) / b) * b);
 const PREDICTION_MARGIN = 1.25;
 /**
- * The next test where the stopping test's rates say the open test will pass (columnsToGo, with
- * PREDICTION_MARGIN for Aitken's low early estimates), at least a block on and never beyond the
- * geometric size: the last ×1.2 step overshot by up to 20 % (C's spectrum at 14336²: tests at
- * 832 and 1024 columns, stated precision 5.7e-5 where 1e-3 is asked).
+ * The next test where the stopping test's rates say the values will pass (columnsToGo, given by
+ * values-only solves such as C's spectrum; Infinity with a trace), with PREDICTION_MARGIN for
+ * Aitken's low early estimates, at least a block on and never beyond the geometric size: the
+ * last ×1.2 step overshot by up to 20 % (C's spectrum at 14336²: tests at 832 and 1024
+ * columns, stated precision 5.7e-5 where 1e-3 is asked; now 832 and 896).
  */
 export function nextCheckAt(s: number, b: number, columnsToGo: number): number {
   const geometric = nextCheckAfter(s, b);
