@@ -118,7 +118,10 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
     for (let i = 0; i < Wc.data.length; i++) Wc.data[i] = W.data[i] - dW32[i];
     const products = countingProducts(ortProducts(cache));
     t0 = performance.now();
-    const d = await decomposeLayer({ W, Wc, C: { rows: n, cols: n, data: C } }, { rMax, methods: ['eora'], products });
+    // Columns at each stopping test, one list per solver (C's spectrum, then EoRA): steps restart at a new solver.
+    const tests: number[][] = [];
+    const onIteration = (step: number) => (tests.at(-1) && step > tests.at(-1)!.at(-1)! / krylovBlockFor(rMax) ? tests.at(-1)!.push(step * krylovBlockFor(rMax)) : tests.push([step * krylovBlockFor(rMax)]));
+    const d = await decomposeLayer({ W, Wc, C: { rows: n, cols: n, data: C } }, { rMax, methods: ['eora'], products, randomized: { onIteration } });
     const ms = performance.now() - t0;
     const eora = d.methods.eora!;
     const t1 = performance.now();
@@ -131,6 +134,7 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
     print(`    ORT products: ${(products.flops / 1e9).toFixed(0)} GFLOP in ${secs(products.ms)} (wall time with a product in flight, incl. float64↔float32 conversion; ${(products.flops / (products.ms / 1000) / 1e9).toFixed(1)} GFLOP/s); none in flight (float64 JS only) ${secs(ms - products.ms)}`);
     print(`    ratio to the MatMul floor: ${(ms / 1000 / floorSeconds).toFixed(1)}× the ${floorSeconds.toFixed(2)} s its products would take at floor speed`);
     print(`    C spectrum: ${d.covariance.iterations ?? '-'} iterations, stated precision ${d.covariance.precision.toExponential(1)}; EoRA σᵢ stated precision ${eora.precision.toExponential(1)}`);
+    print(`    stopping tests at columns (each sized by the last test's fitted rates, ≤ ×1.2): C spectrum ${tests[0]?.join(', ') ?? '-'}; EoRA ${tests[1]?.join(', ') ?? '-'}`);
     print(`    Rayleigh–Ritz stopping tests on the band reduction of T (block-krylov.ts): C spectrum ${d.covariance.bandChecks ?? '-'}, EoRA ${eora.basis.bandChecks ?? '-'}, SVD ${svd.bandChecks ?? '-'}`);
   print(`  SVD decomposition (svdBasis of ΔW, same r_max): ${secs(svdMs)} (block Krylov, ${svd.iterations ?? '-'} × ${block} columns, σᵢ² stated precision ${svd.precision.toExponential(1)})`);
     print(`    σ₁² = ${eora.basis.sigma2[0].toExponential(4)}, σ²_${rMax} = ${eora.basis.sigma2[rMax - 1].toExponential(4)}; output error at r = ${rMax}: ${eora.curves.output[rMax].toExponential(3)} (r = 0: ${eora.curves.output[0].toExponential(3)})`);

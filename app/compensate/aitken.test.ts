@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { geometricGap } from './aitken.js';
+import { columnsUntil, geometricGap, perColumnRate } from './aitken.js';
 import { rng } from '../linalg/random.js';
 
 describe('geometricGap', () => {
@@ -37,5 +37,31 @@ describe('geometricGap', () => {
     const growing = geometricGap(0.5, 1, 120, 100);
     expect(growing).toBeLessThan(equal);
     expect(growing).toBeGreaterThan(0);
+  });
+
+  it('perColumnRate recovers x, and columnsUntil the columns after which a·x^s meets a target (random a, x, sizes)', () => {
+    const random = rng(11);
+    for (let trial = 0; trial < 200; trial++) {
+      const a = 0.1 + 10 * random.uniform();
+      const x = 0.5 + 0.499 * random.uniform();
+      const s0 = 32 + Math.floor(200 * random.uniform());
+      const s1 = s0 + 8 + Math.floor(100 * random.uniform());
+      const s2 = s1 + 8 + Math.floor(150 * random.uniform());
+      const theta = (s: number) => -a * x ** s;
+      const rate = perColumnRate(theta(s2) - theta(s1), theta(s1) - theta(s0), s2 - s1, s1 - s0);
+      expect(Math.abs(rate! / x - 1), `x = ${x}`).toBeLessThan(1e-9);
+      const gap = a * x ** s2;
+      const target = gap * 10 ** (-1 - 3 * random.uniform());
+      const more = columnsUntil(gap, target, rate);
+      expect(Math.abs((a * x ** (s2 + more)) / target - 1)).toBeLessThan(1e-6);
+    }
+  });
+
+  it('columnsUntil: 0 when the target is met, Infinity without a rate', () => {
+    expect(columnsUntil(1e-4, 1e-3, 0.9)).toBe(0);
+    expect(columnsUntil(1e-2, 1e-3, undefined)).toBe(Infinity);
+    expect(columnsUntil(1e-2, 0, 0.9)).toBe(Infinity);
+    expect(perColumnRate(1.2, 1, 120, 100)).toBeUndefined();
+    expect(perColumnRate(0.25, 0.5, 64, 64)).toBeCloseTo(0.5 ** (1 / 64), 14);
   });
 });

@@ -14,19 +14,39 @@
  * limit of q as x → 1).
  */
 export function geometricGap(delta: number, before: number, h: number, hBefore: number): number {
-  if (!(delta >= 0 && before > 0 && h > 0 && hBefore > 0)) return Infinity;
-  const q = delta / before;
-  if (h === hBefore) return q < 1 ? (delta * q) / (1 - q) : Infinity;
-  if (q >= h / hBefore) return Infinity;
-  const xh = stepFactor(q, h, hBefore);
+  const x = perColumnRate(delta, before, h, hBefore);
+  if (x === undefined) return Infinity;
+  const xh = x ** h;
   return (delta * xh) / (1 - xh);
 }
 
 /**
- * x^h for the x in (0, 1) with x^{h'}·(1 − x^h)/(1 − x^{h'}) = q, by bisection (the left side
- * rises from 0 at x = 0 to h/h' at x = 1).
+ * The per-column rate x in [0, 1) of θ(s) = λ − a·x^s fitted to the last two changes (as in
+ * geometricGap), or undefined when none fits.
  */
-function stepFactor(q: number, h: number, hBefore: number): number {
+export function perColumnRate(delta: number, before: number, h: number, hBefore: number): number | undefined {
+  if (!(delta >= 0 && before > 0 && h > 0 && hBefore > 0)) return undefined;
+  const q = delta / before;
+  if (h === hBefore) return q < 1 ? q ** (1 / h) : undefined;
+  if (q >= h / hBefore) return undefined;
+  return solveRate(q, h, hBefore);
+}
+
+/**
+ * Columns more until a gap shrinking by x per column is ≤ target: log(target/gap)/log(x);
+ * 0 if it already is, Infinity without a rate.
+ */
+export function columnsUntil(gap: number, target: number, x: number | undefined): number {
+  if (gap <= target) return 0;
+  if (x === undefined || !(x < 1) || !(target > 0)) return Infinity;
+  return x === 0 ? 1 : Math.log(target / gap) / Math.log(x);
+}
+
+/**
+ * The x in (0, 1) with x^{h'}·(1 − x^h)/(1 − x^{h'}) = q, by bisection (the left side rises
+ * from 0 at x = 0 to h/h' at x = 1).
+ */
+function solveRate(q: number, h: number, hBefore: number): number {
   const ratio = (x: number) => (x ** hBefore * (1 - x ** h)) / (1 - x ** hBefore);
   let [lo, hi] = [0, 1];
   for (let i = 0; i < 60; i++) {
@@ -34,5 +54,5 @@ function stepFactor(q: number, h: number, hBefore: number): number {
     if (ratio(mid) < q) lo = mid;
     else hi = mid;
   }
-  return (0.5 * (lo + hi)) ** h;
+  return 0.5 * (lo + hi);
 }

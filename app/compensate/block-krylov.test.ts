@@ -9,7 +9,7 @@ import { symmetricEigen, tridiagonalEigenvalues } from '../linalg/eigen.js';
 import { gemm } from '../linalg/gemm.js';
 import { gram, trace, transpose, zeros, type Matrix } from '../linalg/matrix.js';
 import { rng } from '../linalg/random.js';
-import { blockKrylovEigen, krylovReduction } from './block-krylov.js';
+import { blockKrylovEigen, krylovReduction, nextCheckAt } from './block-krylov.js';
 
 /** A = Xᵀ·X for X: [tokens, n] with channel scales exp(spread·z): rank min(tokens, n). */
 function psd(n: number, tokens: number, spread: number, seed: number): Matrix {
@@ -98,5 +98,20 @@ describe('blockKrylovEigen vs exact float64 eigh', () => {
       return gemm(A, Y);
     };
     await expect(blockKrylovEigen(apply, 200, 16, { signal: controller.signal })).rejects.toThrow();
+  });
+
+  it('nextCheckAt: whole blocks, at least one on, never past the ×1.2 size; the geometric size without a prediction', () => {
+    const b = 32;
+    for (const s of [288, 352, 832, 1000])
+      for (const toGo of [0, 1, 31, 33, 100, 1e4, Infinity]) {
+        const next = nextCheckAt(s, b, toGo);
+        const geometric = Math.max(s + b, Math.ceil((1.2 * s) / b) * b);
+        expect(next % b === 0 || next === s + b, `s ${s}, toGo ${toGo}`).toBe(true);
+        expect(next).toBeGreaterThanOrEqual(s + b);
+        expect(next).toBeLessThanOrEqual(geometric);
+        if (toGo === Infinity || toGo >= 1e4) expect(next).toBe(geometric);
+        if (toGo === 0) expect(next).toBe(s + b);
+      }
+    expect(nextCheckAt(832, 32, 40)).toBe(896); // 832 + 1.25·40 = 882 → the next block boundary
   });
 });

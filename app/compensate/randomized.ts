@@ -18,7 +18,7 @@ import { gemm } from '../linalg/gemm.js';
 import { transpose, zeros, type Matrix } from '../linalg/matrix.js';
 import { rng } from '../linalg/random.js';
 import type { ProductOptions, Products } from './products.js';
-import { geometricGap } from './aitken.js';
+import { columnsUntil, geometricGap, perColumnRate } from './aitken.js';
 
 export interface RandomizedOptions {
   /** Extra columns beyond k that a block method would carry (basis.ts' dense-or-randomized rule; default oversampleFor(k)). */
@@ -111,6 +111,12 @@ export interface Verdict {
   converged: boolean;
   /** Stated relative precision of the values (see PartialEigen.precision). */
   precision: number;
+  /**
+   * Without `trace`: columns the space should grow by until every value passes, by each failing
+   * value's fitted per-column rate (aitken.ts); Infinity when one has no rate yet, and always
+   * with `trace` (see below); 0 once converged. For sizing the next test.
+   */
+  columnsToGo: number;
 }
 
 /**
@@ -136,11 +142,14 @@ export function stoppingTest(k: number, d: number, precision: number, options: R
     const steps = { h: size - sizes[sizes.length - 2], hBefore: sizes[sizes.length - 2] - sizes[sizes.length - 3] };
     const current = concat(theta.subarray(0, k), prefixSums(theta, k));
     const delta = previous && current.map((v, i) => Math.abs(v - previous![i]));
-    const gaps = exact ? current.map((v) => jitter * v) : valueGapsBoundedByPrefixes(estimatedGaps(current, delta, change, jitter, steps), k);
+    const rates = exact ? undefined : perColumnRates(delta, change, steps);
+    const gaps = exact ? current.map((v) => jitter * v) : valueGapsBoundedByPrefixes(estimatedGaps(current, delta, change, jitter, steps), k, rates!);
     const top = Math.max(theta[0], 0);
-    const valuesDone = gaps.subarray(0, k).every((g, i) => !(theta[i] > NOISE * top) || SAFETY * g <= tolerance * theta[i]);
-    // A prefix settled at the rounding level (g = jitter·S_r) passes: float32 cannot do better.
-    const errorDone = trace === undefined || gaps.subarray(k).every((g, r) => g <= (errorTolerance * Math.max(trace - current[k + r], 0)) / SAFETY + jitter * current[k + r]);
+    // The bound each gap must meet: values within tolerance (SAFETY-fold), prefixes' errors within
+    // errorTolerance of the optimum; a prefix settled at the rounding level (g = jitter·S_r) passes.
+    const bounds = current.map((v, i) => (i < k ? (v > NOISE * top ? (tolerance * v) / SAFETY : Infinity) : trace === undefined ? Infinity : (errorTolerance * Math.max(trace - v, 0)) / SAFETY + jitter * v));
+    const valuesDone = gaps.subarray(0, k).every((g, i) => g <= bounds[i]);
+    const errorDone = gaps.subarray(k).every((g, r) => g <= bounds[k + r]);
     if (errorDone && trace !== undefined) errorMetAt ??= step;
     const converged = exact || (valuesDone && errorDone);
     const valuesBudgetSpent = errorMetAt !== undefined && step - errorMetAt >= valueSteps;
@@ -148,7 +157,13 @@ export function stoppingTest(k: number, d: number, precision: number, options: R
     change = delta;
     let worst = 0;
     for (let i = 0; i < k; i++) if (theta[i] > NOISE * top) worst = Math.max(worst, (SAFETY * gaps[i]) / theta[i]);
-    return { stop: converged || valuesBudgetSpent, converged, precision: worst };
+    // Sized tests only where the values are the whole test (no trace): the error test's early
+    // estimates run low (SAFETY) and a short test that fails is a wasted Rayleigh–Ritz (EoRA at
+    // 4096 × 14336: tests at 704 and 864 columns instead of one at 832), and after it the one
+    // budgeted value test needs the full step (the SVD's values stopped at 3.4e-3, not 1e-3).
+    let columnsToGo = trace === undefined ? 0 : Infinity;
+    for (let i = 0; i < k && trace === undefined && !converged; i++) columnsToGo = Math.max(columnsToGo, columnsUntil(gaps[i], bounds[i], rates?.[i]));
+    return { stop: converged || valuesBudgetSpent, converged, precision: worst, columnsToGo };
   };
 }
 
@@ -176,9 +191,19 @@ function estimatedGaps(current: Float64Array, delta: Float64Array | undefined, b
  * where a value has no estimate of its own: a prefix settled at its rounding level (u·S_i) says
  * nothing about a much smaller θᵢ. gaps: [2k] value gaps then prefix gaps; values filled in place.
  */
-function valueGapsBoundedByPrefixes(gaps: Float64Array, k: number): Float64Array {
-  for (let i = 0; i < k; i++) if (gaps[i] === Infinity) gaps[i] = gaps[k + i];
+function valueGapsBoundedByPrefixes(gaps: Float64Array, k: number, rates: (number | undefined)[]): Float64Array {
+  for (let i = 0; i < k; i++)
+    if (gaps[i] === Infinity) {
+      gaps[i] = gaps[k + i];
+      rates[i] = rates[k + i]; // the bound shrinks as its prefix's gap does
+    }
   return gaps;
+}
+
+/** Each tracked quantity's per-column rate from its last two changes (aitken.ts), where one fits. */
+function perColumnRates(delta: Float64Array | undefined, before: Float64Array | undefined, { h, hBefore }: { h: number; hBefore: number }): (number | undefined)[] {
+  if (!delta || !before) return delta ? Array.from(delta, () => undefined) : [];
+  return Array.from(delta, (d, i) => perColumnRate(d, before[i], h, hBefore));
 }
 
 /** [k] S_r = Σ_{i≤r} max(θᵢ, 0), r = 1..k. */
