@@ -329,6 +329,14 @@ describe('run-file tensor modules', () => {
     // Values: a code beyond the bit width, a group index beyond the groups (both F32 here, as a checkpoint stores them).
     expect(opened(replaced('l.qcodes', t('l.qcodes', [2, 4], [0, 1, 2, 16, 7, 8, 9, 3])), true)).toThrow(`${path}: l.qcodes: value 16 at index 3 is outside 0…15 (4-bit codes)`);
     expect(opened(replaced('l.g_idx', t('l.g_idx', [4], [1, 0, 2, 0])), true)).toThrow(`${path}: l.g_idx: value 2 at index 2 is outside 0…1 (groups)`);
+    // Every one a RunError (a damaged run folder), also when the safetensors reader finds the file cut or not a safetensors file.
+    expect(opened(whole().filter((x) => x.name !== 'l.qzeros'))).toThrow(RunError);
+    writeFileSync(path, 'garbage');
+    expect(() => QuantStore.open(dir)).toThrow(RunError);
+    expect(() => QuantStore.open(dir)).toThrow(new RegExp(`^${path}: expected 8 bytes at offset 0 but the file has only 7 bytes`));
+    writeQuantized(dir, whole());
+    truncateSync(path, statSync(path).size - 8);
+    expect(() => QuantStore.open(dir)).toThrow(RunError);
   });
 
   it('every tensor file kind checks its __metadata__ with its schema, naming the file and the field; writes are checked too', () => {
