@@ -6,7 +6,8 @@
 //   no lock                        → created (exclusively: a hard link of a finished temp file,
 //                                    so no reader ever sees a half-written lock)
 //   held by a live process         → refused, naming the folder and the holder
-//   held by a dead process         → taken over, and the caller is told (a killed run)
+//   held by a dead process         → taken over, and the caller is told (a killed run; a lock
+//                                    taken before the last boot is dead whatever its pid or host)
 //   held by this process already   → shared (a command holding it runs its stages)
 //
 // Released on normal exit, error and cancel (finally); a killed process leaves a stale lock,
@@ -16,7 +17,7 @@
 import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { RunError } from './errors.js';
-import { beforeLastBoot, currentWriter, writerAlive, type RunWriter } from './writer.js';
+import { currentWriter, writerAlive, type RunWriter } from './writer.js';
 
 export const RUN_LOCK = 'run.lock';
 
