@@ -7,6 +7,7 @@ import type { Exported, JobOutcome, ParsedParams, Progress, VariantAdded } from 
 import { addVariant } from '../experiment/add-variant.js';
 import { parseExperiment } from '../experiment/config.js';
 import { requireFitsModel } from './experiments.js';
+import { requireInactive } from '../experiment/active.js';
 import { exportVariant } from '../export/index.js';
 import { clearFailure, recordFailure } from '../experiment/failure.js';
 import { runExperiment, type ExperimentProgress } from '../experiment/run.js';
@@ -37,10 +38,11 @@ function newRunDir(root: string): string {
 /**
  * Runs an experiment job holding the folder's writer lock (the stages share it); a failure (not
  * a cancel) is written to the folder's failed.json for the runs list. The old failed.json is
- * cleared only once the lock is ours: a job refused because another process writes the folder
- * touches nothing in it.
+ * cleared only once the lock is ours: a job refused because another process (or another job of
+ * this engine) writes the folder touches nothing in it.
  */
 async function keepingFailure<T>(dir: string, config: Parameters<typeof recordFailure>[2], context: JobContext, log: (message: string) => void, work: () => Promise<T>): Promise<T> {
+  requireInactive(dir); // a job of this engine holds it: the lock below would be shared, not refused
   return withRunLock(dir, 'experiment', async () => {
     clearFailure(dir);
     try {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Progress } from '../contract/index.js';
 import { directContext } from '../jobs/context.js';
+import { whileActive } from '../experiment/active.js';
 import { runJobs } from './run-jobs.js';
 
 describe('job notices', () => {
@@ -39,5 +40,17 @@ describe('job notices', () => {
     } finally {
       writer.kill('SIGKILL');
     }
+  }, 300_000);
+
+  it('a folder another job of this engine is writing is refused, and its failed.json kept', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'eora-notice-')), 'busy-here');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'failed.json'), '{"error": "an earlier failure"}');
+    const config = { calibration: { samples: 2, seq_len: 32, seed: 0 }, compression: { quant: 'rtn:w4g32' }, evaluation: { perplexity: [{ tokens: 100 }] } };
+    await whileActive(dir, async () => {
+      await expect(runJobs({} as never)['experiment.start']({ config, dir }, directContext())).rejects.toThrow(`${dir}: this engine is already working on this run`);
+    });
+    expect(readdirSync(dir)).toEqual(['failed.json']);
+    expect(readFileSync(join(dir, 'failed.json'), 'utf8')).toBe('{"error": "an earlier failure"}');
   }, 300_000);
 });
