@@ -7,6 +7,7 @@ import { hostname, tmpdir, uptime } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireRunLock, RUN_LOCK, runLockHolder, withRunLock } from './lock.js';
+import { writerAlive } from './writer.js';
 
 const root = mkdtempSync(join(tmpdir(), 'eora-lock-'));
 const sleeper = spawn('sleep', ['600'], { stdio: 'ignore' });
@@ -94,6 +95,13 @@ describe('run.lock', () => {
       expect(told).toEqual([`${dir}: took over the lock of a writer that is gone (pid ${sleeper.pid} on ${host}, \`run\` since ${since}); its unfinished work is redone`]);
       expect(readdirSync(dir)).toEqual([]);
     }
+  });
+
+  it('a run.json writer started before the last boot is gone too (the runs list reads its run stopped)', () => {
+    const beforeBoot = new Date(Date.now() - uptime() * 1000 - 60_000).toISOString();
+    const writer = { pid: sleeper.pid!, host: hostname() };
+    expect([writerAlive(writer), writerAlive(writer, new Date().toISOString()), writerAlive(writer, beforeBoot)]).toEqual([true, true, false]);
+    expect(writerAlive({ ...writer, host: `old-name-of-${hostname()}` }, beforeBoot)).toBe(false);
   });
 
   it('is released when the work throws, and the folders made only for it go too (every level it made)', async () => {
