@@ -1,7 +1,8 @@
 // Deleting a run removes only what the workbench wrote, and output folders never swallow a
 // user's files (issue #16 item 6).
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { whileActive } from '../experiment/active.js';
@@ -64,6 +65,22 @@ describe('deleting a run', () => {
       expect(() => deleteRun(dir)).toThrow(/in use by a job/);
     });
     expect(existsSync(join(dir, 'run.json'))).toBe(true);
+  });
+
+  it('refuses a run another live process holds the lock of, naming it; the lock and files stay', () => {
+    const dir = join(root, 'locked');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'run.json'), handWritten);
+    const writer = spawn('sleep', ['600'], { stdio: 'ignore' });
+    try {
+      const lock = JSON.stringify({ pid: writer.pid, host: hostname(), command: 'compress', since: new Date().toISOString() });
+      writeFileSync(join(dir, 'run.lock'), lock);
+      expect(() => deleteRun(dir)).toThrow(`${dir}: another process is writing this run (pid ${writer.pid} on ${hostname()}, \`compress\``);
+      expect(readdirSync(dir).sort()).toEqual(['run.json', 'run.lock']);
+      expect(readFileSync(join(dir, 'run.lock'), 'utf8')).toBe(lock);
+    } finally {
+      writer.kill('SIGKILL');
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import type { Exported, JobOutcome, ParsedParams, Progress, VariantAdded } from 
 import { addVariant } from '../experiment/add-variant.js';
 import { parseExperiment } from '../experiment/config.js';
 import { requireFitsModel } from './experiments.js';
+import { requireInactive } from '../experiment/active.js';
 import { exportVariant } from '../export/index.js';
 import { clearFailure, recordFailure } from '../experiment/failure.js';
 import { runExperiment, type ExperimentProgress } from '../experiment/run.js';
@@ -14,7 +15,7 @@ import { defaultRunsRoot, describeRun } from '../experiment/runs.js';
 import type { JobContext } from '../jobs/context.js';
 import type { WorkerConfig } from '../jobs/messages.js';
 import { runJsonPath } from '../run/files/run-json.js';
-import { RunLockedError } from '../run/lock.js';
+import { RunLockedError, withRunLock } from '../run/lock.js';
 import { RunFolder } from '../run/run.js';
 
 /** Progress, and notices (a dead writer's lock taken over, a damaged file redone) as the current step's message: shown, and kept in the job log. */
@@ -34,15 +35,23 @@ function newRunDir(root: string): string {
   }
 }
 
-/** Runs an experiment job; a failure (not a cancel, nor a folder another process is writing) is written to the folder's failed.json for the runs list. */
-async function keepingFailure<T>(dir: string, config: Parameters<typeof recordFailure>[2], context: JobContext, work: () => Promise<T>): Promise<T> {
-  clearFailure(dir);
-  try {
-    return await work();
-  } catch (error) {
-    if (!context.signal.aborted && !(error instanceof RunLockedError)) recordFailure(dir, (error as Error).message, config);
-    throw error;
-  }
+/**
+ * Runs an experiment job holding the folder's writer lock (the stages share it); a failure (not
+ * a cancel) is written to the folder's failed.json for the runs list. The old failed.json is
+ * cleared only once the lock is ours: a job refused because another process (or another job of
+ * this engine) writes the folder touches nothing in it.
+ */
+async function keepingFailure<T>(dir: string, config: Parameters<typeof recordFailure>[2], context: JobContext, log: (message: string) => void, work: () => Promise<T>): Promise<T> {
+  requireInactive(dir); // a job of this engine holds it: the lock below would be shared, not refused
+  return withRunLock(dir, 'experiment', async () => {
+    clearFailure(dir);
+    try {
+      return await work();
+    } catch (error) {
+      if (!context.signal.aborted && !(error instanceof RunLockedError)) recordFailure(dir, (error as Error).message, config);
+      throw error;
+    }
+  }, log);
 }
 
 export function runJobs(_config: WorkerConfig) {
@@ -54,7 +63,8 @@ export function runJobs(_config: WorkerConfig) {
       const parsed = parseExperiment(config, 'experiment');
       await requireFitsModel(parsed, 'experiment'); // before any work: lengths, ranks, group sizes, memory
       const out = resolve(dir ?? newRunDir(defaultRunsRoot()));
-      await keepingFailure(out, parsed, context, () => runExperiment(parsed, out, { signal: context.signal, ...reporter(context) }));
+      const report = reporter(context);
+      await keepingFailure(out, parsed, context, report.onLog, () => runExperiment(parsed, out, { signal: context.signal, ...report }));
       return outcome(out);
     },
 
@@ -64,7 +74,8 @@ export function runJobs(_config: WorkerConfig) {
       const recorded = run.manifest.config.experiment;
       if (recorded === undefined) throw new Error(`${runJsonPath(run.dir)}: made by the CLI stages, not an experiment; resume it with \`eora compress\` / \`eora compensate\``);
       const parsed = parseExperiment({ ...(recorded as object), device: run.manifest.device }, 'run.json');
-      await keepingFailure(run.dir, parsed, context, () => runExperiment(parsed, run.dir, { signal: context.signal, ...reporter(context) }));
+      const report = reporter(context);
+      await keepingFailure(run.dir, parsed, context, report.onLog, () => runExperiment(parsed, run.dir, { signal: context.signal, ...report }));
       return outcome(run.dir);
     },
 

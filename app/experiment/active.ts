@@ -13,13 +13,18 @@ export function isActive(dir: string): boolean {
   return active.has(resolve(dir));
 }
 
+/** Refuses a folder a job of this engine is working on. */
+export function requireInactive(dir: string): void {
+  if (isActive(dir)) throw new RunError(`${resolve(dir)}: this engine is already working on this run; wait for it to finish or cancel it`);
+}
+
 /**
  * Runs `work` with `dir` marked active and its writer lock held (run/lock.ts: no other process
  * writes it meanwhile); refuses when a job of this engine or another process holds it.
  */
 export async function whileActive<T>(dir: string, work: () => Promise<T>, command = 'job', log?: (message: string) => void): Promise<T> {
   const key = resolve(dir);
-  if (active.has(key)) throw new RunError(`${key}: this engine is already working on this run; wait for it to finish or cancel it`);
+  requireInactive(key);
   active.add(key);
   try {
     return await withRunLock(key, command, work, log);

@@ -9,7 +9,7 @@ import { deleteFailedFolder, hasFailureJson } from '../run/files/failure-json.js
 import { hasMetricsJson, readMetricsJson } from '../run/files/metrics-json.js';
 import { hasRunJson } from '../run/files/run-json.js';
 import { readFailure } from './failure.js';
-import { runLockHolder } from '../run/lock.js';
+import { acquireRunLock } from '../run/lock.js';
 import { deleteRunFolder, RunError, RunFolder, type StageName } from '../run/run.js';
 import { writerAlive, type RunWriter } from '../run/writer.js';
 
@@ -100,12 +100,18 @@ export function statusOf(run: RunFolder): { status: RunStatus; error?: string } 
   // Our own runs read 'running' exactly while this engine works on them (active.ts), also before
   // their first stage starts (a starting run is not 'stopped'); another process's run needs a
   // running stage and its recorded writer alive.
-  const running = own(run) ? isActive(run.dir) : records.some((r) => r.status === 'running') && writerAlive(writerOf(run));
+  const running = own(run) ? isActive(run.dir) : records.some((r) => r.status === 'running') && writerAlive(writerOf(run), startedOf(run));
   return { status: running ? 'running' : 'stopped' };
 }
 
 function writerOf(run: RunFolder): Partial<RunWriter> | undefined {
   return run.manifest.records?.process as Partial<RunWriter> | undefined;
+}
+
+/** When the recorded writer started (a writer started before the last boot is gone). */
+function startedOf(run: RunFolder): string | undefined {
+  const started = (run.manifest.records?.process as { started?: unknown } | undefined)?.started;
+  return typeof started === 'string' ? started : undefined;
 }
 
 /** Whether this process recorded itself as the run's writer. */
@@ -131,7 +137,11 @@ export function deleteRun(dir: string): void {
   if (!hasRunJson(dir) && hasFailureJson(dir) && !isActive(dir)) return deleteFailedFolder(dir); // failed before run.json: only its failed.json goes
   const run = RunFolder.open(dir); // throws RunError when not a run folder
   if (isActive(run.dir) || statusOf(run).status === 'running') throw new RunError(`${run.dir}: the run is in use by a job; stop it first`);
-  const writer = runLockHolder(run.dir);
-  if (writer) throw new RunError(`${run.dir}: the run is being written (${writer}); stop it first`);
-  deleteRunFolder(run);
+  // Held around the delete, so no other process starts writing the run between check and delete.
+  const release = acquireRunLock(run.dir, 'delete');
+  try {
+    deleteRunFolder(run);
+  } finally {
+    release();
+  }
 }

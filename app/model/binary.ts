@@ -31,7 +31,7 @@ export class BinaryReader {
     try {
       fd = openSync(path, 'r');
     } catch (error) {
-      throw new ModelError(basename(path), describeFsError(error));
+      throw Object.assign(new ModelError(basename(path), describeFsError(error)), { cause: error }); // cause: an I/O failure, not a damaged file (run/errors.ts isDamage)
     }
     const stat = fstatSync(fd);
     if (!stat.isFile()) {

@@ -9,7 +9,8 @@
 //      quoted argument of a path join, nor a run-relative template path (`adapters/${…}`);
 //   2. the path helpers of app/run/files (every exported `…Path`) and RunFolder#path are called
 //      only as a template literal's `${…}` (a message) — never as an argument of a reader, a file
-//      system call or a variable that one would get later; and they are imported or re-exported
+//      system call or a variable that one would get later, nor inside a template literal that a
+//      call other than an Error's or a logger's takes; and they are imported or re-exported
 //      under their own names (an alias would hide them from this rule);
 //   3. no path joined onto a run folder (`join(run.dir, …)`, `join(runDir, …)`): the engine's
 //      names for a run folder are `run.dir`, `this.run.dir` and `runDir`;
@@ -39,6 +40,22 @@ const helpers = new Set(
 /** A callee's last name: `join` for `join(…)` and `path.join(…)`, `path` for `run.path(…)`. */
 const calleeName = (e: ts.Expression) => (ts.isIdentifier(e) ? e.text : ts.isPropertyAccessExpression(e) ? e.name.text : '');
 
+/** Callees whose string argument is a message: an Error's constructor, a logger or notice callback. */
+const MESSAGE_TAKERS = /(?:Error|^log|^warn|^info|^debug|^on[A-Z]\w*|^emitWarning|^progress|^push)$/;
+
+/**
+ * Whether the template literal holding `span` is a message: kept, returned or passed on as text,
+ * or given to an Error or a logger. As an argument of any other call (`existsSync(\`${compressedPath(dir)}\`)`)
+ * it is the path itself, however it is spelled.
+ */
+function namedInMessage(span: ts.TemplateSpan): boolean {
+  let text: ts.Node = span.parent;
+  while (ts.isParenthesizedExpression(text.parent) || (ts.isBinaryExpression(text.parent) && text.parent.operatorToken.kind === ts.SyntaxKind.PlusToken)) text = text.parent;
+  const user = text.parent;
+  if (!(ts.isCallExpression(user) || ts.isNewExpression(user)) || !user.arguments?.some((a) => a === text)) return true;
+  return MESSAGE_TAKERS.test(calleeName(user.expression));
+}
+
 /** The rule each node of `text` (module `file`, relative to the package root) breaks, as `file:line: rule`. */
 function violations(file: string, text: string): string[] {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
@@ -61,7 +78,7 @@ function violations(file: string, text: string): string[] {
         if (callee !== 'path' && node.arguments.length > 0 && RUN_FOLDER.has(node.arguments[0].getText(source))) flag(node, 'rule 3 (a path joined onto a run folder)');
       }
       const helperCall = helpers.has(callee) || (callee === 'path' && ts.isPropertyAccessExpression(node.expression) && /^(?:this\.)?run$/.test(node.expression.expression.getText(source)));
-      if (helperCall && !ts.isTemplateSpan(node.parent)) flag(node, 'rule 2 (a path helper used as a path, not named in a message)');
+      if (helperCall && !(ts.isTemplateSpan(node.parent) && namedInMessage(node.parent))) flag(node, 'rule 2 (a path helper used as a path, not named in a message)');
     } else if (ts.isTemplateExpression(node) && RUN_RELATIVE.test(node.head.text)) {
       flag(node, 'rule 1 (a run-relative template path)');
     } else if (ts.isImportDeclaration(node) && intoRun(node.moduleSpecifier)) {
@@ -134,6 +151,13 @@ describe('run folder ownership', () => {
     expect(violates("import * as tensors from '../run/files/tensors.js';")).toBe(true);
     expect(violates('const p = quantizedPath(\n  dir,\n);')).toBe(true);
     expect(violates('throw new RunError(`${\n  quantizedPath(dir)\n}: damaged`);')).toBe(false);
+    // A template literal around a helper is still the path when a call other than an Error or a logger takes it.
+    expect(snippet('if (existsSync(`${compressedPath(dir)}`)) {}')).toEqual(['app/export/snippet.ts:1: rule 2 (a path helper used as a path, not named in a message): compressedPath(dir)']);
+    expect(violates('const w = readRunTensor64((`${quantizedPath(dir)}`), name);')).toBe(true);
+    expect(violates('rmSync(`${adapterPath(dir, v)}` + \'\', { force: true });')).toBe(true);
+    expect(violates('options.onLog?.(`${compressedPath(dir)}: removed`);')).toBe(false);
+    expect(violates('log(`${compressedPath(dir)}: removed`);')).toBe(false);
+    expect(violates('const message = `${compressedPath(dir)}: damaged`;')).toBe(false);
     expect(violates("export type { TensorFile } from '../run/safetensors-writer.js';")).toBe(false);
   });
 

@@ -80,10 +80,12 @@ export function deleteRunFolder(run: RunFolder): void {
     const shown = foreign.slice(0, 5).join(', ') + (foreign.length > 5 ? `, … (${foreign.length} in all)` : '');
     throw new RunError(`${run.dir}: not deleted: it holds files the workbench did not write (${shown}); move them out first`);
   }
+  // run.json goes after the data (a cut delete still reads as a run), run.lock last (the deleter holds it).
   for (const entry of readdirSync(run.dir)) {
-    if (entry !== RUN_JSON) rmSync(join(run.dir, entry), { recursive: true, force: true });
+    if (entry !== RUN_JSON && entry !== RUN_LOCK) rmSync(join(run.dir, entry), { recursive: true, force: true });
   }
   rmSync(runJsonPath(run.dir), { force: true });
+  rmSync(join(run.dir, RUN_LOCK), { force: true });
   rmdirSync(run.dir);
 }
 

@@ -3,7 +3,7 @@
 // the pid alone is not enough (pids are reused), so the host and, where /proc exists, the
 // process's start time since boot are recorded with it.
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, uptime } from 'node:os';
 
 export interface RunWriter {
   pid: number;
@@ -42,12 +42,25 @@ export function pidAlive(pid: number): boolean {
 }
 
 /**
- * Whether the recorded writer may still be running. A writer on another host cannot be probed:
- * assume alive (a shared folder must not be deleted under a live job). No record: gone (runs
- * written before writers were recorded, or a hand-written run.json).
+ * Whether `since` (an ISO time a writer recorded) lies before this machine's last boot: no
+ * process of that time still runs here. This is what catches a dead writer where /proc is absent
+ * (macOS, Windows: its pid may belong to a live process now) and after a hostname change (macOS
+ * renames the host with the network, and a lock naming the old host would look remote forever).
  */
-export function writerAlive(writer: Partial<RunWriter> | undefined): boolean {
+export function beforeLastBoot(since: string | undefined): boolean {
+  const taken = since === undefined ? NaN : Date.parse(since);
+  return Number.isFinite(taken) && taken < Date.now() - uptime() * 1000;
+}
+
+/**
+ * Whether the recorded writer may still be running. Started (`since`) before the last boot:
+ * gone. A writer on another host cannot be probed: assume alive (a shared folder must not be
+ * deleted under a live job). No record: gone (runs written before writers were recorded, or a
+ * hand-written run.json).
+ */
+export function writerAlive(writer: Partial<RunWriter> | undefined, since?: string): boolean {
   if (!writer || typeof writer.pid !== 'number') return false;
+  if (beforeLastBoot(since)) return false;
   if (typeof writer.host === 'string' && writer.host !== hostname()) return true;
   if (!pidAlive(writer.pid)) return false;
   if (typeof writer.proc_start !== 'number') return true;

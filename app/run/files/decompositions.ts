@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Adapter, SigmaSplit } from '../../compensate/adapter.js';
 import { z } from 'zod';
 import { fromArray } from '../../linalg/matrix.js';
-import { RunError } from '../errors.js';
+import { isDamage, RunError } from '../errors.js';
 import { TensorFile, writeSafetensors, type TensorToWrite } from '../safetensors-writer.js';
 import { metadataToWrite, readMetadata, sigmaSplit } from './metadata.js';
 import { readRunTensor64, withRunFile } from './tensors.js';
@@ -115,6 +115,7 @@ export function finishedLinearDecomposition(
   } catch (error) {
     file?.close();
     file = undefined;
+    if (!isDamage(error)) throw error; // EMFILE, EACCES, EIO…: the file may be whole; keep it
     rmSync(path, { force: true });
     onDiscard?.(`${join(DECOMPOSITIONS_PARTIAL, `${linear.name}.safetensors`)}: discarded (${withoutFile(error)}); ${linear.name} is decomposed again`);
     return null;
@@ -184,17 +185,20 @@ export function finishedDecompositions(dir: string, methods: readonly string[], 
         for (const l of linears) {
           const [rank, inDim] = file.shape(factor(l.name, 'lora_A'));
           const [out, rB] = file.shape(factor(l.name, 'lora_B'));
-          if (inDim !== l.in || out !== l.out || rB !== rank) return null;
+          if (inDim !== l.in || out !== l.out || rB !== rank) throw new RunError(`${l.name}'s factors are [${rank}, ${inDim}] and [${out}, ${rB}], not [r, ${l.in}] and [${l.out}, r]`);
+          const other = ranks?.get(l.name);
+          if (other !== undefined && other !== rank) throw new RunError(`${l.name} has rank ${rank} here and ${other} in ${methods[0]}'s`);
           r.set(l.name, rank);
         }
         return r;
       });
     } catch (error) {
-      // Not whole: decompose again (the file is rewritten).
+      if (!isDamage(error)) throw error;
+      // Not whole, or not of this model: decompose again (the file is rewritten).
       onDiscard?.(`${join(DECOMPOSITIONS_DIR, `${method}.safetensors`)}: discarded (${withoutFile(error)}); every linear is decomposed again`);
       return null;
     }
-    if (!found || (ranks && [...found].some(([name, r]) => ranks!.get(name) !== r))) return null;
+    if (!found) return null;
     ranks = found;
   }
   return ranks;

@@ -1,17 +1,19 @@
 // The run-file modules: reads distrust their input and name the file and the field; absent
 // files read as empty; writes round-trip every key (also ones a newer version added); the
 // tensor files round-trip their values exactly.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RunFolder } from '../run.js';
 import type { Adapter } from '../../compensate/adapter.js';
-import type { LinearInfo } from '../../model/types.js';
+import { ModelError, type LinearInfo } from '../../model/types.js';
 import { adapterPath, adapterRanks, adapterVariants, readAdapters, readVariantAdapters, writeAdapterFile } from './adapters.js';
 import { openCalibration } from './calibration.js';
 import { openBlockCheckpoint, readCheckpointHidden } from './partial.js';
-import { writeSafetensors } from '../safetensors-writer.js';
+import { TensorFile, writeSafetensors } from '../safetensors-writer.js';
+import { isDamage, RunError } from '../errors.js';
+import { readRunTensor64 } from './tensors.js';
 import { assembleDecompositions, decompositionRanks, discardDecompositions, finishedDecompositions, finishedLinearDecomposition, readAllDecompositions, readDecomposition, writeLinearDecomposition } from './decompositions.js';
 import { readFailureJson, writeFailureJson } from './failure-json.js';
 import { readLayersJson } from './layers-json.js';
@@ -129,13 +131,25 @@ describe('run-file tensor modules', () => {
     expect(finishedDecompositions(dir, ['svd', 'eora'], linears, 'k')).toEqual(new Map(linears.map((l) => [l.name, 3])));
     expect(finishedDecompositions(dir, ['svd'], linears, 'other')).toBeNull();
     expect(finishedDecompositions(dir, ['eora', 'scaled-svd'], linears, 'k')).toBeNull();
-    expect(finishedDecompositions(dir, ['eora'], [{ ...linears[0], out: 7 }], 'k')).toBeNull();
+    const said: string[] = [];
+    expect(finishedDecompositions(dir, ['eora'], [{ ...linears[0], out: 7 }], 'k', (m) => said.push(m))).toBeNull();
+    expect(said).toEqual([`decompositions/eora.safetensors: discarded (${linears[0].name}'s factors are [3, 4] and [6, 3], not [r, 4] and [7, r]); every linear is decomposed again`]);
     const path = join(dir, 'decompositions', 'svd.safetensors');
     const factorName = `${linears[0].name}.lora_A.weight`;
     truncateSync(path, statSync(path).size - 8);
-    const said: string[] = [];
+    said.length = 0;
     expect(finishedDecompositions(dir, ['eora', 'svd'], linears, 'k', (m) => said.push(m))).toBeNull();
     expect(said).toEqual([expect.stringMatching(/^decompositions\/svd\.safetensors: discarded \(.+the file may be truncated\); every linear is decomposed again$/)]);
+    // Ranks that differ between methods: said, naming the linear.
+    const [l] = linears;
+    const factors = (rank: number) => {
+      const a = adapter(l.out, l.in, rank, 0);
+      return [{ name: `${l.name}.lora_A.weight`, dtype: 'F64' as const, shape: [rank, l.in], data: a.A.data }, { name: `${l.name}.lora_B.weight`, dtype: 'F64' as const, shape: [l.out, rank], data: a.B.data }];
+    };
+    writeSafetensors(path, factors(2), { method: 'svd', split: 'B', key: 'k' });
+    said.length = 0;
+    expect(finishedDecompositions(dir, ['eora', 'svd'], [l], 'k', (m) => said.push(m))).toBeNull();
+    expect(said).toEqual([`decompositions/svd.safetensors: discarded (${l.name} has rank 2 here and 3 in eora's); every linear is decomposed again`]);
     // A Σ split the readers do not know names the file and the field.
     writeSafetensors(path, [{ name: factorName, dtype: 'F64', shape: [1, linears[0].in], data: new Float64Array(linears[0].in) }], { split: 'C' });
     expect(() => decompositionRanks(dir, 'svd')).toThrow(`${path}: __metadata__.split: expected B, A or sqrt, got "C"`);
@@ -196,6 +210,28 @@ describe('run-file tensor modules', () => {
       discarded(`eora's factors do not fit [${l.out}, ${l.in + 1}]`),
       discarded("eora's err(r) curve holds NaN at r = 2"),
     ]);
+  });
+
+  it('damage (a cut, misshapen or foreign file) is told apart from an I/O failure (EMFILE, EACCES, EIO), which never discards a file', () => {
+    const dir = folder();
+    const path = join(dir, 'cut.safetensors');
+    writeSafetensors(path, [{ name: 'x', dtype: 'F64', shape: [4], data: new Float64Array(4) }], {});
+    truncateSync(path, statSync(path).size - 8);
+    const failure = (work: () => unknown) => {
+      try {
+        work();
+      } catch (error) {
+        return error;
+      }
+      throw new Error('expected a failure');
+    };
+    expect(isDamage(failure(() => readRunTensor64(path, 'x')))).toBe(true);
+    expect(isDamage(failure(() => readRunTensor64(path, 'y')))).toBe(true); // no such tensor
+    expect(isDamage(new RunError('made under another configuration'))).toBe(true);
+    const unopenable = failure(() => TensorFile.open(join(dir, 'gone.safetensors'))); // an open failing like EMFILE/EACCES would
+    expect(unopenable).toBeInstanceOf(ModelError);
+    expect(isDamage(unopenable)).toBe(false);
+    expect(isDamage(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }))).toBe(false);
   });
 
   it('decompositions: a NaN or Inf made by a decomposition is an error naming the linear, and nothing is written', () => {
@@ -293,6 +329,14 @@ describe('run-file tensor modules', () => {
     // Values: a code beyond the bit width, a group index beyond the groups (both F32 here, as a checkpoint stores them).
     expect(opened(replaced('l.qcodes', t('l.qcodes', [2, 4], [0, 1, 2, 16, 7, 8, 9, 3])), true)).toThrow(`${path}: l.qcodes: value 16 at index 3 is outside 0…15 (4-bit codes)`);
     expect(opened(replaced('l.g_idx', t('l.g_idx', [4], [1, 0, 2, 0])), true)).toThrow(`${path}: l.g_idx: value 2 at index 2 is outside 0…1 (groups)`);
+    // Every one a RunError (a damaged run folder), also when the safetensors reader finds the file cut or not a safetensors file.
+    expect(opened(whole().filter((x) => x.name !== 'l.qzeros'))).toThrow(RunError);
+    writeFileSync(path, 'garbage');
+    expect(() => QuantStore.open(dir)).toThrow(RunError);
+    expect(() => QuantStore.open(dir)).toThrow(new RegExp(`^${path}: expected 8 bytes at offset 0 but the file has only 7 bytes`));
+    writeQuantized(dir, whole());
+    truncateSync(path, statSync(path).size - 8);
+    expect(() => QuantStore.open(dir)).toThrow(RunError);
   });
 
   it('every tensor file kind checks its __metadata__ with its schema, naming the file and the field; writes are checked too', () => {

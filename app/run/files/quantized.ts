@@ -19,12 +19,12 @@ import type { QuantState } from '../../compress/types.js';
 import { writeSafetensorsFile, type OutTensor } from '../../export/safetensors-out.js';
 import { readRange } from '../../model/binary.js';
 import { SafetensorsFile } from '../../model/safetensors.js';
-import { ModelError } from '../../model/types.js';
 import { valuesOf, type TensorToWrite } from '../safetensors-writer.js';
 import { COMPRESSED, compressedPath } from './compressed.js';
 import { checkMetadata, metadataToWrite } from './metadata.js';
 import { withRunFile } from './tensors.js';
 import { RunError } from '../errors.js';
+import { ModelError } from '../../model/types.js';
 
 export const QUANTIZED = 'quantized.safetensors';
 export const quantizedPath = (dir: string) => join(dir, QUANTIZED);
@@ -69,14 +69,14 @@ export class QuantStore {
   static open(runDir: string): QuantStore | null {
     const path = quantizedPath(runDir);
     if (!existsSync(path)) return null;
-    const file = SafetensorsFile.open(path);
+    const file = asRunError(path, () => SafetensorsFile.open(path));
     const names = [...file.tensors.keys()].filter((k) => k.endsWith('.qconfig')).map((k) => k.slice(0, -'.qconfig'.length));
     const store = new QuantStore(path, file, names);
     try {
       checkMetadata(path, file.metadata ?? {}, quantizedMetadata);
       const weights = compressedPath(runDir);
       if (!existsSync(weights)) throw new RunError(`${weights}: missing (${path} needs its linears' shapes)`);
-      store.checkLayout(withRunFile(weights, (compressed) => new Map(names.filter((n) => compressed.has(`${n}.weight`)).map((n) => [n, compressed.shape(`${n}.weight`)]))));
+      asRunError(path, () => store.checkLayout(withRunFile(weights, (compressed) => new Map(names.filter((n) => compressed.has(`${n}.weight`)).map((n) => [n, compressed.shape(`${n}.weight`)])))));
     } catch (error) {
       store.close();
       throw error;
@@ -86,7 +86,7 @@ export class QuantStore {
 
   /** Every tensor belongs to a linear with a qconfig and has the dtype and shape its [out, in] and qconfig give. */
   private checkLayout(shapes: ReadonlyMap<string, number[]>): void {
-    const fail = (tensor: string, problem: string) => new ModelError(this.path, `${tensor}: ${problem}`);
+    const fail = (tensor: string, problem: string) => new RunError(`${this.path}: ${tensor}: ${problem}`);
     const known = new Set<string>();
     for (const name of this.names) {
       const weight = shapes.get(name);
@@ -121,18 +121,22 @@ export class QuantStore {
     const config = this.file.read(`${name}.qconfig`);
     const [bits, groupSize, sym] = config;
     if (config.length !== 3 || !(Number.isInteger(bits) && bits >= MIN_BITS && bits <= MAX_BITS) || !(groupSize === -1 || (Number.isInteger(groupSize) && groupSize > 0)) || (sym !== 0 && sym !== 1)) {
-      throw new ModelError(this.path, `${name}.qconfig: expected [bits ${MIN_BITS}–${MAX_BITS}, group size (−1 or positive), sym 0|1], got [${Array.from(config).join(', ')}]`);
+      throw new RunError(`${this.path}: ${name}.qconfig: expected [bits ${MIN_BITS}–${MAX_BITS}, group size (−1 or positive), sym 0|1], got [${Array.from(config).join(', ')}]`);
     }
     return { bits, groupSize, sym: sym === 1, actOrder: this.file.tensors.has(`${name}.g_idx`) };
   }
 
   /** Zero points [out, groups] alone (cheap: what the GPTQ format choice needs). */
   zeros(name: string): Float32Array {
-    return this.file.read(`${name}.qzeros`);
+    return asRunError(this.path, () => this.file.read(`${name}.qzeros`));
   }
 
   get(name: string): QuantState {
-    if (!this.has(name)) throw new ModelError(this.path, `has no quantized state for ${name}`);
+    return asRunError(this.path, () => this.state(name));
+  }
+
+  private state(name: string): QuantState {
+    if (!this.has(name)) throw new RunError(`${this.path}: has no quantized state for ${name}`);
     const c = this.config(name);
     const scales = this.file.read(`${name}.qscales`);
     const state: QuantState = { bits: c.bits, groupSize: c.groupSize, sym: c.sym, codes: Uint8Array.from(this.inRange(`${name}.qcodes`, 2 ** c.bits, `${c.bits}-bit codes`)), scales, zeros: this.zeros(name) };
@@ -145,7 +149,7 @@ export class QuantStore {
     const values = this.integers(key);
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
-      if (!(Number.isInteger(v) && v >= 0 && v < end)) throw new ModelError(this.path, `${key}: value ${v} at index ${i} is outside 0…${end - 1} (${what})`);
+      if (!(Number.isInteger(v) && v >= 0 && v < end)) throw new RunError(`${this.path}: ${key}: value ${v} at index ${i} is outside 0…${end - 1} (${what})`);
     }
     return values;
   }
@@ -157,11 +161,24 @@ export class QuantStore {
   /** U8 / I32 read as stored; F32 (per-layer checkpoint form) converted. */
   private integers(key: string): ArrayLike<number> {
     const t = this.file.tensors.get(key);
-    if (!t) throw new ModelError(this.path, `has no tensor named "${key}"`);
+    if (!t) throw new RunError(`${this.path}: has no tensor named "${key}"`);
     if (t.dtype === 'F32') return this.file.read(key);
-    if (t.dtype !== 'U8' && t.dtype !== 'I32') throw new ModelError(this.path, `tensor "${key}" has dtype ${t.dtype}, expected U8, I32 or F32`);
+    if (t.dtype !== 'U8' && t.dtype !== 'I32') throw new RunError(`${this.path}: tensor "${key}" has dtype ${t.dtype}, expected U8, I32 or F32`);
     const bytes = readRange(this.path, t.offset, t.byteLength);
     return t.dtype === 'U8' ? bytes : new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  }
+}
+
+/**
+ * `work`, with the safetensors reader's ModelError (a cut or malformed file) rethrown as the
+ * RunError it is here, naming the full path: a damaged run folder is one kind of failure.
+ */
+function asRunError<T>(path: string, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (!(error instanceof ModelError)) throw error;
+    throw new RunError(`${path}: ${error.message.slice(error.file.length + 2)}`, { cause: error });
   }
 }
 
