@@ -3,11 +3,14 @@
 // the worker gives the resident runner's numbers, the same ones pass after pass, holds at
 // most one block in use plus one being read, and reports a bad tensor or a cut file like the
 // synchronous reader does.
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openModel } from '../model/open.js';
+import { packageRoot } from '../paths.js';
 import { writeRandomCheckpoint, type RandomShape } from '../model/random-checkpoint.js';
 import { ModelError } from '../model/types.js';
 import { SessionCache } from '../onnx/sessionCache.js';
@@ -141,5 +144,29 @@ describe('streamed forward with the next block read ahead on a worker', () => {
       await runner.release();
       model.close();
     }
+  });
+
+  it('runs in a process started with flags a worker must not inherit (node --input-type=module -e …: the scale benchmark does this)', () => {
+    const compiled = join(packageRoot(), 'out', 'app', 'forward', 'runner.js');
+    expect(existsSync(compiled), 'build the engine first: npm run build:app').toBe(true);
+    const dir = join(root, 'flags');
+    writeRandomCheckpoint(dir, shape, { dtype: 'BF16', seed: 9 });
+    const script = `
+      const { weightAccount } = await import(${JSON.stringify(pathToFileURL(join(packageRoot(), 'out', 'app', 'forward', 'memory.js')).href)});
+      const { ModelRunner } = await import(${JSON.stringify(pathToFileURL(compiled).href)});
+      const { openModel } = await import(${JSON.stringify(pathToFileURL(join(packageRoot(), 'out', 'app', 'model', 'open.js')).href)});
+      weightAccount.cacheBytes = 0;
+      const model = await openModel(${JSON.stringify(dir)});
+      const runner = await ModelRunner.create(model);
+      const reads = [];
+      const read = model.readTensor.bind(model);
+      model.readTensor = (name, into) => (reads.push(name), read(name, into));
+      const tokens = Int32Array.from({ length: 16 }, (_, i) => (i * 37 + 11) % 2048);
+      const nll = await runner.forwardNll(tokens, tokens, [1, 16]);
+      await runner.release();
+      console.log(JSON.stringify({ finite: nll.every(Number.isFinite), mainThreadBlocks: [...new Set(reads.filter((n) => n.startsWith('model.layers.')).map((n) => n.split('.')[2]))] }));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(child.status, child.stderr).toBe(0);
+    expect(JSON.parse(child.stdout.trim().split('\n').pop()!)).toEqual({ finite: true, mainThreadBlocks: ['0'] });
   });
 });

@@ -83,7 +83,7 @@ Atomics.notify(status, 1);
 `;
 
 /** How long a new worker may take to start before the store reads on the main thread instead. */
-const START_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 10_000;
 
 /** Formats the worker reads itself; F16 (and anything else) goes through the model's reader. */
 export const prefetchable = (location: TensorLocation | undefined, count: number): location is TensorLocation =>
@@ -99,8 +99,13 @@ export class Prefetcher {
   constructor() {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { port: port2, status: this.status }, transferList: [port2] });
+    // execArgv []: the parent's flags are not the worker's (`--input-type=module` would make this
+    // CommonJS source a module without `require`; a `--require` hook would run twice).
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { port: port2, status: this.status }, transferList: [port2] });
     this.worker.unref(); // never keeps the process alive
+    // A worker that dies must not take the process with it (an 'error' event without a
+    // listener would); the flag tells a waiting `finish`.
+    this.worker.on('error', () => Atomics.store(this.status, 2, 1));
     Atomics.wait(this.status, 1, 0, START_TIMEOUT_MS);
     if (Atomics.load(this.status, 1) !== 1) {
       void this.worker.terminate();
