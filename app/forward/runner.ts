@@ -4,8 +4,9 @@
 // a [V, d] matrix to a Gather node).
 //
 // Memory: weights stream through weight-store.ts (one block resident, embedding rows read by
-// row) and the head runs lm_head in row-chunks (graphs/headGraph.ts) with a running
-// log-sum-exp, so no [V, d] float32 matrix is resident. `setWeight` substitutes a tensor (a
+// row; in a plain pass the next block is read ahead on a worker, prefetch.ts) and the head runs
+// lm_head in row-chunks (graphs/headGraph.ts) with a running log-sum-exp, so no [V, d] float32
+// matrix is resident. `setWeight` substitutes a tensor (a
 // compressed linear of the block being worked on; `releaseLayer` drops it);
 // `setWeightSource` provides substitutes lazily as blocks load (a variant's W_c + B·A read
 // from the run folder), so evaluating a variant substitutes one block at a time. Runs are
