@@ -24,6 +24,12 @@ export class WeightAccount {
   cacheBytes = 64 * 1024 * 1024;
   /** Float32 bytes of one streamed lm_head chunk (rows = this / (4·d)). */
   headChunkBytes = 64 * 1024 * 1024;
+  /**
+   * Reading the next block (or lm_head chunk) ahead on a worker while onnxruntime computes:
+   * 'auto' does it only while the checkpoint's reads wait on the disk (prefetch.ts,
+   * `readsWaitOnDisk`); tests force 'always' or 'never'.
+   */
+  readAhead: 'auto' | 'always' | 'never' = 'auto';
 
   /** Records the arrays `owner` holds now (replacing what it held before). */
   hold(owner: string, arrays: readonly Held[]): void {

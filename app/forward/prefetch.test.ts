@@ -2,7 +2,8 @@
 // disk (BF16 and F32, sharded), a pass that reads blocks 1..L−1 and lm_head's chunks 1.. on
 // the worker gives the resident runner's numbers, the same ones pass after pass, holds at
 // most one block in use plus one being read, and reports a bad tensor or a cut file like the
-// synchronous reader does.
+// synchronous reader does. The worker is forced ('always') where it is under test; 'auto'
+// reads ahead only after synchronous reads that waited (here: a reader that sleeps).
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { writeRandomCheckpoint, type RandomShape } from '../model/random-checkpo
 import { ModelError } from '../model/types.js';
 import { SessionCache } from '../onnx/sessionCache.js';
 import { weightAccount } from './memory.js';
+import { readsWaitOnDisk } from './prefetch.js';
 import { ModelRunner } from './runner.js';
 
 const shape: RandomShape = { architecture: 'LlamaForCausalLM', hidden: 64, intermediate: 160, layers: 5, heads: 4, kvHeads: 2, vocab: 2048, tied: false, bias: false, ropeTheta: 10000, maxPositions: 128 };
@@ -23,7 +25,7 @@ const kv = (shape.kvHeads * d) / shape.heads;
 const blockBytes = 4 * (2 * d + 2 * d * d + 2 * kv * d + 3 * shape.intermediate * d);
 const root = mkdtempSync(join(tmpdir(), 'eora-prefetch-'));
 const sessions = new SessionCache('cpu');
-const defaults = { cacheBytes: weightAccount.cacheBytes, headChunkBytes: weightAccount.headChunkBytes };
+const defaults = { cacheBytes: weightAccount.cacheBytes, headChunkBytes: weightAccount.headChunkBytes, readAhead: weightAccount.readAhead };
 afterEach(() => Object.assign(weightAccount, defaults));
 afterAll(async () => {
   await sessions.release();
@@ -54,6 +56,7 @@ describe('streamed forward with the next block read ahead on a worker', () => {
       const expected = await resident(dir);
       weightAccount.cacheBytes = 0;
       weightAccount.headChunkBytes = 4 * d * 300; // 2048 rows = 6 chunks of 300 + 248
+      weightAccount.readAhead = 'always';
       const model = await openModel(dir);
       const mainThreadReads: string[] = [];
       const read = model.readTensor.bind(model);
@@ -94,6 +97,7 @@ describe('streamed forward with the next block read ahead on a worker', () => {
     writeSync(fd, new Uint8Array([0xc0, 0x7f]), 0, 2, at.offset + 2 * 17); // element 17 = BF16 NaN
     closeSync(fd);
     weightAccount.cacheBytes = 0;
+    weightAccount.readAhead = 'always';
     const model = await openModel(dir);
     const runner = await ModelRunner.create(model, { sessions });
     const error = await runner.forwardNll(tokens, targets, dims).catch((e: unknown) => e);
@@ -107,6 +111,7 @@ describe('streamed forward with the next block read ahead on a worker', () => {
     const dir = join(root, 'cut');
     writeRandomCheckpoint(dir, shape, { dtype: 'BF16', seed: 6 });
     weightAccount.cacheBytes = 0;
+    weightAccount.readAhead = 'always';
     const model = await openModel(dir);
     const runner = await ModelRunner.create(model, { sessions });
     const at = model.locate!('model.layers.2.self_attn.q_proj.weight')!;
@@ -133,6 +138,7 @@ describe('streamed forward with the next block read ahead on a worker', () => {
       writeRandomCheckpoint(dir, shape, { dtype, seed: 8 });
       weightAccount.cacheBytes = 0;
       weightAccount.headChunkBytes = 4 * d * 300;
+      weightAccount.readAhead = 'always';
       const model = await openModel(dir);
       const runner = await ModelRunner.create(model, { sessions });
       await runner.forwardNll(tokens, targets, dims); // every array now carries a count of 0 from this pass
@@ -156,6 +162,7 @@ describe('streamed forward with the next block read ahead on a worker', () => {
       const { ModelRunner } = await import(${JSON.stringify(pathToFileURL(compiled).href)});
       const { openModel } = await import(${JSON.stringify(pathToFileURL(join(packageRoot(), 'out', 'app', 'model', 'open.js')).href)});
       weightAccount.cacheBytes = 0;
+      weightAccount.readAhead = 'always';
       const model = await openModel(${JSON.stringify(dir)});
       const runner = await ModelRunner.create(model);
       const reads = [];
@@ -168,5 +175,40 @@ describe('streamed forward with the next block read ahead on a worker', () => {
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(child.status, child.stderr).toBe(0);
     expect(JSON.parse(child.stdout.trim().split('\n').pop()!)).toEqual({ finite: true, mainThreadBlocks: ['0'] });
+  });
+  /** Blocks whose tensors the main thread read in one pass of `policy`, the reader sleeping `sleepMs` per read (a disk wait: no CPU). */
+  async function mainThreadBlocks(policy: 'auto' | 'never', sleepMs: number): Promise<string[][]> {
+    const dir = join(root, `policy-${policy}-${sleepMs}`);
+    if (!existsSync(dir)) writeRandomCheckpoint(dir, shape, { dtype: 'BF16', seed: 10 });
+    weightAccount.cacheBytes = 0;
+    weightAccount.readAhead = policy;
+    const model = await openModel(dir);
+    const read = model.readTensor.bind(model);
+    const reads: string[] = [];
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    model.readTensor = (name, into) => (reads.push(name), Atomics.wait(sleeper, 0, 0, sleepMs), read(name, into));
+    const runner = await ModelRunner.create(model, { sessions });
+    const passes: string[][] = [];
+    for (let pass = 0; pass < 2; pass++) {
+      reads.length = 0;
+      await runner.forwardNll(tokens, targets, dims);
+      passes.push([...new Set(reads.filter((n) => n.startsWith('model.layers.')).map((n) => n.split('.')[2]))]);
+    }
+    await runner.release();
+    model.close();
+    return passes;
+  }
+
+  it("'auto' reads ahead once the synchronous reads waited on the disk (block 0 decides each pass), 'never' reads every block here", async () => {
+    // 9 tensors × 3 ms of sleep per block: the reads of block 0 wait far more than they compute.
+    expect(await mainThreadBlocks('auto', 3)).toEqual([['0'], ['0']]);
+    expect(await mainThreadBlocks('never', 3)).toEqual([['0', '1', '2', '3', '4'], ['0', '1', '2', '3', '4']]);
+  });
+
+  it('readsWaitOnDisk: waiting reads are those with less than half their wall time on a CPU; tiny ones tell nothing', () => {
+    expect(readsWaitOnDisk(100, 20)).toBe(true); // 80 % waiting: the disk
+    expect(readsWaitOnDisk(100, 95)).toBe(false); // a memcpy from the page cache and the widening
+    expect(readsWaitOnDisk(100, 130)).toBe(false); // other threads' CPU counts against reading ahead
+    expect(readsWaitOnDisk(2, 0)).toBeUndefined();
   });
 });

@@ -1,6 +1,15 @@
 // Reads and widens the next decoder block on a worker thread while onnxruntime computes this
-// one. A streamed pass over a BF16 checkpoint otherwise spends a quarter of its time on the
-// main thread in `read` and the BF16 → float32 widening, with onnxruntime idle.
+// one — when that pays. A streamed pass over a BF16 checkpoint spends a quarter of its time
+// on the main thread in `read` and the BF16 → float32 widening, with onnxruntime idle.
+//
+// When it pays: a read that waits on the disk costs no CPU, so overlapping it with compute is
+// free. A read served from the page cache is a memcpy plus the widening: CPU work, bound by
+// memory bandwidth, that takes a core from onnxruntime's two threads; its statically split
+// Gemms then wait for the slower thread, so the block slows by about the worker's whole time.
+// Measured on the 2-core machine (Llama-3.2-1B shape, 512 tokens, quiet, three runs each):
+// checkpoint in the page cache, 5.1–5.3 s without read-ahead vs 5.6–6.1 s with it (onnxruntime's
+// block time 3.0 → 4.3 s); page cache dropped before each run, 7.4–8.5 s vs 7.1–7.9 s. So the
+// store times its synchronous reads (`readsWaitOnDisk`) and reads ahead only while they wait.
 //
 // Buffers travel, they are not shared: onnxruntime-node refuses SharedArrayBuffer-backed
 // inputs, so the main thread transfers the dropped block's ArrayBuffers to the worker (no
@@ -10,6 +19,7 @@
 //
 // The worker is a string of JavaScript (eval), not a module file, so it runs the same under
 // Vitest (TypeScript sources) and from out/; its widening is widenBf16InPlace's own source.
+import { readFileSync } from 'node:fs';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { widenBf16InPlace } from '../model/safetensors.js';
 import type { TensorLocation } from '../model/types.js';
@@ -81,6 +91,58 @@ port.on('close', () => { for (const fd of fds.values()) closeSync(fd); fds.clear
 Atomics.store(status, 1, 1);
 Atomics.notify(status, 1);
 `;
+
+/**
+ * Whether synchronous reads that took `wallMs` with `cpuMs` on a CPU waited on the disk: less
+ * than half the wall time on a CPU. Reads under 5 ms say nothing either way.
+ */
+export function readsWaitOnDisk(wallMs: number, cpuMs: number): boolean | undefined {
+  if (wallMs < 5) return undefined;
+  return cpuMs < 0.5 * wallMs;
+}
+
+/**
+ * CPU milliseconds of the calling thread: Linux's /proc/thread-self/schedstat (its first field
+ * is the nanoseconds run), ~8 µs a call. Elsewhere the process's CPU time, which also counts
+ * onnxruntime's threads spinning down after a run: that errs towards "no read-ahead", the
+ * cheaper mistake on a warm cache.
+ */
+function threadCpuMs(): number {
+  if (schedstat !== null) {
+    try {
+      return Number(readFileSync(schedstat, 'latin1').split(' ', 1)[0]) / 1e6;
+    } catch {
+      schedstat = null;
+    }
+  }
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+let schedstat: string | null = process.platform === 'linux' ? '/proc/thread-self/schedstat' : null;
+
+/** Times synchronous reads (wall and this thread's CPU) so the store can ask `readsWaitOnDisk` about them. */
+export class ReadTimer {
+  private wallMs = 0;
+  private cpuMs = 0;
+
+  time<T>(read: () => T): T {
+    const wall0 = performance.now();
+    const cpu0 = threadCpuMs();
+    try {
+      return read();
+    } finally {
+      this.cpuMs += threadCpuMs() - cpu0;
+      this.wallMs += performance.now() - wall0;
+    }
+  }
+
+  /** The verdict on the reads timed since the last call (undefined: too little to tell), and a fresh start. */
+  verdict(): boolean | undefined {
+    const verdict = readsWaitOnDisk(this.wallMs, this.cpuMs);
+    this.wallMs = this.cpuMs = 0;
+    return verdict;
+  }
+}
 
 /** How long a new worker may take to start before the store reads on the main thread instead. */
 const START_TIMEOUT_MS = 10_000;

@@ -15,8 +15,11 @@
 //
 // Prefetch: during a plain forward pass (`blockWeights(layer, true)`) the next block is read
 // and widened on a worker (forward/prefetch.ts) into the dropped block's buffers while this one
-// computes: one block in use plus at most one being read. Not while a source substitutes
-// (a variant's blocks are formed on the main thread) and not from formats it cannot read raw.
+// computes: one block in use plus at most one being read. Only while the synchronous reads
+// wait on the disk (a warm page cache makes the worker a competitor for onnxruntime's cores;
+// block 0 and lm_head's first chunk, always read here, decide each pass), not while a source
+// substitutes (a variant's blocks are formed on the main thread), not from formats it cannot
+// read raw.
 //
 // A cache budget (`setCacheBudget`, for generation, which runs the model once per token) keeps
 // more: the whole model when its float32 weights fit, else the first blocks that fit, pinned.
@@ -25,7 +28,7 @@
 import { ModelError, type Model } from '../model/types.js';
 import { knownNonFinite, requireFinite } from '../model/validate.js';
 import { bytesOf, weightAccount, type WeightAccount } from './memory.js';
-import { prefetchable, Prefetcher, type ReadJob } from './prefetch.js';
+import { prefetchable, Prefetcher, ReadTimer, type ReadJob } from './prefetch.js';
 import type { BlockShape, HeadShape } from './shape.js';
 import { blockTensorSpecs, checkLength, headTensorSpecs, layerPrefix, readChecked } from './weights.js';
 
@@ -49,6 +52,8 @@ export class WeightStore {
   private spare = new Map<number, Float32Array[]>(); // length → recyclable arrays of the last dropped block
   private prefetcher: Prefetcher | null = null; // the worker, started on first use
   private noPrefetch = false; // the worker could not start here
+  private readonly readTimer = new ReadTimer(); // the synchronous reads of the block or chunk being loaded
+  private readsWait = false; // the last timed reads waited on the disk: reading ahead pays
   private pending: { layer: number; names: string[] } | null = null; // the block being read ahead
   // Streamed lm_head chunks are read into two buffers in turn (a short last chunk into a front
   // part): the head multiplies one while the worker reads the next into the other.
@@ -178,12 +183,13 @@ export class WeightStore {
       let data = this.overrides.get(name) ?? this.fromSource(name, dims) ?? fetched?.get(name);
       if (!data) {
         const into = this.takeSpare(dims.reduce((a, b) => a * b, 1));
-        data = readChecked(this.model, name, dims, into);
+        data = this.readTimer.time(() => readChecked(this.model, name, dims, into));
         if (data === into) owned.push(data);
       } else if (fetched?.get(name) === data) owned.push(data);
       block.set(name, data);
     }
-    if (prefetchNext) this.startPrefetch(layer + 1);
+    this.readsWait = this.readTimer.verdict() ?? this.readsWait;
+    if (prefetchNext && this.readAhead()) this.startPrefetch(layer + 1);
     this.dropSpare(); // what neither the new block nor the prefetch took
     this.blocks.set(layer, block);
     this.owned.set(layer, owned);
@@ -267,6 +273,12 @@ export class WeightStore {
       fetched.set(name, requireFinite(data, name, this.model.path));
     });
     return fetched;
+  }
+
+  /** Whether to read the next block or chunk ahead: the policy (weightAccount.readAhead), 'auto' asking the last synchronous reads. */
+  private readAhead(): boolean {
+    const policy = this.account.readAhead;
+    return policy === 'always' || (policy === 'auto' && this.readsWait);
   }
 
   /**
@@ -358,10 +370,11 @@ export class WeightStore {
     let rows = this.takeHeadPrefetch(tensor, v0, count);
     if (!rows) {
       const into = this.headBuffer(this.headSlot, count);
-      rows = this.readRows(tensor, v0, count, into);
+      rows = this.readTimer.time(() => this.readRows(tensor, v0, count, into));
       if (rows !== into) this.account.hold(`${this.label} lm_head chunk`, [rows]); // the reader's own array
+      this.readsWait = this.readTimer.verdict() ?? this.readsWait;
     }
-    if (next) this.startHeadPrefetch(tensor, next.v0, next.count, 1 - this.headSlot);
+    if (next && this.readAhead()) this.startHeadPrefetch(tensor, next.v0, next.count, 1 - this.headSlot);
     return rows;
   }
 
