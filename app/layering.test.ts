@@ -24,6 +24,7 @@ const levels: Record<string, number> = {
   'paths.ts': 0,
   tensor: 0,
   linalg: 0,
+  wasm: 0, // the WebAssembly binary writer kernels are stated with
   contract: 0,
   tokenizer: 2, // shares model/'s byte reader and errors
   model: 2,

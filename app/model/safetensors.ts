@@ -4,6 +4,7 @@
 // Spec: https://github.com/huggingface/safetensors#format
 // Lazy: opening reads only the header; `read(name)` reads that tensor's bytes and converts
 // them to float32. Every header field is validated before it is used for a read.
+import { readBf16 } from './bf16.js';
 import { BinaryReader, HOST_IS_LITTLE_ENDIAN } from './binary.js';
 import { describe, isObject, kindOf } from './json.js';
 import { ModelError } from './types.js';
@@ -210,7 +211,7 @@ export function readAsFloat32(reader: BinaryReader, tensor: StoredTensor, into?:
     }
     return out;
   }
-  if (tensor.dtype === 'BF16' && HOST_IS_LITTLE_ENDIAN) return readBf16InPlace(reader, tensor, target ?? new Float32Array(count));
+  if (tensor.dtype === 'BF16' && HOST_IS_LITTLE_ENDIAN) return readBf16Into(reader, tensor, target ?? new Float32Array(count));
   if (tensor.dtype === 'F16' || tensor.dtype === 'BF16') {
     let halves: Uint16Array;
     if (HOST_IS_LITTLE_ENDIAN) {
@@ -226,16 +227,15 @@ export function readAsFloat32(reader: BinaryReader, tensor: StoredTensor, into?:
   throw new ModelError(tensor.file, `tensor "${tensor.name}" has dtype ${tensor.dtype}; only F32, F16 and BF16 can be read`);
 }
 
-/** BF16 → float32 without a second buffer: the halves are read into the upper half of `out` and widened in place (widenBf16InPlace). */
-function readBf16InPlace(reader: BinaryReader, tensor: StoredTensor, out: Float32Array): Float32Array {
-  const count = out.length;
-  reader.readInto(new Uint8Array(out.buffer, out.byteOffset + 2 * count, 2 * count), tensor.offset);
-  knownNonFinite.set(out, widenBf16InPlace(out.buffer, out.byteOffset, count));
+/** BF16 → float32 through the WebAssembly kernel's chunks (bf16.ts), counting NaN/±Inf on the way. */
+function readBf16Into(reader: BinaryReader, tensor: StoredTensor, out: Float32Array): Float32Array {
+  knownNonFinite.set(out, readBf16((target, offset) => reader.readInto(target, offset), tensor.offset, out));
   return out;
 }
 
 /**
- * Widens `count` BF16 halves stored at bytes [byteOffset + 2·count, byteOffset + 4·count) of
+ * The read-ahead worker's widening (prefetch.ts; reads on the main thread go through bf16.ts): widens
+ * `count` BF16 halves stored at bytes [byteOffset + 2·count, byteOffset + 4·count) of
  * `buffer` into `count` float32 at [byteOffset, byteOffset + 4·count), front to back (float i,
  * bytes [4i, 4i + 4), only overwrites halves j ≤ i, already consumed), and returns how many are
  * NaN/±Inf (exponent all ones) for requireFinite, so a streamed block costs one pass over

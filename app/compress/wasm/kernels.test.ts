@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rng } from '../../linalg/random.js';
-import { s32, u32 } from './encode.js';
+import { s32, u32 } from '../../wasm/encode.js';
 import { GroupQuantizer } from '../quantizer.js';
 import { Workspace } from './kernels.js';
 

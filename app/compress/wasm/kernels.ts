@@ -7,7 +7,7 @@
 // reads them in place and onnxruntime reads them through Float32Array views without a copy.
 // Arithmetic is IEEE float32, each product and difference rounded (no fused multiply-add), so
 // the result is exactly Math.fround(y − Math.fround(a·x)) per element, as the tests check.
-import { f32, f64, i32, op, v128, wasmModule, type ValType, type WasmFunction } from './encode.js';
+import { f32, f64, i32, op, v128, wasmModule, type ValType, type WasmFunction } from '../../wasm/encode.js';
 
 /** Locals (indices) of a kernel that walks rows of floats: see overRows. */
 interface RowLoop {

@@ -1,5 +1,5 @@
 // A minimal WebAssembly binary writer: enough to state a few numeric kernels as readable
-// TypeScript (kernels.ts) and compile them at load time, with no toolchain, no dependency and
+// TypeScript (compress/wasm/kernels.ts, model/bf16.ts) and compile them at load time, with no toolchain, no dependency and
 // no checked-in binary. Spec: https://webassembly.github.io/spec/core/binary/ (MVP + 128-bit SIMD).
 //
 // A module here imports one memory ("env", "memory") and exports functions; each function is
@@ -109,6 +109,18 @@ export const op = {
   /** The two low float32 lanes widened to float64. */
   f64x2PromoteLowF32x4: [0xfd, ...u32(0x5f)],
   i32x4ExtractLane: (lane: number) => [0xfd, ...u32(0x1b), lane],
+  // Integer lanes (BF16 widening, model/bf16.ts).
+  i16x8Splat: [0xfd, ...u32(0x10)],
+  i16x8Eq: [0xfd, ...u32(0x2d)],
+  v128And: [0xfd, ...u32(0x4e)],
+  v128Or: [0xfd, ...u32(0x50)],
+  /** 1 if any bit of the v128 is set. */
+  v128AnyTrue: [0xfd, ...u32(0x53)],
+  /** The low / high four u16 lanes zero-extended to u32. */
+  i32x4ExtendLowI16x8U: [0xfd, ...u32(0xa9)],
+  i32x4ExtendHighI16x8U: [0xfd, ...u32(0xaa)],
+  /** Each u32 lane shifted left by an i32 count. */
+  i32x4Shl: [0xfd, ...u32(0xab)],
   /** Two float64 lanes → unsigned i32 in the low lanes (saturating), the upper two zero. */
   i32x4TruncSatF64x2UZero: [0xfd, ...u32(0xfd)],
   /** Two float64 lanes rounded to float32 in the low lanes, the upper two zero. */
