@@ -28,6 +28,7 @@
 import { ModelError, type Model } from '../model/types.js';
 import { knownNonFinite, requireFinite } from '../model/validate.js';
 import { bytesOf, weightAccount, type WeightAccount } from './memory.js';
+import { HeadChunks } from './head-chunks.js';
 import { prefetchable, Prefetcher, ReadTimer, type ReadJob } from './prefetch.js';
 import type { BlockShape, HeadShape } from './shape.js';
 import { blockTensorSpecs, checkLength, headTensorSpecs, layerPrefix, readChecked } from './weights.js';
@@ -55,11 +56,7 @@ export class WeightStore {
   private readonly readTimer = new ReadTimer(); // the synchronous reads of the block or chunk being loaded
   private readsWait = false; // the last timed reads waited on the disk: reading ahead pays
   private pending: { layer: number; names: string[] } | null = null; // the block being read ahead
-  // Streamed lm_head chunks are read into two buffers in turn (a short last chunk into a front
-  // part): the head multiplies one while the worker reads the next into the other.
-  private readonly headBuffers: (Float32Array | null)[] = [null, null];
-  private headSlot = 0; // the buffer holding the chunk handed out last
-  private pendingHead: { tensor: string; v0: number; count: number; slot: number } | null = null;
+  private readonly headChunks: HeadChunks; // streamed lm_head
 
   constructor(
     private readonly model: Model,
@@ -73,6 +70,12 @@ export class WeightStore {
     for (const d of dims.values()) total += 4 * d.reduce((a, b) => a * b, 1);
     this.totalBytes = total;
     this.fitsDefault = total <= this.account.cacheBytes;
+    const reads = {
+      readRows: (name: string, start: number, count: number, into: Float32Array) => this.timedRead(() => this.readRows(name, start, count, into)),
+      readAhead: () => this.readAhead(),
+      worker: () => this.prefetchWorker(),
+    };
+    this.headChunks = new HeadChunks(model, head, this.account, this.label, reads, () => this.headChunkRows());
   }
 
   /** Read once, keep every block: the model fits weightAccount.cacheBytes or the cache budget. */
@@ -159,7 +162,7 @@ export class WeightStore {
   /** The head is done: its chunk buffers go (the blocks of the next pass and their read-ahead need the room). */
   endHead(): void {
     this.cancelPrefetch();
-    for (const slot of [0, 1]) this.setHeadBuffer(slot, null);
+    this.headChunks.dropBuffers();
   }
 
   /**
@@ -183,7 +186,7 @@ export class WeightStore {
       let data = this.overrides.get(name) ?? this.fromSource(name, dims) ?? fetched?.get(name);
       if (!data) {
         const into = this.takeSpare(dims.reduce((a, b) => a * b, 1));
-        data = this.readTimer.time(() => readChecked(this.model, name, dims, into));
+        data = this.readTimer.time(() => readChecked(this.model, name, dims, into)); // judged once for the block, below
         if (data === into) owned.push(data);
       } else if (fetched?.get(name) === data) owned.push(data);
       block.set(name, data);
@@ -275,6 +278,13 @@ export class WeightStore {
     return fetched;
   }
 
+  /** A synchronous read, timed and judged on its own (an lm_head chunk). */
+  private timedRead<T>(read: () => T): T {
+    const result = this.readTimer.time(read);
+    this.readsWait = this.readTimer.verdict() ?? this.readsWait;
+    return result;
+  }
+
   /** Whether to read the next block or chunk ahead: the policy (weightAccount.readAhead), 'auto' asking the last synchronous reads. */
   private readAhead(): boolean {
     const policy = this.account.readAhead;
@@ -297,8 +307,9 @@ export class WeightStore {
 
   /** Waits for a read ahead and drops it (the cache is being cleared). */
   private cancelPrefetch(): void {
-    if (!this.pending && !this.pendingHead) return;
-    this.pending = this.pendingHead = null;
+    if (!this.pending && !this.headChunks.reading) return;
+    this.pending = null;
+    this.headChunks.forgetPending();
     this.prefetcher!.finish();
     this.account.release(`${this.label} prefetch`);
   }
@@ -328,7 +339,7 @@ export class WeightStore {
     this.cancelPrefetch();
     for (const layer of [...this.blocks.keys()]) this.dropBlock(layer);
     this.dropSpare();
-    for (const slot of [0, 1]) this.setHeadBuffer(slot, null);
+    this.headChunks.dropBuffers();
     this.small.delete('model.embed_tokens.weight');
     this.small.delete('lm_head.weight');
     this.account.hold(`${this.label} resident`, [...this.small.values()]);
@@ -361,64 +372,13 @@ export class WeightStore {
 
   /**
    * lm_head rows [v0, v0 + count) as float32 [count, d], valid until the call after next;
-   * `next`: the chunk the head will ask for then, read ahead on the worker while this one is used.
+   * `next`: the chunk the head will ask for then (head-chunks.ts may read it ahead).
    */
   headRows(tensor: string, v0: number, count: number, next?: { v0: number; count: number }): Float32Array {
     const d = this.head.hidden;
     const whole = this.overrides.get(tensor) ?? (this.keepAll ? this.smallTensor(tensor) : null);
     if (whole) return count === this.head.vocab ? whole : whole.subarray(v0 * d, (v0 + count) * d);
-    let rows = this.takeHeadPrefetch(tensor, v0, count);
-    if (!rows) {
-      const into = this.headBuffer(this.headSlot, count);
-      rows = this.readTimer.time(() => this.readRows(tensor, v0, count, into));
-      if (rows !== into) this.account.hold(`${this.label} lm_head chunk`, [rows]); // the reader's own array
-      this.readsWait = this.readTimer.verdict() ?? this.readsWait;
-    }
-    if (next && this.readAhead()) this.startHeadPrefetch(tensor, next.v0, next.count, 1 - this.headSlot);
-    return rows;
-  }
-
-  /** The first `count` rows of head buffer `slot`, (re)allocated to a whole chunk when missing or short. */
-  private headBuffer(slot: number, count: number): Float32Array {
-    const d = this.head.hidden;
-    let buffer = this.headBuffers[slot];
-    if (!buffer || buffer.length < count * d) this.setHeadBuffer(slot, (buffer = new Float32Array(Math.max(count, this.headChunkRows()) * d)));
-    return buffer.length === count * d ? buffer : buffer.subarray(0, count * d);
-  }
-
-  private setHeadBuffer(slot: number, buffer: Float32Array | null): void {
-    this.headBuffers[slot] = buffer;
-    this.account.hold(`${this.label} lm_head buffer ${slot}`, buffer ? [buffer] : []);
-  }
-
-  private startHeadPrefetch(tensor: string, v0: number, count: number, slot: number): void {
-    const at = this.model.locate?.(tensor);
-    const worker = at && !this.prefetcher?.busy ? this.prefetchWorker() : null;
-    if (!at || !worker) return;
-    const rowBytes = at.byteLength / this.head.vocab;
-    const location = { ...at, offset: at.offset + v0 * rowBytes, byteLength: count * rowBytes };
-    if (!prefetchable(location, count * this.head.hidden)) return;
-    const buffer = this.headBuffer(slot, count).buffer as ArrayBuffer; // transferred: detached here, so dropped from the account first
-    this.setHeadBuffer(slot, null);
-    worker.start([{ name: `${tensor} rows [${v0}, ${v0 + count})`, location, count: count * this.head.hidden, buffer }]);
-    this.pendingHead = { tensor, v0, count, slot };
-    this.account.hold(`${this.label} prefetch`, [{ length: 0, byteLength: buffer.byteLength }]);
-  }
-
-  /** The chunk read ahead, finite-checked, if it is the one asked for (its buffer becomes the current one); else null. */
-  private takeHeadPrefetch(tensor: string, v0: number, count: number): Float32Array | null {
-    const pending = this.pendingHead;
-    if (!pending) return null;
-    this.pendingHead = null;
-    const results = this.prefetcher!.finish();
-    this.account.release(`${this.label} prefetch`);
-    if (results instanceof Error) throw new ModelError(this.model.path, `reading lm_head ahead: ${results.message}`);
-    this.setHeadBuffer(pending.slot, results[0].data);
-    if (pending.tensor !== tensor || pending.v0 !== v0 || pending.count !== count) return null;
-    this.headSlot = pending.slot;
-    const rows = this.headBuffer(pending.slot, count);
-    knownNonFinite.set(rows, results[0].nonFinite);
-    return requireFinite(rows, `${tensor} rows [${v0}, ${v0 + count})`, this.model.path);
+    return this.headChunks.rows(tensor, v0, count, next);
   }
 
   /** Rows of a [rows, d] checkpoint tensor, reading only their bytes where the reader can (into `into` where it can). */
