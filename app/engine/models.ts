@@ -40,7 +40,7 @@ export class ModelCache {
     }
     let runner = this.runners.get(key);
     if (!runner) {
-      runner = this.get(key).then((model) => ModelRunner.create(model, { device: this.device }));
+      runner = this.get(key).then((model) => ModelRunner.create(model, { device: this.device, memArena: true }));
       this.runners.set(key, runner);
       runner.catch(() => this.runners.delete(key));
     }

@@ -12,7 +12,7 @@ export async function withVariantRunner<T>(model: Model, device: Device, variant
   const run = RunFolder.open(resolve(variant.dir));
   if (run.manifest.model.fingerprint !== modelFingerprint(model)) throw new RunError(`${run.dir} was made from ${run.manifest.model.path}, not from ${model.path}; open that model to try its variants`);
   const plan = { name: variant.name };
-  const runner = await ModelRunner.create(model, { device });
+  const runner = await ModelRunner.create(model, { device, memArena: true }); // plain passes only: RunnerOptions.memArena
   try {
     new VariantLoader(run, model).load(runner, plan);
     return await work(runner);

@@ -67,18 +67,22 @@ describe('ModelRunner streaming', () => {
     });
   }
 
-  it("runs a model kept resident with ORT's memory arena, a streamed one without, and keeps a cache's policy once it has sessions", async () => {
+  it("runs a model kept resident with ORT's memory arena, a streamed one without unless asked (plain passes), and keeps a cache's policy once it has sessions", async () => {
     const model = randomModel({ layers: 3, tied: true, vocab: 61, seed: 11 });
     const resident = await ModelRunner.create(model);
     weightAccount.cacheBytes = 0;
     const streamed = await ModelRunner.create(model);
+    const plain = await ModelRunner.create(model, { memArena: true });
     try {
       expect(resident.sessions.memArenaOn).toBe(true);
       expect(streamed.sessions.memArenaOn).toBe(false);
+      expect(plain.sessions.memArenaOn).toBe(true);
+      expect(Array.from(await plain.forwardNll(Int32Array.of(1, 2, 3), Int32Array.of(2, 3, 4), [1, 3]))).toEqual(Array.from(await streamed.forwardNll(Int32Array.of(1, 2, 3), Int32Array.of(2, 3, 4), [1, 3])));
       expect(() => streamed.sessions.useMemArena(true)).toThrow(/fixed once a session exists/);
     } finally {
       await resident.release();
       await streamed.release();
+      await plain.release();
     }
   });
 

@@ -44,7 +44,7 @@ Options:
     const device = deviceOption(args);
     const model = await openModel(args.positionals[0]);
     try {
-      const runner = await ModelRunner.create(model, { device });
+      const runner = await ModelRunner.create(model, { device, memArena: true }); // plain passes only: RunnerOptions.memArena
       try {
         const result = await generate(runner, prompt, options);
         if (args.values.json) {

@@ -44,7 +44,7 @@ Options:
     const device = deviceOption(args);
     const text = readBoundedText(file); // refuses /dev/zero, FIFOs, and text over the cap
     const model = await openModel(args.positionals[0]);
-    const runner = await ModelRunner.create(model, { device }).catch((error) => {
+    const runner = await ModelRunner.create(model, { device, memArena: true }).catch((error) => {
       model.close();
       throw error;
     });

@@ -35,7 +35,7 @@ export const evaluateStage: Stage<EvaluateParams, RunMetrics> = {
     const steps = stepsPerVariant(params.inputs);
     const total = params.plans.length * steps;
     let done = (params.plans.length - plans.length) * steps;
-    const runner = await ModelRunner.create(ctx.model, { device: ctx.device });
+    const runner = await ModelRunner.create(ctx.model, { device: ctx.device, memArena: true }); // plain passes only: RunnerOptions.memArena
     try {
       const loader = new VariantLoader(run, ctx.model);
       ctx.progress?.(done, total, plans[0]?.name ?? 'done');

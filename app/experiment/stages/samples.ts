@@ -25,7 +25,7 @@ export const samplesStage: Stage<SamplesParams, SamplesFile> = {
     const samples = readSamples(run, generation);
     const todo = remeasure ? plans : plans.filter((p) => samples.variants[p.name] === undefined);
     let done = plans.length - todo.length;
-    const runner = await ModelRunner.create(ctx.model, { device: ctx.device });
+    const runner = await ModelRunner.create(ctx.model, { device: ctx.device, memArena: true }); // plain passes only: RunnerOptions.memArena
     try {
       const loader = new VariantLoader(run, ctx.model);
       ctx.progress?.(done, plans.length, todo[0]?.name ?? 'done');
