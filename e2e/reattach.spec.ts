@@ -11,6 +11,10 @@ test('reload during a run, find it again in Progress, cancel it from the new pag
   await app.goto(`${app.url().split('#')[0]}#/new-run`);
   await app.getByLabel('Start from').selectOption('e2e-small');
   await app.getByLabel('Name', { exact: true }).fill('reattach after reload');
+  // As in cancel-resume.spec: e2e-small's compress stage lasts about a second, shorter than
+  // Playwright's polling can be sure to catch; a larger calibration set keeps it busy for seconds.
+  await app.getByLabel('Samples').fill('384');
+  await app.getByLabel('Tokens per sample').fill('256');
   await expect(app.getByText('the engine accepts this config')).toBeVisible();
   await app.getByRole('button', { name: 'Start the run' }).click();
   await expect(app.locator('[data-stage="compress"][data-status="running"]')).toBeVisible({ timeout: 30_000 });
