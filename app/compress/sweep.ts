@@ -99,6 +99,8 @@ export interface PanelUpdate {
   readonly U: Float64Array;
   /** [≥ e1 − i1, out]: the block's scaled errors, row e − i1 for column e. */
   readonly Err: Panel;
+  /** E: [n, out], the scaled errors of every column so far (row e for column e), where the sweep keeps them (see SweepReply). */
+  readonly history?: Panel;
   /** The block's first column: row 0 of both Err and panel. */
   readonly i1: number;
   readonly e0: number;
@@ -119,6 +121,8 @@ export interface TrailingUpdate {
   readonly U: Float64Array;
   /** [≥ i2 − i1, out]: the block's scaled errors, one row per column of the block. */
   readonly Err: Panel;
+  /** As PanelUpdate's. */
+  readonly history?: Panel;
   readonly i1: number;
   readonly i2: number;
 }
@@ -130,8 +134,13 @@ export interface SweepBegin {
   readonly n: number;
 }
 
-/** A driver's reply to Begin: a float32 panel (wide layers, float32 products), or nothing for float64. */
-export type SweepReply = { readonly precision: 'float32'; readonly subBlock?: number } | undefined;
+/**
+ * A driver's reply to Begin: a float32 panel (wide layers, float32 products), or nothing for
+ * float64. `history`: keep the scaled errors of all n columns (E, [n, out] float32) in the
+ * workspace, where the rounding kernel writes them, and hand E over with each update step
+ * (a left-looking driver reads it; the block's errors are then rows of E, never copied).
+ */
+export type SweepReply = { readonly precision: 'float32'; readonly subBlock?: number; readonly history?: boolean } | undefined;
 
 /** A panel: [rows, out], float64 unless the driver asked for float32. */
 export type Panel = Float64Array | Float32Array;
@@ -221,9 +230,12 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
   // float64 result does not depend on the width (each weight gets the same updates in the same order).
   const sub = reply?.precision === 'float32' ? (reply.subBlock ?? SUB_BLOCK) : SUB_BLOCK;
   if (!(Number.isInteger(sub) && sub > 0)) throw new RangeError(`sub-block width must be a positive integer, got ${sub}`);
-  const ws = reply?.precision === 'float32' ? new Workspace(out, panelRows, B, sub) : null;
+  const history = reply?.precision === 'float32' && !!reply.history; // ws.err is E: [n, out]
+  const ws = reply?.precision === 'float32' ? new Workspace(out, panelRows, history ? n : B, sub) : null;
   const panel: Panel = ws ? ws.panel : new Float64Array(panelRows * out); // [panelRows, out]
-  const Err: Panel = ws ? ws.err : new Float64Array(B * out); // [B, out]: the block's scaled errors
+  const errors: Panel = ws ? ws.err : new Float64Array(B * out); // [B, out] (or E: [n, out]): the block's scaled errors
+  let Err = errors; // the current block's: row i for column i1 + i
+  const E = history ? errors : undefined;
   const coef = new Float64Array(sub); // U[j, later columns of the sub-block]
   const q = ws ? ws.q : new Float64Array(out);
   let loss = 0;
@@ -294,6 +306,8 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
     view.i2 = i2;
     panelEnd = Math.min(i2 + lookahead, n);
     done = sub0 = sub1 = 0;
+    const errRow0 = history ? i1 : 0; // the block's first row in errors
+    Err = history ? errors.subarray(i1 * out) : errors;
     yield { kind: 'load', W, W0T, out, n, U, c0: i1, c1: panelEnd, panel };
     for (let s0 = 0; s0 < b; s0 += sub) {
       const s1 = Math.min(s0 + sub, b);
@@ -309,17 +323,17 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
             // Rounding, error row, panel row and Σd² in one SIMD pass over the float32 row.
             const group = gridRule.group(j, view);
             if (group !== gridGroup) gridRule.grid((gridGroup = group), ws.scales, ws.zeros);
-            loss += ws.quantize(i, i, Ujj, gridRule.maxq) / (Ujj * Ujj) / 2;
+            loss += ws.quantize(i, errRow0 + i, Ujj, gridRule.maxq) / (Ujj * Ujj) / 2;
             gridRule.codes(j, ws.codes);
           } else {
             // The rule reads a float64 copy; error row, panel row and Σd² come from one SIMD pass.
             ws.w.set(col);
             rule(j, ws.w, q, view);
-            loss += ws.columnError(i, i, Ujj) / (Ujj * Ujj) / 2;
+            loss += ws.columnError(i, errRow0 + i, Ujj) / (Ujj * Ujj) / 2;
           }
           // The column's error reaches the sub-block's later columns (rank-1 updates).
           for (let k = i + 1; k < s1; k++) coef[k - i - 1] = U[j * n + i1 + k];
-          ws.rank1(i + 1, i, coef.subarray(0, s1 - i - 1));
+          ws.rank1(i + 1, errRow0 + i, coef.subarray(0, s1 - i - 1));
           continue;
         }
         const w = col as Float64Array;
@@ -335,10 +349,10 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
       }
       done = s1;
       sub0 = sub1 = s1;
-      if (i1 + s1 < panelEnd) yield { kind: 'update', out, n, U, Err, i1, e0: i1 + s0, e1: i1 + s1, c0: i1 + s1, c1: panelEnd, panel };
+      if (i1 + s1 < panelEnd) yield { kind: 'update', out, n, U, Err, history: E, i1, e0: i1 + s0, e1: i1 + s1, c0: i1 + s1, c1: panelEnd, panel };
     }
     if (writeBack) transposeOut(panel, b, out, W, n, i1);
-    if (i2 < n) yield { kind: 'trailing', W, out, n, U, Err, i1, i2 };
+    if (i2 < n) yield { kind: 'trailing', W, out, n, U, Err, history: E, i1, i2 };
   }
   return loss;
 }
