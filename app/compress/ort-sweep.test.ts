@@ -83,6 +83,24 @@ describe('runSweepOrt: lazy block updates as onnxruntime Gemms', () => {
     expect(Math.abs(ort.loss - js.loss) / js.loss).toBeLessThan(1e-4);
   });
 
+  it('E kept in the sweep\'s workspace or copied row by row into the driver\'s own: the same codes, W_c, mask and loss, bit for bit', async () => {
+    const layer = randomLayer(40, n, 10);
+    const prepared = prepareHessian(moment, n, { actOrder: true });
+    const gptqOptions = { bits: 3, groupSize: 64, sym: false, actOrder: true, blockSize: 100 };
+    const kept = await runSweepOrt(cache, gptqSteps(layer, prepared, gptqOptions), 0);
+    const copied = await runSweepOrt(cache, gptqSteps(layer, prepared, gptqOptions), 0, undefined, 0);
+    expect(Array.from(copied.quant!.codes)).toEqual(Array.from(kept.quant!.codes));
+    expect(sameFloats(copied.wc, kept.wc)).toBe(true);
+    expect(copied.loss).toBe(kept.loss);
+    const plain = prepareHessian(moment, n, {});
+    const sparseOptions = { sparsity: { kind: 'unstructured', p: 0.5 } as const, quant: { bits: 3, groupSize: 48, sym: false }, blockSize: 100 };
+    const sparseKept = await runSweepOrt(cache, sparsegptSteps(layer, plain, sparseOptions), 0);
+    const sparseCopied = await runSweepOrt(cache, sparsegptSteps(layer, plain, sparseOptions), 0, undefined, 0);
+    expect(Array.from(sparseCopied.mask)).toEqual(Array.from(sparseKept.mask));
+    expect(sameFloats(sparseCopied.wc, sparseKept.wc)).toBe(true);
+    expect(sparseCopied.loss).toBe(sparseKept.loss);
+  });
+
   it('on a GPU device a 128-column layer factors and sweeps there too: DeviceError when it cannot start, never a silent CPU run', async () => {
     const gpu = new SessionCache('webgpu');
     try {

@@ -90,7 +90,8 @@ function sliceT32(U: Float64Array, n: number, r0: number, r1: number, c0: number
   return u;
 }
 
-export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minColumns = cache.device === 'cpu' ? ORT_SWEEP_MIN_COLUMNS : 0, stats?: SweepStats): Promise<T> {
+/** `maxHistoryFloats`: the largest E the sweep keeps in its workspace (see MAX_HISTORY_FLOATS; tests lower it to run the copying path). */
+export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minColumns = cache.device === 'cpu' ? ORT_SWEEP_MIN_COLUMNS : 0, stats?: SweepStats, maxHistoryFloats = MAX_HISTORY_FLOATS): Promise<T> {
   let wide: WideSweep | null = null; // float32 panel, products in ORT
   let reply: SweepReply = undefined;
   for (;;) {
@@ -100,7 +101,7 @@ export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minCo
     const s = step.value;
     if (s.kind === 'begin') {
       wide = s.n >= minColumns ? new WideSweep(cache, s.out, s.n) : null;
-      if (wide) reply = { precision: 'float32', subBlock: WIDE_SUB_BLOCK, history: s.out * s.n <= MAX_HISTORY_FLOATS };
+      if (wide) reply = { precision: 'float32', subBlock: WIDE_SUB_BLOCK, history: s.out * s.n <= maxHistoryFloats };
       continue;
     }
     if (!wide) {
@@ -146,7 +147,7 @@ export const STAGE_COLUMNS = 1024;
  * buffer of E's size to first-touch. 2 GB keeps the memory well inside wasm32's 4 GB; wider
  * layers copy the block's rows into a buffer of their own.
  */
-const MAX_HISTORY_FLOATS = 2 ** 29;
+export const MAX_HISTORY_FLOATS = 2 ** 29;
 
 /** State of one wide sweep: W₀ᵀ, the error history E, and the staged columns. */
 class WideSweep {
