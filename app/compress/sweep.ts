@@ -202,6 +202,12 @@ export interface SweepOptions {
    * passes the driver's reply; with W0T it gave W₀ᵀ instead of W (float32 drivers only).
    */
   begun?: { reply: SweepReply | void; W0T?: W0TRows };
+  /**
+   * Called when the sweep is over with its float32 error history E (n·out floats, their
+   * contents dead), where it kept one (SweepReply history): the method may write its result
+   * there instead of first-touching as much fresh memory (GPTQ's W_c has E's size).
+   */
+  spare?: (floats: Float32Array) => void;
 }
 
 /**
@@ -216,7 +222,7 @@ export interface SweepOptions {
  * strided pass over W). `gridRule`: the same rule as a grid rounding, for a float32 sweep's kernel.
  */
 export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Array, blockSize: number, rule: ColumnRule, options: SweepOptions = {}): Sweep<number> {
-  const { lookahead = 0, writeBack = true, gridRule, begun } = options;
+  const { lookahead = 0, writeBack = true, gridRule, begun, spare } = options;
   if (!(Number.isInteger(blockSize) && blockSize > 0)) throw new RangeError(`block size must be a positive integer, got ${blockSize}`);
   if (!(Number.isInteger(lookahead) && lookahead >= 0)) throw new RangeError(`lookahead must be a non-negative integer, got ${lookahead}`);
   const B = Math.min(blockSize, n);
@@ -354,6 +360,7 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
     if (writeBack) transposeOut(panel, b, out, W, n, i1);
     if (i2 < n) yield { kind: 'trailing', W, out, n, U, Err, history: E, i1, i2 };
   }
+  if (E && spare) spare(E as Float32Array);
   return loss;
 }
 
