@@ -47,6 +47,19 @@ describe('runSweepOrt: lazy block updates as onnxruntime Gemms', () => {
     expect(Math.abs(ort.loss - js.loss) / js.loss).toBeLessThan(1e-4);
   });
 
+  it(`GPTQ w4g96 act-order over ${STAGE_COLUMNS * 2 + 64} columns: a group's lookahead crosses a stage's end (the next stage starts on rows already staged) and codes agree with the JS sweep`, async () => {
+    const wide = STAGE_COLUMNS * 2 + 64; // 22 groups of 96; the stage from column 896 is overtaken at 1792
+    const layer = randomLayer(16, wide, 13);
+    const prepared = prepareHessian(correlatedMoment(wide, 14, { tokens: wide + 64 }), wide, { actOrder: true });
+    const options = { bits: 4, groupSize: 96, sym: false, actOrder: true };
+    const js = gptqWithHessian(layer, prepared, options);
+    for (const maxHistoryFloats of [undefined, 0]) {
+      const ort = await runSweepOrt(cache, gptqSteps(layer, prepared, options), undefined, undefined, maxHistoryFloats);
+      expect(fractionEqual(ort.quant!.codes, js.quant!.codes)).toBeGreaterThan(0.999);
+      expect(Math.abs(ort.loss - js.loss) / js.loss).toBeLessThan(1e-4);
+    }
+  });
+
   it('GPTQ act-order with static groups (a grid per column) and per-channel sym, odd row count: codes and W_c agree with the JS sweep', async () => {
     const layer = randomLayer(37, n, 9);
     const prepared = prepareHessian(moment, n, { actOrder: true });

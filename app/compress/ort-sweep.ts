@@ -155,7 +155,7 @@ class WideSweep {
   private errors: Float32Array | null = null; // E: [n, out], the scaled errors of decided columns (the sweep's own, or a copy)
   private written = 0; // rows [0, written) of E are filled
   private stage: Float32Array | null = null; // [stageEnd − stageStart, out]: those columns with the errors of all columns < stageStart
-  private stageBuffer: Float32Array | null = null; // where stages are gathered and computed
+  private stageBuffer: Float32Array | null = null; // where stages are gathered and computed when E is not the sweep's (else in E's undecided rows)
   private stageStart = 0;
   private stageEnd = 0;
   private uBuffer: Float32Array; // the products' U slices, reused (up to 12 MB a slice at n = 4096: no allocation and GC per product)
@@ -170,10 +170,16 @@ class WideSweep {
     this.uBuffer = new Float32Array(Math.min(n, STAGE_COLUMNS) * n);
   }
 
-  async load({ W, W0T: given, U, c0, c1, panel }: PanelLoad): Promise<void> {
+  async load({ W, W0T: given, U, c0, c1, panel, history }: PanelLoad): Promise<void> {
     const { cache, out, n } = this;
-    const errors = this.errors!; // set by the first record (c0 = 0 reads no errors)
+    if (history) this.errors = history as Float32Array;
+    const errors = this.errors!; // set by the first record unless the sweep keeps E (c0 = 0 reads no errors)
     if (this.written !== c0) throw new Error(`sweep: block at column ${c0} loaded with the errors of ${this.written} columns`);
+    // Where the sweep keeps E, its rows ≥ c0 are free until their columns are decided: W₀ᵀ is
+    // gathered there whole at the start (each line of W read once, not once per stage) and
+    // every stage is computed in place on its rows, so W₀ᵀ and the stages need no memory of their own.
+    const inE = !!history;
+    if (c0 === 0 && inE && given) given(0, n, errors);
     if (c0 === 0 && !given) {
       // W holds W₀ now (sweep order, dead columns zeroed); later loads read W₀ᵀ only.
       const session = await cache.get('sweep-transpose', transposeGraph);
@@ -182,11 +188,25 @@ class WideSweep {
     if (c0 < this.stageStart || c1 > this.stageEnd) {
       // stage = W₀ᵀ[c0:end] − U[0:c0, c0:end]ᵀ · E[0:c0], computed in place on the gathered rows.
       const end = Math.min(n, Math.max(c1, c0 + STAGE_COLUMNS));
-      this.stageBuffer ??= new Float32Array(Math.max(STAGE_COLUMNS, c1 - c0) * out); // a stage is at most this wide
-      const stage = (this.stage = this.stageBuffer.subarray(0, (end - c0) * out));
-      if (given) given(c0, end, stage);
-      else stage.set(this.W0T!.subarray(c0 * out, end * out));
-      if (c0 > 0) await subtractProduct(cache, this.uSlice(U, 0, c0, c0, end), errors.subarray(0, c0 * out), stage, c0, end - c0, out, stage);
+      let stage: Float32Array;
+      if (inE) stage = errors.subarray(c0 * out, end * out);
+      else {
+        this.stageBuffer ??= new Float32Array(Math.max(STAGE_COLUMNS, c1 - c0) * out); // a stage is at most this wide
+        stage = this.stageBuffer.subarray(0, (end - c0) * out);
+      }
+      this.stage = stage;
+      // Rows of E from `fresh` on hold W₀ᵀ; rows [c0, fresh) the previous stage's values (a
+      // block's lookahead crossed its end), which lack only the errors decided since it began.
+      const fresh = inE ? Math.max(c0, this.stageEnd) : c0;
+      if (!inE) {
+        if (given) given(c0, end, stage);
+        else stage.set(this.W0T!.subarray(c0 * out, end * out));
+      } else if (!given && fresh < end) errors.set(this.W0T!.subarray(fresh * out, end * out), fresh * out);
+      const p0 = this.stageStart;
+      const caught = stage.subarray(0, (fresh - c0) * out);
+      if (fresh > c0) await subtractProduct(cache, this.uSlice(U, p0, c0, c0, fresh), errors.subarray(p0 * out, c0 * out), caught, c0 - p0, fresh - c0, out, caught);
+      const rest = stage.subarray((fresh - c0) * out);
+      if (c0 > 0) await subtractProduct(cache, this.uSlice(U, 0, c0, fresh, end), errors.subarray(0, c0 * out), rest, c0, end - fresh, out, rest);
       this.stageStart = c0;
       this.stageEnd = end;
     }

@@ -89,6 +89,8 @@ export interface PanelLoad {
   readonly c1: number;
   /** [≥ c1 − c0, out], filled by the driver. */
   readonly panel: Panel;
+  /** E, as PanelUpdate's: rows ≥ c0 are not written yet, free for the driver until their columns are decided. */
+  readonly history?: Panel;
 }
 
 /** After each sub-block: panel[c − i1] −= Σ_{e ∈ [e0, e1)} U[e, c] · Err[e − i1] for c ∈ [c0, c1). */
@@ -314,7 +316,7 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
     done = sub0 = sub1 = 0;
     const errRow0 = history ? i1 : 0; // the block's first row in errors
     Err = history ? errors.subarray(i1 * out) : errors;
-    yield { kind: 'load', W, W0T, out, n, U, c0: i1, c1: panelEnd, panel };
+    yield { kind: 'load', W, W0T, out, n, U, c0: i1, c1: panelEnd, panel, history: E };
     for (let s0 = 0; s0 < b; s0 += sub) {
       const s1 = Math.min(s0 + sub, b);
       sub0 = s0;
