@@ -8,8 +8,9 @@
 //     Σ over blocks ≈ out·n² flops, the bulk of the sweep (69 GFLOP at 4096²). Left-looking
 //     rather than updating all of W[:, i2:] after each block (right-looking): each product
 //     writes only the [b, out] panel, already in the sweep's transposed layout; W₀ᵀ's rows
-//     (float32: gathered by the method a stage at a time, or transposed once by ORT) are the
-//     Gemm's C operand, and its output is written straight into the panel or the stage.
+//     (float32: gathered by the method, or transposed once by ORT; kept in E's rows not yet
+//     decided) are the Gemm's C operand, and its output is written straight into the panel or
+//     the stage.
 //   sub-block updates:          panel[c0:c1] = panel[c0:c1] − U[e0:e1, c0:c1]ᵀ · E[e0:e1]   (K = WIDE_SUB_BLOCK)
 //     ≈ out·n·B/2 flops, also one Gemm with C whose output replaces the panel rows.
 //
