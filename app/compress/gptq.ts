@@ -102,13 +102,15 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
     codes: (j, codes) => (columnCodes ??= new Uint8Array(n * out)).set(codes, j * out),
   };
   const rule: ColumnRule = (j, w, q, view) => quantizer.quantizeColumn(perm ? perm[j] : j, groupOf(j, view), w, q);
-  const loss = yield* obsSweep(W, out, n, prepared.Hinv, blockSize, rule, { lookahead, writeBack: false, gridRule, begun: { reply, W0T } }); // the result is the quantizer's codes, not W
+  let spare: Float32Array | undefined; // the sweep's dead error history, W_c's size: W_c is written there
+  const sweepOptions = { lookahead, writeBack: false, gridRule, begun: { reply, W0T }, spare: (floats: Float32Array) => (spare = floats) };
+  const loss = yield* obsSweep(W, out, n, prepared.Hinv, blockSize, rule, sweepOptions); // the result is the quantizer's codes, not W
 
   // g_idx only where groups are not consecutive columns: act-order with dynamic groups.
   let gIdx: Int32Array | undefined;
   if (invPerm && grouped && !options.staticGroups) gIdx = invPerm.map((j) => Math.floor(j / g));
   // A float32 sweep's codes are placed and dequantized in one pass.
-  const wc = columnCodes ? quantizer.placeColumns(columnCodes, invPerm, gIdx) : null;
+  const wc = columnCodes ? quantizer.placeColumns(columnCodes, invPerm, gIdx, spare) : null;
   const quant = quantizer.state(gIdx);
   return { wc: wc ?? dequantize(quant, out, n), out, in: n, quant, loss };
 }

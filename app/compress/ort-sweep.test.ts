@@ -47,6 +47,19 @@ describe('runSweepOrt: lazy block updates as onnxruntime Gemms', () => {
     expect(Math.abs(ort.loss - js.loss) / js.loss).toBeLessThan(1e-4);
   });
 
+  it(`GPTQ w4g96 act-order over ${STAGE_COLUMNS * 2 + 64} columns: a group's lookahead crosses a stage's end (the next stage starts on rows already staged) and codes agree with the JS sweep`, async () => {
+    const wide = STAGE_COLUMNS * 2 + 64; // 22 groups of 96; the stage from column 896 is overtaken at 1792
+    const layer = randomLayer(16, wide, 13);
+    const prepared = prepareHessian(correlatedMoment(wide, 14, { tokens: wide + 64 }), wide, { actOrder: true });
+    const options = { bits: 4, groupSize: 96, sym: false, actOrder: true };
+    const js = gptqWithHessian(layer, prepared, options);
+    for (const maxHistoryFloats of [undefined, 0]) {
+      const ort = await runSweepOrt(cache, gptqSteps(layer, prepared, options), undefined, undefined, maxHistoryFloats);
+      expect(fractionEqual(ort.quant!.codes, js.quant!.codes)).toBeGreaterThan(0.999);
+      expect(Math.abs(ort.loss - js.loss) / js.loss).toBeLessThan(1e-4);
+    }
+  });
+
   it('GPTQ act-order with static groups (a grid per column) and per-channel sym, odd row count: codes and W_c agree with the JS sweep', async () => {
     const layer = randomLayer(37, n, 9);
     const prepared = prepareHessian(moment, n, { actOrder: true });
@@ -81,6 +94,24 @@ describe('runSweepOrt: lazy block updates as onnxruntime Gemms', () => {
     expect(fractionEqual(ort.mask, js.mask)).toBeGreaterThan(0.999);
     expect(fractionEqual(ort.quant!.codes, js.quant!.codes)).toBeGreaterThan(0.999);
     expect(Math.abs(ort.loss - js.loss) / js.loss).toBeLessThan(1e-4);
+  });
+
+  it('E kept in the sweep\'s workspace or copied row by row into the driver\'s own: the same codes, W_c, mask and loss, bit for bit', async () => {
+    const layer = randomLayer(40, n, 10);
+    const prepared = prepareHessian(moment, n, { actOrder: true });
+    const gptqOptions = { bits: 3, groupSize: 64, sym: false, actOrder: true, blockSize: 100 };
+    const kept = await runSweepOrt(cache, gptqSteps(layer, prepared, gptqOptions), 0);
+    const copied = await runSweepOrt(cache, gptqSteps(layer, prepared, gptqOptions), 0, undefined, 0);
+    expect(Array.from(copied.quant!.codes)).toEqual(Array.from(kept.quant!.codes));
+    expect(sameFloats(copied.wc, kept.wc)).toBe(true);
+    expect(copied.loss).toBe(kept.loss);
+    const plain = prepareHessian(moment, n, {});
+    const sparseOptions = { sparsity: { kind: 'unstructured', p: 0.5 } as const, quant: { bits: 3, groupSize: 48, sym: false }, blockSize: 100 };
+    const sparseKept = await runSweepOrt(cache, sparsegptSteps(layer, plain, sparseOptions), 0);
+    const sparseCopied = await runSweepOrt(cache, sparsegptSteps(layer, plain, sparseOptions), 0, undefined, 0);
+    expect(Array.from(sparseCopied.mask)).toEqual(Array.from(sparseKept.mask));
+    expect(sameFloats(sparseCopied.wc, sparseKept.wc)).toBe(true);
+    expect(sparseCopied.loss).toBe(sparseKept.loss);
   });
 
   it('on a GPU device a 128-column layer factors and sweeps there too: DeviceError when it cannot start, never a silent CPU run', async () => {

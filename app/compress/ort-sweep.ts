@@ -3,12 +3,14 @@
 // SIMD the O(out·n·16) rank-1 updates inside sub-blocks (wasm/kernels.ts).
 //
 //   block loads, left-looking:  panel = W₀ᵀ[c0:c1] − U[0:c0, c0:c1]ᵀ · E[0:c0]
-//     E: [n, out] float32, the scaled errors of every decided column, appended as they come.
+//     E: [n, out] float32, the scaled errors of every decided column, written there by the
+//     rounding kernel itself (the sweep's workspace holds E: SweepReply history).
 //     Σ over blocks ≈ out·n² flops, the bulk of the sweep (69 GFLOP at 4096²). Left-looking
 //     rather than updating all of W[:, i2:] after each block (right-looking): each product
 //     writes only the [b, out] panel, already in the sweep's transposed layout; W₀ᵀ's rows
-//     (float32: gathered by the method a stage at a time, or transposed once by ORT) are the
-//     Gemm's C operand, and its output is written straight into the panel or the stage.
+//     (float32: gathered by the method, or transposed once by ORT; kept in E's rows not yet
+//     decided) are the Gemm's C operand, and its output is written straight into the panel or
+//     the stage.
 //   sub-block updates:          panel[c0:c1] = panel[c0:c1] − U[e0:e1, c0:c1]ᵀ · E[e0:e1]   (K = WIDE_SUB_BLOCK)
 //     ≈ out·n·B/2 flops, also one Gemm with C whose output replaces the panel rows.
 //
@@ -89,7 +91,8 @@ function sliceT32(U: Float64Array, n: number, r0: number, r1: number, c0: number
   return u;
 }
 
-export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minColumns = cache.device === 'cpu' ? ORT_SWEEP_MIN_COLUMNS : 0, stats?: SweepStats): Promise<T> {
+/** `maxHistoryFloats`: the largest E the sweep keeps in its workspace (see MAX_HISTORY_FLOATS; tests lower it to run the copying path). */
+export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minColumns = cache.device === 'cpu' ? ORT_SWEEP_MIN_COLUMNS : 0, stats?: SweepStats, maxHistoryFloats = MAX_HISTORY_FLOATS): Promise<T> {
   let wide: WideSweep | null = null; // float32 panel, products in ORT
   let reply: SweepReply = undefined;
   for (;;) {
@@ -99,7 +102,7 @@ export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minCo
     const s = step.value;
     if (s.kind === 'begin') {
       wide = s.n >= minColumns ? new WideSweep(cache, s.out, s.n) : null;
-      if (wide) reply = { precision: 'float32', subBlock: WIDE_SUB_BLOCK };
+      if (wide) reply = { precision: 'float32', subBlock: WIDE_SUB_BLOCK, history: s.out * s.n <= maxHistoryFloats };
       continue;
     }
     if (!wide) {
@@ -111,7 +114,7 @@ export async function runSweepOrt<T>(cache: SessionCache, steps: Sweep<T>, minCo
       await wide.load(s);
       if (stats) stats.loadMs = (stats.loadMs ?? 0) + performance.now() - t0;
     } else {
-      wide.record(s.Err as Float32Array, s.i1, s.kind === 'update' ? s.e1 : s.i2);
+      wide.record(s.Err as Float32Array, s.history as Float32Array | undefined, s.i1, s.kind === 'update' ? s.e1 : s.i2);
       if (s.kind === 'update') await wide.update(s);
     }
     if (stats) (stats.updateMs += performance.now() - t0), stats.updates++;
@@ -139,28 +142,45 @@ export const WIDE_SUB_BLOCK = 64;
  */
 export const STAGE_COLUMNS = 1024;
 
+/**
+ * Largest E ([n, out] float32) kept in the sweep's WebAssembly memory (history in SweepReply),
+ * where the rounding kernel writes each error row once: no copy per sub-block, no second
+ * buffer of E's size to first-touch. 2 GB keeps the memory well inside wasm32's 4 GB; wider
+ * layers copy the block's rows into a buffer of their own.
+ */
+export const MAX_HISTORY_FLOATS = 2 ** 29;
+
 /** State of one wide sweep: W₀ᵀ, the error history E, and the staged columns. */
 class WideSweep {
   private W0T: Float32Array | null = null; // [n, out]: W₀ transposed, columns in sweep order (unless the method gathers its rows)
-  private readonly errors: Float32Array; // E: [n, out], the scaled errors of decided columns
+  private errors: Float32Array | null = null; // E: [n, out], the scaled errors of decided columns (the sweep's own, or a copy)
   private written = 0; // rows [0, written) of E are filled
   private stage: Float32Array | null = null; // [stageEnd − stageStart, out]: those columns with the errors of all columns < stageStart
-  private stageBuffer: Float32Array | null = null; // where stages are gathered and computed
+  private stageBuffer: Float32Array | null = null; // where stages are gathered and computed when E is not the sweep's (else in E's undecided rows)
   private stageStart = 0;
   private stageEnd = 0;
-  private uBuffer = new Float32Array(0); // the products' U slices, reused (up to 12 MB a slice at n = 4096: no allocation and GC per product)
+  private uBuffer: Float32Array; // the products' U slices, reused (up to 12 MB a slice at n = 4096: no allocation and GC per product)
 
   constructor(
     private readonly cache: SessionCache,
     private readonly out: number,
     private readonly n: number,
   ) {
-    this.errors = new Float32Array(n * out);
+    // Sized once for the widest slice, U[0:c0, c0:c0 + STAGE_COLUMNS] at the last stage
+    // (c0 < n): growing it slice by slice first-touched fresh memory at each size.
+    this.uBuffer = new Float32Array(Math.min(n, STAGE_COLUMNS) * n);
   }
 
-  async load({ W, W0T: given, U, c0, c1, panel }: PanelLoad): Promise<void> {
-    const { cache, out, n, errors } = this;
+  async load({ W, W0T: given, U, c0, c1, panel, history }: PanelLoad): Promise<void> {
+    const { cache, out, n } = this;
+    if (history) this.errors = history as Float32Array;
+    const errors = this.errors!; // set by the first record unless the sweep keeps E (c0 = 0 reads no errors)
     if (this.written !== c0) throw new Error(`sweep: block at column ${c0} loaded with the errors of ${this.written} columns`);
+    // Where the sweep keeps E, its rows ≥ c0 are free until their columns are decided: W₀ᵀ is
+    // gathered there whole at the start (each line of W read once, not once per stage) and
+    // every stage is computed in place on its rows, so W₀ᵀ and the stages need no memory of their own.
+    const inE = !!history;
+    if (c0 === 0 && inE && given) given(0, n, errors);
     if (c0 === 0 && !given) {
       // W holds W₀ now (sweep order, dead columns zeroed); later loads read W₀ᵀ only.
       const session = await cache.get('sweep-transpose', transposeGraph);
@@ -169,11 +189,25 @@ class WideSweep {
     if (c0 < this.stageStart || c1 > this.stageEnd) {
       // stage = W₀ᵀ[c0:end] − U[0:c0, c0:end]ᵀ · E[0:c0], computed in place on the gathered rows.
       const end = Math.min(n, Math.max(c1, c0 + STAGE_COLUMNS));
-      this.stageBuffer ??= new Float32Array(Math.max(STAGE_COLUMNS, c1 - c0) * out); // a stage is at most this wide
-      const stage = (this.stage = this.stageBuffer.subarray(0, (end - c0) * out));
-      if (given) given(c0, end, stage);
-      else stage.set(this.W0T!.subarray(c0 * out, end * out));
-      if (c0 > 0) await subtractProduct(cache, this.uSlice(U, 0, c0, c0, end), errors.subarray(0, c0 * out), stage, c0, end - c0, out, stage);
+      let stage: Float32Array;
+      if (inE) stage = errors.subarray(c0 * out, end * out);
+      else {
+        this.stageBuffer ??= new Float32Array(Math.max(STAGE_COLUMNS, c1 - c0) * out); // a stage is at most this wide
+        stage = this.stageBuffer.subarray(0, (end - c0) * out);
+      }
+      this.stage = stage;
+      // Rows of E from `fresh` on hold W₀ᵀ; rows [c0, fresh) the previous stage's values (a
+      // block's lookahead crossed its end), which lack only the errors decided since it began.
+      const fresh = inE ? Math.max(c0, this.stageEnd) : c0;
+      if (!inE) {
+        if (given) given(c0, end, stage);
+        else stage.set(this.W0T!.subarray(c0 * out, end * out));
+      } else if (!given && fresh < end) errors.set(this.W0T!.subarray(fresh * out, end * out), fresh * out);
+      const p0 = this.stageStart;
+      const caught = stage.subarray(0, (fresh - c0) * out);
+      if (fresh > c0) await subtractProduct(cache, this.uSlice(U, p0, c0, c0, fresh), errors.subarray(p0 * out, c0 * out), caught, c0 - p0, fresh - c0, out, caught);
+      const rest = stage.subarray((fresh - c0) * out);
+      if (c0 > 0) await subtractProduct(cache, this.uSlice(U, 0, c0, fresh, end), errors.subarray(0, c0 * out), rest, c0, end - fresh, out, rest);
       this.stageStart = c0;
       this.stageEnd = end;
     }
@@ -192,10 +226,14 @@ class WideSweep {
     return sliceT32(U, this.n, r0, r1, c0, c1, this.uBuffer.subarray(0, size));
   }
 
-  /** The block's scaled errors of columns [written, end) join E (Err: the block's rows from column i1). */
-  record(Err: Float32Array, i1: number, end: number): void {
+  /**
+   * The block's scaled errors of columns [written, end) join E (Err: the block's rows from
+   * column i1), unless the sweep keeps E itself (history: they are there already).
+   */
+  record(Err: Float32Array, history: Float32Array | undefined, i1: number, end: number): void {
     const { out } = this;
-    this.errors.set(Err.subarray((this.written - i1) * out, (end - i1) * out), this.written * out);
+    if (history) this.errors = history;
+    else (this.errors ??= new Float32Array(this.n * out)).set(Err.subarray((this.written - i1) * out, (end - i1) * out), this.written * out);
     this.written = end;
   }
 
@@ -203,6 +241,6 @@ class WideSweep {
   async update({ U, i1, e0, e1, c0, c1, panel }: PanelUpdate): Promise<void> {
     const { out, n } = this;
     const rows = (panel as Float32Array).subarray((c0 - i1) * out, (c1 - i1) * out);
-    await subtractProduct(this.cache, this.uSlice(U, e0, e1, c0, c1), this.errors.subarray(e0 * out, e1 * out), rows, e1 - e0, c1 - c0, out, rows);
+    await subtractProduct(this.cache, this.uSlice(U, e0, e1, c0, c1), this.errors!.subarray(e0 * out, e1 * out), rows, e1 - e0, c1 - c0, out, rows);
   }
 }

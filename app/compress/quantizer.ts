@@ -172,11 +172,14 @@ export class GroupQuantizer {
    * W_c [out, inFeatures], bit for bit dequantize(this.state(gIdx)), computed tile by tile while
    * the tile's codes are in cache rather than in a second pass. `gIdx`: each column's group where
    * groups are not consecutive columns. Codes must be ≤ maxq (this grid's rounding made them).
+   * `into`: where to write W_c (out·inFeatures floats, overwritten), e.g. a dead buffer of the
+   * sweep's rather than fresh memory to first-touch.
    */
-  placeColumns(columns: Uint8Array, position: Int32Array | null, gIdx?: Int32Array): Float32Array {
+  placeColumns(columns: Uint8Array, position: Int32Array | null, gIdx?: Int32Array, into?: Float32Array): Float32Array {
     const { out, inFeatures, codes, nGroups, scales, zeros } = this;
     const { groupSize } = this.config;
-    const wc = new Float32Array(out * inFeatures);
+    if (into && into.length !== out * inFeatures) throw new RangeError(`placeColumns: W_c needs ${out * inFeatures} floats, the buffer given has ${into.length}`);
+    const wc = into ?? new Float32Array(out * inFeatures);
     const groupOf = (c: number) => (gIdx ? gIdx[c] : groupSize === -1 ? 0 : Math.floor(c / groupSize));
     // As in dequantize: each row's values per (group, code) looked up where that table is
     // smaller than the row, here for the tile's rows at once (w4g128: 16 × 512 floats).

@@ -89,6 +89,8 @@ export interface PanelLoad {
   readonly c1: number;
   /** [≥ c1 − c0, out], filled by the driver. */
   readonly panel: Panel;
+  /** E, as PanelUpdate's: rows ≥ c0 are not written yet, free for the driver until their columns are decided. */
+  readonly history?: Panel;
 }
 
 /** After each sub-block: panel[c − i1] −= Σ_{e ∈ [e0, e1)} U[e, c] · Err[e − i1] for c ∈ [c0, c1). */
@@ -99,6 +101,8 @@ export interface PanelUpdate {
   readonly U: Float64Array;
   /** [≥ e1 − i1, out]: the block's scaled errors, row e − i1 for column e. */
   readonly Err: Panel;
+  /** E: [n, out], the scaled errors of every column so far (row e for column e), where the sweep keeps them (see SweepReply). */
+  readonly history?: Panel;
   /** The block's first column: row 0 of both Err and panel. */
   readonly i1: number;
   readonly e0: number;
@@ -119,6 +123,8 @@ export interface TrailingUpdate {
   readonly U: Float64Array;
   /** [≥ i2 − i1, out]: the block's scaled errors, one row per column of the block. */
   readonly Err: Panel;
+  /** As PanelUpdate's. */
+  readonly history?: Panel;
   readonly i1: number;
   readonly i2: number;
 }
@@ -130,8 +136,13 @@ export interface SweepBegin {
   readonly n: number;
 }
 
-/** A driver's reply to Begin: a float32 panel (wide layers, float32 products), or nothing for float64. */
-export type SweepReply = { readonly precision: 'float32'; readonly subBlock?: number } | undefined;
+/**
+ * A driver's reply to Begin: a float32 panel (wide layers, float32 products), or nothing for
+ * float64. `history`: keep the scaled errors of all n columns (E, [n, out] float32) in the
+ * workspace, where the rounding kernel writes them, and hand E over with each update step
+ * (a left-looking driver reads it; the block's errors are then rows of E, never copied).
+ */
+export type SweepReply = { readonly precision: 'float32'; readonly subBlock?: number; readonly history?: boolean } | undefined;
 
 /** A panel: [rows, out], float64 unless the driver asked for float32. */
 export type Panel = Float64Array | Float32Array;
@@ -193,6 +204,12 @@ export interface SweepOptions {
    * passes the driver's reply; with W0T it gave W₀ᵀ instead of W (float32 drivers only).
    */
   begun?: { reply: SweepReply | void; W0T?: W0TRows };
+  /**
+   * Called when the sweep is over with its float32 error history E (n·out floats, their
+   * contents dead), where it kept one (SweepReply history): the method may write its result
+   * there instead of first-touching as much fresh memory (GPTQ's W_c has E's size).
+   */
+  spare?: (floats: Float32Array) => void;
 }
 
 /**
@@ -207,7 +224,7 @@ export interface SweepOptions {
  * strided pass over W). `gridRule`: the same rule as a grid rounding, for a float32 sweep's kernel.
  */
 export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Array, blockSize: number, rule: ColumnRule, options: SweepOptions = {}): Sweep<number> {
-  const { lookahead = 0, writeBack = true, gridRule, begun } = options;
+  const { lookahead = 0, writeBack = true, gridRule, begun, spare } = options;
   if (!(Number.isInteger(blockSize) && blockSize > 0)) throw new RangeError(`block size must be a positive integer, got ${blockSize}`);
   if (!(Number.isInteger(lookahead) && lookahead >= 0)) throw new RangeError(`lookahead must be a non-negative integer, got ${lookahead}`);
   const B = Math.min(blockSize, n);
@@ -221,9 +238,12 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
   // float64 result does not depend on the width (each weight gets the same updates in the same order).
   const sub = reply?.precision === 'float32' ? (reply.subBlock ?? SUB_BLOCK) : SUB_BLOCK;
   if (!(Number.isInteger(sub) && sub > 0)) throw new RangeError(`sub-block width must be a positive integer, got ${sub}`);
-  const ws = reply?.precision === 'float32' ? new Workspace(out, panelRows, B, sub) : null;
+  const history = reply?.precision === 'float32' && !!reply.history; // ws.err is E: [n, out]
+  const ws = reply?.precision === 'float32' ? new Workspace(out, panelRows, history ? n : B, sub) : null;
   const panel: Panel = ws ? ws.panel : new Float64Array(panelRows * out); // [panelRows, out]
-  const Err: Panel = ws ? ws.err : new Float64Array(B * out); // [B, out]: the block's scaled errors
+  const errors: Panel = ws ? ws.err : new Float64Array(B * out); // [B, out] (or E: [n, out]): the block's scaled errors
+  let Err = errors; // the current block's: row i for column i1 + i
+  const E = history ? errors : undefined;
   const coef = new Float64Array(sub); // U[j, later columns of the sub-block]
   const q = ws ? ws.q : new Float64Array(out);
   let loss = 0;
@@ -294,7 +314,9 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
     view.i2 = i2;
     panelEnd = Math.min(i2 + lookahead, n);
     done = sub0 = sub1 = 0;
-    yield { kind: 'load', W, W0T, out, n, U, c0: i1, c1: panelEnd, panel };
+    const errRow0 = history ? i1 : 0; // the block's first row in errors
+    Err = history ? errors.subarray(i1 * out) : errors;
+    yield { kind: 'load', W, W0T, out, n, U, c0: i1, c1: panelEnd, panel, history: E };
     for (let s0 = 0; s0 < b; s0 += sub) {
       const s1 = Math.min(s0 + sub, b);
       sub0 = s0;
@@ -309,17 +331,17 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
             // Rounding, error row, panel row and Σd² in one SIMD pass over the float32 row.
             const group = gridRule.group(j, view);
             if (group !== gridGroup) gridRule.grid((gridGroup = group), ws.scales, ws.zeros);
-            loss += ws.quantize(i, i, Ujj, gridRule.maxq) / (Ujj * Ujj) / 2;
+            loss += ws.quantize(i, errRow0 + i, Ujj, gridRule.maxq) / (Ujj * Ujj) / 2;
             gridRule.codes(j, ws.codes);
           } else {
             // The rule reads a float64 copy; error row, panel row and Σd² come from one SIMD pass.
             ws.w.set(col);
             rule(j, ws.w, q, view);
-            loss += ws.columnError(i, i, Ujj) / (Ujj * Ujj) / 2;
+            loss += ws.columnError(i, errRow0 + i, Ujj) / (Ujj * Ujj) / 2;
           }
           // The column's error reaches the sub-block's later columns (rank-1 updates).
           for (let k = i + 1; k < s1; k++) coef[k - i - 1] = U[j * n + i1 + k];
-          ws.rank1(i + 1, i, coef.subarray(0, s1 - i - 1));
+          ws.rank1(i + 1, errRow0 + i, coef.subarray(0, s1 - i - 1));
           continue;
         }
         const w = col as Float64Array;
@@ -335,11 +357,12 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
       }
       done = s1;
       sub0 = sub1 = s1;
-      if (i1 + s1 < panelEnd) yield { kind: 'update', out, n, U, Err, i1, e0: i1 + s0, e1: i1 + s1, c0: i1 + s1, c1: panelEnd, panel };
+      if (i1 + s1 < panelEnd) yield { kind: 'update', out, n, U, Err, history: E, i1, e0: i1 + s0, e1: i1 + s1, c0: i1 + s1, c1: panelEnd, panel };
     }
     if (writeBack) transposeOut(panel, b, out, W, n, i1);
-    if (i2 < n) yield { kind: 'trailing', W, out, n, U, Err, i1, i2 };
+    if (i2 < n) yield { kind: 'trailing', W, out, n, U, Err, history: E, i1, i2 };
   }
+  if (E && spare) spare(E as Float32Array);
   return loss;
 }
 
