@@ -44,6 +44,8 @@ describe('symmetricEnergy', () => {
     for (const maxElements of [k, 5 * k, 10 * k + 1]) {
       const got = await symmetricEnergy(cache, a, c, A.rows, k, 2, maxElements);
       expect(Math.abs(got / want - 1)).toBeLessThan(2e-5);
+      // float64 A, converted chunk by chunk into one buffer: the same float32 operands, the same sum
+      expect(await symmetricEnergy(cache, A.data, c, A.rows, k, 2, maxElements)).toBe(got);
     }
   });
 

@@ -49,16 +49,23 @@ export function rowChunks(m: number, k: number, maxElements = CHUNK_ELEMENTS): n
   return Array.from({ length: chunks + 1 }, (_, i) => Math.round((i * m) / chunks));
 }
 
-/** tr(A·C·Aᵀ): a, c float32 row-major, a: [m, k], c: [k, k] symmetric; levels as above (default symmetricLevels(k)). */
-export async function symmetricEnergy(cache: SessionCache, a: Float32Array, c: Float32Array, m: number, k: number, levels = symmetricLevels(k), maxElements = CHUNK_ELEMENTS): Promise<number> {
+/**
+ * tr(A·C·Aᵀ): a: [m, k], c: [k, k] symmetric float32, row-major; levels as above (default
+ * symmetricLevels(k)). A float64 `a` (used once, e.g. W) is converted a chunk at a time into
+ * one recycled buffer rather than into a fresh float32 copy of all of A.
+ */
+export async function symmetricEnergy(cache: SessionCache, a: Float32Array | Float64Array, c: Float32Array, m: number, k: number, levels = symmetricLevels(k), maxElements = CHUNK_ELEMENTS): Promise<number> {
   if (m === 0 || k === 0) return 0;
   const session = await cache.get(`row-energy-sym-f32 L=${levels}`, () => energyGraph(levels));
   const bounds = int32Tensor(Int32Array.from(blockBounds(k, levels)), [2 ** levels + 1]);
   const cTensor = floatTensor(c, [k, k]);
   const rows = rowChunks(m, k, maxElements);
+  // Chunks are ⌊m/n⌋ or ⌈m/n⌉ rows (n chunks), so ⌈m/n⌉ rows fit every one.
+  const scratch = a instanceof Float64Array ? new Float32Array(Math.ceil(m / (rows.length - 1)) * k) : undefined;
   let energy = 0; // float64 over the rows; each row's float32 sum is accurate to ~√k·2⁻²⁴ of its terms
   for (let i = 0; i + 1 < rows.length; i++) {
-    const chunk = a.subarray(rows[i] * k, rows[i + 1] * k); // a view: rows are contiguous
+    const view = a.subarray(rows[i] * k, rows[i + 1] * k); // rows are contiguous
+    const chunk = scratch ? (scratch.set(view), scratch.subarray(0, view.length)) : (view as Float32Array);
     const out = await session.run({ a: floatTensor(chunk, [rows[i + 1] - rows[i], k]), c: cTensor, bounds });
     for (const v of floatData(out.rows, 'symmetricEnergy')) energy += v;
   }
