@@ -99,6 +99,7 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
   const floor = await squareMatmulFloor(cache);
   print(`floor: float32 MatMul ${floor.shape} via onnx/matmul.ts: ${floor.gflops.toFixed(1)} GFLOP/s`);
   for (const size of [832, 1504]) print(bandAgainstDense(size));
+  print(firstTouch());
   const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
   if (!hasNumpy) print('numpy comparison: skipped (python3 -c "import numpy" failed)');
   let C: Float64Array | undefined; // [in, in], reused while `in` stays the same
@@ -201,6 +202,21 @@ function printSvdAgainstNumpy(line: string, svd: LowRankBasis, dW32: Float32Arra
   }
   print(`  numpy float64 svd(ΔW): ${seconds.toFixed(2)} s; SVD ours / numpy = ${(svdMs / 1000 / seconds).toFixed(2)}`);
   print(`    SVD top-64 σ² agreement with numpy: max relative difference ${worst.toExponential(2)}; Frobenius err(r) vs optimum (ours / optimum − 1): ${parts.join(', ')}`);
+}
+
+/**
+ * What fresh memory costs here: this VM (a Firecracker guest) faults pages the host has not
+ * backed yet through to the host, and freed memory is handed back, so first touch varies from
+ * ~0.3 to ~5 s per GB with the machine's recent history. Every large fresh buffer of a
+ * decomposition (C's float32 copy: 822 MB at in = 14336) pays it; the bench prints it so a
+ * slow run can be told from a slow change.
+ */
+function firstTouch(): string {
+  const bytes = 512 * 2 ** 20;
+  const t0 = performance.now();
+  new Float32Array(bytes / 4).fill(1);
+  const seconds = (performance.now() - t0) / 1000;
+  return `first touch of fresh memory: ${(seconds / (bytes / 2 ** 30)).toFixed(2)} s per GiB (one fill of a new 512 MiB buffer)`;
 }
 
 /**

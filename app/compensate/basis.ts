@@ -136,7 +136,9 @@ async function finish(U: Matrix, sigma2: Float64Array, dW: Matrix, products: Pro
   if (scaledBySigma && kept > 0) Uk = choleskyQR2(Uk).Q;
   const Ufull = zeros(out, r);
   for (let i = 0; i < out; i++) for (let j = 0; j < kept; j++) Ufull.data[i * r + j] = Uk.data[i * kept + j];
-  const K = await products.matmul(Ufull, dW, { transA: true }); // [rMax, in] = Uᵀ·ΔW
+  // K = (ΔWᵀ·U)ᵀ with ΔW as the reused operand: ORT multiplies by the float32 copy of ΔW the
+  // energies and the randomized basis already made instead of converting ΔW again.
+  const K = transpose(await products.matmul(dW, Ufull, { transA: true, reuseA: true })); // [rMax, in] = Uᵀ·ΔW
   return { U: Ufull, sigma2: s2, K, path, precision };
 }
 

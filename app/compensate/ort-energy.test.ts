@@ -5,7 +5,7 @@ import { gemm } from '../linalg/gemm.js';
 import { transpose, type Matrix } from '../linalg/matrix.js';
 import { rng } from '../linalg/random.js';
 import { SessionCache } from '../onnx/sessionCache.js';
-import { blockBounds, symmetricEnergy, symmetricLevels } from './ort-energy.js';
+import { blockBounds, rowChunks, symmetricEnergy, symmetricLevels } from './ort-energy.js';
 import { float64Products, outputEnergy } from './products.js';
 
 const cache = new SessionCache('cpu');
@@ -35,6 +35,26 @@ describe('symmetricEnergy', () => {
     const together = await symmetricEnergy(cache, Float32Array.from(A.data.subarray(0, 3 * k)), Float32Array.from(C.data), 3, k, 2);
     for (const e of single) expect(e).toBeGreaterThan(0);
     expect(Math.abs(together / (single[0] + single[1] + single[2]) - 1)).toBeLessThan(1e-6);
+  });
+
+  it('in row chunks (views of A, one run each) equals the float64 tr(A·C·Aᵀ)', async () => {
+    const want = await outputEnergy(float64Products, A, C);
+    const a = Float32Array.from(A.data);
+    const c = Float32Array.from(C.data);
+    for (const maxElements of [k, 5 * k, 10 * k + 1]) {
+      const got = await symmetricEnergy(cache, a, c, A.rows, k, 2, maxElements);
+      expect(Math.abs(got / want - 1)).toBeLessThan(2e-5);
+      // float64 A, converted chunk by chunk into one buffer: the same float32 operands, the same sum
+      expect(await symmetricEnergy(cache, A.data, c, A.rows, k, 2, maxElements)).toBe(got);
+    }
+  });
+
+  it('row chunks cover [0, m] evenly, each within the element limit', () => {
+    expect(rowChunks(37, 203, 5 * 203)).toEqual([0, 5, 9, 14, 19, 23, 28, 32, 37]);
+    expect(rowChunks(4096, 4096)).toEqual([0, 4096]);
+    const chunks = rowChunks(4096, 14336);
+    expect(chunks.length).toBe(5);
+    for (let i = 0; i + 1 < chunks.length; i++) expect((chunks[i + 1] - chunks[i]) * 14336).toBeLessThanOrEqual(1 << 24);
   });
 
   it('halves while blocks stay ≥ 512 wide, at most four times; boundaries cover [0, k]', () => {

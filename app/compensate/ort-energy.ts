@@ -34,14 +34,41 @@ export function blockBounds(k: number, levels: number): number[] {
   return Array.from({ length: parts + 1 }, (_, i) => Math.round((i * k) / parts));
 }
 
-/** tr(A·C·Aᵀ): a, c float32 row-major, a: [m, k], c: [k, k] symmetric; levels as above (default symmetricLevels(k)). */
-export async function symmetricEnergy(cache: SessionCache, a: Float32Array, c: Float32Array, m: number, k: number, levels = symmetricLevels(k)): Promise<number> {
+/**
+ * Rows of A per graph run: at most CHUNK_ELEMENTS entries (64 MB of float32), as even as
+ * integers allow. The graph's intermediates (Slice copies of A, MatMul and Mul outputs) are
+ * ≈ 8 × the rows it gets; in chunks they are allocated once and recycled by the next run
+ * instead of ~2 GB of fresh memory per energy at 4096 × 14336, which this VM backs at
+ * ~4–5 s per GB on first touch. 4096² stays one run.
+ */
+const CHUNK_ELEMENTS = 1 << 24;
+
+/** [chunks + 1] row boundaries of A: [m, k] for symmetricEnergy's runs. */
+export function rowChunks(m: number, k: number, maxElements = CHUNK_ELEMENTS): number[] {
+  const chunks = Math.max(1, Math.ceil((m * k) / maxElements));
+  return Array.from({ length: chunks + 1 }, (_, i) => Math.round((i * m) / chunks));
+}
+
+/**
+ * tr(A·C·Aᵀ): a: [m, k], c: [k, k] symmetric float32, row-major; levels as above (default
+ * symmetricLevels(k)). A float64 `a` (used once, e.g. W) is converted a chunk at a time into
+ * one recycled buffer rather than into a fresh float32 copy of all of A.
+ */
+export async function symmetricEnergy(cache: SessionCache, a: Float32Array | Float64Array, c: Float32Array, m: number, k: number, levels = symmetricLevels(k), maxElements = CHUNK_ELEMENTS): Promise<number> {
   if (m === 0 || k === 0) return 0;
   const session = await cache.get(`row-energy-sym-f32 L=${levels}`, () => energyGraph(levels));
   const bounds = int32Tensor(Int32Array.from(blockBounds(k, levels)), [2 ** levels + 1]);
-  const out = await session.run({ a: floatTensor(a, [m, k]), c: floatTensor(c, [k, k]), bounds });
+  const cTensor = floatTensor(c, [k, k]);
+  const rows = rowChunks(m, k, maxElements);
+  // Chunks are ⌊m/n⌋ or ⌈m/n⌉ rows (n chunks), so ⌈m/n⌉ rows fit every one.
+  const scratch = a instanceof Float64Array ? new Float32Array(Math.ceil(m / (rows.length - 1)) * k) : undefined;
   let energy = 0; // float64 over the rows; each row's float32 sum is accurate to ~√k·2⁻²⁴ of its terms
-  for (const v of floatData(out.rows, 'symmetricEnergy')) energy += v;
+  for (let i = 0; i + 1 < rows.length; i++) {
+    const view = a.subarray(rows[i] * k, rows[i + 1] * k); // rows are contiguous
+    const chunk = scratch ? (scratch.set(view), scratch.subarray(0, view.length)) : (view as Float32Array);
+    const out = await session.run({ a: floatTensor(chunk, [rows[i + 1] - rows[i], k]), c: cTensor, bounds });
+    for (const v of floatData(out.rows, 'symmetricEnergy')) energy += v;
+  }
   return energy;
 }
 

@@ -57,7 +57,7 @@ export function ortProducts(cache: SessionCache): Products {
       const [m, k] = [A.rows, A.cols];
       if (C.rows !== k || C.cols !== k) throw new RangeError(`outputEnergy: A [${m}, ${k}], C [${C.rows}, ${C.cols}]`);
       if (m === 0 || k === 0) return 0;
-      return symmetricEnergy(cache, float32Of(A, options.reuseA === true), float32Of(C, true), m, k);
+      return symmetricEnergy(cache, options.reuseA === true ? float32Of(A, true) : A.data, float32Of(C, true), m, k);
     },
   };
 }

@@ -8,6 +8,7 @@
 // Arithmetic is IEEE float32, each product and difference rounded (no fused multiply-add), so
 // the result is exactly Math.fround(y − Math.fround(a·x)) per element, as the tests check.
 import { f32, f64, i32, op, v128, wasmModule, type ValType, type WasmFunction } from '../../wasm/encode.js';
+import { wasm } from '../../wasm/api.js';
 
 /** Locals (indices) of a kernel that walks rows of floats: see overRows. */
 interface RowLoop {
@@ -61,14 +62,6 @@ const rank1: WasmFunction = {
     [...at(row), ...at(row), ...op.f32Load(), ...op.localGet(as), ...at(x), ...op.f32Load(), ...op.f32Mul, ...op.f32Sub, ...op.f32Store()],
   ),
 };
-
-// The part of the WebAssembly JS API used here (Node has it; @types/node leaves it to lib.dom).
-interface WasmApi {
-  Module: new (bytes: Uint8Array<ArrayBuffer>) => object;
-  Instance: new (module: object, imports: object) => { exports: object };
-  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer };
-}
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 // columnError(w, q, err, col, count, ujj) → Σ d², d = w[r] − q[r] (float64 in, f64x2 lanes):
 // err[r] = float32(d / ujj), col[r] = float32(q[r]), for r < count. Same values as the scalar
