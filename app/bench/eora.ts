@@ -15,6 +15,7 @@ import { decomposeLayer } from '../compensate/decomposition.js';
 import { ortProducts } from '../compensate/ort-products.js';
 import { symmetricEnergyFlops } from '../compensate/ort-energy.js';
 import { krylovBlockFor } from '../compensate/block-krylov.js';
+import { quadraticTraceOrt } from '../compress/ort-metrics.js';
 import { svdBasis } from '../compensate/svd.js';
 import { topEigenpairs } from '../compensate/top-eigenpairs.js';
 import type { LowRankBasis } from '../compensate/basis.js';
@@ -94,7 +95,12 @@ function countingProducts(inner: Products): Products & { flops: number; ms: numb
   return counted;
 }
 
-export async function benchEora(cache: SessionCache, print: (line: string) => void, shapes?: string[]): Promise<void> {
+export interface EoraBenchOptions {
+  /** Give the decomposition the two traces compress's float64 metric measures (timed apart), as compensate does. */
+  tracesFromCompress?: boolean;
+}
+
+export async function benchEora(cache: SessionCache, print: (line: string) => void, shapes?: string[], options: EoraBenchOptions = {}): Promise<void> {
   const layers = shapes ? parseShapes(shapes) : defaultLayers;
   const floor = await squareMatmulFloor(cache);
   print(`floor: float32 MatMul ${floor.shape} via onnx/matmul.ts: ${floor.gflops.toFixed(1)} GFLOP/s`);
@@ -117,12 +123,13 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
     const W = { rows: out, cols: n, data: Float64Array.from(gaussianF32(out * n, 1 / Math.sqrt(n), out + 1)) };
     const Wc = { rows: out, cols: n, data: new Float64Array(out * n) };
     for (let i = 0; i < Wc.data.length; i++) Wc.data[i] = W.data[i] - dW32[i];
+    const traces = options.tracesFromCompress ? await compressTraces(cache, W, Wc, C, print) : undefined;
     const products = countingProducts(ortProducts(cache));
     t0 = performance.now();
     // Columns at each stopping test, one list per solver (C's spectrum, then EoRA): steps restart at a new solver.
     const tests: number[][] = [];
     const onIteration = (step: number) => (tests.at(-1) && step > tests.at(-1)!.at(-1)! / krylovBlockFor(rMax) ? tests.at(-1)!.push(step * krylovBlockFor(rMax)) : tests.push([step * krylovBlockFor(rMax)]));
-    const d = await decomposeLayer({ W, Wc, C: { rows: n, cols: n, data: C } }, { rMax, methods: ['eora'], products, randomized: { onIteration } });
+    const d = await decomposeLayer({ W, Wc, C: { rows: n, cols: n, data: C } }, { rMax, methods: ['eora'], products, randomized: { onIteration }, traces });
     const ms = performance.now() - t0;
     const eora = d.methods.eora!;
     const t1 = performance.now();
@@ -131,7 +138,7 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
     const floorSeconds = products.flops / (floor.gflops * 1e9);
     print(`  ours (${d.path}, ${products.name}): ${secs(ms)} total — energies + C spectrum ${secs(d.milliseconds.spectrum)}, EoRA basis + curves ${secs(eora.milliseconds)} (${eora.basis.iterations ?? '-'} block steps)`);
     const block = krylovBlockFor(rMax);
-    print(`    breakdown: energies tr(W·C·Wᵀ), tr(ΔW·C·ΔWᵀ) ${secs(d.milliseconds.energies)}; C spectrum ${secs(d.milliseconds.spectrum - d.milliseconds.energies)} (block Krylov, ${d.covariance.iterations ?? '-'} × ${block} columns, values only); EoRA basis + curves ${secs(eora.milliseconds)} (block Krylov, ${eora.basis.iterations ?? '-'} × ${block} columns)`);
+    print(`    breakdown: energies tr(W·C·Wᵀ), tr(ΔW·C·ΔWᵀ) ${traces ? 'given (line above)' : secs(d.milliseconds.energies)}; C spectrum ${secs(d.milliseconds.spectrum - d.milliseconds.energies)} (block Krylov, ${d.covariance.iterations ?? '-'} × ${block} columns, values only); EoRA basis + curves ${secs(eora.milliseconds)} (block Krylov, ${eora.basis.iterations ?? '-'} × ${block} columns)`);
     print(`    ORT products: ${(products.flops / 1e9).toFixed(0)} GFLOP in ${secs(products.ms)} (wall time with a product in flight, incl. float64↔float32 conversion; ${(products.flops / (products.ms / 1000) / 1e9).toFixed(1)} GFLOP/s); none in flight (float64 JS only) ${secs(ms - products.ms)}`);
     print(`    ratio to the MatMul floor: ${(ms / 1000 / floorSeconds).toFixed(1)}× the ${floorSeconds.toFixed(2)} s its products would take at floor speed`);
     print(`    C spectrum: ${d.covariance.iterations ?? '-'} iterations, stated precision ${d.covariance.precision.toExponential(1)}; EoRA σᵢ stated precision ${eora.precision.toExponential(1)}`);
@@ -238,4 +245,26 @@ function bandAgainstDense(s: number): string {
   const [, bandPairsMs] = timed(() => topEigenpairs(T, rMax, band));
   const [, densePairsMs] = timed(() => topEigenpairs(T, rMax, dense));
   return `Rayleigh–Ritz of a band T [${s}, ${s}], b = ${b}: band reduction ${bandMs.toFixed(0)} ms vs dense Householder ${denseMs.toFixed(0)} ms (${(denseMs / bandMs).toFixed(1)}×); then top-${rMax} eigenpairs ${bandPairsMs.toFixed(0)} ms vs ${densePairsMs.toFixed(0)} ms`;
+}
+
+/**
+ * The two traces as the compress stage measures them for its output-error metric (float64 ORT
+ * MatMuls over row chunks, compress/ort-metrics.ts): compress pays for them once per linear, and
+ * compensate reuses them from layers.json. Timed here on its own line, outside the decomposition.
+ */
+async function compressTraces(cache: SessionCache, W: Matrix, Wc: Matrix, C: Float64Array, print: (line: string) => void): Promise<{ output: number; errorOutput: number }> {
+  const { rows: out, cols: n } = W;
+  const t0 = performance.now();
+  const output = await quadraticTraceOrt(cache, (r0, r1, dst) => dst.set(W.data.subarray(r0 * n, r1 * n)), out, n, C);
+  const errorOutput = await quadraticTraceOrt(
+    cache,
+    (r0, r1, dst) => {
+      for (let i = r0 * n, k = 0; i < r1 * n; i++, k++) dst[k] = W.data[i] - Wc.data[i];
+    },
+    out,
+    n,
+    C,
+  );
+  print(`  traces tr(W·C·Wᵀ), tr(ΔW·C·ΔWᵀ) by compress's float64 metric (paid by compress, reused by compensate; not in the total below): ${secs(performance.now() - t0)}`);
+  return { output, errorOutput };
 }

@@ -18,6 +18,9 @@ gptq      GPTQ on 1024², 4096² and 11008×4096 layers: Hinv factor (ORT) and c
 eora      EoRA decomposition to r_max 256 on 4096² and 11008×4096 layers with ORT products,
           against the MatMul floor and numpy's eigh + svd when python3 has numpy.
           --shapes 4096x4096,11008x4096,4096x14336 picks the layers (default the first two).
+          --traces compress: tr(W·C·Wᵀ) and tr(ΔW·C·ΔWᵀ) measured first by compress's float64
+          metric (timed on its own line) and given to the decomposition, as the compensate
+          stage does for a compressed run's layers from 1024 wide.
 scale     random-weight bf16 checkpoints of real shapes (default llama-3.2-1b): seconds and
           peak RSS of inspect, ppl on 512 tokens, compress (gptq:w4g128, 8×256) and compensate
           (eora r16,64) as child processes; ppl against the MatMul floor. --layers overrides
@@ -26,7 +29,7 @@ scale     random-weight bf16 checkpoints of real shapes (default llama-3.2-1b): 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { device: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, dir: { type: 'string' }, shapes: { type: 'string' }, layers: { type: 'string' }, 'skip-compress': { type: 'boolean' }, keep: { type: 'boolean' }, 'ppl-tokens': { type: 'string' } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { device: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, dir: { type: 'string' }, shapes: { type: 'string' }, layers: { type: 'string' }, 'skip-compress': { type: 'boolean' }, keep: { type: 'boolean' }, 'ppl-tokens': { type: 'string' }, traces: { type: 'string' } } });
   } catch (error) {
     process.stderr.write(`eora-bench: ${(error as Error).message}\n${usage}\n`);
     return 2;
@@ -51,13 +54,17 @@ export async function main(argv: string[]): Promise<number> {
     await benchScale({ dir: v.dir, shapes: (v.shapes ?? 'llama-3.2-1b').split(','), layers, skipCompress: v['skip-compress'] === true, keep: v.keep === true, pplTokens }, (line) => process.stdout.write(line + '\n'));
     return 0;
   }
+  if (parsed.values.traces !== undefined && parsed.values.traces !== 'compress') {
+    process.stderr.write(`eora-bench: --traces takes "compress" (or leave it out: the decomposition computes them), got ${parsed.values.traces}\n`);
+    return 2;
+  }
   if (which === 'gptq' || which === 'eora') {
     const device = parseDevice(parsed.values.device ?? 'cpu');
     process.stdout.write(`${which} bench on ${device}\n`);
     const sessions = new SessionCache(device);
     try {
       const print = (line: string) => process.stdout.write(line + '\n');
-      await (which === 'gptq' ? benchGptq(sessions, print) : benchEora(sessions, print, parsed.values.shapes?.split(',')));
+      await (which === 'gptq' ? benchGptq(sessions, print) : benchEora(sessions, print, parsed.values.shapes?.split(','), { tracesFromCompress: parsed.values.traces === 'compress' }));
     } finally {
       await sessions.release();
     }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { gram, identity, matmul, maxRelativeError, subtract, transpose, type Matrix } from '../linalg/matrix.js';
 import { adapterProduct, type SigmaSplit } from './adapter.js';
 import { allMethods, decomposeLayer, type LayerDecomposition, type LayerInput } from './decomposition.js';
-import { float64Products, outputEnergy } from './products.js';
+import { float64Products, outputEnergy, type Products } from './products.js';
 import { randomLayer, type RandomLayer } from './random-layer.js';
 import { publishedEora } from './reference.js';
 
@@ -109,5 +109,26 @@ describe('Σ split', () => {
     const only = await decomposeLayer(layer, { rMax: 8, methods: ['svd'] });
     expect(() => only.adapterAt('eora', 2)).toThrow(/not computed/);
     expect(only.adapterAt('svd', 0).B.cols).toBe(0);
+  });
+});
+
+describe('traces given by the caller (compress measured them)', () => {
+  const layer = randomLayer({ out: 48, in: 64, tokens: 100, seed: 31, errorDecay: 0.9 });
+
+  it('are used as the energies, skip their products, and leave adapters and curves as computed ones do', async () => {
+    const computed = await decomposeLayer(layer, { rMax: 16 });
+    const traces = { output: computed.energies.output, errorOutput: computed.energies.errorOutput };
+    let energyCalls = 0;
+    const counting: Products = { ...float64Products, outputEnergy: (A, C) => (energyCalls++, outputEnergy(float64Products, A, C)) };
+    const given = await decomposeLayer(layer, { rMax: 16, traces, products: counting });
+    expect(energyCalls).toBe(0);
+    expect(given.energies).toEqual(computed.energies);
+    for (const method of allMethods) {
+      expect(Array.from(given.methods[method]!.curves.output)).toEqual(Array.from(computed.methods[method]!.curves.output));
+      expect(maxRelativeError(adapterProduct(given.adapterAt(method, 16)).data, adapterProduct(computed.adapterAt(method, 16)).data)).toBe(0);
+    }
+    // A wrong trace shows in the curves (they are normalized by it): the option is really read.
+    const scaled = await decomposeLayer(layer, { rMax: 16, traces: { ...traces, output: 2 * traces.output } });
+    expect(scaled.methods.eora!.curves.output[0]).toBeCloseTo(computed.methods.eora!.curves.output[0] / 2, 12);
   });
 });

@@ -2,6 +2,9 @@
 //   relWeightError  ‖ΔW‖_F / ‖W‖_F,                      ΔW = W_c − W
 //   relOutputError  tr(ΔW C ΔWᵀ) / tr(W C Wᵀ)             = Σ_t ‖ΔW x_t‖² / Σ_t ‖W x_t‖² over the
 //                   calibration tokens: the quantity GPTQ/SparseGPT minimize, normalized
+//   outputEnergy, errorOutputEnergy   the two traces themselves, tr(W C Wᵀ) and tr(ΔW C ΔWᵀ):
+//                   compensate reuses them for the same W, W_c and C instead of recomputing its
+//                   two largest products (experiment/stages/compensate.ts)
 //   sparsity        fraction pruned by the mask (0 without one)
 //   zeroFraction    fraction of exact zeros in W_c (also counts quantized weights that landed on 0)
 //   bitsPerWeight   storage per weight: codes, plus scale and zero at 16 bits each per (row, group),
@@ -13,6 +16,9 @@ export interface LinearMetrics {
   relWeightError: number;
   /** null without calibration statistics. */
   relOutputError: number | null;
+  /** tr(W C Wᵀ) and tr(ΔW C ΔWᵀ), float64; null without calibration statistics. */
+  outputEnergy: number | null;
+  errorOutputEnergy: number | null;
   sparsity: number;
   zeroFraction: number;
   bitsPerWeight: number;
@@ -30,7 +36,7 @@ export function linearMetrics(layer: LinearWeight, result: CompressResult, momen
     const { C } = checkMoment(moment, n, 'the output error');
     const dW = new Float64Array(w.length); // [out, in]
     for (let i = 0; i < w.length; i++) dW[i] = result.wc[i] - w[i];
-    metrics.relOutputError = ratio(quadraticTrace(dW, out, n, C), quadraticTrace(Float64Array.from(w), out, n, C));
+    return withTraces(metrics, quadraticTrace(dW, out, n, C), quadraticTrace(Float64Array.from(w), out, n, C));
   }
   return metrics;
 }
@@ -58,6 +64,8 @@ export function weightMetrics(layer: LinearWeight, result: CompressResult): Line
   return {
     relWeightError: ratio(Math.sqrt(dNorm), Math.sqrt(wNorm)),
     relOutputError: null,
+    outputEnergy: null,
+    errorOutputEnergy: null,
     sparsity: pruned / w.length,
     zeroFraction: zeros / w.length,
     bitsPerWeight: bitsPerWeight(result, out, n),
@@ -87,6 +95,11 @@ function quadraticTrace(A: Float64Array, out: number, n: number, C: Float64Array
     }
   }
   return total;
+}
+
+/** metrics with the output error from its two traces. */
+export function withTraces(metrics: LinearMetrics, errorOutputEnergy: number, outputEnergy: number): LinearMetrics {
+  return { ...metrics, relOutputError: ratio(errorOutputEnergy, outputEnergy), outputEnergy, errorOutputEnergy };
 }
 
 /** 0/0 → 0 (nothing changed); x/0 → Infinity. */

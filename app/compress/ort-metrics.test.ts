@@ -18,8 +18,10 @@ describe('linearMetricsOrt', () => {
     const js = linearMetrics(layer, result, moment);
     const ort = await linearMetricsOrt(cache, layer, result, moment, { minIn: 0 });
     expect(ort.relOutputError).not.toBeNull();
-    expect(Math.abs(ort.relOutputError! / js.relOutputError! - 1)).toBeLessThan(1e-12);
-    expect({ ...ort, relOutputError: 0 }).toEqual({ ...js, relOutputError: 0 });
+    for (const key of ['relOutputError', 'outputEnergy', 'errorOutputEnergy'] as const) expect(Math.abs(ort[key]! / js[key]! - 1)).toBeLessThan(1e-12);
+    expect(js.relOutputError).toBe(js.errorOutputEnergy! / js.outputEnergy!);
+    const traces = { relOutputError: 0, outputEnergy: 0, errorOutputEnergy: 0 };
+    expect({ ...ort, ...traces }).toEqual({ ...js, ...traces });
     expect(js.relOutputError).toBeGreaterThan(1e-4); // w3 leaves a visible error
   });
 

@@ -12,7 +12,7 @@
 import { GraphBuilder, int } from '../onnx/builder.js';
 import { doubleTensor } from '../onnx/runtime.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
-import { linearMetrics, ratio, weightMetrics, type LinearMetrics } from './metrics.js';
+import { linearMetrics, weightMetrics, withTraces, type LinearMetrics } from './metrics.js';
 import { checkMoment, type CompressResult, type LinearWeight, type SecondMoment } from './types.js';
 
 /** Input widths from which the traces run in onnxruntime (the bundled model's layers stay in JS). */
@@ -72,5 +72,5 @@ export async function linearMetricsOrt(cache: SessionCache, layer: LinearWeight,
   };
   const err = await quadraticTraceOrt(cache, dW, layer.out, n, C);
   const energy = await quadraticTraceOrt(cache, W, layer.out, n, C);
-  return { ...base, relOutputError: ratio(err, energy) };
+  return withTraces(base, err, energy);
 }

@@ -12,6 +12,7 @@
 // the block's input and output [N, L, d] float32, are the other large resident (README "Memory model").
 import type { CalibrationSet } from '../../calibrate/data.js';
 import type { CompressResult, SecondMoment } from '../../compress/index.js';
+import type { LinearMetrics } from '../../compress/metrics.js';
 import { isQuantTensor, quantTensors } from '../../export/quant-state.js';
 import { GramAccumulator, gramNames, type GramName } from '../../forward/calibration.js';
 import { weightAccount } from '../../forward/memory.js';
@@ -54,6 +55,23 @@ export interface BlockLoop {
 }
 
 export const weightKey = (linear: LinearInfo) => `${linear.name}.weight`;
+
+/** layers.json's record of one compressed linear. */
+export function linearRecord(l: LinearInfo, m: LinearMetrics): LinearRecord {
+  return {
+    name: l.name,
+    layer: l.layer,
+    kind: l.kind,
+    out: l.out,
+    in: l.in,
+    rel_weight_error: m.relWeightError,
+    rel_output_error: m.relOutputError,
+    sparsity: m.sparsity,
+    bits_per_weight: m.bitsPerWeight,
+    output_energy: m.outputEnergy,
+    error_output_energy: m.errorOutputEnergy,
+  };
+}
 
 /** Runs `loop.step` over every block not yet checkpointed, then assembles the run files; returns every linear's record. */
 export async function calibrateBlocks(ctx: StageContext, runner: ModelRunner, loop: BlockLoop): Promise<LinearRecord[]> {

@@ -45,6 +45,7 @@ import { RunError, type RunFolder } from '../../run/run.js';
 import { writeAdapterFile } from '../../run/files/adapters.js';
 import { gramKey, openCalibration } from '../../run/files/calibration.js';
 import { openCompressed } from '../../run/files/compressed.js';
+import { readLayersJson } from '../../run/files/layers-json.js';
 import { assembleDecompositions, checkFiniteDecomposition, discardDecompositions, hasPartialDecompositions, finishedDecompositions, finishedLinearDecomposition, readDecomposition, writeLinearDecomposition, type MethodResult } from '../../run/files/decompositions.js';
 import { readSpectra, SPECTRA_DIR, writeSpectra, type SpectraFile } from '../../run/files/spectra.js';
 import { budgetVariantName } from '../../run/metrics.js';
@@ -198,8 +199,11 @@ async function compensate(ctx: StageContext, options: CompensateParams): Promise
   return { methods, budget, budgets, variants };
 }
 
-/** Bump when the decompositions' numerics change (2: block Krylov SVD baseline, 2026-12-05). */
-const DECOMPOSITION_VERSION = 2;
+/**
+ * Bump when the decompositions' numerics change (2: block Krylov SVD baseline, 2026-12-05; 3: wide
+ * layers take their two traces from compress's float64 metric, 2026-12-05).
+ */
+const DECOMPOSITION_VERSION = 3;
 
 /** Layer width (max of out, in) from which the CPU runs the decompositions' products in onnxruntime. */
 const ORT_PRODUCTS_MIN_DIM = 1024;
@@ -229,6 +233,7 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
   // widths. Narrower layers (the bundled model, stories15M) keep exact float64 products.
   const sessions = new SessionCache(ctx.device);
   const productsFor = (info: LinearInfo) => (ctx.device !== 'cpu' || Math.max(info.out, info.in) >= ORT_PRODUCTS_MIN_DIM ? ortProducts(sessions) : undefined);
+  const traces = compressTraces(run.dir);
   // One linear: its own async function on purpose, so its W, W_c, C and decomposition are
   // released when it returns (a suspended async frame keeps block-scoped consts in its
   // registers: inlined in the loop, linear k's arrays stayed reachable through linear k + 1).
@@ -238,7 +243,7 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
     const Wc = compressed.f32(weight);
     const C = fromArray(info.in, info.in, calibration.f64(gramKey(info.layer, gramOf[info.kind])));
     weightAccount.hold('compensate linear', [W, Wc]); // C is calibration state, not weights (README: memory model)
-    const d = await decomposeLayer({ W: fromArray(info.out, info.in, W), Wc: fromArray(info.out, info.in, Wc), C }, { methods: options.methods, rMax, signal, products: productsFor(info) });
+    const d = await decomposeLayer({ W: fromArray(info.out, info.in, W), Wc: fromArray(info.out, info.in, Wc), C }, { methods: options.methods, rMax, signal, products: productsFor(info), traces: traces(info) });
     const state: LinearState = { info, rMax: d.rMax, curves: {} };
     const full = new Map<string, MethodResult>();
     const spectra: SpectraFile = {
@@ -288,6 +293,22 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
   }
   assembleDecompositions(run.dir, states.map((s) => s.info.name), options.methods, split, key);
   return states;
+}
+
+/**
+ * tr(W·C·Wᵀ) and tr(ΔW·C·ΔWᵀ) of a linear as compress measured them (layers.json), for the same W,
+ * W_c and C that compensate reads: in float64, more exact than the float32 energies they replace,
+ * and at 4096 × 14336 most of a decomposition's flops. Only for layers from ORT_METRICS_MIN_IN
+ * wide, where compress took them with onnxruntime: narrower ones (the bundled model's) keep the
+ * numbers they always had. Older runs and imported checkpoints without them: undefined (computed).
+ */
+export function compressTraces(runDir: string): (info: LinearInfo) => { output: number; errorOutput: number } | undefined {
+  const records = new Map(readLayersJson(runDir).map((r) => [r.name, r]));
+  return (info) => {
+    const r = records.get(info.name);
+    const usable = info.in >= ORT_METRICS_MIN_IN && r?.out === info.out && r.in === info.in && typeof r.output_energy === 'number' && typeof r.error_output_energy === 'number';
+    return usable ? { output: r.output_energy!, errorOutput: r.error_output_energy! } : undefined;
+  };
 }
 
 /** The decomposition rank of a linear (undefined: the default); a top rank it cannot hold is a RunError. */
@@ -376,6 +397,7 @@ async function meanQuantizedError(run: RunFolder, readW: (name: string) => Float
   const compressed = openCompressed(run.dir);
   const calibration = openCalibration(run.dir);
   const sessions = new SessionCache('cpu'); // float64 MatMuls: exact like the JS products, minutes faster at real widths
+  const traces = compressTraces(run.dir);
   try {
     for (const { info } of states) {
       const W = fromArray(info.out, info.in, readW(`${info.name}.weight`));
@@ -386,7 +408,7 @@ async function meanQuantizedError(run: RunFolder, readW: (name: string) => Float
       // tr(M·C·Mᵀ) for M: [out, in]; narrow layers keep the JS products (unchanged numbers).
       const trace = (m: Matrix) =>
         info.in >= ORT_METRICS_MIN_IN ? quadraticTraceOrt(sessions, (r0, r1, dst) => dst.set(m.data.subarray(r0 * info.in, r1 * info.in)), info.out, info.in, C.data) : outputEnergy(float64Products, m, C);
-      const energy = await trace(W);
+      const energy = traces(info)?.output ?? (await trace(W));
       errors.push((await trace(residual)) / (energy > 0 ? energy : 1));
     }
   } finally {

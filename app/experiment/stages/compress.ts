@@ -28,7 +28,7 @@ import type { Device } from '../../onnx/runtime.js';
 import { openCompressed } from '../../run/files/compressed.js';
 import { readLayersJson, type LinearRecord } from '../../run/files/layers-json.js';
 import { RunFolder } from '../../run/run.js';
-import { calibrateBlocks, momentsOf, weightKey, type BlockStep } from './blocks.js';
+import { calibrateBlocks, linearRecord, momentsOf, weightKey, type BlockStep } from './blocks.js';
 import type { Stage } from './driver.js';
 
 export type Activations = 'sequential' | 'original';
@@ -190,8 +190,7 @@ async function compressGroup(spec: MethodSpec, group: LinearInfo[], runner: Mode
     else if (spec.method === 'sparsegpt') result = await runSweepOrt(runner.sessions, sparsegptSteps(layer, prepared!, { sparsity: spec.sparsity, quant: spec.quant, percdamp: spec.percdamp, blockSize: spec.blockSize }));
     else result = compressLinear(spec, layer, moment);
     const m = await linearMetricsOrt(runner.sessions, layer, result, moment); // n ≥ 1024: traces in ORT
-    const record = { name: l.name, layer: l.layer, kind: l.kind, out: l.out, in: l.in, rel_weight_error: m.relWeightError, rel_output_error: m.relOutputError, sparsity: m.sparsity, bits_per_weight: m.bitsPerWeight };
-    results.set(l.kind, { result, record });
+    results.set(l.kind, { result, record: linearRecord(l, m) });
   }
   return results;
 }

@@ -23,7 +23,7 @@ import type { Device } from '../../onnx/runtime.js';
 import type { LinearRecord } from '../../run/files/layers-json.js';
 import { withRunLock } from '../../run/lock.js';
 import { RunError, RunFolder } from '../../run/run.js';
-import { calibrateBlocks, momentsOf, weightKey, type BlockStep } from './blocks.js';
+import { calibrateBlocks, linearRecord, momentsOf, weightKey, type BlockStep } from './blocks.js';
 import { runStage, type Stage } from './driver.js';
 
 export interface ImportGptqOptions {
@@ -123,7 +123,7 @@ function importedBlock(runner: ModelRunner, quantized: GptqModel): BlockStep {
     const records = new Map<LinearKind, LinearRecord>();
     for (const [kind, l] of info) {
       const m = await linearMetricsOrt(runner.sessions, { w: runner.model.readTensor(weightKey(l)), out: l.out, in: l.in }, results.get(kind)!, moments.get(gramOf[kind])!);
-      records.set(kind, { name: l.name, layer: l.layer, kind: l.kind, out: l.out, in: l.in, rel_weight_error: m.relWeightError, rel_output_error: m.relOutputError, sparsity: m.sparsity, bits_per_weight: m.bitsPerWeight });
+      records.set(kind, linearRecord(l, m));
     }
     return { results, records, moments, next };
   };

@@ -16,11 +16,13 @@ export const linearRecordSchema = z.looseObject({
   kind: z.string(),
   out: z.number().int().positive(),
   in: z.number().int().positive(),
-  // null: a NaN written by JSON.stringify (an all-zero weight); older runs may lack the last two.
+  // null: a NaN written by JSON.stringify (an all-zero weight); older runs may lack the last four.
   rel_weight_error: z.number().nullable(),
   rel_output_error: z.number().nullable(),
   sparsity: z.number().nullable().optional(),
   bits_per_weight: z.number().nullable().optional(),
+  output_energy: z.number().nullable().optional(),
+  error_output_energy: z.number().nullable().optional(),
 });
 export const layersJsonSchema = z.array(linearRecordSchema, { error: 'expected a list of linears' });
 
