@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decomposeLayer } from '../compensate/decomposition.js';
 import { ortProducts } from '../compensate/ort-products.js';
-import { symmetricEnergyFlops } from '../compensate/ort-energy.js';
+import { symmetricEnergyFlops } from '../onnx/symmetric-energy.js';
 import { krylovBlockFor } from '../compensate/block-krylov.js';
-import { quadraticTraceOrt } from '../compress/ort-metrics.js';
+import { outputTraces } from '../compress/ort-metrics.js';
 import { svdBasis } from '../compensate/svd.js';
 import { topEigenpairs } from '../compensate/top-eigenpairs.js';
 import type { LowRankBasis } from '../compensate/basis.js';
@@ -69,7 +69,7 @@ print(f"{t5 - t4} " + " ".join(repr(float(v)) for v in sw[:r] ** 2))
  * inner with its products counted: flops, and ms = wall time with at least one product in
  * flight (products that overlap count once). outputEnergy is passed through (without it
  * the energies would fall back to an [out, in] product copied into JavaScript), counted with
- * the flops its symmetric blocking runs (ort-energy.ts).
+ * the flops its symmetric blocking runs (onnx/symmetric-energy.ts).
  */
 function countingProducts(inner: Products): Products & { flops: number; ms: number } {
   let inFlight = 0;
@@ -248,23 +248,13 @@ function bandAgainstDense(s: number): string {
 }
 
 /**
- * The two traces as the compress stage measures them for its output-error metric (float64 ORT
- * MatMuls over row chunks, compress/ort-metrics.ts): compress pays for them once per linear, and
- * compensate reuses them from layers.json. Timed here on its own line, outside the decomposition.
+ * The two traces as the compress stage measures them for its output-error metric
+ * (compress/ort-metrics.ts): compress pays for them once per linear, and compensate reuses them
+ * from layers.json. Timed here on its own line, outside the decomposition.
  */
 async function compressTraces(cache: SessionCache, W: Matrix, Wc: Matrix, C: Float64Array, print: (line: string) => void): Promise<{ output: number; errorOutput: number }> {
-  const { rows: out, cols: n } = W;
   const t0 = performance.now();
-  const output = await quadraticTraceOrt(cache, (r0, r1, dst) => dst.set(W.data.subarray(r0 * n, r1 * n)), out, n, C);
-  const errorOutput = await quadraticTraceOrt(
-    cache,
-    (r0, r1, dst) => {
-      for (let i = r0 * n, k = 0; i < r1 * n; i++, k++) dst[k] = W.data[i] - Wc.data[i];
-    },
-    out,
-    n,
-    C,
-  );
-  print(`  traces tr(W·C·Wᵀ), tr(ΔW·C·ΔWᵀ) by compress's float64 metric (paid by compress, reused by compensate; not in the total below): ${secs(performance.now() - t0)}`);
-  return { output, errorOutput };
+  const traces = await outputTraces(cache, Float32Array.from(W.data), Float32Array.from(Wc.data), W.rows, W.cols, C);
+  print(`  traces tr(W·C·Wᵀ), tr(ΔW·C·ΔWᵀ) by compress's metric (paid by compress, reused by compensate; not in the total below): ${secs(performance.now() - t0)}`);
+  return traces;
 }

@@ -17,7 +17,7 @@
 import type { Matrix } from '../linalg/matrix.js';
 import { matmulF32 } from '../onnx/matmul.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
-import { symmetricEnergy } from './ort-energy.js';
+import { symmetricEnergy } from '../onnx/symmetric-energy.js';
 import type { ProductOptions, Products } from './products.js';
 
 export function ortProducts(cache: SessionCache): Products {

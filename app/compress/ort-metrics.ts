@@ -1,17 +1,21 @@
 // The output-error metric of wide linears with its O(out·n²) work in onnxruntime.
 //
 // relOutputError = tr(ΔW C ΔWᵀ) / tr(W C Wᵀ) (metrics.ts) costs two [out, n]·[n, n] products:
-// 2·out·n² multiply-adds. As scalar JS that was most of a compress run at real widths
+// 2·out·n² multiply-adds each. As scalar JS that was most of a compress run at real widths
 // (Llama-3.2-1B's down_proj, 2048 × 8192: 2.7·10¹¹ multiply-adds, minutes per linear) while
-// GPTQ's whole sweep of the same linear takes seconds. Here each trace is a float64 MatMul in
-// onnxruntime (MLAS DGEMM) over row chunks of A, so the metric keeps float64 accumulation and
-// needs only one chunk's [rows, n] float64 copy and product beside C, never [out, n] of them.
+// GPTQ's whole sweep of the same linear takes seconds. Here each trace is the symmetric float32
+// energy of onnx/symmetric-energy.ts (C's symmetry skips 0.47 of the flops; float32 products,
+// float64 sum over rows), the same energies compensate computes — and now takes from layers.json
+// instead (experiment/stages/compensate.ts). Float64 DGEMMs did the same at twice the flops and
+// half the rate: 21.8 s for 4096 × 14336 alone, a third of an 8B layer's compress.
+// quadraticTraceOrt keeps that float64 path for the exact errors of quantized adapters.
 //
 // Below ORT_METRICS_MIN_IN on the CPU the JS path of metrics.ts runs unchanged (bitwise the
-// numbers the bundled model always had); above it only the summation order differs.
+// numbers the bundled model always had); above it the traces agree with float64 to ~1e-6.
 import { GraphBuilder, int } from '../onnx/builder.js';
 import { doubleTensor } from '../onnx/runtime.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
+import { symmetricEnergy } from '../onnx/symmetric-energy.js';
 import { linearMetrics, weightMetrics, withTraces, type LinearMetrics } from './metrics.js';
 import { checkMoment, type CompressResult, type LinearWeight, type SecondMoment } from './types.js';
 
@@ -61,16 +65,15 @@ export async function linearMetricsOrt(cache: SessionCache, layer: LinearWeight,
   if (!moment || n < (options.minIn ?? ORT_METRICS_MIN_IN)) return linearMetrics(layer, result, moment);
   const base = weightMetrics(layer, result);
   const { C } = checkMoment(moment, n, 'the output error');
-  const { w } = layer;
-  const { wc } = result;
-  // ΔW = W_c − W: exact in float64 (a difference of two float32s).
-  const dW = (r0: number, r1: number, dst: Float64Array) => {
-    for (let i = r0 * n, k = 0; i < r1 * n; i++, k++) dst[k] = wc[i] - w[i];
-  };
-  const W = (r0: number, r1: number, dst: Float64Array) => {
-    for (let i = r0 * n, k = 0; i < r1 * n; i++, k++) dst[k] = w[i];
-  };
-  const err = await quadraticTraceOrt(cache, dW, layer.out, n, C);
-  const energy = await quadraticTraceOrt(cache, W, layer.out, n, C);
-  return withTraces(base, err, energy);
+  const traces = await outputTraces(cache, layer.w, result.wc, layer.out, n, C);
+  return withTraces(base, traces.errorOutput, traces.output);
+}
+
+/** tr(W C Wᵀ) and tr(ΔW C ΔWᵀ), ΔW = W_c − W, for w, wc: [out, n] and C: [n, n] float64. */
+export async function outputTraces(cache: SessionCache, w: Float32Array, wc: Float32Array, out: number, n: number, C: Float64Array): Promise<{ output: number; errorOutput: number }> {
+  const dW = new Float32Array(w.length); // [out, n], rounded once to float32
+  for (let i = 0; i < w.length; i++) dW[i] = wc[i] - w[i];
+  const c32 = Float32Array.from(C); // [n, n]
+  const errorOutput = await symmetricEnergy(cache, dW, c32, out, n);
+  return { output: await symmetricEnergy(cache, w, c32, out, n), errorOutput };
 }

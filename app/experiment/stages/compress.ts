@@ -21,6 +21,7 @@ import { GramAccumulator, gramOf, type GramName } from '../../forward/calibratio
 import { weightAccount } from '../../forward/memory.js';
 import { layerPrefix } from '../../forward/weights.js';
 import { ModelRunner } from '../../forward/runner.js';
+import type { PreparedHessian } from '../../compress/hessian.js';
 import { prepareHessianOrt } from '../../compress/ort-factor.js';
 import { runSweepOrt } from '../../compress/ort-sweep.js';
 import type { LinearInfo, LinearKind, Model } from '../../model/types.js';
@@ -167,8 +168,7 @@ function compressBlock(runner: ModelRunner, params: CompressParams, signal?: Abo
 
 /**
  * Compresses one group of linears sharing an input; GPTQ/SparseGPT share one prepared Hessian.
- * W comes from the runner's block cache (no second copy) and the metrics are taken while it is
- * at hand.
+ * W comes from the runner's block cache (no second copy), for the sweeps and then the metrics.
  */
 async function compressGroup(spec: MethodSpec, group: LinearInfo[], runner: ModelRunner, moments: Map<GramName, SecondMoment>): Promise<Map<LinearKind, { result: CompressResult; record: LinearRecord }>> {
   const results = new Map<LinearKind, { result: CompressResult; record: LinearRecord }>();
@@ -176,20 +176,27 @@ async function compressGroup(spec: MethodSpec, group: LinearInfo[], runner: Mode
   const n = group[0].in;
   // From n = 1024 on, the O(n³) inverse-Cholesky factor runs as blocked onnxruntime Gemms
   // (compress/ort-factor.ts); below that the float64 JS factor is faster than the round trips.
-  const prepared =
+  let prepared: PreparedHessian | null =
     spec.method === 'gptq'
       ? await prepareHessianOrt(runner.sessions, moment, n, { percdamp: spec.percdamp, actOrder: spec.actOrder })
       : spec.method === 'sparsegpt'
         ? await prepareHessianOrt(runner.sessions, moment, n, { percdamp: spec.percdamp })
         : null;
+  const layerOf = (l: LinearInfo) => ({ w: runner.blockTensor(l.layer, weightKey(l).slice(layerPrefix(l.layer).length)), out: l.out, in: l.in });
+  const compressed = new Map<LinearKind, CompressResult>();
   for (const l of group) {
-    const layer = { w: runner.blockTensor(l.layer, weightKey(l).slice(layerPrefix(l.layer).length)), out: l.out, in: l.in };
-    let result: CompressResult;
+    const layer = layerOf(l);
     // The sweeps' lazy block updates run as ORT Gemms from n = 1024 on (compress/ort-sweep.ts).
-    if (spec.method === 'gptq') result = await runSweepOrt(runner.sessions, gptqSteps(layer, prepared!, { ...spec.quant, actOrder: spec.actOrder, staticGroups: spec.staticGroups, percdamp: spec.percdamp, blockSize: spec.blockSize }));
-    else if (spec.method === 'sparsegpt') result = await runSweepOrt(runner.sessions, sparsegptSteps(layer, prepared!, { sparsity: spec.sparsity, quant: spec.quant, percdamp: spec.percdamp, blockSize: spec.blockSize }));
-    else result = compressLinear(spec, layer, moment);
-    const m = await linearMetricsOrt(runner.sessions, layer, result, moment); // n ≥ 1024: traces in ORT
+    if (spec.method === 'gptq') compressed.set(l.kind, await runSweepOrt(runner.sessions, gptqSteps(layer, prepared!, { ...spec.quant, actOrder: spec.actOrder, staticGroups: spec.staticGroups, percdamp: spec.percdamp, blockSize: spec.blockSize })));
+    else if (spec.method === 'sparsegpt') compressed.set(l.kind, await runSweepOrt(runner.sessions, sparsegptSteps(layer, prepared!, { sparsity: spec.sparsity, quant: spec.quant, percdamp: spec.percdamp, blockSize: spec.blockSize })));
+    else compressed.set(l.kind, compressLinear(spec, layer, moment));
+  }
+  // The metrics after the whole group, once the Hessian's factor (a float64 [n, n]) is let go:
+  // at n = 14336 their float32 copy of C then takes its place instead of adding to the peak.
+  prepared = null;
+  for (const l of group) {
+    const result = compressed.get(l.kind)!;
+    const m = await linearMetricsOrt(runner.sessions, layerOf(l), result, moment); // n ≥ 1024: traces in ORT
     results.set(l.kind, { result, record: linearRecord(l, m) });
   }
   return results;

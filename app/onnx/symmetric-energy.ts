@@ -6,9 +6,9 @@
 // products of a decomposition (tr(W·C·Wᵀ) and tr(ΔW·C·ΔWᵀ): 2·out·in² each, 62 % of the flops
 // at 4096², 3.4 TFLOP at 4096 × 14336), so it pays the Slice copies (≈ L + 1 copies of A).
 // Everything stays in one graph; only a per-row [m] vector crosses into JavaScript.
-import { GraphBuilder, int } from '../onnx/builder.js';
-import { floatData, floatTensor, int32Tensor } from '../onnx/runtime.js';
-import type { SessionCache } from '../onnx/sessionCache.js';
+import { GraphBuilder, int } from './builder.js';
+import { floatData, floatTensor, int32Tensor } from './runtime.js';
+import type { SessionCache } from './sessionCache.js';
 
 /**
  * Halve while the blocks stay ≥ MIN_BLOCK wide, at most MAX_LEVELS times. Measured (2 cores,
