@@ -66,6 +66,8 @@ export function writeSafetensors(path: string, tensors: readonly TensorToWrite[]
       // already closed
     }
     rmSync(temp, { force: true });
+    // ENOSPC says neither which file nor how large: name both (the files before it are kept).
+    if ((error as NodeJS.ErrnoException).code === 'ENOSPC') throw new Error(`${path}: no space left on its disk for this ${(offset / 1e9).toFixed(2)} GB file (its partial copy was removed; files written before it are kept)`, { cause: error });
     throw error;
   }
 }

@@ -25,6 +25,7 @@ import { readLayersJson, writeLayersJson, type LinearRecord } from '../../run/fi
 import { hasCheckpoints, openBlockCheckpoint, readBlockRecords, readCheckpointHidden, removeCheckpoints, writeBlockCheckpoint } from '../../run/files/partial.js';
 import { writeQuantized } from '../../run/files/quantized.js';
 import type { TensorFile, TensorToWrite } from '../../run/safetensors-writer.js';
+import { checkRunDisk, runDiskNeed } from './disk.js';
 import type { StageContext } from './driver.js';
 
 /** Runs block `layer` over all calibration windows, in batches; with `acc`, also sums each input group's XᵀX. */
@@ -50,6 +51,8 @@ export interface BlockLoop {
   /** compressed.safetensors' `source` metadata. */
   source: string;
   step: BlockStep;
+  /** The quantized state's grouping (null: no codes), for the run folder's disk check. */
+  quant: { groupSize: number } | null;
   /** After each checkpointed block; tests stop a run here. */
   onLayerDone?: (layer: number) => void;
 }
@@ -91,6 +94,7 @@ export async function calibrateBlocks(ctx: StageContext, runner: ModelRunner, lo
     // partial/ the assembled files are complete (it goes last); with it, assemble again.
     return hasCheckpoints(run.dir) ? assemble(ctx, byLayer, loop.source) : readLayersJson(run.dir);
   }
+  checkRunDisk(run.dir, runDiskNeed(linears(runner.model), first, loop.quant, N * L * d * 4));
   let hidden: Float32Array = first === 0 ? runner.embed(loop.calib.tokens, [N, L]) : readCheckpointHidden(run.dir, first); // [N, L, d]
 
   const pass: BlockPass = async (layer, x, acc) => {

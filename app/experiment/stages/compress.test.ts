@@ -1,6 +1,6 @@
 // The compression driver on the bundled TinyStories-656K model, small settings (16 windows of
 // 64 calibration tokens, 4000 held-out tokens) so the file runs in well under a minute.
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ import { RunFolder } from '../../run/run.js';
 import { TensorFile } from '../../run/safetensors-writer.js';
 import { runCompress, type CompressOptions, type CompressSummary } from '../commands.js';
 import { resolveMethod } from './compress.js';
+import { runDiskNeed } from './disk.js';
+import { linears } from '../../model/inspect.js';
 import { heldOutPrefix, readText } from '../evaluate.js';
 import { smallCompressOptions } from '../../model/testing/small-compress.js';
 
@@ -67,6 +69,15 @@ describe('compress pipeline', () => {
     expect(run.manifest.stages.compress).toMatchObject({ status: 'done', layers_done: 2 });
     expect(run.manifest.stages.compress!.layer_seconds).toHaveLength(2);
     expect(existsSync(run.path('partial'))).toBe(false);
+    // The disk check's estimate of the assembled files is their size, but for the headers (and
+    // g_idx, which it counts and a run without act-order does not write).
+    for (const [name, quant] of [['gptq', { groupSize: 32 }], ['sparsegpt', null]] as const) {
+      const files = ['compressed.safetensors', 'calibration.safetensors', 'quantized.safetensors'].map((f) => join(runs[name].run, f)).filter(existsSync);
+      const bytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
+      const { assembled } = runDiskNeed(linears(model), 0, quant, 0);
+      expect(Math.abs(bytes - assembled)).toBeLessThan(64 * 1024 * files.length);
+      expect(Math.abs(bytes - assembled)).toBeLessThan(0.01 * bytes);
+    }
     const layers = JSON.parse(readFileSync(run.path('layers.json'), 'utf8')) as { name: string; bits_per_weight: number; sparsity: number }[];
     expect(layers).toHaveLength(14);
     expect(layers[0]).toMatchObject({ name: 'model.layers.0.self_attn.q_proj', bits_per_weight: 4 }); // 3 + 2·16/32

@@ -132,7 +132,7 @@ export const compressStage: Stage<CompressParams, LinearRecord[]> = {
   async run(ctx, params) {
     const runner = await ModelRunner.create(ctx.model, { device: ctx.device });
     try {
-      return await calibrateBlocks(ctx, runner, { calib: params.calib, batch: params.batch, source: 'eora compress', step: compressBlock(runner, params, ctx.signal), onLayerDone: params.onLayerDone });
+      return await calibrateBlocks(ctx, runner, { calib: params.calib, batch: params.batch, source: 'eora compress', step: compressBlock(runner, params, ctx.signal), quant: 'quant' in params.spec ? (params.spec.quant ?? null) : null, onLayerDone: params.onLayerDone });
     } finally {
       await runner.release();
     }

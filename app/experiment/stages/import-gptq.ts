@@ -100,7 +100,7 @@ const importStage: Stage<ImportParams, LinearRecord[]> = {
   async run(ctx, params) {
     const runner = await ModelRunner.create(ctx.model, { device: ctx.device });
     try {
-      return await calibrateBlocks(ctx, runner, { calib: params.calib, batch: params.batch, source: `imported GPTQ checkpoint ${params.gptqDir}`, step: importedBlock(runner, params.quantized) });
+      return await calibrateBlocks(ctx, runner, { calib: params.calib, batch: params.batch, source: `imported GPTQ checkpoint ${params.gptqDir}`, step: importedBlock(runner, params.quantized), quant: { groupSize: params.quantized.gptq.group_size } });
     } finally {
       await runner.release();
     }
