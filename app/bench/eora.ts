@@ -96,7 +96,7 @@ function countingProducts(inner: Products): Products & { flops: number; ms: numb
 }
 
 export interface EoraBenchOptions {
-  /** Give the decomposition the two traces compress's float64 metric measures (timed apart), as compensate does. */
+  /** Give the decomposition the two traces compress's metric measures (timed apart), as compensate does. */
   tracesFromCompress?: boolean;
 }
 

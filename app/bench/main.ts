@@ -18,7 +18,7 @@ gptq      GPTQ on 1024², 4096² and 11008×4096 layers: Hinv factor (ORT) and c
 eora      EoRA decomposition to r_max 256 on 4096² and 11008×4096 layers with ORT products,
           against the MatMul floor and numpy's eigh + svd when python3 has numpy.
           --shapes 4096x4096,11008x4096,4096x14336 picks the layers (default the first two).
-          --traces compress: tr(W·C·Wᵀ) and tr(ΔW·C·ΔWᵀ) measured first by compress's float64
+          --traces compress: tr(W·C·Wᵀ) and tr(ΔW·C·ΔWᵀ) measured first by compress's output-error
           metric (timed on its own line) and given to the decomposition, as the compensate
           stage does for a compressed run's layers from 1024 wide.
 scale     random-weight bf16 checkpoints of real shapes (default llama-3.2-1b): seconds and

@@ -120,6 +120,9 @@ describe('traces given by the caller (compress measured them)', () => {
     const traces = { output: computed.energies.output, errorOutput: computed.energies.errorOutput };
     let energyCalls = 0;
     const counting: Products = { ...float64Products, outputEnergy: (A, C) => (energyCalls++, outputEnergy(float64Products, A, C)) };
+    await decomposeLayer(layer, { rMax: 16, products: counting });
+    expect(energyCalls).toBe(2); // the control: without traces, both energies go through `products`
+    energyCalls = 0;
     const given = await decomposeLayer(layer, { rMax: 16, traces, products: counting });
     expect(energyCalls).toBe(0);
     expect(given.energies).toEqual(computed.energies);

@@ -31,7 +31,7 @@ export interface DecomposeOptions extends BasisOptions {
   cTop?: number;
   /**
    * tr(W·C·Wᵀ) and tr(ΔW·C·ΔWᵀ) when the caller has them for exactly this W, W_c and C (the
-   * compress stage measured them in float64 for its output-error metric): the layer's two
+   * compress stage measured them for its output-error metric): the layer's two
    * largest products are then skipped (1.8 of 2.9 TFLOP at 4096 × 14336). Default: computed.
    */
   traces?: { output: number; errorOutput: number };

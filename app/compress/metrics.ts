@@ -16,7 +16,7 @@ export interface LinearMetrics {
   relWeightError: number;
   /** null without calibration statistics. */
   relOutputError: number | null;
-  /** tr(W C Wᵀ) and tr(ΔW C ΔWᵀ), float64; null without calibration statistics. */
+  /** tr(W C Wᵀ) and tr(ΔW C ΔWᵀ); null without calibration statistics. */
   outputEnergy: number | null;
   errorOutputEnergy: number | null;
   sparsity: number;

@@ -57,6 +57,8 @@ export async function quadraticTraceOrt(cache: SessionCache, fill: (r0: number, 
 export interface OrtMetricsOptions {
   /** Input width from which the traces run in onnxruntime (default ORT_METRICS_MIN_IN; 0: always). */
   minIn?: number;
+  /** C as float32, when the caller shares one copy across the linears of an input group. */
+  c32?: Float32Array;
 }
 
 /** linearMetrics (metrics.ts) with the output-error traces in onnxruntime for n ≥ minIn. */
@@ -65,15 +67,15 @@ export async function linearMetricsOrt(cache: SessionCache, layer: LinearWeight,
   if (!moment || n < (options.minIn ?? ORT_METRICS_MIN_IN)) return linearMetrics(layer, result, moment);
   const base = weightMetrics(layer, result);
   const { C } = checkMoment(moment, n, 'the output error');
-  const traces = await outputTraces(cache, layer.w, result.wc, layer.out, n, C);
+  const traces = await outputTraces(cache, layer.w, result.wc, layer.out, n, options.c32 ?? C);
   return withTraces(base, traces.errorOutput, traces.output);
 }
 
-/** tr(W C Wᵀ) and tr(ΔW C ΔWᵀ), ΔW = W_c − W, for w, wc: [out, n] and C: [n, n] float64. */
-export async function outputTraces(cache: SessionCache, w: Float32Array, wc: Float32Array, out: number, n: number, C: Float64Array): Promise<{ output: number; errorOutput: number }> {
+/** tr(W C Wᵀ) and tr(ΔW C ΔWᵀ), ΔW = W_c − W, for w, wc: [out, n] and C: [n, n] (float64, or its float32 copy). */
+export async function outputTraces(cache: SessionCache, w: Float32Array, wc: Float32Array, out: number, n: number, C: Float64Array | Float32Array): Promise<{ output: number; errorOutput: number }> {
   const dW = new Float32Array(w.length); // [out, n], rounded once to float32
   for (let i = 0; i < w.length; i++) dW[i] = wc[i] - w[i];
-  const c32 = Float32Array.from(C); // [n, n]
+  const c32 = C instanceof Float32Array ? C : Float32Array.from(C); // [n, n]
   const errorOutput = await symmetricEnergy(cache, dW, c32, out, n);
   return { output: await symmetricEnergy(cache, w, c32, out, n), errorOutput };
 }

@@ -37,7 +37,7 @@ export interface LayerError {
   rel_output_error: number | null;
   sparsity: number;
   bits_per_weight: number;
-  /** tr(W·C·Wᵀ) and tr(ΔW·C·ΔWᵀ) behind rel_output_error (float64; absent in older runs). */
+  /** tr(W·C·Wᵀ) and tr(ΔW·C·ΔWᵀ) behind rel_output_error (absent in older runs). */
   output_energy?: number | null;
   error_output_energy?: number | null;
 }

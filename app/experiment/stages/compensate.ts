@@ -201,7 +201,8 @@ async function compensate(ctx: StageContext, options: CompensateParams): Promise
 
 /**
  * Bump when the decompositions' numerics change (2: block Krylov SVD baseline, 2026-12-05; 3: wide
- * layers take their two traces from compress's float64 metric, 2026-12-05).
+ * layers take their two traces from compress's metric, 2026-12-05; the K and C·Kᵀ products reuse
+ * the float32 C and ΔW).
  */
 const DECOMPOSITION_VERSION = 3;
 
@@ -296,11 +297,12 @@ async function decomposeAll(ctx: StageContext, all: LinearInfo[], readW: (name: 
 }
 
 /**
- * tr(W·C·Wᵀ) and tr(ΔW·C·ΔWᵀ) of a linear as compress measured them (layers.json), for the same W,
- * W_c and C that compensate reads: in float64, more exact than the float32 energies they replace,
- * and at 4096 × 14336 most of a decomposition's flops. Only for layers from ORT_METRICS_MIN_IN
- * wide, where compress took them with onnxruntime: narrower ones (the bundled model's) keep the
- * numbers they always had. Older runs and imported checkpoints without them: undefined (computed).
+ * tr(W·C·Wᵀ) and tr(ΔW·C·ΔWᵀ) of a linear as compress measured them (layers.json), for the same
+ * W, W_c and C that compensate reads and by the same float32 symmetric energy compensate would
+ * run (onnx/symmetric-energy.ts): at 4096 × 14336 most of a decomposition's flops, paid once.
+ * Only for layers from ORT_METRICS_MIN_IN wide, where compress took them with onnxruntime:
+ * narrower ones (the bundled model's) keep the numbers they always had. Runs from before the
+ * traces were recorded: undefined (computed).
  */
 export function compressTraces(runDir: string): (info: LinearInfo) => { output: number; errorOutput: number } | undefined {
   const records = new Map(readLayersJson(runDir).map((r) => [r.name, r]));
@@ -396,7 +398,7 @@ async function meanQuantizedError(run: RunFolder, readW: (name: string) => Float
   const errors: number[] = [];
   const compressed = openCompressed(run.dir);
   const calibration = openCalibration(run.dir);
-  const sessions = new SessionCache('cpu'); // float64 MatMuls: exact like the JS products, minutes faster at real widths
+  const sessions = new SessionCache('cpu'); // float64 MatMuls for the residuals: exact like the JS products, minutes faster at real widths
   const traces = compressTraces(run.dir);
   try {
     for (const { info } of states) {

@@ -15,13 +15,13 @@
 // W_c goes to partial/ and is dropped (README "Memory model").
 import { totalmem } from 'node:os';
 import { calibrationSet, type CalibrationSet } from '../../calibrate/data.js';
-import { linearMetricsOrt } from '../../compress/ort-metrics.js';
+import { linearMetricsOrt, ORT_METRICS_MIN_IN } from '../../compress/ort-metrics.js';
 import { gptqSteps, sparsegptSteps, compressLinear, parseMethod, formatMethod, CompressError, type CompressResult, type MethodSpec, type SecondMoment } from '../../compress/index.js';
+import type { LinearWeight } from '../../compress/types.js';
 import { GramAccumulator, gramOf, type GramName } from '../../forward/calibration.js';
 import { weightAccount } from '../../forward/memory.js';
 import { layerPrefix } from '../../forward/weights.js';
 import { ModelRunner } from '../../forward/runner.js';
-import type { PreparedHessian } from '../../compress/hessian.js';
 import { prepareHessianOrt } from '../../compress/ort-factor.js';
 import { runSweepOrt } from '../../compress/ort-sweep.js';
 import type { LinearInfo, LinearKind, Model } from '../../model/types.js';
@@ -171,18 +171,36 @@ function compressBlock(runner: ModelRunner, params: CompressParams, signal?: Abo
  * W comes from the runner's block cache (no second copy), for the sweeps and then the metrics.
  */
 async function compressGroup(spec: MethodSpec, group: LinearInfo[], runner: ModelRunner, moments: Map<GramName, SecondMoment>): Promise<Map<LinearKind, { result: CompressResult; record: LinearRecord }>> {
-  const results = new Map<LinearKind, { result: CompressResult; record: LinearRecord }>();
   const moment = moments.get(gramOf[group[0].kind])!;
+  const layerOf = (l: LinearInfo): LinearWeight => ({ w: runner.blockTensor(l.layer, weightKey(l).slice(layerPrefix(l.layer).length)), out: l.out, in: l.in });
+  const compressed = await sweepGroup(spec, group, runner, moment, layerOf);
+  // The metrics once the sweeps' frame, and with it the Hessian's factor (a float64 [n, n]), is
+  // gone: at n = 14336 the float32 copy of C then takes its place instead of adding to the peak.
+  // One copy for the group (q/k/v, gate/up share C).
+  const c32 = group[0].in >= ORT_METRICS_MIN_IN ? Float32Array.from(moment.C) : undefined;
+  const results = new Map<LinearKind, { result: CompressResult; record: LinearRecord }>();
+  for (const l of group) {
+    const result = compressed.get(l.kind)!;
+    const m = await linearMetricsOrt(runner.sessions, layerOf(l), result, moment, { c32 }); // n ≥ 1024: traces in ORT
+    results.set(l.kind, { result, record: linearRecord(l, m) });
+  }
+  return results;
+}
+
+/**
+ * The group's sweeps, in their own async function on purpose: the prepared Hessian is released
+ * when it returns (a suspended async frame keeps block-scoped values reachable; stages/blocks.ts).
+ */
+async function sweepGroup(spec: MethodSpec, group: LinearInfo[], runner: ModelRunner, moment: SecondMoment, layerOf: (l: LinearInfo) => LinearWeight): Promise<Map<LinearKind, CompressResult>> {
   const n = group[0].in;
   // From n = 1024 on, the O(n³) inverse-Cholesky factor runs as blocked onnxruntime Gemms
   // (compress/ort-factor.ts); below that the float64 JS factor is faster than the round trips.
-  let prepared: PreparedHessian | null =
+  const prepared =
     spec.method === 'gptq'
       ? await prepareHessianOrt(runner.sessions, moment, n, { percdamp: spec.percdamp, actOrder: spec.actOrder })
       : spec.method === 'sparsegpt'
         ? await prepareHessianOrt(runner.sessions, moment, n, { percdamp: spec.percdamp })
         : null;
-  const layerOf = (l: LinearInfo) => ({ w: runner.blockTensor(l.layer, weightKey(l).slice(layerPrefix(l.layer).length)), out: l.out, in: l.in });
   const compressed = new Map<LinearKind, CompressResult>();
   for (const l of group) {
     const layer = layerOf(l);
@@ -191,15 +209,7 @@ async function compressGroup(spec: MethodSpec, group: LinearInfo[], runner: Mode
     else if (spec.method === 'sparsegpt') compressed.set(l.kind, await runSweepOrt(runner.sessions, sparsegptSteps(layer, prepared!, { sparsity: spec.sparsity, quant: spec.quant, percdamp: spec.percdamp, blockSize: spec.blockSize })));
     else compressed.set(l.kind, compressLinear(spec, layer, moment));
   }
-  // The metrics after the whole group, once the Hessian's factor (a float64 [n, n]) is let go:
-  // at n = 14336 their float32 copy of C then takes its place instead of adding to the peak.
-  prepared = null;
-  for (const l of group) {
-    const result = compressed.get(l.kind)!;
-    const m = await linearMetricsOrt(runner.sessions, layerOf(l), result, moment); // n ≥ 1024: traces in ORT
-    results.set(l.kind, { result, record: linearRecord(l, m) });
-  }
-  return results;
+  return compressed;
 }
 
 /** A finished run's per-linear records (W_c stays in compressed.safetensors, read when needed). */
