@@ -83,6 +83,7 @@ export async function benchScale(options: ScaleOptions, print: (line: string) =>
       }
       if (!options.skipCompress) {
         const run = join(dir, 'run');
+        rmSync(run, { recursive: true, force: true }); // a kept checkpoint's earlier run would resume as done: time a fresh one
         const c = await step(['compress', dir, '--quant', 'gptq:w4g128', '--samples', '8', '--seq-len', '256', '--eval-tokens', '0', '--out', run, '--quiet']);
         const perLayer = readRunJson(run)?.stages.compress?.layer_seconds ?? [];
         const meanLayer = perLayer.reduce((a, b) => a + b, 0) / Math.max(1, perLayer.length);
