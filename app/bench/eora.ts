@@ -123,7 +123,7 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
     const W = { rows: out, cols: n, data: Float64Array.from(gaussianF32(out * n, 1 / Math.sqrt(n), out + 1)) };
     const Wc = { rows: out, cols: n, data: new Float64Array(out * n) };
     for (let i = 0; i < Wc.data.length; i++) Wc.data[i] = W.data[i] - dW32[i];
-    const traces = options.tracesFromCompress ? await compressTraces(cache, W, Wc, C, print) : undefined;
+    const traces = options.tracesFromCompress ? await tracesAsCompressTakesThem(cache, W, Wc, C, print) : undefined;
     const products = countingProducts(ortProducts(cache));
     t0 = performance.now();
     // Columns at each stopping test, one list per solver (C's spectrum, then EoRA): steps restart at a new solver.
@@ -252,7 +252,7 @@ function bandAgainstDense(s: number): string {
  * (compress/ort-metrics.ts): compress pays for them once per linear, and compensate reuses them
  * from layers.json. Timed here on its own line, outside the decomposition.
  */
-async function compressTraces(cache: SessionCache, W: Matrix, Wc: Matrix, C: Float64Array, print: (line: string) => void): Promise<{ output: number; errorOutput: number }> {
+async function tracesAsCompressTakesThem(cache: SessionCache, W: Matrix, Wc: Matrix, C: Float64Array, print: (line: string) => void): Promise<{ output: number; errorOutput: number }> {
   const t0 = performance.now();
   const traces = await outputTraces(cache, Float32Array.from(W.data), Float32Array.from(Wc.data), W.rows, W.cols, C);
   print(`  traces tr(W·C·Wᵀ), tr(ΔW·C·ΔWᵀ) by compress's metric (paid by compress, reused by compensate; not in the total below): ${secs(performance.now() - t0)}`);

@@ -85,7 +85,8 @@ export async function calibrateBlocks(ctx: StageContext, runner: ModelRunner, lo
   const d = config.hidden_size;
   const batch = loop.batch ?? Math.max(1, Math.floor(8192 / L));
   const stage = run.stage('compress');
-  const byLayer = groupBy(linears(runner.model), (l) => l.layer);
+  const all = linears(runner.model);
+  const byLayer = groupBy(all, (l) => l.layer);
 
   // The input of the first unfinished block: the embeddings, or the checkpointed hidden state.
   const first = stage.layers_done ?? 0;
@@ -94,7 +95,7 @@ export async function calibrateBlocks(ctx: StageContext, runner: ModelRunner, lo
     // partial/ the assembled files are complete (it goes last); with it, assemble again.
     return hasCheckpoints(run.dir) ? assemble(ctx, byLayer, loop.source) : readLayersJson(run.dir);
   }
-  checkRunDisk(run.dir, runDiskNeed(linears(runner.model), first, loop.quant, N * L * d * 4));
+  checkRunDisk(run.dir, runDiskNeed(all, first, loop.quant, N * L * d * 4));
   let hidden: Float32Array = first === 0 ? runner.embed(loop.calib.tokens, [N, L]) : readCheckpointHidden(run.dir, first); // [N, L, d]
 
   const pass: BlockPass = async (layer, x, acc) => {

@@ -8,7 +8,7 @@
 // removes partial/, so the peak is the checkpoints plus the assembled files.
 import { existsSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { gramOf, type GramName } from '../../forward/calibration.js';
+import { gramOf } from '../../forward/calibration.js';
 import type { LinearInfo } from '../../model/types.js';
 import { RunError } from '../../run/run.js';
 
@@ -23,9 +23,9 @@ export interface RunDiskNeed {
 export function runDiskNeed(linears: readonly LinearInfo[], firstLayer: number, quant: { groupSize: number } | null, hiddenBytes: number): RunDiskNeed {
   let checkpoints = hiddenBytes; // the next block's input, one file overwritten each block
   let assembled = 0;
-  const grams = new Map<string, number>(); // `${layer}/${gram}` → k
+  const grams = new Map<string, { layer: number; k: number }>(); // one C [k, k] per block and input group
   for (const l of linears) {
-    grams.set(`${l.layer}/${gramOf[l.kind] satisfies GramName}`, l.in);
+    grams.set(`${l.layer}/${gramOf[l.kind]}`, { layer: l.layer, k: l.in });
     const weights = l.out * l.in;
     const groups = quant ? (quant.groupSize > 0 ? Math.ceil(l.in / quant.groupSize) : 1) : 0;
     const quantBytes = quant ? 2 * 4 * l.out * groups + 4 * l.in : 0; // scales, zeros; g_idx
@@ -33,9 +33,9 @@ export function runDiskNeed(linears: readonly LinearInfo[], firstLayer: number, 
     if (l.layer >= firstLayer) checkpoints += block;
     assembled += 4 * weights + (quant ? weights + quantBytes : 0);
   }
-  for (const [key, k] of grams) {
+  for (const { layer, k } of grams.values()) {
     const bytes = 8 * k * k;
-    if (Number(key.split('/')[0]) >= firstLayer) checkpoints += bytes;
+    if (layer >= firstLayer) checkpoints += bytes;
     assembled += bytes;
   }
   return { checkpoints, assembled };
