@@ -13,7 +13,7 @@
 // where grids are fitted on the original W per consecutive columns, before any update.
 import { prepareHessian, permuteColumns, zeroDeadColumns, type PreparedHessian } from './hessian.js';
 import { GroupQuantizer, dequantize } from './quantizer.js';
-import { DEFAULT_BLOCK_SIZE, gatherTransposed, obsSweep, runSweep, type ColumnRule, type GridRule, type Sweep, type SweepView, type W0TRows } from './sweep.js';
+import { DEFAULT_BLOCK_SIZE, obsSweep, runSweep, type ColumnRule, type GridRule, type Sweep, type SweepView, type W0Source } from './sweep.js';
 import { CompressError, checkLinear, toFloat64, type CompressResult, type LinearWeight, type QuantConfig, type SecondMoment } from './types.js';
 
 export interface GptqOptions extends QuantConfig {
@@ -55,10 +55,10 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
   // A float32 driver with the grids fitted during the sweep needs only W₀ᵀ in float32, built
   // straight from layer.w: no float64 W (128 MB at 4096²), no permuted copy, no transposition.
   const reply = yield { kind: 'begin', out, n };
-  let W0T: W0TRows | undefined; // gathers rows of W₀ᵀ: [n, out], columns in sweep order
+  let W0T: W0Source | undefined; // W₀, whose transpose the sweep gathers: [n, out], columns in sweep order
   let W: Float64Array; // [out, n], columns in sweep order
   if (reply?.precision === 'float32' && grouped && !options.staticGroups) {
-    W0T = (j0, j1, dst) => gatherTransposed(layer.w, out, n, invPerm, prepared.dead, j0, j1, dst);
+    W0T = { w: layer.w, position: invPerm, dead: prepared.dead };
     W = new Float64Array(0);
   } else if (perm && !options.staticGroups) {
     // Widened and permuted in one pass (each copy of an LLM-sized W is 100+ MB); a per-channel
@@ -95,22 +95,28 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
   // A float32 sweep rounds in its SIMD kernel and hands the codes over column by column, in
   // sweep order: kept as [n, out] and placed once at the end.
   let columnCodes: Uint8Array | null = null;
+  // g_idx only where groups are not consecutive columns: act-order with dynamic groups.
+  const gIdx = invPerm && grouped && !options.staticGroups ? invPerm.map((j) => Math.floor(j / g)) : undefined;
+  let placed: Float32Array | null = null; // W_c, where the sweep's kernel placed the codes
   const gridRule: GridRule = {
     maxq: quantizer.maxq,
+    groups: quantizer.nGroups,
     group: groupOf,
     grid: (group, scales, zeros) => quantizer.groupGrid(group, scales, zeros),
     codes: (j, codes) => (columnCodes ??= new Uint8Array(n * out)).set(codes, j * out),
+    placed: (kept) => {
+      const groupOfColumn = gIdx ?? Int32Array.from({ length: n }, (_, c) => (grouped ? Math.floor(c / g) : 0));
+      placed = kept.place(invPerm, groupOfColumn, quantizer.scales, quantizer.zeros, quantizer.codes);
+    },
   };
   const rule: ColumnRule = (j, w, q, view) => quantizer.quantizeColumn(perm ? perm[j] : j, groupOf(j, view), w, q);
   let spare: Float32Array | undefined; // the sweep's dead error history, W_c's size: W_c is written there
   const sweepOptions = { lookahead, writeBack: false, gridRule, begun: { reply, W0T }, spare: (floats: Float32Array) => (spare = floats) };
   const loss = yield* obsSweep(W, out, n, prepared.Hinv, blockSize, rule, sweepOptions); // the result is the quantizer's codes, not W
 
-  // g_idx only where groups are not consecutive columns: act-order with dynamic groups.
-  let gIdx: Int32Array | undefined;
-  if (invPerm && grouped && !options.staticGroups) gIdx = invPerm.map((j) => Math.floor(j / g));
-  // A float32 sweep's codes are placed and dequantized in one pass.
-  const wc = columnCodes ? quantizer.placeColumns(columnCodes, invPerm, gIdx, spare) : null;
+  // A float32 sweep's codes are placed and dequantized in one pass: by its kernel where it kept
+  // them, else here.
+  const wc = placed ?? (columnCodes ? quantizer.placeColumns(columnCodes, invPerm, gIdx, spare) : null);
   const quant = quantizer.state(gIdx);
   return { wc: wc ?? dequantize(quant, out, n), out, in: n, quant, loss };
 }

@@ -63,8 +63,26 @@ export interface GridRule {
   group(j: number, view: SweepView): number;
   /** Row r's scale and zero of `group` into scales[r], zeros[r] ([out] each); asked when the group changes. */
   grid(group: number, scales: Float32Array, zeros: Float32Array): void;
-  /** Column j's codes [out] (a view valid during the call). */
+  /** Grids per row (the largest group index + 1). */
+  readonly groups: number;
+  /** Column j's codes [out] (a view valid during the call), where the sweep keeps no history of them. */
   codes(j: number, codes: Uint8Array): void;
+  /**
+   * Where the sweep kept every column's codes in its workspace (float32 sweeps that keep E
+   * there): called once at the end instead of codes() per column, to place them and write W_c
+   * into E's dead floats (Workspace.place).
+   */
+  placed?(kept: KeptCodes): void;
+}
+
+/** A grid-rounding sweep's codes, kept in sweep order, and the kernel that places them. */
+export interface KeptCodes {
+  /**
+   * codes [out, n] = the kept codes in original column order (position: each original column's
+   * sweep index, null for in order); returns W_c [out, n] = float32(s·(code − z)) of each column's
+   * group (groupOf [n]; scales, zeros [out, groups], zeros integers), written over E.
+   */
+  place(position: Int32Array | null, groupOf: Int32Array, scales: Float32Array, zeros: Float32Array, codes: Uint8Array): Float32Array;
 }
 
 export const DEFAULT_BLOCK_SIZE = 128;
@@ -192,6 +210,15 @@ function applyTrailingUpdate({ W, out, n, U, Err, i1, i2 }: TrailingUpdate & { E
 /** Writes rows [c0, c1) of W₀ᵀ (float32, sweep order) into dst: [c1 − c0, out]. */
 export type W0TRows = (c0: number, c1: number, dst: Float32Array) => void;
 
+/** W₀ for a float32 sweep that reads only W₀ᵀ: w [out, n] in original column order. */
+export interface W0Source {
+  w: Float32Array;
+  /** Each original column's sweep index; null for in order. */
+  position: Int32Array | null;
+  /** Columns (original index) that read as zero. */
+  dead: Uint8Array;
+}
+
 export interface SweepOptions {
   /** Columns past a block's end the rule may read (see obsSweep). */
   lookahead?: number;
@@ -201,9 +228,10 @@ export interface SweepOptions {
   gridRule?: GridRule;
   /**
    * The method yielded the Begin step itself (to build its weights for the precision asked) and
-   * passes the driver's reply; with W0T it gave W₀ᵀ instead of W (float32 drivers only).
+   * passes the driver's reply; with W0T it gave W₀ instead of W (float32 drivers only), which
+   * the sweep gathers into W₀ᵀ rows as the driver asks.
    */
-  begun?: { reply: SweepReply | void; W0T?: W0TRows };
+  begun?: { reply: SweepReply | void; W0T?: W0Source };
   /**
    * Called when the sweep is over with its float32 error history E (n·out floats, their
    * contents dead), where it kept one (SweepReply history): the method may write its result
@@ -230,16 +258,26 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
   const B = Math.min(blockSize, n);
   const panelRows = Math.min(B + lookahead, n); // the block's current columns and those ahead
   const reply = begun ? begun.reply : yield { kind: 'begin', out, n };
-  const W0T = begun?.W0T;
-  if (W0T && reply?.precision !== 'float32') throw new Error('sweep: W₀ᵀ given for a float64 sweep');
-  if (W0T && writeBack) throw new Error('sweep: W₀ᵀ given with no W to write back into');
+  const source = begun?.W0T;
+  if (source && reply?.precision !== 'float32') throw new Error('sweep: W₀ᵀ given for a float64 sweep');
+  if (source && writeBack) throw new Error('sweep: W₀ᵀ given with no W to write back into');
   // float32: panel and errors in a SIMD workspace; w64 is the rule's float64 copy of a column.
   // A float32 driver may ask for wider sub-blocks: fewer products, more SIMD rank-1 work. The
   // float64 result does not depend on the width (each weight gets the same updates in the same order).
   const sub = reply?.precision === 'float32' ? (reply.subBlock ?? SUB_BLOCK) : SUB_BLOCK;
   if (!(Number.isInteger(sub) && sub > 0)) throw new RangeError(`sub-block width must be a positive integer, got ${sub}`);
   const history = reply?.precision === 'float32' && !!reply.history; // ws.err is E: [n, out]
-  const ws = reply?.precision === 'float32' ? new Workspace(out, panelRows, history ? n : B, sub) : null;
+  // With E in the workspace, a grid rule's codes go straight into a history there too.
+  const keepCodes = history && !!gridRule?.placed;
+  const ws = reply?.precision === 'float32' ? new Workspace(out, panelRows, history ? n : B, sub, keepCodes ? { columns: n, groups: gridRule!.groups } : undefined) : null;
+  // W₀ᵀ whole into the workspace's E (the driver's first load) by the SIMD kernel, which borrows
+  // the code history's scratch; stage by stage elsewhere in JS.
+  const W0T: W0TRows | undefined =
+    source &&
+    ((c0, c1, dst) =>
+      ws?.codeHistory && c0 === 0 && c1 === n && dst.buffer === ws.panel.buffer
+        ? ws.gather(source.w, source.position, source.dead, dst)
+        : gatherTransposed(source.w, out, n, source.position, source.dead, c0, c1, dst));
   const panel: Panel = ws ? ws.panel : new Float64Array(panelRows * out); // [panelRows, out]
   const errors: Panel = ws ? ws.err : new Float64Array(B * out); // [B, out] (or E: [n, out]): the block's scaled errors
   let Err = errors; // the current block's: row i for column i1 + i
@@ -331,8 +369,8 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
             // Rounding, error row, panel row and Σd² in one SIMD pass over the float32 row.
             const group = gridRule.group(j, view);
             if (group !== gridGroup) gridRule.grid((gridGroup = group), ws.scales, ws.zeros);
-            loss += ws.quantize(i, errRow0 + i, Ujj, gridRule.maxq) / (Ujj * Ujj) / 2;
-            gridRule.codes(j, ws.codes);
+            loss += ws.quantize(i, errRow0 + i, Ujj, gridRule.maxq, keepCodes ? j : undefined) / (Ujj * Ujj) / 2;
+            if (!keepCodes) gridRule.codes(j, ws.codes);
           } else {
             // The rule reads a float64 copy; error row, panel row and Σd² come from one SIMD pass.
             ws.w.set(col);
@@ -362,7 +400,10 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
     if (writeBack) transposeOut(panel, b, out, W, n, i1);
     if (i2 < n) yield { kind: 'trailing', W, out, n, U, Err, history: E, i1, i2 };
   }
-  if (E && spare) spare(E as Float32Array);
+  if (keepCodes) {
+    const dead = E as Float32Array; // W_c goes over E, whose contents are dead now
+    gridRule!.placed!({ place: (position, groupOf, scales, zeros, codes) => (ws!.place(position, groupOf, scales, zeros, codes, dead), dead) });
+  } else if (E && spare) spare(E as Float32Array);
   return loss;
 }
 

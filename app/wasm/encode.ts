@@ -79,6 +79,9 @@ export const op = {
   f64Max: [0xa5],
   f32DemoteF64: [0xb6],
   f64PromoteF32: [0xbb],
+  i32Load: (offset = 0) => [0x28, 2, ...u32(offset)],
+  /** Stores an i32 at an address of any alignment (hint 1 byte). */
+  i32Store: (offset = 0) => [0x36, 0, ...u32(offset)],
   /** Stores the low 8 bits of an i32. */
   i32Store8: (offset = 0) => [0x3a, 0, ...u32(offset)],
   /** float64 → unsigned i32, saturating (NaN → 0). */
@@ -87,6 +90,16 @@ export const op = {
   v128Load: (offset = 0) => [0xfd, ...u32(0x00), 2, ...u32(offset)],
   v128Store: (offset = 0) => [0xfd, ...u32(0x0b), 2, ...u32(offset)],
   f32x4Splat: [0xfd, ...u32(0x13)],
+  /** Bytes of two v128 by index: lanes[i] < 16 from the first, ≥ 16 from the second. */
+  i8x16Shuffle: (lanes: number[]) => {
+    if (lanes.length !== 16 || lanes.some((l) => !(Number.isInteger(l) && l >= 0 && l < 32))) throw new RangeError(`i8x16.shuffle takes 16 lane indices < 32, got ${lanes.join(',')}`);
+    return [0xfd, ...u32(0x0d), ...lanes];
+  },
+  /** The low / high eight u8 lanes zero-extended to u16. */
+  i16x8ExtendLowI8x16U: [0xfd, ...u32(0x89)],
+  i16x8ExtendHighI8x16U: [0xfd, ...u32(0x8a)],
+  /** u32 lanes to float32 (exact below 2²⁴). */
+  f32x4ConvertI32x4U: [0xfd, ...u32(0xfb)],
   f32x4Sub: [0xfd, ...u32(0xe5)],
   f32x4Mul: [0xfd, ...u32(0xe6)],
   /** pmin(a, b) = b < a ? b : a; pmax(a, b) = a < b ? b : a. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { rng } from '../../linalg/random.js';
 import { s32, u32 } from '../../wasm/encode.js';
 import { GroupQuantizer } from '../quantizer.js';
+import { gatherTransposed } from '../sweep.js';
 import { Workspace } from './kernels.js';
 
 /** Decodes LEB128 (signed or not) back to a number: the encoder's inverse. */
@@ -169,5 +170,83 @@ describe('Workspace.range (f32x4)', () => {
   it('rows outside the panel are errors', () => {
     const ws = new Workspace(8, 4, 2, 3);
     expect(() => ws.range(2, 3)).toThrow('range: panel rows 2…4');
+  });
+});
+
+describe('Workspace.place (SIMD transposition + dequantization)', () => {
+  // Tiles of 16 rows and columns in fours in the kernel; the tails (out % 16, n % 4) in JS.
+  for (const [out, n] of [[48, 64], [37, 66], [16, 4], [5, 3], [67, 131]]) {
+    it(`codes and W_c bit for bit those of GroupQuantizer.placeColumns, [${out}, ${n}], in order and permuted, grouped and per channel`, () => {
+      const random = rng(out * n);
+      const order = Int32Array.from({ length: n }, (_, i) => i);
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(random.uniform() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+      const position = new Int32Array(n); // position[original column] = its place in sweep order
+      order.forEach((c, j) => (position[c] = j));
+      for (const config of [{ bits: 4, groupSize: n % 2 ? -1 : 2, sym: false }, { bits: 8, groupSize: -1, sym: true }, { bits: 3, groupSize: -1, sym: false }]) {
+        for (const pos of [null, position]) {
+          const quantizer = new GroupQuantizer(config, out, n);
+          // Scales of every magnitude (products that round), integer zeros as fitRange makes them.
+          quantizer.scales.set(Float32Array.from(quantizer.scales, () => Math.fround(Math.exp(4 * random.normal()))));
+          quantizer.zeros.set(Float32Array.from(quantizer.zeros, () => Math.floor(random.uniform() * (quantizer.maxq + 1))));
+          const gIdx = pos && config.groupSize !== -1 ? Int32Array.from(pos, (j) => Math.floor(j / config.groupSize)) : undefined;
+          const groupOf = gIdx ?? Int32Array.from({ length: n }, (_, c) => (config.groupSize === -1 ? 0 : Math.floor(c / config.groupSize)));
+
+          const ws = new Workspace(out, 2, n, 4, { columns: n, groups: quantizer.nGroups });
+          const history = ws.codeHistory!;
+          for (let i = 0; i < history.length; i++) history[i] = Math.floor(random.uniform() * (quantizer.maxq + 1));
+          ws.err.fill(NaN); // W_c goes over E: every entry must be written
+          const codes = new Uint8Array(out * n).fill(255);
+          ws.place(pos, groupOf, quantizer.scales, quantizer.zeros, codes, ws.err);
+
+          const wc = quantizer.placeColumns(Uint8Array.from(history), pos, gIdx);
+          expect(codes).toEqual(quantizer.codes);
+          for (let i = 0; i < wc.length; i++) if (!Object.is(ws.err[i], wc[i])) expect(ws.err[i], `entry ${i}`).toBe(wc[i]);
+        }
+      }
+    });
+  }
+
+  it('is an error without a code history, with W_c outside the memory, or with columns out of range', () => {
+    const plain = new Workspace(16, 2, 8, 4);
+    expect(() => plain.place(null, new Int32Array(8), new Float32Array(16), new Float32Array(16), new Uint8Array(128), plain.err)).toThrow('keeps no code history');
+    const ws = new Workspace(16, 2, 8, 4, { columns: 8, groups: 1 });
+    const grid = new Float32Array(16);
+    expect(() => ws.place(null, new Int32Array(8), grid, grid, new Uint8Array(128), new Float32Array(128))).toThrow('workspace memory');
+    expect(() => ws.place(Int32Array.from([0, 1, 2, 3, 4, 5, 6, 8]), new Int32Array(8), grid, grid, new Uint8Array(128), ws.err)).toThrow('column 7 has sweep position 8');
+    expect(() => ws.place(null, new Int32Array(8).fill(1), grid, grid, new Uint8Array(128), ws.err)).toThrow('group 1');
+  });
+});
+
+describe('Workspace.gather (SIMD transposition of W₀)', () => {
+  for (const [out, n] of [[48, 64], [37, 66], [16, 4], [5, 3], [67, 131]]) {
+    it(`W₀ᵀ bit for bit that of sweep.ts' gatherTransposed, [${out}, ${n}], in order and permuted, dead columns zero`, () => {
+      const random = rng(7 * out + n);
+      const order = Int32Array.from({ length: n }, (_, i) => i);
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(random.uniform() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+      const position = new Int32Array(n);
+      order.forEach((c, j) => (position[c] = j));
+      const w = Float32Array.from({ length: out * n }, () => random.normal());
+      const dead = Uint8Array.from({ length: n }, (_, c) => +(c % 5 === 2));
+      for (const pos of [null, position]) {
+        const ws = new Workspace(out, 2, n, 4, { columns: n, groups: 1 });
+        ws.err.fill(NaN); // every entry must be written
+        ws.gather(w, pos, dead, ws.err);
+        const expected = new Float32Array(out * n).fill(NaN);
+        gatherTransposed(w, out, n, pos, dead, 0, n, expected);
+        for (let i = 0; i < expected.length; i++) if (!Object.is(ws.err[i], expected[i])) expect(ws.err[i], `entry ${i}`).toBe(expected[i]);
+      }
+    });
+  }
+
+  it('is an error without a code history or with W₀ᵀ outside the memory', () => {
+    expect(() => new Workspace(16, 2, 8, 4).gather(new Float32Array(128), null, new Uint8Array(8), new Float32Array(128))).toThrow('keeps no code history');
+    const ws = new Workspace(16, 2, 8, 4, { columns: 8, groups: 1 });
+    expect(() => ws.gather(new Float32Array(128), null, new Uint8Array(8), new Float32Array(128))).toThrow('workspace memory');
   });
 });

@@ -9,6 +9,7 @@
 // the result is exactly Math.fround(y − Math.fround(a·x)) per element, as the tests check.
 import { f32, f64, i32, op, v128, wasmModule, type ValType, type WasmFunction } from '../../wasm/encode.js';
 import { wasm } from '../../wasm/api.js';
+import { TILE_ROWS, gatherTile, placeTile } from './transpose.js';
 
 /** Locals (indices) of a kernel that walks rows of floats: see overRows. */
 interface RowLoop {
@@ -203,7 +204,26 @@ const columnRange: WasmFunction = {
 };
 
 let compiled: object | undefined;
-const kernelModule = () => (compiled ??= new wasm.Module(wasmModule([rank1, columnError, quantizeColumn, columnRange])));
+const kernelModule = () => (compiled ??= new wasm.Module(wasmModule([rank1, columnError, quantizeColumn, columnRange, placeTile, gatherTile])));
+
+/** A grid-rounding sweep's code history: codes of `columns` columns, grids of `groups` groups (see Workspace.place). */
+export interface CodeHistory {
+  columns: number;
+  groups: number;
+}
+
+/** Byte regions of the code history and the placement's inputs, after `at`. */
+function historyLayout(at: number, out: number, { columns, groups }: CodeHistory) {
+  const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
+  const history = align(at); // [columns, out] bytes, sweep order
+  const pos = align(history + columns * out); // [columns] int32
+  const gsel = pos + 4 * columns; // [columns] int32
+  const scalesT = align(gsel + 4 * columns); // [groups, out] float32
+  const zerosT = scalesT + 4 * groups * out;
+  const tile = zerosT + 4 * groups * out; // [TILE_ROWS, columns] bytes
+  const rows = align(tile + TILE_ROWS * columns); // [TILE_ROWS, columns] float32: rows of W for gather
+  return { history, pos, gsel, scalesT, zerosT, tile, rows, end: rows + 4 * TILE_ROWS * columns };
+}
 
 /**
  * Float32 buffers of one sweep inside a WebAssembly memory: panel [panelRows, out], err
@@ -223,12 +243,18 @@ export class Workspace {
   /** Per row, the range of some panel rows, spanning 0 (float32 [out] each): see range. */
   readonly lo: Float32Array;
   readonly hi: Float32Array;
+  /** With a CodeHistory: every column's codes, [columns, out] in sweep order (quantize's codeRow). */
+  readonly codeHistory: Uint8Array | null = null;
+  private readonly placement: { pos: Int32Array; gsel: Int32Array; scalesT: Float32Array; zerosT: Float32Array; tile: Uint8Array; rows: Float32Array; groups: number } | null = null;
+  private readonly memory: ArrayBuffer;
   private readonly coef: Float32Array;
   private readonly kernel: {
     rank1: (y: number, rows: number, stride: number, x: number, coef: number, count: number) => void;
     columnError: (w: number, q: number, err: number, col: number, count: number, ujj: number) => number;
     quantizeColumn: (col: number, err: number, codes: number, scales: number, zeros: number, count: number, ujj: number, maxq: number) => number;
     columnRange: (src: number, rows: number, stride: number, lo: number, hi: number, count: number) => void;
+    placeTile: (src: number, pos: number, gsel: number, scalesT: number, zerosT: number, n: number, out: number, r0: number, tile: number, wc: number, n4: number) => void;
+    gatherTile: (src: number, pos: number, n: number, out: number, r0: number, dst: number, n4: number) => void;
   };
 
   constructor(
@@ -236,11 +262,14 @@ export class Workspace {
     panelRows: number,
     errRows: number,
     coefs: number,
+    codes?: CodeHistory,
   ) {
     const float64At = Math.ceil(((panelRows + errRows) * out + coefs) / 4) * 16; // bytes, 16-aligned
     const gridAt = float64At + 16 * out; // scales, zeros (float32), codes (bytes)
     const rangeAt = Math.ceil((gridAt + 9 * out) / 16) * 16; // lo, hi (float32)
-    const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil((rangeAt + 8 * out) / 65536)) });
+    const layout = codes ? historyLayout(rangeAt + 8 * out, out, codes) : null;
+    const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil((layout ? layout.end : rangeAt + 8 * out) / 65536)) });
+    this.memory = memory.buffer;
     const instance = new wasm.Instance(kernelModule(), { env: { memory } });
     this.kernel = instance.exports as unknown as Workspace['kernel'];
     this.panel = new Float32Array(memory.buffer, 0, panelRows * out);
@@ -253,6 +282,19 @@ export class Workspace {
     this.codes = new Uint8Array(memory.buffer, gridAt + 8 * out, out);
     this.lo = new Float32Array(memory.buffer, rangeAt, out);
     this.hi = new Float32Array(memory.buffer, rangeAt + 4 * out, out);
+    if (codes && layout) {
+      const { columns, groups } = codes;
+      this.codeHistory = new Uint8Array(memory.buffer, layout.history, columns * out);
+      this.placement = {
+        pos: new Int32Array(memory.buffer, layout.pos, columns),
+        gsel: new Int32Array(memory.buffer, layout.gsel, columns),
+        scalesT: new Float32Array(memory.buffer, layout.scalesT, groups * out),
+        zerosT: new Float32Array(memory.buffer, layout.zerosT, groups * out),
+        tile: new Uint8Array(memory.buffer, layout.tile, TILE_ROWS * columns),
+        rows: new Float32Array(memory.buffer, layout.rows, TILE_ROWS * columns),
+        groups,
+      };
+    }
   }
 
   /** lo[r] = min(0, panel[t, r]), hi[r] = max(0, panel[t, r]) over panel rows t ∈ [row0, row0 + rows). */
@@ -269,10 +311,90 @@ export class Workspace {
    * panel = float32(s·(c − z)), err[errRow] = float32((w − q) / ujj); returns Σ (w − q)² (float64).
    * The same values as GroupQuantizer.quantizeColumn on the float64 row, then columnError.
    */
-  quantize(row: number, errRow: number, ujj: number, maxq: number): number {
+  quantize(row: number, errRow: number, ujj: number, maxq: number, codeRow?: number): number {
     this.checkRows('quantize', row, errRow);
     const { out, panel, err } = this;
-    return this.kernel.quantizeColumn(panel.byteOffset + row * out * 4, err.byteOffset + errRow * out * 4, this.codes.byteOffset, this.scales.byteOffset, this.zeros.byteOffset, out, ujj, maxq);
+    let codesAt = this.codes.byteOffset;
+    if (codeRow !== undefined) {
+      const history = this.codeHistory;
+      if (!history || codeRow < 0 || (codeRow + 1) * out > history.length) throw new RangeError(`quantize: code row ${codeRow} is outside the workspace's code history`);
+      codesAt = history.byteOffset + codeRow * out;
+    }
+    return this.kernel.quantizeColumn(panel.byteOffset + row * out * 4, err.byteOffset + errRow * out * 4, codesAt, this.scales.byteOffset, this.zeros.byteOffset, out, ujj, maxq);
+  }
+
+  /**
+   * W₀ᵀ into dst [n, out] (a buffer in this memory, e.g. E before the sweep): row position[c] =
+   * column c of w [out, n] (position: each column's sweep index, null for in order), zero for
+   * dead columns. Needs a code history of n columns (its scratch rows); sweep.ts' gatherTransposed
+   * is the JS equivalent.
+   */
+  gather(w: Float32Array, position: Int32Array | null, dead: Uint8Array, dst: Float32Array): void {
+    const { out, codeHistory: history, placement } = this;
+    if (!history || !placement) throw new Error('gather: this workspace keeps no code history');
+    const n = history.length / out;
+    const { pos, rows } = placement;
+    if (w.length !== out * n || dst.length !== out * n || dead.length !== n) throw new RangeError(`gather: W and W₀ᵀ need ${out * n} floats and ${n} dead flags, got ${w.length}, ${dst.length}, ${dead.length}`);
+    if (dst.buffer !== this.memory) throw new RangeError('gather: W₀ᵀ must lie in the workspace memory');
+    if (position && position.length !== n) throw new RangeError(`gather: position has ${position.length} entries, expected ${n}`);
+    for (let c = 0; c < n; c++) {
+      const p = position ? position[c] : c;
+      if (!(p >= 0 && p < n)) throw new RangeError(`gather: column ${c} has sweep position ${p}`);
+      pos[c] = p;
+    }
+    const n4 = n - (n % 4);
+    const whole = out - (out % TILE_ROWS);
+    for (let r0 = 0; r0 < whole; r0 += TILE_ROWS) {
+      rows.set(w.subarray(r0 * n, (r0 + TILE_ROWS) * n)); // 16 rows of W are contiguous: one copy into the memory
+      this.kernel.gatherTile(rows.byteOffset, pos.byteOffset, n, out, r0, dst.byteOffset, n4);
+    }
+    for (let r = 0; r < whole; r++) for (let c = n4; c < n; c++) dst[pos[c] * out + r] = w[r * n + c];
+    for (let r = whole; r < out; r++) for (let c = 0; c < n; c++) dst[pos[c] * out + r] = w[r * n + c];
+    for (let c = 0; c < n; c++) if (dead[c]) dst.fill(0, pos[c] * out, (pos[c] + 1) * out);
+  }
+
+  /**
+   * The code history placed: codes[r, c] = codeHistory[position[c], r] (position: each original
+   * column's sweep index, null for in order) and wc[r, c] = float32(s·(code − z)) with s, z =
+   * scales / zeros [out, groups] at (r, groupOf[c]) — codes, W_c: [out, n], n = the history's
+   * columns. wc must lie in this workspace's memory (a dead buffer of the sweep's, e.g. E);
+   * zeros must be integers (GroupQuantizer's are), which makes the float32 arithmetic exact.
+   */
+  place(position: Int32Array | null, groupOf: Int32Array, scales: Float32Array, zeros: Float32Array, codes: Uint8Array, wc: Float32Array): void {
+    const { out, codeHistory: history, placement } = this;
+    if (!history || !placement) throw new Error('place: this workspace keeps no code history');
+    const n = history.length / out;
+    const { groups, pos, gsel, scalesT, zerosT, tile } = placement;
+    if (codes.length !== out * n || wc.length !== out * n) throw new RangeError(`place: codes and W_c need ${out * n} entries, got ${codes.length} and ${wc.length}`);
+    if (wc.buffer !== this.memory) throw new RangeError('place: W_c must lie in the workspace memory');
+    if (groupOf.length !== n || scales.length !== out * groups || zeros.length !== out * groups) throw new RangeError(`place: ${n} column groups and [${out}, ${groups}] grids expected`);
+    if (position && position.length !== n) throw new RangeError(`place: position has ${position.length} entries, expected ${n}`);
+    for (let col = 0; col < n; col++) {
+      const p = position ? position[col] : col;
+      const group = groupOf[col];
+      if (!(p >= 0 && p < n && group >= 0 && group < groups)) throw new RangeError(`place: column ${col} has sweep position ${p} and group ${group}`);
+      pos[col] = p;
+      gsel[col] = group * out * 4;
+    }
+    for (let r = 0; r < out; r++) {
+      for (let group = 0; group < groups; group++) (scalesT[group * out + r] = scales[r * groups + group]), (zerosT[group * out + r] = zeros[r * groups + group]);
+    }
+    // Whole 16-row tiles and columns in fours in the kernel; the rest (rows past the last
+    // tile, the last n % 4 columns) as the same float32 arithmetic in JS.
+    const n4 = n - (n % 4);
+    const rows = out - (out % TILE_ROWS);
+    for (let r0 = 0; r0 < rows; r0 += TILE_ROWS) {
+      this.kernel.placeTile(history.byteOffset, pos.byteOffset, gsel.byteOffset, scalesT.byteOffset, zerosT.byteOffset, n, out, r0, tile.byteOffset, wc.byteOffset, n4);
+      codes.set(tile, r0 * n); // rows r0 … r0 + 15 of codes are contiguous, as in the tile (its columns ≥ n4 are filled below)
+    }
+    const one = (r: number, col: number) => {
+      const code = history[pos[col] * out + r];
+      codes[r * n + col] = code;
+      const slot = (gsel[col] >> 2) + r;
+      wc[r * n + col] = scalesT[slot] * (code - zerosT[slot]); // rounded to float32 by the store
+    };
+    for (let r = 0; r < rows; r++) for (let col = n4; col < n; col++) one(r, col);
+    for (let r = rows; r < out; r++) for (let col = 0; col < n; col++) one(r, col);
   }
 
   // The memory holds more than the panel: an index past it would write elsewhere silently.
