@@ -25,7 +25,7 @@ import { tridiagonalForm } from '../linalg/eigen.js';
 import { rng } from '../linalg/random.js';
 import { subtract, zeros, type Matrix } from '../linalg/matrix.js';
 import type { SessionCache } from '../onnx/sessionCache.js';
-import { correlatedC, gaussianF32, secs, squareMatmulFloor } from './linalg-common.js';
+import { correlatedGram, gaussianF32, secs, squareMatmulFloor } from './linalg-common.js';
 
 const rMax = 256;
 const numpyLimit = 8192;
@@ -90,6 +90,7 @@ function countingProducts(inner: Products): Products & { flops: number; ms: numb
     ms: 0,
     matmul: (a: Matrix, b: Matrix, options?: ProductOptions) => count(2 * a.rows * a.cols * b.cols, () => inner.matmul(a, b, options)),
   };
+  if (inner.adopt) counted.adopt = inner.adopt.bind(inner);
   const energy = inner.outputEnergy;
   if (energy) counted.outputEnergy = (A, C, options) => count(symmetricEnergyFlops(A.rows, A.cols), () => energy.call(inner, A, C, options));
   return counted;
@@ -109,12 +110,13 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
   const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
   if (!hasNumpy) print('numpy comparison: skipped (python3 -c "import numpy" failed)');
   let C: Float64Array | undefined; // [in, in], reused while `in` stays the same
+  let C32: Float32Array | undefined; // C rounded to float32 (the Gram ORT computed): the decomposition's float32 products take it rather than rounding C again
   let cIn = 0;
   for (const { out, in: n } of layers) {
     print(`\nEoRA to r_max = ${rMax}, W [${out}, ${n}], C from ${tokens} random correlated tokens`);
     let t0 = performance.now();
     if (!C || cIn !== n) {
-      C = await correlatedC(cache, n, tokens, 23);
+      ({ C, C32 } = await correlatedGram(cache, n, tokens, 23));
       cIn = n;
       print(`  C (ORT Gram of [${tokens}, ${n}]): ${secs(performance.now() - t0)}`);
     }
@@ -129,7 +131,7 @@ export async function benchEora(cache: SessionCache, print: (line: string) => vo
     // Columns at each stopping test, one list per solver (C's spectrum, then EoRA): steps restart at a new solver.
     const tests: number[][] = [];
     const onIteration = (step: number) => (tests.at(-1) && step > tests.at(-1)!.at(-1)! / krylovBlockFor(rMax) ? tests.at(-1)!.push(step * krylovBlockFor(rMax)) : tests.push([step * krylovBlockFor(rMax)]));
-    const d = await decomposeLayer({ W, Wc, C: { rows: n, cols: n, data: C } }, { rMax, methods: ['eora'], products, randomized: { onIteration }, traces });
+    const d = await decomposeLayer({ W, Wc, C: { rows: n, cols: n, data: C }, C32 }, { rMax, methods: ['eora'], products, randomized: { onIteration }, traces });
     const ms = performance.now() - t0;
     const eora = d.methods.eora!;
     const t1 = performance.now();

@@ -24,6 +24,11 @@ export async function squareMatmulFloor(cache: SessionCache, n = 4096): Promise<
  * scales d, 8 shared factors f; returns C = XᵀX (float64 copy of ORT's float32 Gram).
  */
 export async function correlatedC(cache: SessionCache, n: number, tokens: number, seed: number): Promise<Float64Array> {
+  return (await correlatedGram(cache, n, tokens, seed)).C;
+}
+
+/** correlatedC and C32 = C rounded to float32 (ORT's Gram output, symmetrized in place). */
+export async function correlatedGram(cache: SessionCache, n: number, tokens: number, seed: number): Promise<{ C: Float64Array; C32: Float32Array }> {
   const random = rng(seed);
   const factors = 8;
   const G = Float64Array.from({ length: factors * n }, random.normal);
@@ -42,7 +47,8 @@ export async function correlatedC(cache: SessionCache, n: number, tokens: number
   // Symmetrize (float32 Gemm need not be exactly symmetric) while widening.
   const C = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) C[i * n + j] = 0.5 * (C32[i * n + j] + C32[j * n + i]);
-  return C;
+  C32.set(C); // now exactly Float32Array.from(C), in the Gram's own buffer
+  return { C, C32 };
 }
 
 export function gaussianF32(count: number, scale: number, seed: number): Float32Array {

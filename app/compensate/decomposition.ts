@@ -22,6 +22,11 @@ export interface LayerInput {
   Wc: Matrix;
   /** [in, in] */
   C: Matrix;
+  /**
+   * C's entries rounded to float32 (Float32Array.from(C.data) exactly), where the caller has
+   * them anyway: float32 products (ortProducts) then use it instead of converting C.
+   */
+  C32?: Float32Array;
 }
 
 export interface DecomposeOptions extends BasisOptions {
@@ -73,6 +78,10 @@ export async function decomposeLayer(layer: LayerInput, options: DecomposeOption
   const rMax = options.rMax ?? defaultRank(out, inDim);
   const dense = usesDensePath(out, inDim, options);
   const started = performance.now();
+  if (layer.C32) {
+    if (layer.C32.length !== C.data.length) throw new RangeError(`C32 has ${layer.C32.length} floats, C is [${inDim}, ${inDim}]`);
+    products.adopt?.(C, layer.C32);
+  }
 
   const dW = subtract(W, Wc); // [out, in]
   const energies: Energies = {

@@ -49,6 +49,27 @@ describe('ortProducts', () => {
     }
   });
 
+  it("adopt: the caller's float32 C is the one the products read (and the decomposition takes C32 as that)", async () => {
+    const a = gaussian(64, 64, 11);
+    const b = gaussian(64, 3, 12);
+    const own = ortProducts(cache);
+    const rounded = Float32Array.from(a.data);
+    own.adopt!(a, rounded);
+    const first = await own.matmul(a, b, { reuseA: true });
+    expect(first.data).toEqual((await products.matmul(a, b, { reuseA: true })).data); // the same rounding: the same product
+    rounded.fill(0); // the control: the adopted array is really what is read
+    expect((await own.matmul(a, b, { reuseA: true })).data.every((v) => v === 0)).toBe(true);
+    expect(() => own.adopt!(a, new Float32Array(3))).toThrow('adopt: 3 floats');
+
+    const layer = randomLayer({ out: 64, in: 1100, tokens: 1200, seed: 4, errorDecay: 0.95 });
+    const options = { rMax: 8, methods: ['eora'] as const };
+    const plain = await decomposeLayer(layer, { ...options, products: ortProducts(cache) });
+    const given = await decomposeLayer({ ...layer, C32: Float32Array.from(layer.C.data) }, { ...options, products: ortProducts(cache) });
+    expect(given.path).toBe('randomized');
+    expect(Array.from(given.methods.eora!.curves.output)).toEqual(Array.from(plain.methods.eora!.curves.output));
+    await expect(decomposeLayer({ ...layer, C32: new Float32Array(5) }, { ...options, products: ortProducts(cache) })).rejects.toThrow('C32 has 5 floats');
+  });
+
   it('outputEnergy: tr(A·C·Aᵀ) reduced in onnxruntime equals the float64 ⟨A·C, A⟩ to float32 accuracy', async () => {
     const A = gaussian(70, 300, 3);
     const X = gaussian(500, 300, 4);

@@ -53,6 +53,10 @@ export function ortProducts(cache: SessionCache): Products {
       const c = await matmulF32(cache, float32Of(a, options.reuseA === true, options.appendOnly === true), [a.rows, a.cols], Float32Array.from(b.data), [b.rows, b.cols], { transA });
       return { rows: m, cols: b.cols, data: Float64Array.from(c) };
     },
+    adopt(a: Matrix, rounded: Float32Array): void {
+      if (rounded.length !== a.data.length) throw new RangeError(`adopt: ${rounded.length} floats for a [${a.rows}, ${a.cols}] matrix`);
+      resident.set(a.data, rounded);
+    },
     async outputEnergy(A: Matrix, C: Matrix, options: ProductOptions = {}): Promise<number> {
       const [m, k] = [A.rows, A.cols];
       if (C.rows !== k || C.cols !== k) throw new RangeError(`outputEnergy: A [${m}, ${k}], C [${C.rows}, ${C.cols}]`);

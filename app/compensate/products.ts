@@ -24,6 +24,13 @@ export interface Products {
    * outputEnergy() falls back to ⟨A·C, A⟩. reuseA as in ProductOptions; C is always reusable.
    */
   outputEnergy?(A: Matrix, C: Matrix, options?: ProductOptions): Promise<number>;
+  /**
+   * a's entries rounded to float32, which the caller already holds (ORT's Gram computes C in
+   * float32): a float32 implementation uses it as a's reused copy (reuseA) instead of making
+   * its own — at in = 14336 that is 822 MB of fresh memory and its conversion. Same contract
+   * as reuseA: neither array changes afterwards.
+   */
+  adopt?(a: Matrix, rounded: Float32Array): void;
 }
 
 export interface ProductOptions {
