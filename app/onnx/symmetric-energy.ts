@@ -1,13 +1,19 @@
 // tr(A·C·Aᵀ) for A: [m, k] and a symmetric C: [k, k] in onnxruntime, using C's symmetry to skip
-// almost half of the product. Split the columns in two, A = [A₁ A₂], C = [[C₁₁ C₁₂] [C₁₂ᵀ C₂₂]]:
-//     tr(A·C·Aᵀ) = tr(A₁·C₁₁·A₁ᵀ) + tr(A₂·C₂₂·A₂ᵀ) + 2·Σ (A₁·C₁₂ ⊙ A₂)
-// — three quarters of the flops of A·C, and the diagonal blocks split again: after L levels
-// k²·(1/2 + 2^−(L+1)) of k² (L = 2: 0.625, L = 4: 0.53). These energies are the largest
-// products of a decomposition (tr(W·C·Wᵀ) and tr(ΔW·C·ΔWᵀ): 2·out·in² each, 62 % of the flops
-// at 4096², 3.4 TFLOP at 4096 × 14336), so it pays the Slice copies (≈ L + 1 copies of A).
-// Everything stays in one graph; only a per-row [m] vector crosses into JavaScript.
+// almost half of the product. With B = Aᵀ: [k, m], tr(A·C·Aᵀ) = Σ (C·B ⊙ B); cut C's rows into
+// P = 2^L slabs r = [r0, r1) and keep of each only the columns from r0 on, those past r1 doubled
+// (C' = the upper block triangle, off-diagonal blocks ×2, exact in float):
+//     tr(A·C·Aᵀ) = Σ_r Σ (C'[r, r0:k] · B[r0:k] ⊙ B[r])
+// — k²·(1/2 + 1/(2P)) of the k² multiply-adds per row of A (L = 2: 0.625, L = 4: 0.53). These
+// energies are the largest products of a decomposition (tr(W·C·Wᵀ) and tr(ΔW·C·ΔWᵀ): 2·out·in²
+// each, 62 % of the flops at 4096², 3.4 TFLOP at 4096 × 14336).
+// Every operand is a contiguous view, so nothing is copied inside the graph: C' is packed once
+// per C (slab after slab, row-major; cached while C lives), B[r0:k] and B[r] are row ranges of
+// one transposed chunk of A. An earlier graph sliced A's column blocks and C's blocks with ORT
+// Slice nodes: per run ≈ 0.53·C plus L + 1 copies of the chunk, ~0.7 GB of intermediates at
+// 4096 × 14336 whose first touch cost this VM 2–3 s per cold energy. Only a per-row [m] vector
+// crosses back into JavaScript.
 import { GraphBuilder, int } from './builder.js';
-import { floatData, floatTensor, int32Tensor } from './runtime.js';
+import { floatData, floatTensor, type Feeds } from './runtime.js';
 import type { SessionCache } from './sessionCache.js';
 
 /**
@@ -36,10 +42,10 @@ export function blockBounds(k: number, levels: number): number[] {
 
 /**
  * Rows of A per graph run: at most CHUNK_ELEMENTS entries (64 MB of float32), as even as
- * integers allow. The graph's intermediates (Slice copies of A, MatMul and Mul outputs) are
- * ≈ 8 × the rows it gets; in chunks they are allocated once and recycled by the next run
- * instead of ~2 GB of fresh memory per energy at 4096 × 14336, which this VM backs at
- * ~4–5 s per GB on first touch. 4096² stays one run.
+ * integers allow: the transposed chunk B is one recycled buffer of that size (the graph's own
+ * intermediates are [slab, rows] products, a few MB). Smaller chunks cost more than they save
+ * (MLAS packs each B[r0:k] operand per run): at 4096 × 14336, 2.6–2.9 s per warm energy at 2²⁴,
+ * 4.8 s at 2²², 7.0 s at 2²¹ (the Slice graph before this one, same machine). 4096² stays one run.
  */
 const CHUNK_ELEMENTS = 1 << 24;
 
@@ -51,58 +57,87 @@ export function rowChunks(m: number, k: number, maxElements = CHUNK_ELEMENTS): n
 
 /**
  * tr(A·C·Aᵀ): a: [m, k], c: [k, k] symmetric float32, row-major; levels as above (default
- * symmetricLevels(k)). A float64 `a` (used once, e.g. W) is converted a chunk at a time into
- * one recycled buffer rather than into a fresh float32 copy of all of A.
+ * symmetricLevels(k)). A is transposed a chunk of rows at a time (float64 A converted on the
+ * way) into one recycled buffer. c must not change while it is in use here (its packed upper
+ * block triangle is cached per array).
  */
 export async function symmetricEnergy(cache: SessionCache, a: Float32Array | Float64Array, c: Float32Array, m: number, k: number, levels = symmetricLevels(k), maxElements = CHUNK_ELEMENTS): Promise<number> {
   if (m === 0 || k === 0) return 0;
-  const session = await cache.get(`row-energy-sym-f32 L=${levels}`, () => energyGraph(levels));
-  const bounds = int32Tensor(Int32Array.from(blockBounds(k, levels)), [2 ** levels + 1]);
-  const cTensor = floatTensor(c, [k, k]);
+  if (a.length !== m * k || c.length !== k * k) throw new RangeError(`symmetricEnergy: A has ${a.length} entries for [${m}, ${k}], C ${c.length} for [${k}, ${k}]`);
+  const P = 2 ** levels;
+  const bounds = blockBounds(k, levels);
+  const packed = packedUpper(c, k, levels);
+  const session = await cache.get(`row-energy-slabs-f32 P=${P}`, () => energyGraph(P));
   const rows = rowChunks(m, k, maxElements);
   // Chunks are ⌊m/n⌋ or ⌈m/n⌉ rows (n chunks), so ⌈m/n⌉ rows fit every one.
-  const scratch = a instanceof Float64Array ? new Float32Array(Math.ceil(m / (rows.length - 1)) * k) : undefined;
+  const widest = Math.ceil(m / (rows.length - 1));
+  const bt = new Float32Array(k * widest); // B = the chunk of A transposed: [k, rows]
+  const slabs = Array.from({ length: P }, (_, r) => floatTensor(packed.data.subarray(packed.offsets[r], packed.offsets[r + 1]), [bounds[r + 1] - bounds[r], k - bounds[r]]));
   let energy = 0; // float64 over the rows; each row's float32 sum is accurate to ~√k·2⁻²⁴ of its terms
   for (let i = 0; i + 1 < rows.length; i++) {
-    const view = a.subarray(rows[i] * k, rows[i + 1] * k); // rows are contiguous
-    const chunk = scratch ? (scratch.set(view), scratch.subarray(0, view.length)) : (view as Float32Array);
-    const out = await session.run({ a: floatTensor(chunk, [rows[i + 1] - rows[i], k]), c: cTensor, bounds });
+    const count = rows[i + 1] - rows[i];
+    transposeRows(a, k, rows[i], count, bt);
+    const feeds: Feeds = {};
+    for (let r = 0; r < P; r++) {
+      feeds[`c${r}`] = slabs[r];
+      feeds[`t${r}`] = floatTensor(bt.subarray(bounds[r] * count, k * count), [k - bounds[r], count]);
+      feeds[`d${r}`] = floatTensor(bt.subarray(bounds[r] * count, bounds[r + 1] * count), [bounds[r + 1] - bounds[r], count]);
+    }
+    const out = await session.run(feeds);
     for (const v of floatData(out.rows, 'symmetricEnergy')) energy += v;
   }
   return energy;
 }
 
-/** rows: [M] per-row energies Σ_j (A·C ⊙ A)_{ij}, computed blockwise over `levels` halvings. */
-function energyGraph(levels: number): Uint8Array {
-  const g = new GraphBuilder(`row-energy-sym-f32-L${levels}`);
-  const a = g.input('a', 'float32', ['M', 'K']);
-  const c = g.input('c', 'float32', ['K', 'K']);
-  const bounds = g.input('bounds', 'int32', [2 ** levels + 1]);
-  const memo = new Map<string, string>();
-  const once = (key: string, make: () => string) => memo.get(key) ?? (memo.set(key, make()), memo.get(key)!);
-  const boundary = (i: number) => once(`b${i}`, () => g.op('Gather', [bounds, g.constant('int32', [1], [i], 'i')], { axis: int(0) })); // [1]
-  const axis1 = g.constant('int32', [1], [1], 'axis1');
-  const axes01 = g.constant('int32', [2], [0, 1], 'axes01');
-  const reduceAxis = g.constant('int64', [1], [1], 'reduce_axis');
-  /** A[:, blocks first…last): each range sliced once, shared by every product that reads it. */
-  const columnsOfA = (first: number, last: number) => once(`a${first}:${last}`, () => g.op('Slice', [a, boundary(first), boundary(last), axis1]));
-  /** C[rows r, columns s] in one Slice (rows then columns would copy a whole [r, K] slab first). */
-  const blockOfC = (r: [number, number], s: [number, number]) => {
-    const starts = g.op('Concat', [boundary(r[0]), boundary(s[0])], { axis: int(0) });
-    const ends = g.op('Concat', [boundary(r[1]), boundary(s[1])], { axis: int(0) });
-    return g.op('Slice', [c, starts, ends, axes01]);
-  };
-  /** Σ_j (A[:, r]·C[r, s] ⊙ A[:, s])_{ij} per row i, for block ranges r, s. */
-  const rowSums = (r: [number, number], s: [number, number]) =>
-    g.op('ReduceSum', [g.op('Mul', [g.op('MatMul', [columnsOfA(...r), blockOfC(r, s)]), columnsOfA(...s)]), reduceAxis], { keepdims: int(0) });
-  const two = g.constant('float32', [], [2], 'two');
-  // Blocks [first, last) of the 2^levels diagonal ones: their energy, split in halves until one block is left.
-  const energy = (first: number, last: number): string => {
-    if (last - first === 1) return rowSums([first, last], [first, last]);
-    const middle = (first + last) / 2;
-    const cross = g.op('Mul', [rowSums([first, middle], [middle, last]), two]);
-    return g.op('Add', [g.op('Add', [energy(first, middle), energy(middle, last)]), cross]);
-  };
-  g.output(energy(0, 2 ** levels), 'rows', 'float32', ['M']);
+/** bt: [k, count] = rows [i0, i0 + count) of a: [·, k], transposed (and rounded to float32), in tiles that stay in cache. */
+function transposeRows(a: Float32Array | Float64Array, k: number, i0: number, count: number, bt: Float32Array): void {
+  const TILE = 32;
+  for (let j0 = 0; j0 < k; j0 += TILE) {
+    const j1 = Math.min(j0 + TILE, k);
+    for (let i = 0; i < count; i++) {
+      const row = (i0 + i) * k;
+      for (let j = j0; j < j1; j++) bt[j * count + i] = a[row + j];
+    }
+  }
+}
+
+/** C' slab by slab: rows [r0, r1) of C, columns [r0, k), the columns from r1 on doubled; offsets[r] where slab r starts. */
+const packedCache = new WeakMap<Float32Array, Map<number, { data: Float32Array; offsets: number[] }>>();
+function packedUpper(c: Float32Array, k: number, levels: number): { data: Float32Array; offsets: number[] } {
+  let byLevels = packedCache.get(c);
+  if (!byLevels) packedCache.set(c, (byLevels = new Map()));
+  const cached = byLevels.get(levels);
+  if (cached) return cached;
+  const bounds = blockBounds(k, levels);
+  const offsets = [0];
+  for (let r = 0; r + 1 < bounds.length; r++) offsets.push(offsets[r] + (bounds[r + 1] - bounds[r]) * (k - bounds[r]));
+  const data = new Float32Array(offsets.at(-1)!);
+  for (let r = 0; r + 1 < bounds.length; r++) {
+    const [r0, r1] = [bounds[r], bounds[r + 1]];
+    const width = k - r0;
+    for (let j = r0; j < r1; j++) {
+      const to = offsets[r] + (j - r0) * width;
+      data.set(c.subarray(j * k + r0, j * k + r1), to); // the diagonal block, once
+      for (let l = r1, at = to + (r1 - r0); l < k; l++, at++) data[at] = 2 * c[j * k + l]; // ×2 is exact
+    }
+  }
+  const packed = { data, offsets };
+  byLevels.set(levels, packed);
+  return packed;
+}
+
+/** rows: [M] per-row energies Σ_r Σ_j (C'_r · T_r ⊙ D_r)_{j,i}, one MatMul per slab; t_r = B[r0:k], d_r = B[r0:r1]. */
+function energyGraph(P: number): Uint8Array {
+  const g = new GraphBuilder(`row-energy-slabs-f32-P${P}`);
+  const axis0 = g.constant('int64', [1], [0], 'axis0');
+  let total: string | null = null;
+  for (let r = 0; r < P; r++) {
+    const c = g.input(`c${r}`, 'float32', [`B${r}`, `T${r}`]);
+    const t = g.input(`t${r}`, 'float32', [`T${r}`, 'M']);
+    const d = g.input(`d${r}`, 'float32', [`B${r}`, 'M']);
+    const slab = g.op('ReduceSum', [g.op('Mul', [g.op('MatMul', [c, t]), d]), axis0], { keepdims: int(0) }); // [M]
+    total = total ? g.op('Add', [total, slab]) : slab;
+  }
+  g.output(total!, 'rows', 'float32', ['M']);
   return g.build();
 }
