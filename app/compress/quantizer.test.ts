@@ -3,7 +3,7 @@ import { linearMetrics } from './metrics.js';
 import { rng } from '../linalg/random.js';
 import { GroupQuantizer, checkQuantConfig, dequantize, dequantizeValue, roundHalfEven } from './quantizer.js';
 import { rtn } from './rtn.js';
-import { randomLayer, sameFloats } from './testing/layers.js';
+import { randomLayer, randomOrder, sameFloats } from './testing/layers.js';
 
 describe('quantizer', () => {
   it('rounds halves to even, as torch.round', () => {
@@ -133,13 +133,7 @@ describe('placeColumns', () => {
     const out = 37;
     const n = 64;
     const random = rng(21);
-    const order = Int32Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(random.uniform() * (i + 1));
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-    const position = new Int32Array(n); // position[original column] = its place in sweep order
-    order.forEach((c, j) => (position[c] = j));
+    const { position } = randomOrder(n, random); // position[original column] = its place in sweep order
     for (const config of [
       { bits: 3, groupSize: 16, sym: false }, // 4 groups × 8 codes ≤ n/2: the table
       { bits: 8, groupSize: 16, sym: false }, // 4 × 256 > n/2: each value computed

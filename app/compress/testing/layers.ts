@@ -52,3 +52,15 @@ export function sameFloats(a: Float32Array, b: Float32Array): boolean {
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
   return true;
 }
+
+/** A random sweep order of n columns (Fisher–Yates) and its inverse: position[order[j]] = j. */
+export function randomOrder(n: number, random: { uniform(): number }): { order: Int32Array; position: Int32Array } {
+  const order = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random.uniform() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const position = new Int32Array(n);
+  order.forEach((c, j) => (position[c] = j));
+  return { order, position };
+}

@@ -3,6 +3,7 @@ import { rng } from '../../linalg/random.js';
 import { s32, u32 } from '../../wasm/encode.js';
 import { GroupQuantizer } from '../quantizer.js';
 import { gatherTransposed } from '../sweep.js';
+import { randomOrder } from '../testing/layers.js';
 import { Workspace } from './kernels.js';
 
 /** Decodes LEB128 (signed or not) back to a number: the encoder's inverse. */
@@ -178,13 +179,7 @@ describe('Workspace.place (SIMD transposition + dequantization)', () => {
   for (const [out, n] of [[48, 64], [37, 66], [16, 4], [5, 3], [67, 131]]) {
     it(`codes and W_c bit for bit those of GroupQuantizer.placeColumns, [${out}, ${n}], in order and permuted, grouped and per channel`, () => {
       const random = rng(out * n);
-      const order = Int32Array.from({ length: n }, (_, i) => i);
-      for (let i = n - 1; i > 0; i--) {
-        const j = Math.floor(random.uniform() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
-      }
-      const position = new Int32Array(n); // position[original column] = its place in sweep order
-      order.forEach((c, j) => (position[c] = j));
+      const { position } = randomOrder(n, random); // position[original column] = its place in sweep order
       for (const config of [{ bits: 4, groupSize: n % 2 ? -1 : 2, sym: false }, { bits: 8, groupSize: -1, sym: true }, { bits: 3, groupSize: -1, sym: false }]) {
         for (const pos of [null, position]) {
           const quantizer = new GroupQuantizer(config, out, n);
@@ -224,13 +219,7 @@ describe('Workspace.gather (SIMD transposition of W₀)', () => {
   for (const [out, n] of [[48, 64], [37, 66], [16, 4], [5, 3], [67, 131]]) {
     it(`W₀ᵀ bit for bit that of sweep.ts' gatherTransposed, [${out}, ${n}], in order and permuted, dead columns zero`, () => {
       const random = rng(7 * out + n);
-      const order = Int32Array.from({ length: n }, (_, i) => i);
-      for (let i = n - 1; i > 0; i--) {
-        const j = Math.floor(random.uniform() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
-      }
-      const position = new Int32Array(n);
-      order.forEach((c, j) => (position[c] = j));
+      const { position } = randomOrder(n, random);
       const w = Float32Array.from({ length: out * n }, () => random.normal());
       const dead = Uint8Array.from({ length: n }, (_, c) => +(c % 5 === 2));
       for (const pos of [null, position]) {
