@@ -28,7 +28,8 @@ export interface Products {
    * a's entries rounded to float32, which the caller already holds (ORT's Gram computes C in
    * float32): a float32 implementation uses it as a's reused copy (reuseA) instead of making
    * its own — at in = 14336 that is 822 MB of fresh memory and its conversion. Same contract
-   * as reuseA: neither array changes afterwards.
+   * as reuseA: neither array ever changes afterwards (ORT's energies also cache a packing of
+   * the float32 copy for as long as it lives).
    */
   adopt?(a: Matrix, rounded: Float32Array): void;
 }

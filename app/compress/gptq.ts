@@ -92,8 +92,9 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
     }
     return group;
   };
-  // A float32 sweep rounds in its SIMD kernel and hands the codes over column by column, in
-  // sweep order: kept as [n, out] and placed once at the end.
+  // A float32 sweep rounds in its SIMD kernel. Where it keeps E in its workspace it keeps the
+  // codes there too and has them placed by its kernel (placed); otherwise it hands them over
+  // column by column, in sweep order, kept here as [n, out] and placed once at the end.
   let columnCodes: Uint8Array | null = null;
   // g_idx only where groups are not consecutive columns: act-order with dynamic groups.
   const gIdx = invPerm && grouped && !options.staticGroups ? invPerm.map((j) => Math.floor(j / g)) : undefined;

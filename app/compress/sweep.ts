@@ -27,7 +27,7 @@
 // as SIMD there, and ORT reads and writes panel rows without conversions. The rule still sees
 // float64 columns; only where a weight lies within float32's resolution of a rounding boundary
 // can its code differ (ort-sweep.test.ts bounds how many).
-import { Workspace } from './wasm/kernels.js';
+import { MAX_WORKSPACE_BYTES, Workspace, workspaceBytes } from './wasm/kernels.js';
 
 export interface SweepView {
   /** Start and end (exclusive) of the current block. */
@@ -235,7 +235,8 @@ export interface SweepOptions {
   /**
    * Called when the sweep is over with its float32 error history E (n·out floats, their
    * contents dead), where it kept one (SweepReply history): the method may write its result
-   * there instead of first-touching as much fresh memory (GPTQ's W_c has E's size).
+   * there instead of first-touching as much fresh memory (GPTQ's W_c has E's size). Not called
+   * where a grid rule's `placed` takes E instead.
    */
   spare?: (floats: Float32Array) => void;
 }
@@ -268,8 +269,10 @@ export function* obsSweep(W: Float64Array, out: number, n: number, U: Float64Arr
   if (!(Number.isInteger(sub) && sub > 0)) throw new RangeError(`sub-block width must be a positive integer, got ${sub}`);
   const history = reply?.precision === 'float32' && !!reply.history; // ws.err is E: [n, out]
   // With E in the workspace, a grid rule's codes go straight into a history there too.
-  const keepCodes = history && !!gridRule?.placed;
-  const ws = reply?.precision === 'float32' ? new Workspace(out, panelRows, history ? n : B, sub, keepCodes ? { columns: n, groups: gridRule!.groups } : undefined) : null;
+  // (Not where the history would push the memory past wasm32's 4 GiB: tiny groups on the widest E.)
+  const kept = gridRule?.placed ? { columns: n, groups: gridRule.groups } : undefined;
+  const keepCodes = history && !!kept && workspaceBytes(out, panelRows, n, sub, kept) <= MAX_WORKSPACE_BYTES;
+  const ws = reply?.precision === 'float32' ? new Workspace(out, panelRows, history ? n : B, sub, keepCodes ? kept : undefined) : null;
   // W₀ᵀ whole into the workspace's E (the driver's first load) by the SIMD kernel, which borrows
   // the code history's scratch; stage by stage elsewhere in JS.
   const W0T: W0TRows | undefined =

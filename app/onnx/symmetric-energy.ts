@@ -58,8 +58,8 @@ export function rowChunks(m: number, k: number, maxElements = CHUNK_ELEMENTS): n
 /**
  * tr(A·C·Aᵀ): a: [m, k], c: [k, k] symmetric float32, row-major; levels as above (default
  * symmetricLevels(k)). A is transposed a chunk of rows at a time (float64 A converted on the
- * way) into one recycled buffer. c must not change while it is in use here (its packed upper
- * block triangle is cached per array).
+ * way) into one recycled buffer. c must never change after its first energy: its packed upper
+ * block triangle is cached for as long as the array lives.
  */
 export async function symmetricEnergy(cache: SessionCache, a: Float32Array | Float64Array, c: Float32Array, m: number, k: number, levels = symmetricLevels(k), maxElements = CHUNK_ELEMENTS): Promise<number> {
   if (m === 0 || k === 0) return 0;

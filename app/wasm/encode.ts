@@ -98,8 +98,8 @@ export const op = {
   /** The low / high eight u8 lanes zero-extended to u16. */
   i16x8ExtendLowI8x16U: [0xfd, ...u32(0x89)],
   i16x8ExtendHighI8x16U: [0xfd, ...u32(0x8a)],
-  /** u32 lanes to float32 (exact below 2²⁴). */
-  f32x4ConvertI32x4U: [0xfd, ...u32(0xfb)],
+  /** i32 lanes to float32 (exact below 2²⁴; one cvtdq2ps on x64, where the unsigned form takes several). */
+  f32x4ConvertI32x4S: [0xfd, ...u32(0xfa)],
   f32x4Sub: [0xfd, ...u32(0xe5)],
   f32x4Mul: [0xfd, ...u32(0xe6)],
   /** pmin(a, b) = b < a ? b : a; pmax(a, b) = a < b ? b : a. */

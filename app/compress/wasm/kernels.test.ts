@@ -4,7 +4,7 @@ import { s32, u32 } from '../../wasm/encode.js';
 import { GroupQuantizer } from '../quantizer.js';
 import { gatherTransposed } from '../sweep.js';
 import { randomOrder } from '../testing/layers.js';
-import { Workspace } from './kernels.js';
+import { MAX_WORKSPACE_BYTES, Workspace, workspaceBytes } from './kernels.js';
 
 /** Decodes LEB128 (signed or not) back to a number: the encoder's inverse. */
 function leb(bytes: number[], signed: boolean): number {
@@ -212,6 +212,19 @@ describe('Workspace.place (SIMD transposition + dequantization)', () => {
     expect(() => ws.place(null, new Int32Array(8), grid, grid, new Uint8Array(128), new Float32Array(128))).toThrow('workspace memory');
     expect(() => ws.place(Int32Array.from([0, 1, 2, 3, 4, 5, 6, 8]), new Int32Array(8), grid, grid, new Uint8Array(128), ws.err)).toThrow('column 7 has sweep position 8');
     expect(() => ws.place(null, new Int32Array(8).fill(1), grid, grid, new Uint8Array(128), ws.err)).toThrow('group 1');
+    expect(() => ws.place(Int32Array.from([0, 1, 2, 3, 4, 5, 6, 6]), new Int32Array(8), grid, grid, new Uint8Array(128), ws.err)).toThrow('column 7 has sweep position 6');
+    // W_c over the history itself (not before it) would overwrite the codes it reads.
+    const overHistory = new Float32Array(ws.err.buffer, ws.codeHistory!.byteOffset - 64, 128);
+    expect(() => ws.place(null, new Int32Array(8), grid, grid, new Uint8Array(128), overHistory)).toThrow('before its code history');
+  });
+
+  it('a workspace past wasm32 4 GiB is refused before any allocation; the sweep keeps no codes there', () => {
+    // E of 2²⁹ floats (2 GiB) with a history of 2²⁹ bytes and a grid per 2 columns: past 4 GiB.
+    const [out, n] = [2 ** 14, 2 ** 15];
+    const codes = { columns: n, groups: n / 2 };
+    expect(workspaceBytes(out, 128, n, 64, codes)).toBeGreaterThan(MAX_WORKSPACE_BYTES);
+    expect(workspaceBytes(out, 128, n, 64, { columns: n, groups: n / 128 })).toBeLessThanOrEqual(MAX_WORKSPACE_BYTES); // w4g128: fits
+    expect(() => new Workspace(out, 128, n, 64, codes)).toThrow('exceed WebAssembly');
   });
 });
 
@@ -237,5 +250,6 @@ describe('Workspace.gather (SIMD transposition of W₀)', () => {
     expect(() => new Workspace(16, 2, 8, 4).gather(new Float32Array(128), null, new Uint8Array(8), new Float32Array(128))).toThrow('keeps no code history');
     const ws = new Workspace(16, 2, 8, 4, { columns: 8, groups: 1 });
     expect(() => ws.gather(new Float32Array(128), null, new Uint8Array(8), new Float32Array(128))).toThrow('workspace memory');
+    expect(() => ws.gather(new Float32Array(128), Int32Array.from([1, 1, 2, 3, 4, 5, 6, 7]), new Uint8Array(8), ws.err)).toThrow('column 1 has sweep position 1');
   });
 });

@@ -212,6 +212,21 @@ export interface CodeHistory {
   groups: number;
 }
 
+/** wasm32's limit on a memory (4 GiB), less a page. */
+export const MAX_WORKSPACE_BYTES = 2 ** 32 - 65536;
+
+/** Byte offsets of a Workspace's buffers; end: the memory it needs. */
+function workspaceLayout(out: number, panelRows: number, errRows: number, coefs: number, codes?: CodeHistory) {
+  const float64At = Math.ceil(((panelRows + errRows) * out + coefs) / 4) * 16; // bytes, 16-aligned
+  const gridAt = float64At + 16 * out; // scales, zeros (float32), codes (bytes)
+  const rangeAt = Math.ceil((gridAt + 9 * out) / 16) * 16; // lo, hi (float32)
+  const history = codes ? historyLayout(rangeAt + 8 * out, out, codes) : null;
+  return { float64At, gridAt, rangeAt, history, end: history ? history.end : rangeAt + 8 * out };
+}
+
+/** Bytes of a Workspace's memory with these sizes: a sweep keeps its codes only where this stays ≤ MAX_WORKSPACE_BYTES. */
+export const workspaceBytes = (out: number, panelRows: number, errRows: number, coefs: number, codes?: CodeHistory) => workspaceLayout(out, panelRows, errRows, coefs, codes).end;
+
 /** Byte regions of the code history and the placement's inputs, after `at`. */
 function historyLayout(at: number, out: number, { columns, groups }: CodeHistory) {
   const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
@@ -264,11 +279,9 @@ export class Workspace {
     coefs: number,
     codes?: CodeHistory,
   ) {
-    const float64At = Math.ceil(((panelRows + errRows) * out + coefs) / 4) * 16; // bytes, 16-aligned
-    const gridAt = float64At + 16 * out; // scales, zeros (float32), codes (bytes)
-    const rangeAt = Math.ceil((gridAt + 9 * out) / 16) * 16; // lo, hi (float32)
-    const layout = codes ? historyLayout(rangeAt + 8 * out, out, codes) : null;
-    const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil((layout ? layout.end : rangeAt + 8 * out) / 65536)) });
+    const { float64At, gridAt, rangeAt, history: layout, end } = workspaceLayout(out, panelRows, errRows, coefs, codes);
+    if (end > MAX_WORKSPACE_BYTES) throw new RangeError(`workspace: ${end} bytes exceed WebAssembly's ${MAX_WORKSPACE_BYTES}`);
+    const memory = new wasm.Memory({ initial: Math.max(1, Math.ceil(end / 65536)) });
     this.memory = memory.buffer;
     const instance = new wasm.Instance(kernelModule(), { env: { memory } });
     this.kernel = instance.exports as unknown as Workspace['kernel'];
@@ -335,11 +348,12 @@ export class Workspace {
     const n = history.length / out;
     const { pos, rows } = placement;
     if (w.length !== out * n || dst.length !== out * n || dead.length !== n) throw new RangeError(`gather: W and W₀ᵀ need ${out * n} floats and ${n} dead flags, got ${w.length}, ${dst.length}, ${dead.length}`);
-    if (dst.buffer !== this.memory) throw new RangeError('gather: W₀ᵀ must lie in the workspace memory');
+    if (dst.buffer !== this.memory || dst.byteOffset + dst.byteLength > history.byteOffset) throw new RangeError('gather: W₀ᵀ must lie in the workspace memory, before its code history');
     if (position && position.length !== n) throw new RangeError(`gather: position has ${position.length} entries, expected ${n}`);
+    const seen = new Uint8Array(n); // a repeated position would leave some row of dst unwritten
     for (let c = 0; c < n; c++) {
       const p = position ? position[c] : c;
-      if (!(p >= 0 && p < n)) throw new RangeError(`gather: column ${c} has sweep position ${p}`);
+      if (!(p >= 0 && p < n) || seen[p]++) throw new RangeError(`gather: column ${c} has sweep position ${p}`);
       pos[c] = p;
     }
     const n4 = n - (n % 4);
@@ -366,13 +380,14 @@ export class Workspace {
     const n = history.length / out;
     const { groups, pos, gsel, scalesT, zerosT, tile } = placement;
     if (codes.length !== out * n || wc.length !== out * n) throw new RangeError(`place: codes and W_c need ${out * n} entries, got ${codes.length} and ${wc.length}`);
-    if (wc.buffer !== this.memory) throw new RangeError('place: W_c must lie in the workspace memory');
+    if (wc.buffer !== this.memory || wc.byteOffset + wc.byteLength > history.byteOffset) throw new RangeError('place: W_c must lie in the workspace memory, before its code history');
     if (groupOf.length !== n || scales.length !== out * groups || zeros.length !== out * groups) throw new RangeError(`place: ${n} column groups and [${out}, ${groups}] grids expected`);
     if (position && position.length !== n) throw new RangeError(`place: position has ${position.length} entries, expected ${n}`);
+    const seen = new Uint8Array(n); // a repeated position would place one history row twice, another never
     for (let col = 0; col < n; col++) {
       const p = position ? position[col] : col;
       const group = groupOf[col];
-      if (!(p >= 0 && p < n && group >= 0 && group < groups)) throw new RangeError(`place: column ${col} has sweep position ${p} and group ${group}`);
+      if (!(p >= 0 && p < n && group >= 0 && group < groups) || seen[p]++) throw new RangeError(`place: column ${col} has sweep position ${p} and group ${group}`);
       pos[col] = p;
       gsel[col] = group * out * 4;
     }

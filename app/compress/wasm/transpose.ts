@@ -45,7 +45,7 @@ for (let i = 0; i < 4; i++) {
 for (let quad = 0; quad < 4; quad++) {
   for (let i = 0; i < 4; i++) {
     // Bytes → u16 (low or high 8) → u32 (low or high 4) → float: rows r0 + 4·quad … + 3.
-    body.push(...get(a[i]), ...(quad < 2 ? op.i16x8ExtendLowI8x16U : op.i16x8ExtendHighI8x16U), ...(quad % 2 === 0 ? op.i32x4ExtendLowI16x8U : op.i32x4ExtendHighI16x8U), ...op.f32x4ConvertI32x4U);
+    body.push(...get(a[i]), ...(quad < 2 ? op.i16x8ExtendLowI8x16U : op.i16x8ExtendHighI8x16U), ...(quad % 2 === 0 ? op.i32x4ExtendLowI16x8U : op.i32x4ExtendHighI16x8U), ...op.f32x4ConvertI32x4S); // codes ≤ 255: signed is exact
     body.push(...get(P.zerosT), ...get(g[i]), ...op.i32Add, ...op.v128Load(16 * quad), ...op.f32x4Sub);
     body.push(...get(P.scalesT), ...get(g[i]), ...op.i32Add, ...op.v128Load(16 * quad), ...op.f32x4Mul, ...set(x[i]));
   }
