@@ -12,7 +12,7 @@
 // With act-order, groups follow sweep order (g_idx maps columns to them) unless `staticGroups`,
 // where grids are fitted on the original W per consecutive columns, before any update.
 import { prepareHessian, permuteColumns, zeroDeadColumns, type PreparedHessian } from './hessian.js';
-import { GroupQuantizer, dequantize } from './quantizer.js';
+import { GroupQuantizer, columnGroups, dequantize } from './quantizer.js';
 import { DEFAULT_BLOCK_SIZE, obsSweep, runSweep, type ColumnRule, type GridRule, type Sweep, type SweepView, type W0Source } from './sweep.js';
 import { CompressError, checkLinear, toFloat64, type CompressResult, type LinearWeight, type QuantConfig, type SecondMoment } from './types.js';
 
@@ -106,8 +106,7 @@ export function* gptqSteps(layer: LinearWeight, prepared: PreparedHessian, optio
     grid: (group, scales, zeros) => quantizer.groupGrid(group, scales, zeros),
     codes: (j, codes) => (columnCodes ??= new Uint8Array(n * out)).set(codes, j * out),
     placed: (kept) => {
-      const groupOfColumn = gIdx ?? Int32Array.from({ length: n }, (_, c) => (grouped ? Math.floor(c / g) : 0));
-      placed = kept.place(invPerm, groupOfColumn, quantizer.scales, quantizer.zeros, quantizer.codes);
+      placed = kept.place(invPerm, columnGroups(options.groupSize, n, gIdx), quantizer.scales, quantizer.zeros, quantizer.codes);
     },
   };
   const rule: ColumnRule = (j, w, q, view) => quantizer.quantizeColumn(perm ? perm[j] : j, groupOf(j, view), w, q);

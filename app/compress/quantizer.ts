@@ -49,6 +49,11 @@ export function dequantizeValue(code: number, scale: number, zero: number): numb
   return Math.fround(scale * (code - zero));
 }
 
+/** Each input column's group [inFeatures]: g_idx where given, else consecutive groups of groupSize (−1: one group). */
+export function columnGroups(groupSize: number, inFeatures: number, gIdx?: Int32Array): Int32Array {
+  return gIdx ?? Int32Array.from({ length: inFeatures }, (_, c) => (groupSize === -1 ? 0 : Math.floor(c / groupSize)));
+}
+
 /**
  * Codes, scales and zeros of one weight [out, in] being filled in: by RTN all at once, by GPTQ
  * and SparseGPT one column at a time, with each group's grid fitted when the sweep reaches it.
@@ -180,13 +185,13 @@ export class GroupQuantizer {
     const { groupSize } = this.config;
     if (into && into.length !== out * inFeatures) throw new RangeError(`placeColumns: W_c needs ${out * inFeatures} floats, the buffer given has ${into.length}`);
     const wc = into ?? new Float32Array(out * inFeatures);
-    const groupOf = (c: number) => (gIdx ? gIdx[c] : groupSize === -1 ? 0 : Math.floor(c / groupSize));
+    const groupOf = columnGroups(groupSize, inFeatures, gIdx);
     // As in dequantize: each row's values per (group, code) looked up where that table is
     // smaller than the row, here for the tile's rows at once (w4g128: 16 × 512 floats).
     const levels = this.maxq + 1;
     const perRow = nGroups * levels;
     const table = perRow <= inFeatures / 2 ? new Float32Array(TILE * perRow) : null;
-    const tableAt = Int32Array.from({ length: inFeatures }, (_, c) => (table ? groupOf(c) * levels : groupOf(c)));
+    const tableAt = table ? groupOf.map((g) => g * levels) : groupOf;
     for (let r0 = 0; r0 < out; r0 += TILE) {
       const r1 = Math.min(r0 + TILE, out);
       if (table) {
@@ -226,7 +231,7 @@ export function dequantize(q: QuantState, out: number, inFeatures: number): Floa
   if (q.gIdx && q.gIdx.length !== inFeatures) throw new CompressError(`g_idx has ${q.gIdx.length} entries, expected ${inFeatures}`);
   const wc = new Float32Array(out * inFeatures);
   // Each column's group once, not per weight (g_idx, or consecutive groups).
-  const groupOf = q.gIdx ?? Int32Array.from({ length: inFeatures }, (_, c) => (q.groupSize === -1 ? 0 : Math.floor(c / q.groupSize)));
+  const groupOf = columnGroups(q.groupSize, inFeatures, q.gIdx);
   const { codes, scales, zeros } = q;
   // Each row's values per (group, code) looked up rather than recomputed, where the table is
   // smaller than the row (w4g128: 16 codes × 32 groups for 4096 weights); the same dequantizeValue.

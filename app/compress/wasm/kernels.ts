@@ -9,6 +9,7 @@
 // the result is exactly Math.fround(y − Math.fround(a·x)) per element, as the tests check.
 import { f32, f64, i32, op, v128, wasmModule, type ValType, type WasmFunction } from '../../wasm/encode.js';
 import { wasm } from '../../wasm/api.js';
+import { dequantizeValue } from '../quantizer.js';
 import { TILE_ROWS, gatherTile, placeTile } from './transpose.js';
 
 /** Locals (indices) of a kernel that walks rows of floats: see overRows. */
@@ -406,7 +407,7 @@ export class Workspace {
       const code = history[pos[col] * out + r];
       codes[r * n + col] = code;
       const slot = (gsel[col] >> 2) + r;
-      wc[r * n + col] = scalesT[slot] * (code - zerosT[slot]); // rounded to float32 by the store
+      wc[r * n + col] = dequantizeValue(code, scalesT[slot], zerosT[slot]);
     };
     for (let r = 0; r < rows; r++) for (let col = n4; col < n; col++) one(r, col);
     for (let r = rows; r < out; r++) for (let col = 0; col < n; col++) one(r, col);
